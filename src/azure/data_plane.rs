@@ -1,0 +1,520 @@
+//! The data-plane chat client: one call = one or more HTTP attempts (retry policy), each
+//! measured on a monotonic clock, streamed through `eventsource-stream`, reduced by the pure
+//! [`StreamState`]. Every failure ends as a [`CallError`] on the record; nothing panics and
+//! nothing hangs (connect / first-byte / idle timeouts, cancellation).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue};
+use tokio_util::sync::CancellationToken;
+
+use super::auth::Auth;
+use super::endpoint::{DEFAULT_API_VERSION, Endpoint};
+use crate::domain::call::{
+    ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, Timings, keep_response_header,
+};
+use crate::domain::cost::PriceTable;
+use crate::domain::ratelimit::{RateLimit, ThrottleKind, classify_429};
+use crate::domain::retry::{AttemptOutcome, Decision, RetryPolicy, decide};
+use crate::domain::stream::StreamState;
+use crate::domain::usage::Usage;
+use crate::wire::{ChatRequest, ChunkIn, CompletionIn, ErrorInfo, StreamOptions};
+
+/// Most of an error body we read (an HTML error page can be large).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// From sending the request to the response headers.
+    pub first_byte: Duration,
+    /// Longest silence between two stream events (or body chunks).
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_secs(10), first_byte: Duration::from_secs(120), idle: Duration::from_secs(60) }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub endpoint: Endpoint,
+    pub api: ApiPath,
+    pub api_version: String,
+    pub auth: Auth,
+    pub timeouts: Timeouts,
+    pub prices: Arc<PriceTable>,
+}
+
+impl ClientConfig {
+    pub fn new(endpoint: Endpoint, auth: Auth) -> Self {
+        ClientConfig {
+            endpoint,
+            api: ApiPath::Classic,
+            api_version: DEFAULT_API_VERSION.to_string(),
+            auth,
+            timeouts: Timeouts::default(),
+            prices: Arc::new(PriceTable::builtin()),
+        }
+    }
+}
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    pub deployment: String,
+    /// The request body; `stream`/`stream_options`/`model` are set by the client.
+    pub request: ChatRequest,
+    pub stream: bool,
+    pub retry: RetryPolicy,
+    /// Extra request headers (e.g. `x-ms-client-request-id`); never credentials.
+    pub extra_headers: Vec<(String, String)>,
+}
+
+impl CallSpec {
+    pub fn new(deployment: impl Into<String>, request: ChatRequest) -> Self {
+        CallSpec { deployment: deployment.into(), request, stream: true, retry: RetryPolicy::None, extra_headers: vec![] }
+    }
+}
+
+#[derive(Clone)]
+pub struct ChatClient {
+    http: reqwest::Client,
+    cfg: ClientConfig,
+}
+
+/// How one attempt ended, internally.
+struct AttemptEnd {
+    status: Option<u16>,
+    ratelimit: RateLimit,
+    request_id: Option<String>,
+    region: Option<String>,
+    headers: Vec<(String, String)>,
+    marks: Marks,
+    state: StreamState,
+    error: Option<CallError>,
+    notes: Vec<String>,
+}
+
+impl AttemptEnd {
+    fn failed(error: CallError) -> Self {
+        AttemptEnd {
+            status: error.status,
+            ratelimit: RateLimit::default(),
+            request_id: None,
+            region: None,
+            headers: vec![],
+            marks: Marks::default(),
+            state: StreamState::default(),
+            error: Some(error),
+            notes: vec![],
+        }
+    }
+}
+
+fn header_str<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    h.get(name).and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty())
+}
+
+fn transport_error(e: &reqwest::Error, phase: &str) -> CallError {
+    if e.is_timeout() {
+        CallError::new(ErrorKind::Timeout, format!("timed out {phase}"))
+    } else if e.is_connect() {
+        CallError::new(ErrorKind::Connect, format!("could not connect: {}", root_cause(e)))
+    } else {
+        CallError::new(ErrorKind::Connect, format!("connection failed {phase}: {}", root_cause(e)))
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// A short, printable excerpt of bad input for an error message.
+fn excerpt(s: &str) -> String {
+    let mut out: String = s.chars().take(120).collect();
+    if s.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
+
+impl ChatClient {
+    pub fn new(cfg: ClientConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.timeouts.connect)
+            .tcp_nodelay(true)
+            .user_agent(concat!("aoai-console/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(ChatClient { http, cfg })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.cfg
+    }
+
+    /// Runs one call to completion (all attempts), reporting progress through `on_event`.
+    /// Always returns a record; failures are on `record.error`.
+    pub async fn run(
+        &self,
+        id: u64,
+        spec: &CallSpec,
+        cancel: &CancellationToken,
+        on_event: &mut (dyn FnMut(CallEvent) + Send),
+    ) -> CallRecord {
+        let mut record = CallRecord { id, deployment: spec.deployment.clone(), api: self.cfg.api, stream: spec.stream, ..Default::default() };
+        let mut deployment = spec.deployment.clone();
+        let mut failed_over = false;
+        let mut attempt_no = 0u32;
+        loop {
+            attempt_no += 1;
+            on_event(CallEvent::AttemptStarted { attempt: attempt_no, deployment: deployment.clone() });
+            let end = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => AttemptEnd::failed(CallError::new(ErrorKind::Cancelled, "cancelled")),
+                end = self.attempt(spec, &deployment, on_event) => end,
+            };
+            let outcome = match (&end.error, end.status) {
+                (Some(e), _) if e.kind == ErrorKind::Cancelled => None,
+                (Some(e), None) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) && end.marks.headers.is_none() => {
+                    Some(AttemptOutcome::Transport)
+                }
+                (_, Some(status)) if !(200..300).contains(&status) => {
+                    Some(AttemptOutcome::Status { status, retry_after_ms: end.ratelimit.retry_after_ms })
+                }
+                _ => None,
+            };
+            record.attempts.push(Attempt {
+                deployment: deployment.clone(),
+                status: end.status,
+                retry_after_ms: end.ratelimit.retry_after_ms,
+                waited_ms: 0,
+                request_id: end.request_id.clone(),
+                error: end.error.as_ref().map(|e| e.to_string()),
+            });
+            let decision = match outcome {
+                Some(o) => decide(&spec.retry, attempt_no, o, failed_over),
+                None => Decision::GiveUp,
+            };
+            match decision {
+                Decision::Retry { after_ms, deployment: next } => {
+                    if let Some(next) = next {
+                        deployment = next;
+                        failed_over = true;
+                    }
+                    on_event(CallEvent::Retrying { after_ms, status: end.status, next_deployment: deployment.clone() });
+                    if let Some(last) = record.attempts.last_mut() {
+                        last.waited_ms = after_ms;
+                    }
+                    let slept = tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => false,
+                        _ = tokio::time::sleep(Duration::from_millis(after_ms)) => true,
+                    };
+                    if !slept {
+                        let mut end = end;
+                        end.error = Some(CallError::new(ErrorKind::Cancelled, "cancelled while waiting to retry"));
+                        self.finish(&mut record, end, &deployment);
+                        return record;
+                    }
+                }
+                Decision::GiveUp => {
+                    self.finish(&mut record, end, &deployment);
+                    return record;
+                }
+            }
+        }
+    }
+
+    fn finish(&self, record: &mut CallRecord, end: AttemptEnd, deployment: &str) {
+        let usage = end.state.usage.as_ref().map(Usage::from);
+        let completion = usage.map(|u| u.completion_tokens).or((end.state.content_chunks > 0).then_some(end.state.content_chunks));
+        record.deployment = deployment.to_string();
+        record.status = end.status;
+        record.timing = Timings::from_marks(&end.marks, completion);
+        record.model = end.state.model.clone();
+        record.finish_reason = end.state.finish_reason.clone();
+        record.text = end.state.text;
+        record.usage = usage;
+        record.ratelimit = end.ratelimit;
+        record.request_id = end.request_id;
+        record.region = end.region;
+        record.headers = end.headers;
+        record.notes = end.notes;
+        let model = record.model.clone().unwrap_or_else(|| deployment.to_string());
+        record.cost_usd = usage.and_then(|u| self.cfg.prices.cost_usd(&model, None, &u));
+        record.outcome = match &end.error {
+            None => Outcome::Done,
+            Some(e) if e.kind == ErrorKind::Cancelled => Outcome::Cancelled,
+            Some(e) if e.kind == ErrorKind::Throttled => Outcome::Throttled,
+            Some(_) => Outcome::Failed,
+        };
+        record.error = end.error;
+    }
+
+    fn build_request(&self, spec: &CallSpec, deployment: &str) -> reqwest::RequestBuilder {
+        let (url, body_model) = self.cfg.endpoint.chat_url(self.cfg.api, deployment, &self.cfg.api_version);
+        let mut body = spec.request.clone();
+        body.model = body_model.then(|| deployment.to_string());
+        if spec.stream {
+            body.stream = Some(true);
+            body.stream_options = Some(StreamOptions { include_usage: true });
+        } else {
+            body.stream = None;
+            body.stream_options = None;
+        }
+        let mut rb = self.http.post(url).json(&body);
+        if let Some((name, value)) = self.cfg.auth.header() {
+            let mut v = HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
+            v.set_sensitive(true);
+            rb = rb.header(name, v);
+        }
+        for (k, v) in &spec.extra_headers {
+            if !matches!(k.to_ascii_lowercase().as_str(), "api-key" | "authorization") {
+                rb = rb.header(k, v);
+            }
+        }
+        rb
+    }
+
+    async fn attempt(&self, spec: &CallSpec, deployment: &str, on_event: &mut (dyn FnMut(CallEvent) + Send)) -> AttemptEnd {
+        let rb = self.build_request(spec, deployment);
+        let sent = Instant::now();
+        let resp = match tokio::time::timeout(self.cfg.timeouts.first_byte, rb.send()).await {
+            Err(_) => {
+                let secs = self.cfg.timeouts.first_byte.as_secs_f64();
+                return AttemptEnd::failed(CallError::new(ErrorKind::Timeout, format!("no response headers within {secs:.1} s (first-byte timeout)")));
+            }
+            Ok(Err(e)) => return AttemptEnd::failed(transport_error(&e, "before the response")),
+            Ok(Ok(r)) => r,
+        };
+        let headers_at = sent.elapsed();
+        let status = resp.status().as_u16();
+        let h = resp.headers();
+        let ratelimit = RateLimit::from_headers(h.iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))));
+        let request_id = header_str(h, "apim-request-id").or(header_str(h, "x-request-id")).map(str::to_string);
+        let region = header_str(h, "x-ms-region").map(str::to_string);
+        let headers: Vec<(String, String)> = h
+            .iter()
+            .filter(|(k, _)| keep_response_header(k.as_str()))
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let is_sse = header_str(h, "content-type").is_some_and(|c| c.starts_with("text/event-stream"));
+        on_event(CallEvent::Headers {
+            status,
+            ttfb_ms: headers_at.as_secs_f64() * 1000.0,
+            ratelimit: ratelimit.clone(),
+            request_id: request_id.clone(),
+            region: region.clone(),
+        });
+        let mut end = AttemptEnd {
+            status: Some(status),
+            ratelimit,
+            request_id,
+            region,
+            headers,
+            marks: Marks { headers: Some(headers_at), ..Default::default() },
+            state: StreamState::default(),
+            error: None,
+            notes: vec![],
+        };
+        if !(200..300).contains(&status) {
+            let body = self.read_body(resp, MAX_ERROR_BODY).await;
+            end.marks.done = Some(sent.elapsed());
+            end.error = Some(http_error(status, &body));
+            return end;
+        }
+        if spec.stream && is_sse {
+            self.read_stream(resp, sent, &mut end, on_event).await;
+        } else {
+            self.read_completion(resp, sent, &mut end, on_event).await;
+        }
+        end.marks.done = Some(sent.elapsed());
+        end
+    }
+
+    /// Reads a body with the idle timeout, keeping at most `limit` bytes. Best effort: an
+    /// error body that breaks off is still reported with what arrived.
+    async fn read_body(&self, resp: reqwest::Response, limit: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Ok(Some(Ok(chunk))) = tokio::time::timeout(self.cfg.timeouts.idle, stream.next()).await {
+            let room = limit.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        out
+    }
+
+    async fn read_completion(&self, resp: reqwest::Response, sent: Instant, end: &mut AttemptEnd, on_event: &mut (dyn FnMut(CallEvent) + Send)) {
+        // Read fully (idle timeout between chunks), then parse.
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        loop {
+            match tokio::time::timeout(self.cfg.timeouts.idle, stream.next()).await {
+                Err(_) => {
+                    end.error = Some(self.idle_error());
+                    return;
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    end.error = Some(transport_error(&e, "while reading the body"));
+                    return;
+                }
+                Ok(Some(Ok(b))) => body.extend_from_slice(&b),
+            }
+        }
+        match serde_json::from_slice::<CompletionIn>(&body) {
+            Ok(c) => {
+                let content = c.choices.first().and_then(|ch| ch.message.as_ref()).and_then(|m| m.content.clone()).unwrap_or_default();
+                let at = sent.elapsed();
+                if !content.is_empty() {
+                    end.marks.first_content = Some(at);
+                    end.marks.last_content = Some(at);
+                    on_event(CallEvent::FirstToken { ttft_ms: at.as_secs_f64() * 1000.0 });
+                    on_event(CallEvent::Delta(content.clone()));
+                }
+                end.state.text = content;
+                end.state.finish_reason = c.choices.first().and_then(|ch| ch.finish_reason.clone());
+                end.state.usage = c.usage;
+                end.state.model = (!c.model.is_empty()).then_some(c.model);
+                end.state.id = (!c.id.is_empty()).then_some(c.id);
+            }
+            Err(e) => {
+                let text = String::from_utf8_lossy(&body);
+                end.error = Some(CallError::new(ErrorKind::BadBody, format!("response body is not a chat completion ({e}): {}", excerpt(&text))));
+            }
+        }
+    }
+
+    fn idle_error(&self) -> CallError {
+        let secs = self.cfg.timeouts.idle.as_secs_f64();
+        CallError::new(ErrorKind::Timeout, format!("stream went silent for {secs:.1} s (idle timeout)"))
+    }
+
+    async fn read_stream(&self, resp: reqwest::Response, sent: Instant, end: &mut AttemptEnd, on_event: &mut (dyn FnMut(CallEvent) + Send)) {
+        let mut events = resp.bytes_stream().eventsource();
+        let mut event_no = 0u64;
+        loop {
+            let next = match tokio::time::timeout(self.cfg.timeouts.idle, events.next()).await {
+                Err(_) => {
+                    end.error = Some(self.idle_error());
+                    return;
+                }
+                Ok(n) => n,
+            };
+            let ev = match next {
+                None => break,
+                Some(Ok(ev)) => ev,
+                Some(Err(EventStreamError::Utf8(e))) => {
+                    end.error = Some(CallError::new(ErrorKind::MalformedSse, format!("stream event {} is not valid UTF-8: {e}", event_no + 1)));
+                    return;
+                }
+                Some(Err(EventStreamError::Parser(e))) => {
+                    end.error = Some(CallError::new(ErrorKind::MalformedSse, format!("stream event {} could not be parsed: {e}", event_no + 1)));
+                    return;
+                }
+                Some(Err(EventStreamError::Transport(e))) => {
+                    let mut err = transport_error(&e, "mid-stream");
+                    err.message = format!("{} after {} events", err.message, event_no);
+                    end.error = Some(err);
+                    return;
+                }
+            };
+            event_no += 1;
+            let data = ev.data.trim();
+            if data.is_empty() {
+                continue;
+            }
+            if data == "[DONE]" {
+                end.state.saw_done = true;
+                break;
+            }
+            let chunk: ChunkIn = match serde_json::from_str(data) {
+                Ok(c) => c,
+                Err(e) => {
+                    end.error = Some(CallError::new(
+                        ErrorKind::MalformedSse,
+                        format!("stream event {event_no} is not valid JSON ({e}): {}", excerpt(data)),
+                    ));
+                    return;
+                }
+            };
+            if let Some(err) = &chunk.error {
+                let info = ErrorInfo::from_value(&serde_json::json!({ "error": err })).unwrap_or_default();
+                let mut ce = CallError::new(ErrorKind::StreamError, format!("error event mid-stream: {}", info.message));
+                ce.code = info.code;
+                end.error = Some(ce);
+                return;
+            }
+            if let Some(delta) = end.state.apply(&chunk) {
+                let at = sent.elapsed();
+                if end.marks.first_content.is_none() {
+                    end.marks.first_content = Some(at);
+                    on_event(CallEvent::FirstToken { ttft_ms: at.as_secs_f64() * 1000.0 });
+                }
+                end.marks.last_content = Some(at);
+                on_event(CallEvent::Delta(delta.to_string()));
+            }
+        }
+        if end.state.finish_reason.is_none() {
+            end.error = Some(CallError::new(
+                ErrorKind::Truncated,
+                format!("stream closed before any finish_reason after {} events ({} content chunks kept)", event_no, end.state.content_chunks),
+            ));
+        } else if !end.state.saw_done {
+            end.notes.push("stream ended without `data: [DONE]` (treated as complete)".to_string());
+        }
+    }
+}
+
+/// Turns a non-2xx answer into a [`CallError`] with the service's code and message.
+fn http_error(status: u16, body: &[u8]) -> CallError {
+    let (kind, throttle) = if status == 429 { (ErrorKind::Throttled, None) } else { (ErrorKind::Http, None::<ThrottleKind>) };
+    match ErrorInfo::parse(body) {
+        Some(info) => {
+            let throttle = if status == 429 { Some(classify_429(&info.message)) } else { throttle };
+            CallError { kind, message: info.message, status: Some(status), code: info.code, throttle }
+        }
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let shown = if text.trim_start().starts_with('<') {
+                format!("non-JSON body (HTML, {} bytes)", body.len())
+            } else if text.trim().is_empty() {
+                "empty body".to_string()
+            } else {
+                excerpt(text.trim())
+            };
+            let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+            CallError { kind, message: format!("{reason}: {shown}"), status: Some(status), code: None, throttle: (status == 429).then_some(ThrottleKind::Unknown) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_errors_are_readable() {
+        let e = http_error(502, b"<html><body>Bad gateway</body></html>");
+        assert_eq!(e.to_string(), "502: Bad Gateway: non-JSON body (HTML, 38 bytes)");
+        let e = http_error(404, br#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}"#);
+        assert_eq!(e.code.as_deref(), Some("DeploymentNotFound"));
+        assert_eq!(e.kind, ErrorKind::Http);
+        let e = http_error(429, br#"{"error":{"code":"429","message":"... have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after 5 seconds."}}"#);
+        assert_eq!(e.kind, ErrorKind::Throttled);
+        assert_eq!(e.throttle, Some(ThrottleKind::Requests));
+    }
+}

@@ -1,0 +1,99 @@
+//! URL building for the three request shapes (azure-wire.md §1): classic
+//! `/openai/deployments/{d}/chat/completions?api-version=…`, v1 `/openai/v1/chat/completions`
+//! (deployment in the body), and an OpenAI-compatible base URL used verbatim.
+
+use url::Url;
+
+use crate::domain::call::ApiPath;
+
+/// Latest GA data-plane api-version (azure-wire.md §1, LIFE 2026-01-31).
+pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    base: Url,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EndpointError {
+    #[error("endpoint `{0}` is not a URL (expected e.g. https://my-resource.openai.azure.com)")]
+    NotAUrl(String),
+    #[error("endpoint `{0}` must use http or https")]
+    Scheme(String),
+}
+
+impl Endpoint {
+    /// Accepts `https://res.openai.azure.com`, with or without a trailing `/` or `/openai`.
+    pub fn parse(s: &str) -> Result<Self, EndpointError> {
+        let trimmed = s.trim();
+        let mut base = Url::parse(trimmed).map_err(|_| EndpointError::NotAUrl(trimmed.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(EndpointError::Scheme(trimmed.to_string()));
+        }
+        let path = base.path().trim_end_matches('/').to_string();
+        base.set_path(&path);
+        base.set_query(None);
+        Ok(Self { base })
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// Host (and port) for display; never carries credentials.
+    pub fn host(&self) -> String {
+        match (self.base.host_str(), self.base.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => self.base.to_string(),
+        }
+    }
+
+    fn root(&self) -> String {
+        let s = self.base.as_str().trim_end_matches('/');
+        s.strip_suffix("/openai").unwrap_or(s).to_string()
+    }
+
+    /// The chat-completions URL, and whether the body must carry `model`.
+    pub fn chat_url(&self, api: ApiPath, deployment: &str, api_version: &str) -> (String, bool) {
+        match api {
+            ApiPath::Classic => {
+                let dep: String = url::form_urlencoded::byte_serialize(deployment.as_bytes()).collect();
+                let ver: String = url::form_urlencoded::byte_serialize(api_version.as_bytes()).collect();
+                (format!("{}/openai/deployments/{dep}/chat/completions?api-version={ver}", self.root()), false)
+            }
+            ApiPath::V1 => {
+                let root = self.root();
+                let base = root.strip_suffix("/openai/v1").unwrap_or(&root);
+                (format!("{base}/openai/v1/chat/completions"), true)
+            }
+            ApiPath::Openai => (format!("{}/chat/completions", self.base.as_str().trim_end_matches('/')), true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_for_each_shape() {
+        let e = Endpoint::parse("https://res.openai.azure.com/").unwrap();
+        assert_eq!(
+            e.chat_url(ApiPath::Classic, "gpt-4o", "2024-10-21").0,
+            "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(e.chat_url(ApiPath::V1, "gpt-4o", "x"), ("https://res.openai.azure.com/openai/v1/chat/completions".into(), true));
+        let e = Endpoint::parse("https://res.openai.azure.com/openai").unwrap();
+        assert!(e.chat_url(ApiPath::Classic, "d", "v").0.starts_with("https://res.openai.azure.com/openai/deployments/d/"));
+        let e = Endpoint::parse("http://127.0.0.1:8000/v1").unwrap();
+        assert_eq!(e.chat_url(ApiPath::Openai, "m", "").0, "http://127.0.0.1:8000/v1/chat/completions");
+        assert_eq!(e.host(), "127.0.0.1:8000");
+    }
+
+    #[test]
+    fn rejects_non_urls() {
+        assert!(matches!(Endpoint::parse("res.openai.azure.com"), Err(EndpointError::NotAUrl(_))));
+        assert!(matches!(Endpoint::parse("ftp://x"), Err(EndpointError::Scheme(_))));
+    }
+}

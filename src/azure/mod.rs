@@ -1,0 +1,10 @@
+//! Network clients: the Azure OpenAI data plane (streaming chat) and, later, ARM. Knows
+//! nothing of the UI; reports progress through [`crate::domain::call::CallEvent`]s.
+
+pub mod auth;
+pub mod data_plane;
+pub mod endpoint;
+
+pub use auth::{Auth, Secret};
+pub use data_plane::{CallSpec, ChatClient, ClientConfig, Timeouts};
+pub use endpoint::Endpoint;

@@ -1,0 +1,232 @@
+//! The record of one call: its attempts, timings, usage, rate-limit headers, cost and error,
+//! and the events a running call reports to whoever watches it (console or headless).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ratelimit::{RateLimit, ThrottleKind};
+use super::usage::Usage;
+
+/// Which URL shape a call used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiPath {
+    /// `{endpoint}/openai/deployments/{deployment}/chat/completions?api-version=…`
+    #[default]
+    Classic,
+    /// `{endpoint}/openai/v1/chat/completions`, deployment in the body's `model`.
+    V1,
+    /// An OpenAI-compatible base URL taken verbatim: `{base}/chat/completions`.
+    Openai,
+}
+
+impl ApiPath {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiPath::Classic => "classic",
+            ApiPath::V1 => "v1",
+            ApiPath::Openai => "openai",
+        }
+    }
+}
+
+impl std::str::FromStr for ApiPath {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "classic" => Ok(ApiPath::Classic),
+            "v1" => Ok(ApiPath::V1),
+            "openai" => Ok(ApiPath::Openai),
+            other => Err(format!("API path `{other}` is not one of: classic, v1, openai")),
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    #[default]
+    Done,
+    Failed,
+    Throttled,
+    Cancelled,
+}
+
+/// What went wrong, in a form a person can act on. Formatted at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A non-2xx answer (other than 429) with the service's error code/message.
+    Http,
+    /// 429 after the retry policy was exhausted.
+    Throttled,
+    /// Could not connect, or the connection broke mid-stream.
+    Connect,
+    Timeout,
+    /// An SSE event that is not valid JSON or not valid UTF-8.
+    MalformedSse,
+    /// The stream closed before any `finish_reason`.
+    Truncated,
+    /// An `{"error":…}` event inside a 200 stream.
+    StreamError,
+    Cancelled,
+    /// The response body was not the JSON the API promises (non-stream).
+    BadBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub throttle: Option<ThrottleKind>,
+}
+
+impl CallError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), status: None, code: None, throttle: None }
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.status, &self.code) {
+            (Some(s), Some(c)) => write!(f, "{s} {c}: {}", self.message),
+            (Some(s), None) => write!(f, "{s}: {}", self.message),
+            (None, _) => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// One HTTP attempt of a call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub deployment: String,
+    /// HTTP status, `None` when no response came.
+    pub status: Option<u16>,
+    pub retry_after_ms: Option<u64>,
+    /// How long the client waited before the *next* attempt (0 for the last one).
+    pub waited_ms: u64,
+    pub request_id: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Monotonic marks of one attempt, as offsets from the moment the request was sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Marks {
+    pub headers: Option<Duration>,
+    pub first_content: Option<Duration>,
+    pub last_content: Option<Duration>,
+    pub done: Option<Duration>,
+}
+
+/// Timings in milliseconds, as reported. TTFB = response headers; TTFT = first *content*
+/// token (the annotation and role chunks do not count); tokens/s = completion tokens over
+/// (last − first content token).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub ttfb_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub e2e_ms: Option<f64>,
+    pub tokens_per_s: Option<f64>,
+    pub last_token_ms: Option<f64>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+impl Timings {
+    pub fn from_marks(m: &Marks, completion_tokens: Option<u64>) -> Self {
+        let tokens_per_s = match (m.first_content, m.last_content, completion_tokens) {
+            (Some(a), Some(b), Some(n)) if b > a && n > 1 => Some(n as f64 / (b - a).as_secs_f64()),
+            _ => None,
+        };
+        Timings {
+            ttfb_ms: m.headers.map(ms),
+            ttft_ms: m.first_content.map(ms),
+            e2e_ms: m.done.map(ms),
+            tokens_per_s,
+            last_token_ms: m.last_content.map(ms),
+        }
+    }
+}
+
+/// Everything known about one call once it ended. Holds no secret: request headers are not
+/// kept, and response headers are filtered through [`keep_response_header`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub id: u64,
+    pub deployment: String,
+    pub api: ApiPath,
+    pub stream: bool,
+    pub outcome: Outcome,
+    /// Final HTTP status; `None` when no response came.
+    pub status: Option<u16>,
+    /// Model version the service reported (`gpt-4o-2024-08-06`).
+    pub model: Option<String>,
+    pub finish_reason: Option<String>,
+    pub text: String,
+    pub timing: Timings,
+    pub usage: Option<Usage>,
+    pub ratelimit: RateLimit,
+    pub request_id: Option<String>,
+    pub region: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub attempts: Vec<Attempt>,
+    pub error: Option<CallError>,
+    /// Oddities worth knowing that did not fail the call (e.g. no `data: [DONE]`).
+    pub notes: Vec<String>,
+    /// Response headers of the final attempt, in arrival order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Response headers worth keeping on a record. Cookies are dropped; nothing request-side is
+/// ever kept, so keys and tokens cannot reach a record.
+pub fn keep_response_header(name: &str) -> bool {
+    !matches!(name.to_ascii_lowercase().as_str(), "set-cookie" | "authorization" | "api-key" | "cookie")
+}
+
+/// What a running call reports, in order, to whoever watches it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallEvent {
+    AttemptStarted { attempt: u32, deployment: String },
+    Headers { status: u16, ttfb_ms: f64, ratelimit: RateLimit, request_id: Option<String>, region: Option<String> },
+    FirstToken { ttft_ms: f64 },
+    Delta(String),
+    /// The attempt failed and another follows after `after_ms`.
+    Retrying { after_ms: u64, status: Option<u16>, next_deployment: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timings_from_marks() {
+        let m = Marks {
+            headers: Some(Duration::from_millis(100)),
+            first_content: Some(Duration::from_millis(400)),
+            last_content: Some(Duration::from_millis(1400)),
+            done: Some(Duration::from_millis(1410)),
+        };
+        let t = Timings::from_marks(&m, Some(51));
+        assert_eq!(t.ttfb_ms, Some(100.0));
+        assert_eq!(t.ttft_ms, Some(400.0));
+        assert_eq!(t.e2e_ms, Some(1410.0));
+        assert_eq!(t.tokens_per_s, Some(51.0));
+        assert_eq!(Timings::from_marks(&m, Some(1)).tokens_per_s, None);
+        assert_eq!(Timings::from_marks(&m, None).tokens_per_s, None);
+    }
+
+    #[test]
+    fn secrets_never_kept() {
+        assert!(!keep_response_header("Authorization"));
+        assert!(!keep_response_header("api-key"));
+        assert!(keep_response_header("x-ms-region"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure domain types and logic: call records and timings, rate-limit header parsing, usage,
+//! cost, retry decisions and the stream reducer. No UI, no network, no tokio.
+
+pub mod call;
+pub mod cost;
+pub mod ratelimit;
+pub mod retry;
+pub mod stream;
+pub mod usage;

@@ -1,0 +1,150 @@
+//! Rate-limit headers (`x-ratelimit-*`, `retry-after`, `retry-after-ms`) parsed into a typed
+//! struct, and 429 classification (tokens vs requests) from the error body.
+//! Header names and precedence: azure-wire.md §3 and §8 (openai-python reads `retry-after-ms`
+//! first, then `retry-after` as float seconds).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub remaining_requests: Option<u64>,
+    pub remaining_tokens: Option<u64>,
+    pub limit_requests: Option<u64>,
+    pub limit_tokens: Option<u64>,
+    /// Seconds until the token window resets (`x-ratelimit-reset-tokens`, or the 2023
+    /// spelling `x-rate-limit-reset-tokens`).
+    pub reset_tokens_s: Option<f64>,
+    /// `retry-after-ms`, else `retry-after` × 1000.
+    pub retry_after_ms: Option<u64>,
+    /// PTU utilisation percentage (`azure-openai-deployment-utilization`), when sent.
+    pub utilization_pct: Option<f64>,
+}
+
+/// Parses a non-negative integer header value; `-1` (the Responses API's "unknown") and junk
+/// read as absent.
+fn parse_count(v: &str) -> Option<u64> {
+    v.trim().parse::<u64>().ok()
+}
+
+fn parse_seconds(v: &str) -> Option<f64> {
+    let s = v.trim().trim_end_matches('s').parse::<f64>().ok()?;
+    (s.is_finite() && s >= 0.0).then_some(s)
+}
+
+impl RateLimit {
+    /// Reads the headers from (name, value) pairs; names are compared case-insensitively.
+    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut r = RateLimit::default();
+        let mut retry_after_s: Option<f64> = None;
+        let mut retry_after_ms: Option<u64> = None;
+        for (name, value) in headers {
+            match name.to_ascii_lowercase().as_str() {
+                "x-ratelimit-remaining-requests" => r.remaining_requests = parse_count(value),
+                "x-ratelimit-remaining-tokens" => r.remaining_tokens = parse_count(value),
+                "x-ratelimit-limit-requests" => r.limit_requests = parse_count(value),
+                "x-ratelimit-limit-tokens" => r.limit_tokens = parse_count(value),
+                "x-ratelimit-reset-tokens" | "x-rate-limit-reset-tokens" => {
+                    r.reset_tokens_s = parse_seconds(value)
+                }
+                "retry-after-ms" | "x-ms-retry-after-ms" => {
+                    retry_after_ms = retry_after_ms.or(parse_seconds(value).map(|ms| ms.round() as u64))
+                }
+                "retry-after" => retry_after_s = parse_seconds(value),
+                "azure-openai-deployment-utilization" => {
+                    r.utilization_pct = parse_seconds(value.trim_end_matches('%'))
+                }
+                _ => {}
+            }
+        }
+        r.retry_after_ms = retry_after_ms.or(retry_after_s.map(|s| (s * 1000.0).round() as u64));
+        r
+    }
+
+    /// Fraction of the request budget left, when both figures are known.
+    pub fn requests_left_ratio(&self) -> Option<f64> {
+        ratio(self.remaining_requests?, self.limit_requests?)
+    }
+
+    pub fn tokens_left_ratio(&self) -> Option<f64> {
+        ratio(self.remaining_tokens?, self.limit_tokens?)
+    }
+}
+
+fn ratio(remaining: u64, limit: u64) -> Option<f64> {
+    (limit > 0).then(|| (remaining as f64 / limit as f64).clamp(0.0, 1.0))
+}
+
+/// Which limit a 429 hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThrottleKind {
+    /// "exceeded token rate limit"
+    Tokens,
+    /// "exceeded call rate limit"
+    Requests,
+    /// Provisioned deployment over 100 % utilisation.
+    Utilization,
+    Unknown,
+}
+
+/// Classifies a 429 from its error message (azure-wire.md §4.3 wordings).
+pub fn classify_429(message: &str) -> ThrottleKind {
+    let m = message.to_ascii_lowercase();
+    if m.contains("token rate limit") {
+        ThrottleKind::Tokens
+    } else if m.contains("call rate limit") || m.contains("request rate limit") {
+        ThrottleKind::Requests
+    } else if m.contains("utilization") || m.contains("provisioned") {
+        ThrottleKind::Utilization
+    } else {
+        ThrottleKind::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_azure_headers() {
+        let r = RateLimit::from_headers([
+            ("x-ratelimit-remaining-requests", "9"),
+            ("X-RateLimit-Remaining-Tokens", "9154"),
+            ("x-ratelimit-limit-requests", "100"),
+            ("x-ratelimit-limit-tokens", "-1"),
+            ("retry-after", "7"),
+            ("retry-after-ms", "6543"),
+            ("x-rate-limit-reset-tokens", "55"),
+        ]);
+        assert_eq!(r.remaining_requests, Some(9));
+        assert_eq!(r.remaining_tokens, Some(9154));
+        assert_eq!(r.limit_requests, Some(100));
+        assert_eq!(r.limit_tokens, None, "-1 means unknown");
+        assert_eq!(r.retry_after_ms, Some(6543), "retry-after-ms wins");
+        assert_eq!(r.reset_tokens_s, Some(55.0));
+        assert_eq!(r.requests_left_ratio(), Some(0.09));
+    }
+
+    #[test]
+    fn retry_after_seconds_fallback_and_junk() {
+        let r = RateLimit::from_headers([("retry-after", "1.5")]);
+        assert_eq!(r.retry_after_ms, Some(1500));
+        let r = RateLimit::from_headers([("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
+        assert_eq!(r.retry_after_ms, None);
+        let r = RateLimit::from_headers([("retry-after", "-3")]);
+        assert_eq!(r.retry_after_ms, None);
+    }
+
+    #[test]
+    fn classifies_both_wordings() {
+        assert_eq!(
+            classify_429("Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier."),
+            ThrottleKind::Tokens
+        );
+        assert_eq!(
+            classify_429("Your requests to gpt-4.1 for gpt-4.1 in East US have exceeded the call rate limit for your current OpenAI S0 pricing tier."),
+            ThrottleKind::Requests
+        );
+        assert_eq!(classify_429("slow down"), ThrottleKind::Unknown);
+    }
+}

@@ -1,0 +1,196 @@
+//! `aoai chat`: the headless twin of the chat pane. Streams the answer to stdout, then the
+//! call's figures to stderr (so `aoai chat … > answer.txt` keeps only the answer); with
+//! `--json`, exactly one JSON object per call on stdout.
+//!
+//! Exit codes: 0 done, 1 failed, 3 throttled (429 after the retry policy), 130 cancelled.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use tokio_util::sync::CancellationToken;
+
+use crate::connect::{SIM_DEFAULT_DEPLOYMENT, connect};
+use crate::azure::CallSpec;
+use crate::cli::ChatArgs;
+use crate::domain::call::{CallEvent, CallRecord, Outcome};
+use crate::wire::{ChatMessage, ChatRequest};
+
+pub fn build_request(args: &ChatArgs, message: &str) -> ChatRequest {
+    let mut messages = Vec::new();
+    if let Some(s) = args.system.as_deref().filter(|s| !s.is_empty()) {
+        messages.push(ChatMessage::new("system", s));
+    }
+    messages.push(ChatMessage::new("user", message));
+    ChatRequest {
+        messages,
+        max_tokens: args.max_tokens,
+        max_completion_tokens: args.max_completion_tokens,
+        temperature: args.temperature,
+        seed: args.seed,
+        ..Default::default()
+    }
+}
+
+pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
+    let message = if args.message == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("reading the message from stdin")?;
+        s
+    } else {
+        args.message.clone()
+    };
+    if message.trim().is_empty() {
+        bail!("the message is empty");
+    }
+    let conn = connect(&args.conn).await?;
+    let deployment = match (&args.deployment, conn.is_sim()) {
+        (Some(d), _) => d.clone(),
+        (None, true) => SIM_DEFAULT_DEPLOYMENT.to_string(),
+        (None, false) => bail!("no deployment: pass --deployment or set AZURE_OPENAI_DEPLOYMENT"),
+    };
+    let mut spec = CallSpec::new(deployment, build_request(&args, &message));
+    spec.stream = !args.no_stream;
+    spec.retry = args.retry.clone();
+
+    let cancel = CancellationToken::new();
+    let ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        })
+    };
+    let json = args.json;
+    let mut stdout = std::io::stdout();
+    let mut on_event = |ev: CallEvent| {
+        if json {
+            return;
+        }
+        match ev {
+            CallEvent::Delta(d) => {
+                let _ = stdout.write_all(d.as_bytes());
+                let _ = stdout.flush();
+            }
+            CallEvent::Retrying { after_ms, status, next_deployment } => {
+                let status = status.map_or("no response".to_string(), |s| s.to_string());
+                eprintln!("[{status}: retrying on {next_deployment} in {}]", fmt_ms(after_ms as f64));
+            }
+            _ => {}
+        }
+    };
+    let record = conn.client.run(1, &spec, &cancel, &mut on_event).await;
+    ctrl_c.abort();
+
+    if json {
+        println!("{}", serde_json::to_string(&record)?);
+    } else {
+        if !record.text.is_empty() && !record.text.ends_with('\n') {
+            println!();
+        }
+        eprint!("{}", metrics_block(&record, conn.is_sim()));
+    }
+    Ok(exit_code(&record))
+}
+
+pub fn exit_code(r: &CallRecord) -> ExitCode {
+    match r.outcome {
+        Outcome::Done => ExitCode::SUCCESS,
+        Outcome::Failed => ExitCode::from(1),
+        Outcome::Throttled => ExitCode::from(3),
+        Outcome::Cancelled => ExitCode::from(130),
+    }
+}
+
+pub fn fmt_ms(ms: f64) -> String {
+    if ms >= 10_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or("—".to_string(), fmt_ms)
+}
+
+fn opt_u(v: Option<u64>) -> String {
+    v.map_or("—".to_string(), |n| n.to_string())
+}
+
+/// The human-readable figures of a call, as printed after the answer.
+pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
+    let mut out = String::new();
+    let status = r.status.map_or("no response".to_string(), |s| s.to_string());
+    let outcome = match r.outcome {
+        Outcome::Done => r.finish_reason.clone().unwrap_or_else(|| "done".into()),
+        Outcome::Failed => "failed".into(),
+        Outcome::Throttled => "throttled".into(),
+        Outcome::Cancelled => "cancelled".into(),
+    };
+    let mut head = format!("── {} · {} · {} · {}", r.deployment, r.api.as_str(), status, outcome);
+    if let Some(m) = &r.model {
+        head.push_str(&format!(" · {m}"));
+    }
+    if let Some(region) = &r.region {
+        head.push_str(&format!(" · {region}"));
+    }
+    if sim {
+        head.push_str(" · simulator");
+    }
+    out.push_str(&head);
+    out.push('\n');
+    let t = &r.timing;
+    out.push_str(&format!(
+        "   ttfb {} · ttft {} · e2e {} · {}\n",
+        opt_ms(t.ttfb_ms),
+        opt_ms(t.ttft_ms),
+        opt_ms(t.e2e_ms),
+        t.tokens_per_s.map_or("— tok/s".to_string(), |v| format!("{v:.1} tok/s"))
+    ));
+    match &r.usage {
+        Some(u) => out.push_str(&format!(
+            "   tokens prompt {} (cached {}) · completion {} (reasoning {}) · total {} · cost {}\n",
+            u.prompt_tokens,
+            u.cached_tokens,
+            u.completion_tokens,
+            u.reasoning_tokens,
+            u.total_tokens,
+            r.cost_usd.map_or("unpriced model".to_string(), |c| format!("${c:.6}"))
+        )),
+        None => out.push_str("   tokens — (no usage reported)\n"),
+    }
+    let rl = &r.ratelimit;
+    out.push_str(&format!(
+        "   limits requests {}/{} · tokens {}/{} · retry-after {}\n",
+        opt_u(rl.remaining_requests),
+        opt_u(rl.limit_requests),
+        opt_u(rl.remaining_tokens),
+        opt_u(rl.limit_tokens),
+        rl.retry_after_ms.map_or("—".to_string(), |v| fmt_ms(v as f64))
+    ));
+    let attempts: Vec<String> = r
+        .attempts
+        .iter()
+        .map(|a| {
+            let s = a.status.map_or("—".to_string(), |s| s.to_string());
+            if a.waited_ms > 0 { format!("{s} (waited {})", fmt_ms(a.waited_ms as f64)) } else { s }
+        })
+        .collect();
+    out.push_str(&format!(
+        "   attempts {} [{}] · request id {}\n",
+        r.attempts.len(),
+        attempts.join(", "),
+        r.request_id.as_deref().unwrap_or("—")
+    ));
+    for n in &r.notes {
+        out.push_str(&format!("   note: {n}\n"));
+    }
+    if let Some(e) = &r.error {
+        out.push_str(&format!("   error: {e}\n"));
+    }
+    out
+}

@@ -1,0 +1,17 @@
+//! `aoai sim`: runs the simulator until Ctrl+C.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::SimArgs;
+use crate::sim::SimConfig;
+
+pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let cfg = match &args.config {
+        Some(path) => SimConfig::load(path).with_context(|| format!("simulator config {}", path.display()))?,
+        None => SimConfig::default_fleet(),
+    };
+    crate::sim::serve(args.port, cfg).await?;
+    Ok(ExitCode::SUCCESS)
+}

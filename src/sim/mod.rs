@@ -1,0 +1,179 @@
+//! A faithful local Azure OpenAI data plane + ARM plane (axum), in-process or as `aoai sim`.
+//! Wire facts: `shared/docs/azure-wire.md`; usage and config format: `docs/simulator.md`.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sim = aoai::sim::Simulator::start(aoai::sim::SimConfig::instant()).await?;
+//! let url = format!("{}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", sim.base_url());
+//! # let _ = url;
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod arm;
+pub mod config;
+mod data_plane;
+pub mod faults;
+pub mod fleet;
+pub mod limits;
+mod respond;
+mod sse;
+mod state;
+pub mod text;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{SimConfig, SimConfigError};
+
+use state::Shared;
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimRequestLog {
+    /// The `apim-request-id` header value sent back.
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub deployment: Option<String>,
+    pub status: u16,
+    pub stream: bool,
+    pub received_at: Instant,
+    /// Just before the bytes of the first content delta were handed to hyper.
+    pub first_token_at: Option<Instant>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// Entry point: `Simulator::start(cfg)` binds `127.0.0.1:0`.
+pub struct Simulator;
+
+impl Simulator {
+    pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
+        start_on(cfg, 0).await
+    }
+}
+
+/// Starts the simulator on `127.0.0.1:port` (0 = any free port).
+pub async fn start_on(cfg: SimConfig, port: u16) -> std::io::Result<SimHandle> {
+    // Load the tokenizer vocabulary before the first request.
+    tokio::task::spawn_blocking(crate::tokens::warm_up)
+        .await
+        .map_err(std::io::Error::other)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let shared = Arc::new(Shared::new(cfg, base_url));
+    let app = router(shared.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(SimHandle {
+        addr,
+        shared,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The last 10,000 requests, oldest first.
+    pub fn requests(&self) -> Vec<SimRequestLog> {
+        self.shared.log_snapshot()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (at most 5 s), then aborts the rest.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// `aoai sim`: prints `listening on http://127.0.0.1:PORT` first, then serves until Ctrl+C.
+pub async fn serve(port: u16, cfg: SimConfig) -> anyhow::Result<()> {
+    use std::io::Write;
+    let handle = start_on(cfg, port).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", handle.base_url())?;
+        out.flush()?;
+    }
+    tokio::signal::ctrl_c().await?;
+    handle.shutdown().await;
+    Ok(())
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    let arm_base = "/subscriptions/{sub}";
+    let acct = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{acct}";
+    Router::new()
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(data_plane::classic_chat),
+        )
+        .route("/openai/v1/chat/completions", post(data_plane::v1_chat))
+        .route("/openai/v1/models", get(data_plane::v1_models))
+        .route("/models/chat/completions", post(data_plane::foundry_chat))
+        .route(
+            &format!("{arm_base}/providers/Microsoft.CognitiveServices/accounts"),
+            get(arm::list_accounts),
+        )
+        .route(acct, get(arm::get_account))
+        .route(&format!("{acct}/listKeys"), post(arm::list_keys))
+        .route(&format!("{acct}/deployments"), get(arm::list_deployments))
+        .route(&format!("{acct}/deployments/{{name}}"), get(arm::get_deployment))
+        .route(
+            &format!("{arm_base}/providers/Microsoft.CognitiveServices/locations/{{loc}}/usages"),
+            get(arm::usages),
+        )
+        .route(
+            &format!("{arm_base}/providers/Microsoft.CognitiveServices/locations/{{loc}}/models"),
+            get(arm::models),
+        )
+        .fallback(data_plane::not_found)
+        .with_state(shared)
+}
