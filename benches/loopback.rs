@@ -16,7 +16,10 @@ use aoai::wire::{ChatMessage, ChatRequest};
 use tokio_util::sync::CancellationToken;
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -29,7 +32,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn request(max_tokens: u32) -> ChatRequest {
     ChatRequest {
-        messages: vec![ChatMessage::new("user", "Say something short about rate limits.")],
+        messages: vec![ChatMessage::new(
+            "user",
+            "Say something short about rate limits.",
+        )],
         max_tokens: Some(max_tokens),
         seed: Some(7),
         ..Default::default()
@@ -37,7 +43,10 @@ fn request(max_tokens: u32) -> ChatRequest {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         aoai::tokens::warm_up();
         let sim = Simulator::start(SimConfig::instant()).await.expect("sim starts");

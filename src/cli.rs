@@ -8,7 +8,11 @@ use crate::domain::call::ApiPath;
 use crate::domain::retry::RetryPolicy;
 
 #[derive(Debug, Parser)]
-#[command(name = "aoai", version, about = "Terminal operator console for Azure OpenAI and Azure AI Foundry deployments")]
+#[command(
+    name = "aoai",
+    version,
+    about = "Terminal operator console for Azure OpenAI and Azure AI Foundry deployments"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -74,7 +78,8 @@ fn parse_api(s: &str) -> Result<ApiPath, String> {
 }
 
 fn parse_retry(s: &str) -> Result<RetryPolicy, String> {
-    s.parse().map_err(|e: crate::domain::retry::RetryPolicyParseError| e.to_string())
+    s.parse()
+        .map_err(|e: crate::domain::retry::RetryPolicyParseError| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]

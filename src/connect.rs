@@ -42,16 +42,25 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
     };
     let prices = match &args.prices {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading price table {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading price table {}", path.display()))?;
             PriceTable::parse(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => PriceTable::builtin(),
     };
-    let endpoint_arg = args.endpoint.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let endpoint_arg = args
+        .endpoint
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let (endpoint, auth, sim) = match endpoint_arg {
         Some(e) => {
             let endpoint = Endpoint::parse(e)?;
-            let key = args.api_key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+            let key = args
+                .api_key
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty());
             let auth = match (key, args.api) {
                 (Some(k), ApiPath::Openai) => Auth::Bearer(Secret::new(k)),
                 (Some(k), _) => Auth::ApiKey(Secret::new(k)),
@@ -63,9 +72,15 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
             (endpoint, auth, None)
         }
         None => {
-            let handle = Simulator::start(SimConfig::default_fleet()).await.context("starting the embedded simulator")?;
+            let handle = Simulator::start(SimConfig::default_fleet())
+                .await
+                .context("starting the embedded simulator")?;
             let endpoint = Endpoint::parse(&handle.base_url())?;
-            (endpoint, Auth::ApiKey(Secret::new("simulator")), Some(handle))
+            (
+                endpoint,
+                Auth::ApiKey(Secret::new("simulator")),
+                Some(handle),
+            )
         }
     };
     let cfg = ClientConfig {

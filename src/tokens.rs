@@ -92,10 +92,12 @@ mod tests {
 
     #[test]
     fn message_framing() {
-        let msgs = vec![ChatMessage::new("system", "You are terse."), ChatMessage::new("user", "hi")];
-        let expect = (3 + count("system") + count("You are terse."))
-            + (3 + count("user") + count("hi"))
-            + 3;
+        let msgs = vec![
+            ChatMessage::new("system", "You are terse."),
+            ChatMessage::new("user", "hi"),
+        ];
+        let expect =
+            (3 + count("system") + count("You are terse.")) + (3 + count("user") + count("hi")) + 3;
         assert_eq!(count_messages(&msgs), expect);
     }
 }

@@ -7,7 +7,11 @@ use std::process::Command;
 
 #[test]
 fn official_python_sdk_works_against_the_simulator() {
-    let have_openai = Command::new("python3").args(["-c", "import openai"]).status().map(|s| s.success()).unwrap_or(false);
+    let have_openai = Command::new("python3")
+        .args(["-c", "import openai"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if !have_openai {
         let msg = "python3 with the `openai` package is needed (pip install openai)";
         if std::env::var_os("CI").is_some() {
@@ -17,12 +21,18 @@ fn official_python_sdk_works_against_the_simulator() {
         return;
     }
     let out = Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/test_sdk.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/test_sdk.py"
+        ))
         .env("AOAI_BIN", env!("CARGO_BIN_EXE_aoai"))
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "python SDK test failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(
+        out.status.success(),
+        "python SDK test failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }

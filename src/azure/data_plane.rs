@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use super::auth::Auth;
 use super::endpoint::{DEFAULT_API_VERSION, Endpoint};
 use crate::domain::call::{
-    ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, Timings, keep_response_header,
+    ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, Timings,
+    keep_response_header,
 };
 use crate::domain::cost::PriceTable;
 use crate::domain::ratelimit::{RateLimit, ThrottleKind, classify_429};
@@ -37,7 +38,11 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect: Duration::from_secs(10), first_byte: Duration::from_secs(120), idle: Duration::from_secs(60) }
+        Timeouts {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(120),
+            idle: Duration::from_secs(60),
+        }
     }
 }
 
@@ -78,7 +83,13 @@ pub struct CallSpec {
 
 impl CallSpec {
     pub fn new(deployment: impl Into<String>, request: ChatRequest) -> Self {
-        CallSpec { deployment: deployment.into(), request, stream: true, retry: RetryPolicy::None, extra_headers: vec![] }
+        CallSpec {
+            deployment: deployment.into(),
+            request,
+            stream: true,
+            retry: RetryPolicy::None,
+            extra_headers: vec![],
+        }
     }
 }
 
@@ -118,16 +129,24 @@ impl AttemptEnd {
 }
 
 fn header_str<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    h.get(name).and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty())
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty())
 }
 
 fn transport_error(e: &reqwest::Error, phase: &str) -> CallError {
     if e.is_timeout() {
         CallError::new(ErrorKind::Timeout, format!("timed out {phase}"))
     } else if e.is_connect() {
-        CallError::new(ErrorKind::Connect, format!("could not connect: {}", root_cause(e)))
+        CallError::new(
+            ErrorKind::Connect,
+            format!("could not connect: {}", root_cause(e)),
+        )
     } else {
-        CallError::new(ErrorKind::Connect, format!("connection failed {phase}: {}", root_cause(e)))
+        CallError::new(
+            ErrorKind::Connect,
+            format!("connection failed {phase}: {}", root_cause(e)),
+        )
     }
 }
 
@@ -171,13 +190,22 @@ impl ChatClient {
         cancel: &CancellationToken,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) -> CallRecord {
-        let mut record = CallRecord { id, deployment: spec.deployment.clone(), api: self.cfg.api, stream: spec.stream, ..Default::default() };
+        let mut record = CallRecord {
+            id,
+            deployment: spec.deployment.clone(),
+            api: self.cfg.api,
+            stream: spec.stream,
+            ..Default::default()
+        };
         let mut deployment = spec.deployment.clone();
         let mut failed_over = false;
         let mut attempt_no = 0u32;
         loop {
             attempt_no += 1;
-            on_event(CallEvent::AttemptStarted { attempt: attempt_no, deployment: deployment.clone() });
+            on_event(CallEvent::AttemptStarted {
+                attempt: attempt_no,
+                deployment: deployment.clone(),
+            });
             let end = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => AttemptEnd::failed(CallError::new(ErrorKind::Cancelled, "cancelled")),
@@ -185,11 +213,17 @@ impl ChatClient {
             };
             let outcome = match (&end.error, end.status) {
                 (Some(e), _) if e.kind == ErrorKind::Cancelled => None,
-                (Some(e), None) if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout) && end.marks.headers.is_none() => {
+                (Some(e), None)
+                    if matches!(e.kind, ErrorKind::Connect | ErrorKind::Timeout)
+                        && end.marks.headers.is_none() =>
+                {
                     Some(AttemptOutcome::Transport)
                 }
                 (_, Some(status)) if !(200..300).contains(&status) => {
-                    Some(AttemptOutcome::Status { status, retry_after_ms: end.ratelimit.retry_after_ms })
+                    Some(AttemptOutcome::Status {
+                        status,
+                        retry_after_ms: end.ratelimit.retry_after_ms,
+                    })
                 }
                 _ => None,
             };
@@ -206,12 +240,19 @@ impl ChatClient {
                 None => Decision::GiveUp,
             };
             match decision {
-                Decision::Retry { after_ms, deployment: next } => {
+                Decision::Retry {
+                    after_ms,
+                    deployment: next,
+                } => {
                     if let Some(next) = next {
                         deployment = next;
                         failed_over = true;
                     }
-                    on_event(CallEvent::Retrying { after_ms, status: end.status, next_deployment: deployment.clone() });
+                    on_event(CallEvent::Retrying {
+                        after_ms,
+                        status: end.status,
+                        next_deployment: deployment.clone(),
+                    });
                     if let Some(last) = record.attempts.last_mut() {
                         last.waited_ms = after_ms;
                     }
@@ -222,7 +263,10 @@ impl ChatClient {
                     };
                     if !slept {
                         let mut end = end;
-                        end.error = Some(CallError::new(ErrorKind::Cancelled, "cancelled while waiting to retry"));
+                        end.error = Some(CallError::new(
+                            ErrorKind::Cancelled,
+                            "cancelled while waiting to retry",
+                        ));
                         self.finish(&mut record, end, &deployment);
                         return record;
                     }
@@ -237,7 +281,9 @@ impl ChatClient {
 
     fn finish(&self, record: &mut CallRecord, end: AttemptEnd, deployment: &str) {
         let usage = end.state.usage.as_ref().map(Usage::from);
-        let completion = usage.map(|u| u.completion_tokens).or((end.state.content_chunks > 0).then_some(end.state.content_chunks));
+        let completion = usage
+            .map(|u| u.completion_tokens)
+            .or((end.state.content_chunks > 0).then_some(end.state.content_chunks));
         record.deployment = deployment.to_string();
         record.status = end.status;
         record.timing = Timings::from_marks(&end.marks, completion);
@@ -250,7 +296,10 @@ impl ChatClient {
         record.region = end.region;
         record.headers = end.headers;
         record.notes = end.notes;
-        let model = record.model.clone().unwrap_or_else(|| deployment.to_string());
+        let model = record
+            .model
+            .clone()
+            .unwrap_or_else(|| deployment.to_string());
         record.cost_usd = usage.and_then(|u| self.cfg.prices.cost_usd(&model, None, &u));
         record.outcome = match &end.error {
             None => Outcome::Done,
@@ -262,19 +311,25 @@ impl ChatClient {
     }
 
     fn build_request(&self, spec: &CallSpec, deployment: &str) -> reqwest::RequestBuilder {
-        let (url, body_model) = self.cfg.endpoint.chat_url(self.cfg.api, deployment, &self.cfg.api_version);
+        let (url, body_model) =
+            self.cfg
+                .endpoint
+                .chat_url(self.cfg.api, deployment, &self.cfg.api_version);
         let mut body = spec.request.clone();
         body.model = body_model.then(|| deployment.to_string());
         if spec.stream {
             body.stream = Some(true);
-            body.stream_options = Some(StreamOptions { include_usage: true });
+            body.stream_options = Some(StreamOptions {
+                include_usage: true,
+            });
         } else {
             body.stream = None;
             body.stream_options = None;
         }
         let mut rb = self.http.post(url).json(&body);
         if let Some((name, value)) = self.cfg.auth.header() {
-            let mut v = HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
+            let mut v =
+                HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
             v.set_sensitive(true);
             rb = rb.header(name, v);
         }
@@ -286,13 +341,21 @@ impl ChatClient {
         rb
     }
 
-    async fn attempt(&self, spec: &CallSpec, deployment: &str, on_event: &mut (dyn FnMut(CallEvent) + Send)) -> AttemptEnd {
+    async fn attempt(
+        &self,
+        spec: &CallSpec,
+        deployment: &str,
+        on_event: &mut (dyn FnMut(CallEvent) + Send),
+    ) -> AttemptEnd {
         let rb = self.build_request(spec, deployment);
         let sent = Instant::now();
         let resp = match tokio::time::timeout(self.cfg.timeouts.first_byte, rb.send()).await {
             Err(_) => {
                 let secs = self.cfg.timeouts.first_byte.as_secs_f64();
-                return AttemptEnd::failed(CallError::new(ErrorKind::Timeout, format!("no response headers within {secs:.1} s (first-byte timeout)")));
+                return AttemptEnd::failed(CallError::new(
+                    ErrorKind::Timeout,
+                    format!("no response headers within {secs:.1} s (first-byte timeout)"),
+                ));
             }
             Ok(Err(e)) => return AttemptEnd::failed(transport_error(&e, "before the response")),
             Ok(Ok(r)) => r,
@@ -300,15 +363,26 @@ impl ChatClient {
         let headers_at = sent.elapsed();
         let status = resp.status().as_u16();
         let h = resp.headers();
-        let ratelimit = RateLimit::from_headers(h.iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))));
-        let request_id = header_str(h, "apim-request-id").or(header_str(h, "x-request-id")).map(str::to_string);
+        let ratelimit = RateLimit::from_headers(
+            h.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+        );
+        let request_id = header_str(h, "apim-request-id")
+            .or(header_str(h, "x-request-id"))
+            .map(str::to_string);
         let region = header_str(h, "x-ms-region").map(str::to_string);
         let headers: Vec<(String, String)> = h
             .iter()
             .filter(|(k, _)| keep_response_header(k.as_str()))
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        let is_sse = header_str(h, "content-type").is_some_and(|c| c.starts_with("text/event-stream"));
+        let is_sse =
+            header_str(h, "content-type").is_some_and(|c| c.starts_with("text/event-stream"));
         on_event(CallEvent::Headers {
             status,
             ttfb_ms: headers_at.as_secs_f64() * 1000.0,
@@ -322,7 +396,10 @@ impl ChatClient {
             request_id,
             region,
             headers,
-            marks: Marks { headers: Some(headers_at), ..Default::default() },
+            marks: Marks {
+                headers: Some(headers_at),
+                ..Default::default()
+            },
             state: StreamState::default(),
             error: None,
             notes: vec![],
@@ -347,7 +424,9 @@ impl ChatClient {
     async fn read_body(&self, resp: reqwest::Response, limit: usize) -> Vec<u8> {
         let mut out = Vec::new();
         let mut stream = resp.bytes_stream();
-        while let Ok(Some(Ok(chunk))) = tokio::time::timeout(self.cfg.timeouts.idle, stream.next()).await {
+        while let Ok(Some(Ok(chunk))) =
+            tokio::time::timeout(self.cfg.timeouts.idle, stream.next()).await
+        {
             let room = limit.saturating_sub(out.len());
             out.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if out.len() >= limit {
@@ -357,7 +436,13 @@ impl ChatClient {
         out
     }
 
-    async fn read_completion(&self, resp: reqwest::Response, sent: Instant, end: &mut AttemptEnd, on_event: &mut (dyn FnMut(CallEvent) + Send)) {
+    async fn read_completion(
+        &self,
+        resp: reqwest::Response,
+        sent: Instant,
+        end: &mut AttemptEnd,
+        on_event: &mut (dyn FnMut(CallEvent) + Send),
+    ) {
         // Read fully (idle timeout between chunks), then parse.
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
@@ -377,12 +462,19 @@ impl ChatClient {
         }
         match serde_json::from_slice::<CompletionIn>(&body) {
             Ok(c) => {
-                let content = c.choices.first().and_then(|ch| ch.message.as_ref()).and_then(|m| m.content.clone()).unwrap_or_default();
+                let content = c
+                    .choices
+                    .first()
+                    .and_then(|ch| ch.message.as_ref())
+                    .and_then(|m| m.content.clone())
+                    .unwrap_or_default();
                 let at = sent.elapsed();
                 if !content.is_empty() {
                     end.marks.first_content = Some(at);
                     end.marks.last_content = Some(at);
-                    on_event(CallEvent::FirstToken { ttft_ms: at.as_secs_f64() * 1000.0 });
+                    on_event(CallEvent::FirstToken {
+                        ttft_ms: at.as_secs_f64() * 1000.0,
+                    });
                     on_event(CallEvent::Delta(content.clone()));
                 }
                 end.state.text = content;
@@ -393,17 +485,32 @@ impl ChatClient {
             }
             Err(e) => {
                 let text = String::from_utf8_lossy(&body);
-                end.error = Some(CallError::new(ErrorKind::BadBody, format!("response body is not a chat completion ({e}): {}", excerpt(&text))));
+                end.error = Some(CallError::new(
+                    ErrorKind::BadBody,
+                    format!(
+                        "response body is not a chat completion ({e}): {}",
+                        excerpt(&text)
+                    ),
+                ));
             }
         }
     }
 
     fn idle_error(&self) -> CallError {
         let secs = self.cfg.timeouts.idle.as_secs_f64();
-        CallError::new(ErrorKind::Timeout, format!("stream went silent for {secs:.1} s (idle timeout)"))
+        CallError::new(
+            ErrorKind::Timeout,
+            format!("stream went silent for {secs:.1} s (idle timeout)"),
+        )
     }
 
-    async fn read_stream(&self, resp: reqwest::Response, sent: Instant, end: &mut AttemptEnd, on_event: &mut (dyn FnMut(CallEvent) + Send)) {
+    async fn read_stream(
+        &self,
+        resp: reqwest::Response,
+        sent: Instant,
+        end: &mut AttemptEnd,
+        on_event: &mut (dyn FnMut(CallEvent) + Send),
+    ) {
         let mut events = resp.bytes_stream().eventsource();
         let mut event_no = 0u64;
         loop {
@@ -418,11 +525,17 @@ impl ChatClient {
                 None => break,
                 Some(Ok(ev)) => ev,
                 Some(Err(EventStreamError::Utf8(e))) => {
-                    end.error = Some(CallError::new(ErrorKind::MalformedSse, format!("stream event {} is not valid UTF-8: {e}", event_no + 1)));
+                    end.error = Some(CallError::new(
+                        ErrorKind::MalformedSse,
+                        format!("stream event {} is not valid UTF-8: {e}", event_no + 1),
+                    ));
                     return;
                 }
                 Some(Err(EventStreamError::Parser(e))) => {
-                    end.error = Some(CallError::new(ErrorKind::MalformedSse, format!("stream event {} could not be parsed: {e}", event_no + 1)));
+                    end.error = Some(CallError::new(
+                        ErrorKind::MalformedSse,
+                        format!("stream event {} could not be parsed: {e}", event_no + 1),
+                    ));
                     return;
                 }
                 Some(Err(EventStreamError::Transport(e))) => {
@@ -446,14 +559,21 @@ impl ChatClient {
                 Err(e) => {
                     end.error = Some(CallError::new(
                         ErrorKind::MalformedSse,
-                        format!("stream event {event_no} is not valid JSON ({e}): {}", excerpt(data)),
+                        format!(
+                            "stream event {event_no} is not valid JSON ({e}): {}",
+                            excerpt(data)
+                        ),
                     ));
                     return;
                 }
             };
             if let Some(err) = &chunk.error {
-                let info = ErrorInfo::from_value(&serde_json::json!({ "error": err })).unwrap_or_default();
-                let mut ce = CallError::new(ErrorKind::StreamError, format!("error event mid-stream: {}", info.message));
+                let info =
+                    ErrorInfo::from_value(&serde_json::json!({ "error": err })).unwrap_or_default();
+                let mut ce = CallError::new(
+                    ErrorKind::StreamError,
+                    format!("error event mid-stream: {}", info.message),
+                );
                 ce.code = info.code;
                 end.error = Some(ce);
                 return;
@@ -462,7 +582,9 @@ impl ChatClient {
                 let at = sent.elapsed();
                 if end.marks.first_content.is_none() {
                     end.marks.first_content = Some(at);
-                    on_event(CallEvent::FirstToken { ttft_ms: at.as_secs_f64() * 1000.0 });
+                    on_event(CallEvent::FirstToken {
+                        ttft_ms: at.as_secs_f64() * 1000.0,
+                    });
                 }
                 end.marks.last_content = Some(at);
                 on_event(CallEvent::Delta(delta.to_string()));
@@ -471,21 +593,39 @@ impl ChatClient {
         if end.state.finish_reason.is_none() {
             end.error = Some(CallError::new(
                 ErrorKind::Truncated,
-                format!("stream closed before any finish_reason after {} events ({} content chunks kept)", event_no, end.state.content_chunks),
+                format!(
+                    "stream closed before any finish_reason after {} events ({} content chunks kept)",
+                    event_no, end.state.content_chunks
+                ),
             ));
         } else if !end.state.saw_done {
-            end.notes.push("stream ended without `data: [DONE]` (treated as complete)".to_string());
+            end.notes
+                .push("stream ended without `data: [DONE]` (treated as complete)".to_string());
         }
     }
 }
 
 /// Turns a non-2xx answer into a [`CallError`] with the service's code and message.
 fn http_error(status: u16, body: &[u8]) -> CallError {
-    let (kind, throttle) = if status == 429 { (ErrorKind::Throttled, None) } else { (ErrorKind::Http, None::<ThrottleKind>) };
+    let (kind, throttle) = if status == 429 {
+        (ErrorKind::Throttled, None)
+    } else {
+        (ErrorKind::Http, None::<ThrottleKind>)
+    };
     match ErrorInfo::parse(body) {
         Some(info) => {
-            let throttle = if status == 429 { Some(classify_429(&info.message)) } else { throttle };
-            CallError { kind, message: info.message, status: Some(status), code: info.code, throttle }
+            let throttle = if status == 429 {
+                Some(classify_429(&info.message))
+            } else {
+                throttle
+            };
+            CallError {
+                kind,
+                message: info.message,
+                status: Some(status),
+                code: info.code,
+                throttle,
+            }
         }
         None => {
             let text = String::from_utf8_lossy(body);
@@ -496,8 +636,17 @@ fn http_error(status: u16, body: &[u8]) -> CallError {
             } else {
                 excerpt(text.trim())
             };
-            let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-            CallError { kind, message: format!("{reason}: {shown}"), status: Some(status), code: None, throttle: (status == 429).then_some(ThrottleKind::Unknown) }
+            let reason = http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            CallError {
+                kind,
+                message: format!("{reason}: {shown}"),
+                status: Some(status),
+                code: None,
+                throttle: (status == 429).then_some(ThrottleKind::Unknown),
+            }
         }
     }
 }
@@ -509,7 +658,10 @@ mod tests {
     #[test]
     fn http_errors_are_readable() {
         let e = http_error(502, b"<html><body>Bad gateway</body></html>");
-        assert_eq!(e.to_string(), "502: Bad Gateway: non-JSON body (HTML, 38 bytes)");
+        assert_eq!(
+            e.to_string(),
+            "502: Bad Gateway: non-JSON body (HTML, 37 bytes)"
+        );
         let e = http_error(404, br#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}"#);
         assert_eq!(e.code.as_deref(), Some("DeploymentNotFound"));
         assert_eq!(e.kind, ErrorKind::Http);

@@ -26,7 +26,8 @@ impl Endpoint {
     /// Accepts `https://res.openai.azure.com`, with or without a trailing `/` or `/openai`.
     pub fn parse(s: &str) -> Result<Self, EndpointError> {
         let trimmed = s.trim();
-        let mut base = Url::parse(trimmed).map_err(|_| EndpointError::NotAUrl(trimmed.to_string()))?;
+        let mut base =
+            Url::parse(trimmed).map_err(|_| EndpointError::NotAUrl(trimmed.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(EndpointError::Scheme(trimmed.to_string()));
         }
@@ -58,16 +59,30 @@ impl Endpoint {
     pub fn chat_url(&self, api: ApiPath, deployment: &str, api_version: &str) -> (String, bool) {
         match api {
             ApiPath::Classic => {
-                let dep: String = url::form_urlencoded::byte_serialize(deployment.as_bytes()).collect();
-                let ver: String = url::form_urlencoded::byte_serialize(api_version.as_bytes()).collect();
-                (format!("{}/openai/deployments/{dep}/chat/completions?api-version={ver}", self.root()), false)
+                let dep: String =
+                    url::form_urlencoded::byte_serialize(deployment.as_bytes()).collect();
+                let ver: String =
+                    url::form_urlencoded::byte_serialize(api_version.as_bytes()).collect();
+                (
+                    format!(
+                        "{}/openai/deployments/{dep}/chat/completions?api-version={ver}",
+                        self.root()
+                    ),
+                    false,
+                )
             }
             ApiPath::V1 => {
                 let root = self.root();
                 let base = root.strip_suffix("/openai/v1").unwrap_or(&root);
                 (format!("{base}/openai/v1/chat/completions"), true)
             }
-            ApiPath::Openai => (format!("{}/chat/completions", self.base.as_str().trim_end_matches('/')), true),
+            ApiPath::Openai => (
+                format!(
+                    "{}/chat/completions",
+                    self.base.as_str().trim_end_matches('/')
+                ),
+                true,
+            ),
         }
     }
 }
@@ -83,17 +98,36 @@ mod tests {
             e.chat_url(ApiPath::Classic, "gpt-4o", "2024-10-21").0,
             "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
         );
-        assert_eq!(e.chat_url(ApiPath::V1, "gpt-4o", "x"), ("https://res.openai.azure.com/openai/v1/chat/completions".into(), true));
+        assert_eq!(
+            e.chat_url(ApiPath::V1, "gpt-4o", "x"),
+            (
+                "https://res.openai.azure.com/openai/v1/chat/completions".into(),
+                true
+            )
+        );
         let e = Endpoint::parse("https://res.openai.azure.com/openai").unwrap();
-        assert!(e.chat_url(ApiPath::Classic, "d", "v").0.starts_with("https://res.openai.azure.com/openai/deployments/d/"));
+        assert!(
+            e.chat_url(ApiPath::Classic, "d", "v")
+                .0
+                .starts_with("https://res.openai.azure.com/openai/deployments/d/")
+        );
         let e = Endpoint::parse("http://127.0.0.1:8000/v1").unwrap();
-        assert_eq!(e.chat_url(ApiPath::Openai, "m", "").0, "http://127.0.0.1:8000/v1/chat/completions");
+        assert_eq!(
+            e.chat_url(ApiPath::Openai, "m", "").0,
+            "http://127.0.0.1:8000/v1/chat/completions"
+        );
         assert_eq!(e.host(), "127.0.0.1:8000");
     }
 
     #[test]
     fn rejects_non_urls() {
-        assert!(matches!(Endpoint::parse("res.openai.azure.com"), Err(EndpointError::NotAUrl(_))));
-        assert!(matches!(Endpoint::parse("ftp://x"), Err(EndpointError::Scheme(_))));
+        assert!(matches!(
+            Endpoint::parse("res.openai.azure.com"),
+            Err(EndpointError::NotAUrl(_))
+        ));
+        assert!(matches!(
+            Endpoint::parse("ftp://x"),
+            Err(EndpointError::Scheme(_))
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! Network clients: the Azure OpenAI data plane (streaming chat) and, later, ARM. Knows
 //! nothing of the UI; reports progress through [`crate::domain::call::CallEvent`]s.
 
+pub mod arm;
 pub mod auth;
 pub mod data_plane;
 pub mod endpoint;

@@ -38,7 +38,9 @@ impl std::str::FromStr for ApiPath {
             "classic" => Ok(ApiPath::Classic),
             "v1" => Ok(ApiPath::V1),
             "openai" => Ok(ApiPath::Openai),
-            other => Err(format!("API path `{other}` is not one of: classic, v1, openai")),
+            other => Err(format!(
+                "API path `{other}` is not one of: classic, v1, openai"
+            )),
         }
     }
 }
@@ -88,7 +90,13 @@ pub struct CallError {
 
 impl CallError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), status: None, code: None, throttle: None }
+        Self {
+            kind,
+            message: message.into(),
+            status: None,
+            code: None,
+            throttle: None,
+        }
     }
 }
 
@@ -188,18 +196,36 @@ pub struct CallRecord {
 /// Response headers worth keeping on a record. Cookies are dropped; nothing request-side is
 /// ever kept, so keys and tokens cannot reach a record.
 pub fn keep_response_header(name: &str) -> bool {
-    !matches!(name.to_ascii_lowercase().as_str(), "set-cookie" | "authorization" | "api-key" | "cookie")
+    !matches!(
+        name.to_ascii_lowercase().as_str(),
+        "set-cookie" | "authorization" | "api-key" | "cookie"
+    )
 }
 
 /// What a running call reports, in order, to whoever watches it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallEvent {
-    AttemptStarted { attempt: u32, deployment: String },
-    Headers { status: u16, ttfb_ms: f64, ratelimit: RateLimit, request_id: Option<String>, region: Option<String> },
-    FirstToken { ttft_ms: f64 },
+    AttemptStarted {
+        attempt: u32,
+        deployment: String,
+    },
+    Headers {
+        status: u16,
+        ttfb_ms: f64,
+        ratelimit: RateLimit,
+        request_id: Option<String>,
+        region: Option<String>,
+    },
+    FirstToken {
+        ttft_ms: f64,
+    },
     Delta(String),
     /// The attempt failed and another follows after `after_ms`.
-    Retrying { after_ms: u64, status: Option<u16>, next_deployment: String },
+    Retrying {
+        after_ms: u64,
+        status: Option<u16>,
+        next_deployment: String,
+    },
 }
 
 #[cfg(test)]

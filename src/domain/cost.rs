@@ -52,14 +52,18 @@ struct PriceEntry {
 
 fn to_micro(model: &str, key: &'static str, usd: f64) -> Result<u64, PriceError> {
     if !usd.is_finite() || usd < 0.0 {
-        return Err(PriceError::Negative { model: model.to_string(), key });
+        return Err(PriceError::Negative {
+            model: model.to_string(),
+            key,
+        });
     }
     Ok((usd * 1_000_000.0).round() as u64)
 }
 
 impl PriceTable {
     pub fn parse(toml_text: &str) -> Result<Self, PriceError> {
-        let file: PriceFile = toml::from_str(toml_text).map_err(|e| PriceError::Parse(e.to_string()))?;
+        let file: PriceFile =
+            toml::from_str(toml_text).map_err(|e| PriceError::Parse(e.to_string()))?;
         let mut models = BTreeMap::new();
         for (name, e) in file.models {
             let input = to_micro(&name, "input", e.input)?;
@@ -92,7 +96,12 @@ impl PriceTable {
         let m = model.to_ascii_lowercase();
         self.models
             .iter()
-            .filter(|(k, _)| m == **k || (m.starts_with(k.as_str()) && m[k.len()..].starts_with('-') && is_version_suffix(&m[k.len() + 1..])))
+            .filter(|(k, _)| {
+                m == **k
+                    || (m.starts_with(k.as_str())
+                        && m[k.len()..].starts_with('-')
+                        && is_version_suffix(&m[k.len() + 1..]))
+            })
             .max_by_key(|(k, _)| k.len())
             .map(|(k, p)| (k.as_str(), *p))
     }
@@ -143,7 +152,12 @@ mod tests {
     #[test]
     fn cost_prices_cached_tokens_as_cached() {
         let t = PriceTable::builtin();
-        let u = Usage { prompt_tokens: 2_000, cached_tokens: 1_024, completion_tokens: 500, ..Default::default() };
+        let u = Usage {
+            prompt_tokens: 2_000,
+            cached_tokens: 1_024,
+            completion_tokens: 500,
+            ..Default::default()
+        };
         // gpt-4o: 976 × 2.50 + 1024 × 1.25 + 500 × 10.00 per 1M = 0.00244 + 0.00128 + 0.005
         let pico = t.cost_pico("gpt-4o-2024-11-20", None, &u).unwrap();
         assert_eq!(pico, 976 * 2_500_000 + 1_024 * 1_250_000 + 500 * 10_000_000);
@@ -157,7 +171,8 @@ mod tests {
     fn bad_tables_name_the_key() {
         let e = PriceTable::parse("[models.x]\ninput = -1.0\noutput = 1.0\n").unwrap_err();
         assert!(e.to_string().contains("models.\"x\".input"), "{e}");
-        let e = PriceTable::parse("[models.x]\ninput = 1.0\noutput = 1.0\nbogus = 2\n").unwrap_err();
+        let e =
+            PriceTable::parse("[models.x]\ninput = 1.0\noutput = 1.0\nbogus = 2\n").unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
     }
 }

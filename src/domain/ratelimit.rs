@@ -47,7 +47,8 @@ impl RateLimit {
                     r.reset_tokens_s = parse_seconds(value)
                 }
                 "retry-after-ms" | "x-ms-retry-after-ms" => {
-                    retry_after_ms = retry_after_ms.or(parse_seconds(value).map(|ms| ms.round() as u64))
+                    retry_after_ms =
+                        retry_after_ms.or(parse_seconds(value).map(|ms| ms.round() as u64))
                 }
                 "retry-after" => retry_after_s = parse_seconds(value),
                 "azure-openai-deployment-utilization" => {
@@ -138,11 +139,15 @@ mod tests {
     #[test]
     fn classifies_both_wordings() {
         assert_eq!(
-            classify_429("Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier."),
+            classify_429(
+                "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier."
+            ),
             ThrottleKind::Tokens
         );
         assert_eq!(
-            classify_429("Your requests to gpt-4.1 for gpt-4.1 in East US have exceeded the call rate limit for your current OpenAI S0 pricing tier."),
+            classify_429(
+                "Your requests to gpt-4.1 for gpt-4.1 in East US have exceeded the call rate limit for your current OpenAI S0 pricing tier."
+            ),
             ThrottleKind::Requests
         );
         assert_eq!(classify_429("slow down"), ThrottleKind::Unknown);

@@ -32,7 +32,10 @@ pub const DEFAULT_MAX_WAIT_MS: u64 = 60_000;
 
 impl RetryPolicy {
     pub fn honor() -> Self {
-        RetryPolicy::Honor { max_attempts: DEFAULT_MAX_ATTEMPTS, max_wait_ms: DEFAULT_MAX_WAIT_MS }
+        RetryPolicy::Honor {
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            max_wait_ms: DEFAULT_MAX_WAIT_MS,
+        }
     }
 }
 
@@ -52,11 +55,14 @@ impl FromStr for RetryPolicy {
                 if n == 0 {
                     return Err(err());
                 }
-                Ok(RetryPolicy::Honor { max_attempts: n, max_wait_ms: DEFAULT_MAX_WAIT_MS })
+                Ok(RetryPolicy::Honor {
+                    max_attempts: n,
+                    max_wait_ms: DEFAULT_MAX_WAIT_MS,
+                })
             }
-            Some(("failover", d)) if !d.trim().is_empty() => {
-                Ok(RetryPolicy::Failover { deployment: d.trim().to_string() })
-            }
+            Some(("failover", d)) if !d.trim().is_empty() => Ok(RetryPolicy::Failover {
+                deployment: d.trim().to_string(),
+            }),
             _ => Err(err()),
         }
     }
@@ -66,7 +72,9 @@ impl fmt::Display for RetryPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RetryPolicy::None => write!(f, "none"),
-            RetryPolicy::Honor { max_attempts, .. } if *max_attempts == DEFAULT_MAX_ATTEMPTS => write!(f, "honor"),
+            RetryPolicy::Honor { max_attempts, .. } if *max_attempts == DEFAULT_MAX_ATTEMPTS => {
+                write!(f, "honor")
+            }
             RetryPolicy::Honor { max_attempts, .. } => write!(f, "honor:{max_attempts}"),
             RetryPolicy::Failover { deployment } => write!(f, "failover:{deployment}"),
         }
@@ -77,14 +85,20 @@ impl fmt::Display for RetryPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptOutcome {
     /// HTTP status with the server's retry-after, if any.
-    Status { status: u16, retry_after_ms: Option<u64> },
+    Status {
+        status: u16,
+        retry_after_ms: Option<u64>,
+    },
     /// Connection refused/reset or a timeout before any response.
     Transport,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Retry { after_ms: u64, deployment: Option<String> },
+    Retry {
+        after_ms: u64,
+        deployment: Option<String>,
+    },
     GiveUp,
 }
 
@@ -100,9 +114,17 @@ pub fn backoff_ms(attempts_made: u32) -> u64 {
 }
 
 /// `attempts_made` counts the attempt that just ended (1 after the first).
-pub fn decide(policy: &RetryPolicy, attempts_made: u32, outcome: AttemptOutcome, failed_over: bool) -> Decision {
+pub fn decide(
+    policy: &RetryPolicy,
+    attempts_made: u32,
+    outcome: AttemptOutcome,
+    failed_over: bool,
+) -> Decision {
     let (retryable, retry_after) = match outcome {
-        AttemptOutcome::Status { status, retry_after_ms } => (retryable_status(status), retry_after_ms),
+        AttemptOutcome::Status {
+            status,
+            retry_after_ms,
+        } => (retryable_status(status), retry_after_ms),
         AttemptOutcome::Transport => (true, None),
     };
     if !retryable {
@@ -110,7 +132,10 @@ pub fn decide(policy: &RetryPolicy, attempts_made: u32, outcome: AttemptOutcome,
     }
     match policy {
         RetryPolicy::None => Decision::GiveUp,
-        RetryPolicy::Honor { max_attempts, max_wait_ms } => {
+        RetryPolicy::Honor {
+            max_attempts,
+            max_wait_ms,
+        } => {
             if attempts_made >= *max_attempts {
                 return Decision::GiveUp;
             }
@@ -118,14 +143,20 @@ pub fn decide(policy: &RetryPolicy, attempts_made: u32, outcome: AttemptOutcome,
             if after > *max_wait_ms {
                 Decision::GiveUp
             } else {
-                Decision::Retry { after_ms: after, deployment: None }
+                Decision::Retry {
+                    after_ms: after,
+                    deployment: None,
+                }
             }
         }
         RetryPolicy::Failover { deployment } => {
             if failed_over {
                 Decision::GiveUp
             } else {
-                Decision::Retry { after_ms: 0, deployment: Some(deployment.clone()) }
+                Decision::Retry {
+                    after_ms: 0,
+                    deployment: Some(deployment.clone()),
+                }
             }
         }
     }
@@ -149,28 +180,64 @@ mod tests {
     #[test]
     fn honor_waits_as_asked_then_gives_up() {
         let p = RetryPolicy::honor();
-        let t = AttemptOutcome::Status { status: 429, retry_after_ms: Some(6543) };
-        assert_eq!(decide(&p, 1, t, false), Decision::Retry { after_ms: 6543, deployment: None });
+        let t = AttemptOutcome::Status {
+            status: 429,
+            retry_after_ms: Some(6543),
+        };
+        assert_eq!(
+            decide(&p, 1, t, false),
+            Decision::Retry {
+                after_ms: 6543,
+                deployment: None
+            }
+        );
         assert_eq!(decide(&p, 3, t, false), Decision::GiveUp);
-        let long = AttemptOutcome::Status { status: 429, retry_after_ms: Some(86_400_000) };
+        let long = AttemptOutcome::Status {
+            status: 429,
+            retry_after_ms: Some(86_400_000),
+        };
         assert_eq!(decide(&p, 1, long, false), Decision::GiveUp);
-        let bare = AttemptOutcome::Status { status: 503, retry_after_ms: None };
-        assert_eq!(decide(&p, 2, bare, false), Decision::Retry { after_ms: 1000, deployment: None });
-        let bad = AttemptOutcome::Status { status: 400, retry_after_ms: None };
+        let bare = AttemptOutcome::Status {
+            status: 503,
+            retry_after_ms: None,
+        };
+        assert_eq!(
+            decide(&p, 2, bare, false),
+            Decision::Retry {
+                after_ms: 1000,
+                deployment: None
+            }
+        );
+        let bad = AttemptOutcome::Status {
+            status: 400,
+            retry_after_ms: None,
+        };
         assert_eq!(decide(&p, 1, bad, false), Decision::GiveUp);
     }
 
     #[test]
     fn failover_once() {
         let p: RetryPolicy = "failover:gpt-4o".parse().unwrap();
-        let t = AttemptOutcome::Status { status: 429, retry_after_ms: Some(1000) };
-        assert_eq!(decide(&p, 1, t, false), Decision::Retry { after_ms: 0, deployment: Some("gpt-4o".into()) });
+        let t = AttemptOutcome::Status {
+            status: 429,
+            retry_after_ms: Some(1000),
+        };
+        assert_eq!(
+            decide(&p, 1, t, false),
+            Decision::Retry {
+                after_ms: 0,
+                deployment: Some("gpt-4o".into())
+            }
+        );
         assert_eq!(decide(&p, 2, t, true), Decision::GiveUp);
         assert_eq!(decide(&RetryPolicy::None, 1, t, false), Decision::GiveUp);
     }
 
     #[test]
     fn backoff_grows_and_caps() {
-        assert_eq!([1, 2, 3, 4, 5, 9].map(backoff_ms), [500, 1000, 2000, 4000, 8000, 8000]);
+        assert_eq!(
+            [1, 2, 3, 4, 5, 9].map(backoff_ms),
+            [500, 1000, 2000, 4000, 8000, 8000]
+        );
     }
 }

@@ -56,16 +56,26 @@ mod tests {
     #[test]
     fn reduces_an_azure_stream() {
         let mut st = StreamState::default();
-        let annotation = chunk(r#"{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[]}"#);
+        let annotation = chunk(
+            r#"{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[]}"#,
+        );
         assert_eq!(st.apply(&annotation), None);
         assert_eq!(st.id, None);
-        let role = chunk(r#"{"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}],"id":"chatcmpl-1","model":"gpt-4o-2024-08-06","object":"chat.completion.chunk","usage":null}"#);
+        let role = chunk(
+            r#"{"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}],"id":"chatcmpl-1","model":"gpt-4o-2024-08-06","object":"chat.completion.chunk","usage":null}"#,
+        );
         assert_eq!(st.apply(&role), None, "empty role content is not a token");
-        let d = chunk(r#"{"choices":[{"delta":{"content":"Hallo"},"finish_reason":null,"index":0}],"id":"chatcmpl-1","model":"gpt-4o-2024-08-06"}"#);
+        let d = chunk(
+            r#"{"choices":[{"delta":{"content":"Hallo"},"finish_reason":null,"index":0}],"id":"chatcmpl-1","model":"gpt-4o-2024-08-06"}"#,
+        );
         assert_eq!(st.apply(&d), Some("Hallo"));
-        let fin = chunk(r#"{"choices":[{"delta":{},"finish_reason":"stop","index":0}],"id":"chatcmpl-1","model":"m"}"#);
+        let fin = chunk(
+            r#"{"choices":[{"delta":{},"finish_reason":"stop","index":0}],"id":"chatcmpl-1","model":"m"}"#,
+        );
         st.apply(&fin);
-        let usage = chunk(r#"{"choices":[],"id":"chatcmpl-1","model":"m","usage":{"completion_tokens":1,"prompt_tokens":5,"total_tokens":6}}"#);
+        let usage = chunk(
+            r#"{"choices":[],"id":"chatcmpl-1","model":"m","usage":{"completion_tokens":1,"prompt_tokens":5,"total_tokens":6}}"#,
+        );
         st.apply(&usage);
         assert_eq!(st.text, "Hallo");
         assert_eq!(st.finish_reason.as_deref(), Some("stop"));

@@ -24,7 +24,10 @@ impl From<&WireUsage> for Usage {
         Usage {
             prompt_tokens: w.prompt_tokens,
             completion_tokens: w.completion_tokens,
-            cached_tokens: w.prompt_tokens_details.as_ref().map_or(0, |d| d.cached_tokens),
+            cached_tokens: w
+                .prompt_tokens_details
+                .as_ref()
+                .map_or(0, |d| d.cached_tokens),
             reasoning_tokens: w
                 .completion_tokens_details
                 .as_ref()
@@ -50,9 +53,15 @@ mod tests {
     fn from_wire() {
         let w = WireUsage {
             completion_tokens: 34,
-            completion_tokens_details: Some(CompletionTokensDetails { reasoning_tokens: 20, ..Default::default() }),
+            completion_tokens_details: Some(CompletionTokensDetails {
+                reasoning_tokens: 20,
+                ..Default::default()
+            }),
             prompt_tokens: 2048,
-            prompt_tokens_details: Some(PromptTokensDetails { cached_tokens: 1024, audio_tokens: 0 }),
+            prompt_tokens_details: Some(PromptTokensDetails {
+                cached_tokens: 1024,
+                audio_tokens: 0,
+            }),
             total_tokens: 0,
         };
         let u = Usage::from(&w);

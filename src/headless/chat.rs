@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::connect::{SIM_DEFAULT_DEPLOYMENT, connect};
 use crate::azure::CallSpec;
 use crate::cli::ChatArgs;
+use crate::connect::{SIM_DEFAULT_DEPLOYMENT, connect};
 use crate::domain::call::{CallEvent, CallRecord, Outcome};
 use crate::wire::{ChatMessage, ChatRequest};
 
@@ -35,7 +35,9 @@ pub fn build_request(args: &ChatArgs, message: &str) -> ChatRequest {
 pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let message = if args.message == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading the message from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the message from stdin")?;
         s
     } else {
         args.message.clone()
@@ -73,9 +75,16 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
                 let _ = stdout.write_all(d.as_bytes());
                 let _ = stdout.flush();
             }
-            CallEvent::Retrying { after_ms, status, next_deployment } => {
+            CallEvent::Retrying {
+                after_ms,
+                status,
+                next_deployment,
+            } => {
                 let status = status.map_or("no response".to_string(), |s| s.to_string());
-                eprintln!("[{status}: retrying on {next_deployment} in {}]", fmt_ms(after_ms as f64));
+                eprintln!(
+                    "[{status}: retrying on {next_deployment} in {}]",
+                    fmt_ms(after_ms as f64)
+                );
             }
             _ => {}
         }
@@ -124,14 +133,22 @@ fn opt_u(v: Option<u64>) -> String {
 /// The human-readable figures of a call, as printed after the answer.
 pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
     let mut out = String::new();
-    let status = r.status.map_or("no response".to_string(), |s| s.to_string());
+    let status = r
+        .status
+        .map_or("no response".to_string(), |s| s.to_string());
     let outcome = match r.outcome {
         Outcome::Done => r.finish_reason.clone().unwrap_or_else(|| "done".into()),
         Outcome::Failed => "failed".into(),
         Outcome::Throttled => "throttled".into(),
         Outcome::Cancelled => "cancelled".into(),
     };
-    let mut head = format!("── {} · {} · {} · {}", r.deployment, r.api.as_str(), status, outcome);
+    let mut head = format!(
+        "── {} · {} · {} · {}",
+        r.deployment,
+        r.api.as_str(),
+        status,
+        outcome
+    );
     if let Some(m) = &r.model {
         head.push_str(&format!(" · {m}"));
     }
@@ -149,7 +166,8 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
         opt_ms(t.ttfb_ms),
         opt_ms(t.ttft_ms),
         opt_ms(t.e2e_ms),
-        t.tokens_per_s.map_or("— tok/s".to_string(), |v| format!("{v:.1} tok/s"))
+        t.tokens_per_s
+            .map_or("— tok/s".to_string(), |v| format!("{v:.1} tok/s"))
     ));
     match &r.usage {
         Some(u) => out.push_str(&format!(
@@ -159,7 +177,8 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
             u.completion_tokens,
             u.reasoning_tokens,
             u.total_tokens,
-            r.cost_usd.map_or("unpriced model".to_string(), |c| format!("${c:.6}"))
+            r.cost_usd
+                .map_or("unpriced model".to_string(), |c| format!("${c:.6}"))
         )),
         None => out.push_str("   tokens — (no usage reported)\n"),
     }
@@ -170,14 +189,19 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
         opt_u(rl.limit_requests),
         opt_u(rl.remaining_tokens),
         opt_u(rl.limit_tokens),
-        rl.retry_after_ms.map_or("—".to_string(), |v| fmt_ms(v as f64))
+        rl.retry_after_ms
+            .map_or("—".to_string(), |v| fmt_ms(v as f64))
     ));
     let attempts: Vec<String> = r
         .attempts
         .iter()
         .map(|a| {
             let s = a.status.map_or("—".to_string(), |s| s.to_string());
-            if a.waited_ms > 0 { format!("{s} (waited {})", fmt_ms(a.waited_ms as f64)) } else { s }
+            if a.waited_ms > 0 {
+                format!("{s} (waited {})", fmt_ms(a.waited_ms as f64))
+            } else {
+                s
+            }
         })
         .collect();
     out.push_str(&format!(

@@ -9,7 +9,9 @@ use crate::sim::SimConfig;
 
 pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let cfg = match &args.config {
-        Some(path) => SimConfig::load(path).with_context(|| format!("simulator config {}", path.display()))?,
+        Some(path) => {
+            SimConfig::load(path).with_context(|| format!("simulator config {}", path.display()))?
+        }
         None => SimConfig::default_fleet(),
     };
     crate::sim::serve(args.port, cfg).await?;

@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use rand::rngs::SmallRng;
 use rand::Rng;
+use rand::rngs::SmallRng;
 
 use super::config::{Delivery, LatencyConfig};
 use super::faults::FaultKind;
@@ -290,7 +290,10 @@ mod tests {
             reasoning_tokens_per_s: 100.0,
             ..lat
         };
-        assert_eq!(schedule(&reasoning, 1, 50, &mut rng).ttft, Duration::from_millis(900));
+        assert_eq!(
+            schedule(&reasoning, 1, 50, &mut rng).ttft,
+            Duration::from_millis(900)
+        );
     }
 
     #[test]

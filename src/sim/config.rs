@@ -171,6 +171,9 @@ pub struct DeploymentConfig {
     pub fault_retry_after_ms: u64,
 }
 
+/// `gpt-4o` capacity in [`SimConfig::instant`].
+pub const INSTANT_GPT4O_CAPACITY: u64 = 1_000_000;
+
 fn default_estimate() -> u64 {
     1024
 }
@@ -265,8 +268,9 @@ impl Default for SimConfig {
 impl SimConfig {
     /// The built-in fleet with realistic latencies (see `docs/simulator.md`).
     pub fn default_fleet() -> Self {
-        let mut mini = DeploymentConfig::new("gpt-4o-mini", "gpt-4o-mini", "2024-07-18", "Standard", 2)
-            .with_latency(300, 120.0, 0.2, Delivery::Bursty);
+        let mut mini =
+            DeploymentConfig::new("gpt-4o-mini", "gpt-4o-mini", "2024-07-18", "Standard", 2)
+                .with_latency(300, 120.0, 0.2, Delivery::Bursty);
         mini.default_max_tokens_estimate = 256;
         mini.latency.burst_tokens = 24;
         let mut ptu = DeploymentConfig::new(
@@ -278,8 +282,9 @@ impl SimConfig {
         )
         .with_latency(350, 90.0, 0.1, Delivery::Smooth);
         ptu.context_window = Some(128_000);
-        let mut o4 = DeploymentConfig::new("o4-mini", "o4-mini", "2025-04-16", "GlobalStandard", 100)
-            .with_latency(600, 150.0, 0.2, Delivery::Smooth);
+        let mut o4 =
+            DeploymentConfig::new("o4-mini", "o4-mini", "2025-04-16", "GlobalStandard", 100)
+                .with_latency(600, 150.0, 0.2, Delivery::Smooth);
         o4.latency.reasoning_tokens_per_s = 400.0;
         Self {
             deterministic: false,
@@ -304,12 +309,17 @@ impl SimConfig {
         }
     }
 
-    /// The default fleet with zero latency and jitter, smooth delivery and deterministic ids.
+    /// The default fleet with zero latency and jitter, smooth delivery and deterministic ids,
+    /// for tests and benchmarks. `gpt-4o` gets capacity 1,000,000 (100,000 requests per 10 s)
+    /// so benchmarks are not throttled; the other deployments keep their limits.
     pub fn instant() -> Self {
         let mut cfg = Self::default_fleet();
         cfg.deterministic = true;
         for d in &mut cfg.deployments {
             d.latency = LatencyConfig::default();
+            if d.name == "gpt-4o" {
+                d.capacity = INSTANT_GPT4O_CAPACITY;
+            }
         }
         cfg
     }
@@ -353,13 +363,22 @@ impl SimConfig {
                 return Err(invalid(key("name"), "duplicate deployment name"));
             }
             if !super::fleet::is_known_sku(&d.sku) {
-                return Err(invalid(key("sku"), "unknown sku (Standard, GlobalStandard, DataZoneStandard, ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged)"));
+                return Err(invalid(
+                    key("sku"),
+                    "unknown sku (Standard, GlobalStandard, DataZoneStandard, ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged)",
+                ));
             }
             if d.answer_tokens[0] == 0 || d.answer_tokens[0] > d.answer_tokens[1] {
-                return Err(invalid(key("answer_tokens"), "must be [min, max] with 1 <= min <= max"));
+                return Err(invalid(
+                    key("answer_tokens"),
+                    "must be [min, max] with 1 <= min <= max",
+                ));
             }
             if d.reasoning_tokens[0] > d.reasoning_tokens[1] {
-                return Err(invalid(key("reasoning_tokens"), "must be [min, max] with min <= max"));
+                return Err(invalid(
+                    key("reasoning_tokens"),
+                    "must be [min, max] with min <= max",
+                ));
             }
             if !(0.0..=1.0).contains(&d.latency.jitter) {
                 return Err(invalid(key("latency.jitter"), "must be between 0 and 1"));
@@ -372,7 +391,10 @@ impl SimConfig {
             }
             for (kind, p) in &d.faults {
                 if kind.parse::<FaultKind>().is_err() {
-                    return Err(invalid(key(&format!("faults.\"{kind}\"")), "unknown fault kind"));
+                    return Err(invalid(
+                        key(&format!("faults.\"{kind}\"")),
+                        "unknown fault kind",
+                    ));
                 }
                 if !(0.0..=1.0).contains(p) {
                     return Err(invalid(
@@ -420,7 +442,9 @@ mod tests {
 
     #[test]
     fn wrong_type_is_named() {
-        let msg = SimConfig::from_toml_str("[arm]\npage_size = \"ten\"\n").unwrap_err().to_string();
+        let msg = SimConfig::from_toml_str("[arm]\npage_size = \"ten\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("page_size"), "{msg}");
     }
 

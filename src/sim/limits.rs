@@ -330,13 +330,24 @@ impl Limiter {
     }
 
     /// After completion: PTU buckets replace the estimate by the real cost.
-    pub fn complete(&mut self, now: Duration, estimate: u64, prompt: u64, cached: u64, output: u64) {
+    pub fn complete(
+        &mut self,
+        now: Duration,
+        estimate: u64,
+        prompt: u64,
+        cached: u64,
+        output: u64,
+    ) {
         if let Self::Provisioned {
             bucket,
             output_weight,
         } = self
         {
-            bucket.correct(now, estimate, ptu_cost(prompt, cached, output, *output_weight));
+            bucket.correct(
+                now,
+                estimate,
+                ptu_cost(prompt, cached, output, *output_weight),
+            );
         }
     }
 
@@ -426,7 +437,7 @@ mod tests {
         assert_eq!(t.retry_after_secs(), 10);
         assert_eq!(t.retry_after_ms(), 9800);
         // A new window, but the token budget is short.
-        let t = l.admit(s(10.0), 1500, 0, 256).unwrap_err();
+        let t = l.admit(s(10.0), 1700, 0, 256).unwrap_err();
         assert_eq!(t.kind, ThrottleKind::Tokens);
     }
 

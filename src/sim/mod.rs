@@ -11,6 +11,7 @@
 //! ```
 
 mod arm;
+mod completion;
 pub mod config;
 mod data_plane;
 pub mod faults;
@@ -111,13 +112,12 @@ impl SimHandle {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
                 .await
                 .is_err()
-            {
-                task.abort();
-            }
+        {
+            task.abort();
         }
     }
 }
@@ -165,7 +165,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(acct, get(arm::get_account))
         .route(&format!("{acct}/listKeys"), post(arm::list_keys))
         .route(&format!("{acct}/deployments"), get(arm::list_deployments))
-        .route(&format!("{acct}/deployments/{{name}}"), get(arm::get_deployment))
+        .route(
+            &format!("{acct}/deployments/{{name}}"),
+            get(arm::get_deployment),
+        )
         .route(
             &format!("{arm_base}/providers/Microsoft.CognitiveServices/locations/{{loc}}/usages"),
             get(arm::usages),

@@ -9,14 +9,15 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use super::SimRequestLog;
-use super::config::RateLimitWording;
+use super::config::{RateLimitWording, SimConfig};
 use super::limits::{Admitted, ThrottleKind, Throttled};
 use super::state::{DeploymentRt, LogEntry, Shared};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream; charset=utf-8");
 
-pub const BODY_RESOURCE_NOT_FOUND: &str = r#"{"error":{"code":"404","message":"Resource not found"}}"#;
+pub const BODY_RESOURCE_NOT_FOUND: &str =
+    r#"{"error":{"code":"404","message":"Resource not found"}}"#;
 pub const BODY_DEPLOYMENT_NOT_FOUND: &str = r#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#;
 pub const BODY_401_KEY: &str = r#"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#;
 pub const BODY_401_BEARER: &str = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#;
@@ -39,7 +40,11 @@ pub fn unsupported_temperature_body(t: f64) -> String {
 }
 
 pub fn invalid_request_body(message: &str, param: Option<&str>, code: Option<&str>) -> String {
-    let q = |v: Option<&str>| v.map_or("null".to_string(), |s| serde_json::to_string(s).unwrap_or_default());
+    let q = |v: Option<&str>| {
+        v.map_or("null".to_string(), |s| {
+            serde_json::to_string(s).unwrap_or_default()
+        })
+    };
     format!(
         r#"{{"error":{{"message":{},"type":"invalid_request_error","param":{},"code":{}}}}}"#,
         serde_json::to_string(message).unwrap_or_default(),
@@ -58,26 +63,25 @@ pub enum Surface {
 
 /// The 429 body in the configured wording (azure-wire.md §4.3).
 pub fn rate_limit_body(
-    wording: RateLimitWording,
+    cfg: &SimConfig,
     throttled: &Throttled,
     surface: Surface,
     api_version: Option<&str>,
     deployment: &str,
     model: &str,
-    region: &str,
-    account_kind: &str,
 ) -> String {
     let what = match throttled.kind {
         ThrottleKind::Calls => "call rate limit",
         ThrottleKind::Tokens | ThrottleKind::Utilization => "token rate limit",
     };
     let secs = throttled.retry_after_secs();
-    let tier = format!("{account_kind} S0");
+    let tier = format!("{} S0", cfg.account.kind);
+    let region = &cfg.account.region;
     let api = match (surface, api_version) {
         (Surface::V1, _) | (_, None) => "OpenAI Language Model Instance API".to_string(),
         (_, Some(v)) => format!("Azure OpenAI API version {v}"),
     };
-    let (code, message) = match wording {
+    let (code, message) = match cfg.rate_limit_wording {
         RateLimitWording::Classic => (
             "429",
             format!(
@@ -130,7 +134,13 @@ pub struct Extra {
 }
 
 impl Ctx {
-    pub fn new(shared: Arc<Shared>, request_id: String, headers: &HeaderMap, method: &str, path: &str) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        request_id: String,
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+    ) -> Self {
         Self {
             client_request_id: headers.get("x-ms-client-request-id").cloned(),
             shared,
@@ -153,7 +163,10 @@ impl Ctx {
         );
         h.insert("x-ms-region", self.shared.region.clone());
         h.insert("x-ms-rai-invoked", HeaderValue::from_static("true"));
-        h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        h.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
         h.insert(
             "strict-transport-security",
             HeaderValue::from_static("max-age=31536000; includeSubDomains; preload"),
@@ -198,8 +211,14 @@ impl Ctx {
             h.insert("retry-after-ms", num(t.retry_after_ms()));
         }
         if extra.model_error {
-            h.insert("ms-azureml-model-error-reason", HeaderValue::from_static("model_error"));
-            h.insert("ms-azureml-model-error-statuscode", HeaderValue::from_static("400"));
+            h.insert(
+                "ms-azureml-model-error-reason",
+                HeaderValue::from_static("model_error"),
+            );
+            h.insert(
+                "ms-azureml-model-error-statuscode",
+                HeaderValue::from_static("400"),
+            );
         }
     }
 
@@ -220,13 +239,25 @@ impl Ctx {
     }
 
     /// A complete response with the standard headers, logged.
-    pub fn respond(&self, status: StatusCode, content_type: HeaderValue, body: Body, extra: &Extra) -> Response {
+    pub fn respond(
+        &self,
+        status: StatusCode,
+        content_type: HeaderValue,
+        body: Body,
+        extra: &Extra,
+    ) -> Response {
         self.log(status, extra);
         self.build(status, content_type, body, extra)
     }
 
     /// Builds without logging (streams log separately).
-    pub fn build(&self, status: StatusCode, content_type: HeaderValue, body: Body, extra: &Extra) -> Response {
+    pub fn build(
+        &self,
+        status: StatusCode,
+        content_type: HeaderValue,
+        body: Body,
+        extra: &Extra,
+    ) -> Response {
         let mut resp = Response::new(body);
         *resp.status_mut() = status;
         let h = resp.headers_mut();

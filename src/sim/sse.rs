@@ -19,7 +19,8 @@ pub const CHOICE_FILTER_RESULTS_FILTERED: &str = r#"{"hate":{"filtered":false,"s
 /// Per-chunk results on content deltas (2024–25 shape).
 pub const CHUNK_FILTER_RESULTS: &str = r#"{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}"#;
 /// The finish chunk's results when the output was filtered.
-pub const CHUNK_FILTER_FILTERED: &str = r#"{"protected_material_text":{"detected":true,"filtered":true}}"#;
+pub const CHUNK_FILTER_FILTERED: &str =
+    r#"{"protected_material_text":{"detected":true,"filtered":true}}"#;
 
 /// Token counts reported in `usage`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,7 +122,9 @@ impl ChunkWriter {
     /// The leading `prompt_filter_results` chunk (empty id/model/object, created 0).
     pub fn annotation(&self, out: &mut Vec<u8>) {
         self.open(out);
-        out.extend_from_slice(br#"{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":"#);
+        out.extend_from_slice(
+            br#"{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":"#,
+        );
         out.extend_from_slice(PROMPT_FILTER_RESULTS.as_bytes());
         if self.include_usage {
             out.extend_from_slice(br#","usage":null"#);
@@ -201,7 +204,9 @@ impl ChunkWriter {
     /// A data line with broken JSON (fault `malformed`).
     pub fn malformed(&self, out: &mut Vec<u8>) {
         self.open(out);
-        out.extend_from_slice(br#"{"choices":[{"content_filter_results":{},"delta":{"content":"oops"#);
+        out.extend_from_slice(
+            br#"{"choices":[{"content_filter_results":{},"delta":{"content":"oops"#,
+        );
         self.close(out);
     }
 
@@ -283,6 +288,8 @@ pub fn into_stream(
                 return None;
             }
             if reset {
+                // Let hyper flush the headers and the bytes so far, then abort.
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 let err = std::io::Error::new(
                     std::io::ErrorKind::ConnectionReset,
                     "simulated connection reset",

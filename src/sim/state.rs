@@ -160,7 +160,10 @@ impl Shared {
         Self {
             region: HeaderValue::from_str(&cfg.account.region)
                 .unwrap_or(HeaderValue::from_static("unknown")),
-            arm_bucket: Mutex::new(TokenBucket::new(cfg.arm.read_bucket, cfg.arm.read_refill_per_s)),
+            arm_bucket: Mutex::new(TokenBucket::new(
+                cfg.arm.read_bucket,
+                cfg.arm.read_refill_per_s,
+            )),
             deployments,
             order,
             counter: AtomicU64::new(0),
@@ -183,7 +186,8 @@ impl Shared {
 
     pub fn next_ids(&self) -> Ids {
         let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut rng = SmallRng::seed_from_u64(self.rng_base ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng =
+            SmallRng::seed_from_u64(self.rng_base ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         if self.cfg.deterministic {
             Ids {
                 request_id: format!("00000000-0000-4000-8000-{n:012x}"),
@@ -275,7 +279,7 @@ mod tests {
         assert!(n > 1300);
         assert_eq!(d.cached_tokens(&msgs, n), 0);
         let c = d.cached_tokens(&msgs, n);
-        assert!(c >= 1024 && (c - 1024) % 128 == 0 && c <= n, "{c}");
+        assert!(c >= 1024 && (c - 1024).is_multiple_of(128) && c <= n, "{c}");
         // Same prefix, different tail.
         let msgs2 = vec![ChatMessage::new("user", &format!("{long} and more"))];
         assert!(d.cached_tokens(&msgs2, n + 3) >= 1024);

@@ -84,7 +84,9 @@ impl ChatRequest {
         self.stream.unwrap_or(false)
     }
     pub fn include_usage(&self) -> bool {
-        self.stream_options.as_ref().is_some_and(|o| o.include_usage)
+        self.stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage)
     }
     /// The output budget the caller asked for, whichever parameter carried it.
     pub fn output_budget(&self) -> Option<u32> {
@@ -249,7 +251,8 @@ mod tests {
 
     #[test]
     fn parses_both_error_envelopes() {
-        let a = ErrorInfo::parse(br#"{"error":{"code":"DeploymentNotFound","message":"x"}}"#).unwrap();
+        let a =
+            ErrorInfo::parse(br#"{"error":{"code":"DeploymentNotFound","message":"x"}}"#).unwrap();
         assert_eq!(a.code.as_deref(), Some("DeploymentNotFound"));
         let b = ErrorInfo::parse(br#"{"statusCode":401,"message":"Unauthorized."}"#).unwrap();
         assert_eq!(b.code.as_deref(), Some("401"));

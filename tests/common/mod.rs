@@ -14,13 +14,17 @@ use tokio_util::sync::CancellationToken;
 pub const LIMIT: Duration = Duration::from_secs(20);
 
 pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(LIMIT, f).await.expect("test step timed out")
+    tokio::time::timeout(LIMIT, f)
+        .await
+        .expect("test step timed out")
 }
 
 pub async fn sim_with(edit: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let mut cfg = SimConfig::instant();
     edit(&mut cfg);
-    bounded(Simulator::start(cfg)).await.expect("simulator starts")
+    bounded(Simulator::start(cfg))
+        .await
+        .expect("simulator starts")
 }
 
 pub async fn sim() -> SimHandle {
@@ -30,7 +34,11 @@ pub async fn sim() -> SimHandle {
 pub fn client_for(sim: &SimHandle, api: ApiPath, auth: Auth) -> ChatClient {
     let mut cfg = ClientConfig::new(Endpoint::parse(&sim.base_url()).unwrap(), auth);
     cfg.api = api;
-    cfg.timeouts = Timeouts { connect: Duration::from_secs(2), first_byte: Duration::from_secs(10), idle: Duration::from_secs(10) };
+    cfg.timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        first_byte: Duration::from_secs(10),
+        idle: Duration::from_secs(10),
+    };
     ChatClient::new(cfg).unwrap()
 }
 
@@ -41,7 +49,12 @@ pub fn client(sim: &SimHandle) -> ChatClient {
 pub fn ask(deployment: &str, text: &str) -> CallSpec {
     CallSpec::new(
         deployment,
-        ChatRequest { messages: vec![ChatMessage::new("user", text)], seed: Some(42), max_tokens: Some(60), ..Default::default() },
+        ChatRequest {
+            messages: vec![ChatMessage::new("user", text)],
+            seed: Some(42),
+            max_tokens: Some(60),
+            ..Default::default()
+        },
     )
 }
 

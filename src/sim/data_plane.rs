@@ -1,0 +1,469 @@
+//! Data-plane handlers: classic `/openai/deployments/{d}/chat/completions`, v1
+//! `/openai/v1/chat/completions` + `/openai/v1/models`, Foundry `/models/chat/completions`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+
+use super::completion::{self, Head, StreamSpec};
+use super::config::SimConfig;
+use super::faults::{self, FaultKind};
+use super::limits::{ThrottleKind, Throttled};
+use super::respond::{self, Ctx, Extra, JSON, Surface};
+use super::sse::{self, ChunkWriter, Framing, Usage};
+use super::state::{DeploymentRt, Shared, lock};
+use crate::tokens;
+use crate::wire::ChatRequest;
+
+type Q = Query<HashMap<String, String>>;
+
+pub async fn classic_chat(
+    State(shared): State<Arc<Shared>>,
+    Path(deployment): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let api_version = q.get("api-version").cloned();
+    if api_version.is_none() {
+        let ids = shared.next_ids();
+        let ctx = Ctx::new(shared, ids.request_id, &headers, "POST", uri.path());
+        return ctx.json(StatusCode::NOT_FOUND, respond::BODY_RESOURCE_NOT_FOUND);
+    }
+    chat(
+        shared,
+        Surface::Classic,
+        Some(deployment),
+        api_version,
+        headers,
+        uri,
+        body,
+    )
+    .await
+}
+
+pub async fn v1_chat(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Q,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let api_version = q.get("api-version").cloned();
+    chat(shared, Surface::V1, None, api_version, headers, uri, body).await
+}
+
+pub async fn foundry_chat(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Q,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let api_version = q.get("api-version").cloned();
+    chat(
+        shared,
+        Surface::Foundry,
+        None,
+        api_version,
+        headers,
+        uri,
+        body,
+    )
+    .await
+}
+
+/// `GET /openai/v1/models`: the deployments, in the OpenAI list shape.
+pub async fn v1_models(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let ids = shared.next_ids();
+    let ctx = Ctx::new(shared.clone(), ids.request_id, &headers, "GET", uri.path());
+    if let Err(body) = check_auth(&shared.cfg, &headers) {
+        return ctx.json(StatusCode::UNAUTHORIZED, body);
+    }
+    let created = shared.created();
+    let data: Vec<String> = shared
+        .order
+        .iter()
+        .map(|name| {
+            format!(
+                r#"{{"created":{created},"id":{},"object":"model","owned_by":"system"}}"#,
+                serde_json::to_string(name).unwrap_or_default()
+            )
+        })
+        .collect();
+    ctx.json(
+        StatusCode::OK,
+        format!(r#"{{"data":[{}],"object":"list"}}"#, data.join(",")),
+    )
+}
+
+pub async fn not_found(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let ids = shared.next_ids();
+    let ctx = Ctx::new(
+        shared,
+        ids.request_id,
+        &headers,
+        method.as_str(),
+        uri.path(),
+    );
+    ctx.json(StatusCode::NOT_FOUND, respond::BODY_RESOURCE_NOT_FOUND)
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// `api-key` and/or `Authorization: Bearer` (both together too). `Err(body)` = 401.
+pub fn check_auth(cfg: &SimConfig, headers: &HeaderMap) -> Result<(), &'static str> {
+    let key = header_str(headers, "api-key");
+    let bearer = header_str(headers, "authorization")
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if let Some(k) = key {
+        return if cfg.api_keys.is_empty() || cfg.api_keys.iter().any(|a| a == k) {
+            Ok(())
+        } else {
+            Err(respond::BODY_401_KEY)
+        };
+    }
+    match bearer {
+        None => Err(respond::BODY_401_KEY),
+        Some(b) => {
+            let open = cfg.api_keys.is_empty() && cfg.bearer_tokens.is_empty();
+            if open
+                || cfg.bearer_tokens.iter().any(|t| t == b)
+                || cfg.api_keys.iter().any(|k| k == b)
+            {
+                Ok(())
+            } else {
+                Err(respond::BODY_401_BEARER)
+            }
+        }
+    }
+}
+
+fn contains_phrase(haystack_lower: &str, phrases: &[String]) -> bool {
+    phrases
+        .iter()
+        .any(|p| !p.is_empty() && haystack_lower.contains(&p.to_lowercase()))
+}
+
+async fn chat(
+    shared: Arc<Shared>,
+    surface: Surface,
+    path_deployment: Option<String>,
+    api_version: Option<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let ids = shared.next_ids();
+    let mut rng = ids.rng;
+    let mut ctx = Ctx::new(shared.clone(), ids.request_id, &headers, "POST", uri.path());
+    if let Err(body) = check_auth(&shared.cfg, &headers) {
+        return ctx.json(StatusCode::UNAUTHORIZED, body);
+    }
+    if let Some(name) = &path_deployment {
+        match shared.deployment(name) {
+            Some(d) => ctx.deployment = Some(d),
+            None => return ctx.json(StatusCode::NOT_FOUND, respond::BODY_DEPLOYMENT_NOT_FOUND),
+        }
+    }
+    let req: ChatRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = format!("We could not parse the JSON body of your request. ({e})");
+            return ctx.json(
+                StatusCode::BAD_REQUEST,
+                respond::invalid_request_body(&msg, None, None),
+            );
+        }
+    };
+    ctx.stream = req.is_stream();
+    if ctx.deployment.is_none() {
+        let Some(model) = req.model.as_deref() else {
+            let body = respond::invalid_request_body(
+                "Missing required parameter: 'model'.",
+                Some("model"),
+                Some("missing_required_parameter"),
+            );
+            return ctx.json(StatusCode::BAD_REQUEST, body);
+        };
+        match shared.deployment(model) {
+            Some(d) => ctx.deployment = Some(d),
+            None => return ctx.json(StatusCode::NOT_FOUND, respond::BODY_DEPLOYMENT_NOT_FOUND),
+        }
+    }
+    let Some(d) = ctx.deployment.clone() else {
+        return ctx.json(StatusCode::NOT_FOUND, respond::BODY_DEPLOYMENT_NOT_FOUND);
+    };
+
+    // Fault: header first, then the deployment's seeded probabilities.
+    let fault = match faults::from_headers(&headers) {
+        Ok(Some(f)) => Some(f),
+        Ok(None) if !d.faults.is_empty() => {
+            use rand::Rng;
+            faults::pick(&d.faults, rng.random::<f64>())
+        }
+        Ok(None) => None,
+        Err(e) => {
+            let body = respond::invalid_request_body(&e.to_string(), Some("x-sim-fault"), None);
+            return ctx.json(StatusCode::BAD_REQUEST, body);
+        }
+    };
+    let stall = faults::stall_duration(&headers);
+    if fault == Some(FaultKind::SlowHeaders) {
+        tokio::time::sleep(stall).await;
+    }
+    match fault {
+        Some(FaultKind::RateLimit) => {
+            let ms = header_str(&headers, "x-sim-retry-after-ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d.cfg.fault_retry_after_ms);
+            let t = Throttled {
+                kind: ThrottleKind::Tokens,
+                retry_after: Duration::from_millis(ms.max(1)),
+            };
+            return throttled(&ctx, &d, surface, api_version.as_deref(), t);
+        }
+        Some(FaultKind::Internal) => {
+            return ctx.json(StatusCode::INTERNAL_SERVER_ERROR, faults::BODY_500);
+        }
+        Some(FaultKind::Unavailable) => {
+            return ctx.json(StatusCode::SERVICE_UNAVAILABLE, faults::BODY_503);
+        }
+        Some(FaultKind::Html502) => {
+            let html = HeaderValue::from_static("text/html");
+            return ctx.respond(
+                StatusCode::BAD_GATEWAY,
+                html,
+                Body::from(faults::BODY_HTML_502),
+                &Extra::default(),
+            );
+        }
+        _ => {}
+    }
+
+    // Model-specific validation (reasoning models).
+    if d.info.model.reasoning {
+        if req.max_tokens.is_some() {
+            return ctx.model_error(respond::unsupported_max_tokens_body());
+        }
+        if let Some(t) = req.temperature.filter(|t| (*t - 1.0).abs() > f64::EPSILON) {
+            return ctx.model_error(respond::unsupported_temperature_body(t));
+        }
+    }
+    let prompt_text: String = req
+        .messages
+        .iter()
+        .map(|m| m.text().to_lowercase())
+        .collect::<Vec<_>>()
+        .join("\n");
+    if contains_phrase(&prompt_text, &shared.cfg.jailbreak_phrases) {
+        return ctx.json(
+            StatusCode::BAD_REQUEST,
+            respond::BODY_CONTENT_FILTER_JAILBREAK,
+        );
+    }
+    let prompt = tokens::count_messages(&req.messages) as u64;
+    if prompt > d.info.context_window {
+        return ctx.model_error(respond::context_length_body(d.info.context_window, prompt));
+    }
+    let cached = d.cached_tokens(&req.messages, prompt);
+    let estimate_out = req
+        .output_budget()
+        .map_or(d.cfg.default_max_tokens_estimate, u64::from);
+    let now = shared.now();
+    let admission = lock(&d.limiter).admit(now, prompt, cached, estimate_out);
+    let (admitted, estimate) = match admission {
+        Ok(a) => a,
+        Err(t) => return throttled(&ctx, &d, surface, api_version.as_deref(), t),
+    };
+
+    let output_filtered = contains_phrase(&prompt_text, &shared.cfg.output_filter_phrases);
+    let generated = completion::generate(&d, &req, &mut rng, output_filtered);
+    let timing = completion::schedule(
+        &d.cfg.latency,
+        generated.pieces.len(),
+        generated.reasoning,
+        &mut rng,
+    );
+    let usage = Usage {
+        prompt,
+        cached,
+        completion: generated.completion_tokens(),
+        reasoning: generated.reasoning,
+    };
+    correct_ptu_later(&shared, &d, timing.end, estimate, usage);
+    let extra = Extra {
+        admitted: Some(admitted),
+        service_ms: Some(timing.ttft.as_millis() as u64),
+        prompt_tokens: usage.prompt,
+        completion_tokens: usage.completion,
+        ..Extra::default()
+    };
+    let model = d.model_version();
+    let created = shared.created();
+    if ctx.stream {
+        let framing = match fault {
+            Some(FaultKind::Crlf) => Framing {
+                data_prefix: "data: ",
+                eol: "\r\n",
+            },
+            Some(FaultKind::Comments) => Framing {
+                data_prefix: "data:",
+                eol: "\n",
+            },
+            _ => Framing::STANDARD,
+        };
+        let writer = ChunkWriter::new(
+            framing,
+            created,
+            &ids.completion_id,
+            &model,
+            &d.fingerprint,
+            req.include_usage(),
+            shared.cfg.chunk_filter_results,
+        );
+        let plan = completion::stream_plan(&StreamSpec {
+            writer: &writer,
+            generated: &generated,
+            timing: &timing,
+            usage,
+            include_usage: req.include_usage(),
+            annotation: shared.cfg.annotation_chunk,
+            fault,
+            stall,
+        });
+        let entry = ctx.log(StatusCode::OK, &extra);
+        let start = tokio::time::Instant::now();
+        let body = Body::from_stream(sse::into_stream(plan, start, entry));
+        let mut resp = ctx.build(StatusCode::OK, respond::EVENT_STREAM, body, &extra);
+        let h = resp.headers_mut();
+        h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        h.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        );
+        return resp;
+    }
+
+    // Non-streamed.
+    let mut content = generated.pieces.concat();
+    if fault == Some(FaultKind::BigDelta) {
+        content.push_str(completion::big_delta());
+    }
+    let head = Head {
+        created,
+        id: &ids.completion_id,
+        model: &model,
+        fingerprint: &d.fingerprint,
+    };
+    let mut bytes = completion::completion_body(&head, &content, &generated, &usage);
+    let extra = Extra {
+        service_ms: Some(timing.end.as_millis() as u64),
+        ..extra
+    };
+    if !timing.end.is_zero() {
+        tokio::time::sleep(timing.end).await;
+    }
+    match fault {
+        Some(FaultKind::InvalidUtf8) => completion::corrupt_utf8(&mut bytes),
+        Some(FaultKind::Truncate | FaultKind::Malformed) => bytes.truncate(bytes.len() / 2),
+        Some(FaultKind::Reset | FaultKind::Stall) => {
+            let rest = bytes.split_off(bytes.len() / 2);
+            let mut plan = sse::Plan::default();
+            plan.at(Duration::ZERO).extend_from_slice(&bytes);
+            if fault == Some(FaultKind::Reset) {
+                plan.mark_reset();
+            } else {
+                plan.at(stall).extend_from_slice(&rest);
+            }
+            let entry = ctx.log(StatusCode::OK, &extra);
+            let body =
+                Body::from_stream(sse::into_stream(plan, tokio::time::Instant::now(), entry));
+            return ctx.build(StatusCode::OK, JSON, body, &extra);
+        }
+        _ => {}
+    }
+    ctx.respond(StatusCode::OK, JSON, Body::from(bytes), &extra)
+}
+
+/// PTU buckets swap the admission estimate for the real cost when the call completes.
+fn correct_ptu_later(
+    shared: &Arc<Shared>,
+    d: &Arc<DeploymentRt>,
+    after: Duration,
+    estimate: u64,
+    usage: Usage,
+) {
+    if !super::fleet::is_provisioned(&d.cfg.sku) {
+        return;
+    }
+    let correct = {
+        let shared = shared.clone();
+        let d = d.clone();
+        move || {
+            let now = shared.now();
+            lock(&d.limiter).complete(now, estimate, usage.prompt, usage.cached, usage.completion);
+        }
+    };
+    if after.is_zero() {
+        correct();
+    } else {
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            correct();
+        });
+    }
+}
+
+fn throttled(
+    ctx: &Ctx,
+    d: &DeploymentRt,
+    surface: Surface,
+    api_version: Option<&str>,
+    t: Throttled,
+) -> Response {
+    let body = respond::rate_limit_body(
+        &ctx.shared.cfg,
+        &t,
+        surface,
+        api_version,
+        &d.cfg.name,
+        &d.cfg.model,
+    );
+    let extra = Extra {
+        throttled: Some(t),
+        ..Extra::default()
+    };
+    ctx.respond(
+        StatusCode::TOO_MANY_REQUESTS,
+        JSON,
+        Body::from(body),
+        &extra,
+    )
+}
