@@ -1,9 +1,252 @@
-//! The full-screen console (being built).
+//! The full-screen console: `run()` sets up the terminal guard, the clients and the loop.
+//!
+//! One loop, one typed [`AppEvent`] stream: terminal input, call progress (tagged with call
+//! ids), ARM results and a tick that runs only while something animates. Network work runs in
+//! tokio tasks ([`command::Executor`]); the UI never awaits I/O. Drawing happens only when the
+//! app is dirty, at most once per [`FRAME`], so a fast stream coalesces into ~60 fps.
+
+pub mod app;
+pub mod command;
+pub mod components;
+pub mod event;
+pub mod keymap;
+pub mod markdown;
+pub mod session;
+pub mod terminal;
+pub mod theme;
+
+use std::io;
+use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use anyhow::{Context as _, bail};
+use crossterm::event::{Event, EventStream};
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::azure::Secret;
+use crate::azure::arm::{ArmClient, SIM_SUBSCRIPTION};
 use crate::cli::ConsoleArgs;
+use crate::connect::{SIM_DEFAULT_DEPLOYMENT, connect};
 
-pub async fn run(_args: ConsoleArgs) -> anyhow::Result<ExitCode> {
-    eprintln!("aoai: the full-screen console is being built; use `aoai chat \"hello\"` meanwhile.");
-    Ok(ExitCode::from(2))
+use app::{App, AppConfig};
+use command::{Effect, Executor};
+use event::{AppEvent, AppEventSender, CallMsg, TokioClock};
+use theme::{ColourSupport, Theme};
+
+/// Shortest time between two frames while streaming.
+pub const FRAME: Duration = Duration::from_millis(16);
+/// Animation tick (waiting timer, retry-after countdown); runs only while animating.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// Terminal input the loop reads. `pause`/`resume` let `$EDITOR` own stdin meanwhile.
+pub trait Input: Stream<Item = io::Result<Event>> + Unpin {
+    fn pause(&mut self) {}
+    fn resume(&mut self) {}
+}
+
+/// The real terminal's events.
+pub struct CrosstermInput(Option<EventStream>);
+
+impl CrosstermInput {
+    pub fn new() -> Self {
+        CrosstermInput(Some(EventStream::new()))
+    }
+}
+
+impl Default for CrosstermInput {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stream for CrosstermInput {
+    type Item = io::Result<Event>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.0.as_mut() {
+            Some(s) => s.poll_next_unpin(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Input for CrosstermInput {
+    fn pause(&mut self) {
+        // Dropping the stream stops crossterm's reader thread, so the editor gets every key.
+        self.0 = None;
+    }
+    fn resume(&mut self) {
+        self.0 = Some(EventStream::new());
+    }
+}
+
+/// Injected input for tests: events sent on a channel.
+pub struct ChannelInput(pub mpsc::UnboundedReceiver<Event>);
+
+impl Stream for ChannelInput {
+    type Item = io::Result<Event>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|o| o.map(Ok))
+    }
+}
+
+impl Input for ChannelInput {}
+
+/// Effects that need the terminal itself.
+pub trait TerminalOps<B: Backend> {
+    /// Suspends the UI, runs `$EDITOR` on `text`, restores the UI.
+    fn edit(&mut self, terminal: &mut Terminal<B>, text: &str) -> Result<String, String>;
+    fn copy(&mut self, text: &str) -> Result<(), String>;
+}
+
+/// The real terminal's editor and clipboard.
+pub struct RealOps;
+
+impl<B: Backend> TerminalOps<B> for RealOps {
+    fn edit(&mut self, terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
+        terminal::restore();
+        let result = terminal::run_editor(text);
+        terminal::reenter().map_err(|e| e.to_string())?;
+        terminal.clear().map_err(|e| e.to_string())?;
+        result
+    }
+    fn copy(&mut self, text: &str) -> Result<(), String> {
+        terminal::copy_osc52(text).map_err(|e| e.to_string())
+    }
+}
+
+/// The event loop. Returns when the app asks to quit, the input ends, or `stop(&app)` holds
+/// (a seam for tests).
+pub async fn run_loop<B, I>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    exec: &mut Executor,
+    rx: &mut mpsc::UnboundedReceiver<AppEvent>,
+    input: &mut I,
+    ops: &mut dyn TerminalOps<B>,
+    stop: &mut dyn FnMut(&App) -> bool,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    I: Input,
+{
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        if app.dirty {
+            let now = Instant::now();
+            if last_draw.is_none_or(|t| now >= t + FRAME) {
+                terminal.draw(|f| app.render(f.area(), f.buffer_mut()))?;
+                app.dirty = false;
+                last_draw = Some(now);
+            }
+        }
+        if stop(app) {
+            return Ok(());
+        }
+        let draw_at = last_draw.map(|t| t + FRAME).filter(|_| app.dirty);
+        let animating = app.animating();
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(e)) => effects = app.handle(AppEvent::Input(e)),
+                Some(Err(e)) => return Err(e).context("reading terminal input"),
+                None => return Ok(()),
+            },
+            Some(ev) = rx.recv() => {
+                let mut next = Some(ev);
+                // Take what is already queued, so a burst of deltas makes one frame.
+                while let Some(ev) = next {
+                    if let AppEvent::Call(id, CallMsg::Finished(_)) = &ev {
+                        exec.call_ended(*id);
+                    }
+                    effects.extend(app.handle(ev));
+                    next = rx.try_recv().ok();
+                }
+            },
+            _ = tick.tick(), if animating => effects = app.handle(AppEvent::Tick),
+            _ = tokio::time::sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {},
+        }
+        for e in effects {
+            match exec.run(e) {
+                None => {}
+                Some(Effect::Quit) => return Ok(()),
+                Some(Effect::Copy(text)) => {
+                    if let Err(e) = ops.copy(&text) {
+                        app.message = Some(format!("Clipboard: {e}"));
+                    }
+                }
+                Some(Effect::Edit(target, text)) => {
+                    input.pause();
+                    let result = ops.edit(terminal, &text);
+                    input.resume();
+                    let _ = app.handle(AppEvent::Edited(target, result));
+                    app.dirty = true;
+                }
+                Some(Effect::StartCall { .. } | Effect::CancelCall(_))
+                | Some(
+                    Effect::LoadAccounts
+                    | Effect::LoadDeployments { .. }
+                    | Effect::LoadQuota { .. },
+                ) => {}
+            }
+        }
+    }
+}
+
+/// `aoai` with no subcommand.
+pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
+    terminal::ensure_tty()?;
+    let theme = Theme::load(args.theme.as_deref())?.for_terminal(ColourSupport::from_env());
+    let conn = connect(&args.conn).await?;
+    let deployment = match (&args.deployment, conn.is_sim()) {
+        (Some(d), _) => d.clone(),
+        (None, true) => SIM_DEFAULT_DEPLOYMENT.to_string(),
+        (None, false) => bail!("no deployment: pass --deployment or set AZURE_OPENAI_DEPLOYMENT"),
+    };
+    let (arm, endpoint_label) = match &conn.sim {
+        Some(sim) => (
+            Some(ArmClient::new(
+                &sim.base_url(),
+                Secret::new("simulator"),
+                SIM_SUBSCRIPTION,
+            )?),
+            "in-process".to_string(),
+        ),
+        None => (None, conn.client.config().endpoint.host().to_string()),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut exec = Executor::new(conn.client.clone(), arm, AppEventSender::new(tx));
+    let cfg = AppConfig {
+        deployment,
+        endpoint_label,
+        sim: conn.is_sim(),
+    };
+    let mut app = App::new(cfg, theme, Arc::new(TokioClock::new()));
+
+    let mut guard = terminal::TerminalGuard::new()?;
+    let mut input = CrosstermInput::new();
+    let result = run_loop(
+        &mut guard.terminal,
+        &mut app,
+        &mut exec,
+        &mut rx,
+        &mut input,
+        &mut RealOps,
+        &mut |_| false,
+    )
+    .await;
+    drop(input);
+    drop(guard);
+    drop(conn);
+    result?;
+    Ok(ExitCode::SUCCESS)
 }

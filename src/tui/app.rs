@@ -1,0 +1,391 @@
+//! Focus and routing. `App` owns the components and the session facts, turns events into
+//! component calls and component [`Command`]s into [`Effect`]s; it draws nothing itself beyond
+//! laying out the screen and delegating.
+
+use std::sync::Arc;
+
+use crossterm::event::{Event, KeyEvent, KeyEventKind};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::command::{Command, Effect, Outcome, Submit};
+use super::components::call_panel;
+use super::components::chat::{Chat, ChatProps};
+use super::components::deployments::Deployments;
+use super::components::help::Help;
+use super::components::history::History;
+use super::components::status_bar::{self, Screen, StatusProps};
+use super::event::{AppEvent, CallId, CallMsg, Clock};
+use super::keymap::{self, GlobalAction, Hint};
+use super::session::{LiveCall, Session};
+use super::theme::Theme;
+use crate::azure::CallSpec;
+use crate::wire::{ChatMessage, ChatRequest};
+
+/// Smallest size the console draws; below it shows a "too small" message.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+/// Width from which the call panel sits beside the chat.
+const PANEL_FROM: u16 = 80;
+
+/// What the app is pointed at.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub deployment: String,
+    /// Shown in the status bar: `embedded simulator` or the endpoint host.
+    pub endpoint_label: String,
+    pub sim: bool,
+}
+
+pub struct App {
+    pub screen: Screen,
+    help: Option<Help>,
+    pub chat: Chat,
+    history: History,
+    deployments: Deployments,
+    pub session: Session,
+    pub deployment: String,
+    endpoint: String,
+    sim: bool,
+    theme: Theme,
+    clock: Arc<dyn Clock>,
+    next_id: CallId,
+    /// A transient line in the hint bar (cleared by the next key).
+    pub message: Option<String>,
+    quit_armed: bool,
+    /// Set when something visible changed; the loop draws and clears it.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(cfg: AppConfig, theme: Theme, clock: Arc<dyn Clock>) -> Self {
+        App {
+            screen: Screen::Chat,
+            help: None,
+            chat: Chat::new(),
+            history: History::default(),
+            deployments: Deployments::default(),
+            session: Session::default(),
+            deployment: cfg.deployment,
+            endpoint: cfg.endpoint_label,
+            sim: cfg.sim,
+            theme,
+            clock,
+            next_id: 1,
+            message: None,
+            quit_armed: false,
+            dirty: true,
+        }
+    }
+
+    pub fn deployments(&self) -> &Deployments {
+        &self.deployments
+    }
+
+    /// Whether something on screen changes with time alone (then the loop ticks).
+    pub fn animating(&self) -> bool {
+        self.session.animating(self.clock.now())
+    }
+
+    pub fn in_flight(&self) -> Option<CallId> {
+        self.session.in_flight().map(|c| c.id)
+    }
+
+    /// Applies one event; returns what the loop must do.
+    pub fn handle(&mut self, ev: AppEvent) -> Vec<Effect> {
+        match ev {
+            AppEvent::Input(Event::Key(k)) if k.kind != KeyEventKind::Release => self.on_key(k),
+            AppEvent::Input(Event::Paste(s)) => self.on_paste(&s),
+            AppEvent::Input(Event::Resize(..)) | AppEvent::Resize(..) => self.redraw(),
+            AppEvent::Input(_) => vec![],
+            AppEvent::Call(id, msg) => self.on_call(id, msg),
+            AppEvent::Arm(msg) => {
+                self.dirty = true;
+                self.deployments
+                    .on_arm(msg)
+                    .map_or_else(Vec::new, |c| self.command(c))
+            }
+            AppEvent::Edited(target, Ok(text)) => {
+                self.chat.set_text(target, &text);
+                self.redraw()
+            }
+            AppEvent::Edited(_, Err(e)) => self.say(format!("Editor: {e}")),
+            AppEvent::Tick => self.redraw(),
+        }
+    }
+
+    fn redraw(&mut self) -> Vec<Effect> {
+        self.dirty = true;
+        vec![]
+    }
+
+    fn say(&mut self, m: String) -> Vec<Effect> {
+        self.message = Some(m);
+        self.redraw()
+    }
+
+    fn on_paste(&mut self, s: &str) -> Vec<Effect> {
+        if self.screen == Screen::Chat && self.help.is_none() {
+            self.chat.paste(s);
+        }
+        self.redraw()
+    }
+
+    fn on_call(&mut self, id: CallId, msg: CallMsg) -> Vec<Effect> {
+        let now = self.clock.now();
+        // Unknown ids (never started here) are dropped; ended calls drop late events.
+        let Some(call) = self.session.get_mut(id) else {
+            return vec![];
+        };
+        match msg {
+            CallMsg::Event(ev) => self.dirty |= call.apply(ev, now),
+            CallMsg::Finished(rec) => {
+                call.finish(*rec, now);
+                self.dirty = true;
+            }
+        }
+        vec![]
+    }
+
+    fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        self.dirty = true;
+        if let Some(a) = keymap::lookup(keymap::GLOBAL_ALWAYS, &k) {
+            if a != GlobalAction::Interrupt {
+                self.quit_armed = false;
+                self.message = None;
+            }
+            return self.global(a);
+        }
+        self.quit_armed = false;
+        self.message = None;
+        let outcome = match (&mut self.help, self.screen) {
+            (Some(h), _) => h.handle_key(k),
+            (None, Screen::Chat) => self.chat.handle_key(k, self.session.in_flight().is_some()),
+            (None, Screen::History) => self.history.handle_key(k, &self.session),
+            (None, Screen::Deployments) => self.deployments.handle_key(k),
+        };
+        match outcome {
+            Outcome::Consumed => vec![],
+            Outcome::Command(c) => self.command(c),
+            Outcome::Ignored => match keymap::lookup(keymap::GLOBAL_UNFOCUSED, &k) {
+                Some(a) => self.global(a),
+                None => vec![],
+            },
+        }
+    }
+
+    fn global(&mut self, a: GlobalAction) -> Vec<Effect> {
+        match a {
+            GlobalAction::Help => {
+                self.help = if self.help.is_some() {
+                    None
+                } else {
+                    Some(Help::default())
+                };
+                vec![]
+            }
+            GlobalAction::Chat => self.go(Screen::Chat),
+            GlobalAction::History => self.go(Screen::History),
+            GlobalAction::Deployments => self.go(Screen::Deployments),
+            GlobalAction::Interrupt => self.interrupt(),
+            GlobalAction::Quit => vec![Effect::Quit],
+        }
+    }
+
+    fn go(&mut self, s: Screen) -> Vec<Effect> {
+        self.help = None;
+        self.screen = s;
+        if s == Screen::Deployments && self.deployments.needs_load() {
+            self.deployments.loading();
+            return vec![Effect::LoadAccounts];
+        }
+        vec![]
+    }
+
+    fn interrupt(&mut self) -> Vec<Effect> {
+        if self.in_flight().is_some() {
+            self.quit_armed = false;
+            return self.command(Command::CancelCall);
+        }
+        if self.quit_armed {
+            return vec![Effect::Quit];
+        }
+        self.quit_armed = true;
+        self.say("Press Ctrl+C again to quit (or q where no text input has focus)".into())
+    }
+
+    fn command(&mut self, c: Command) -> Vec<Effect> {
+        match c {
+            Command::Quit => vec![Effect::Quit],
+            Command::Submit(s) => self.submit(s),
+            Command::CancelCall => self.cancel(),
+            Command::NewConversation => {
+                self.session.new_conversation();
+                self.say("New conversation (earlier calls stay in History)".into())
+            }
+            Command::Edit(target, text) => vec![Effect::Edit(target, text)],
+            Command::Copy { what, text } => {
+                self.message = Some(format!("Copied the {what} to the clipboard (OSC 52)"));
+                vec![Effect::Copy(text)]
+            }
+            Command::OpenChat(d) => {
+                self.deployment = d;
+                self.screen = Screen::Chat;
+                self.chat.focus_input();
+                self.say(format!("Chatting with {}", self.deployment))
+            }
+            Command::ReloadArm => {
+                self.deployments.loading();
+                vec![Effect::LoadAccounts]
+            }
+            Command::SelectAccount {
+                account_id,
+                location,
+            } => {
+                vec![
+                    Effect::LoadDeployments { account_id },
+                    Effect::LoadQuota { location },
+                ]
+            }
+            Command::CloseHelp => {
+                self.help = None;
+                vec![]
+            }
+        }
+    }
+
+    fn cancel(&mut self) -> Vec<Effect> {
+        let now = self.clock.now();
+        let Some(id) = self.in_flight() else {
+            return vec![];
+        };
+        if let Some(c) = self.session.get_mut(id) {
+            c.cancel(now);
+        }
+        vec![Effect::CancelCall(id)]
+    }
+
+    fn submit(&mut self, s: Submit) -> Vec<Effect> {
+        if self.in_flight().is_some() {
+            return self.say("A call is in flight: Esc or Ctrl+C cancels it".into());
+        }
+        let mut messages = Vec::new();
+        if !s.system.trim().is_empty() {
+            messages.push(ChatMessage::new("system", &s.system));
+        }
+        for c in self.session.conversation() {
+            let done = c
+                .record
+                .as_ref()
+                .is_some_and(|r| r.outcome == crate::domain::call::Outcome::Done);
+            if done && !c.answer.text().is_empty() {
+                messages.push(ChatMessage::new("user", &c.prompt));
+                messages.push(ChatMessage::new("assistant", c.answer.text()));
+            }
+        }
+        messages.push(ChatMessage::new("user", &s.prompt));
+        let request = ChatRequest {
+            messages,
+            max_completion_tokens: s.params.max_tokens,
+            temperature: s.params.temperature,
+            ..Default::default()
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut spec = CallSpec::new(self.deployment.clone(), request);
+        spec.retry = s.params.retry.clone();
+        self.session.calls.push(LiveCall::new(
+            id,
+            &self.deployment,
+            s.params.api,
+            &s.prompt,
+            self.clock.now(),
+        ));
+        self.chat.clear_input();
+        vec![Effect::StartCall {
+            id,
+            api: s.params.api,
+            spec: Box::new(spec),
+        }]
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        if self.help.is_some() {
+            return keymap::hints(keymap::HELP);
+        }
+        let (mut h, text) = match self.screen {
+            Screen::Chat => (keymap::hints(self.chat.keymap()), self.chat.wants_text()),
+            Screen::History => (keymap::hints(self.history.keymap()), false),
+            Screen::Deployments => (self.deployments.hints(), self.deployments.wants_text()),
+        };
+        if !text {
+            h.extend(keymap::hints(keymap::GLOBAL_UNFOCUSED));
+        }
+        h
+    }
+
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme.clone();
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            let text = format!(
+                "Terminal too small ({}×{}); aoai needs at least {MIN_WIDTH}×{MIN_HEIGHT}. q quits.",
+                area.width, area.height
+            );
+            Paragraph::new(Line::styled(text, theme.warn))
+                .wrap(Wrap { trim: true })
+                .render(area, buf);
+            return;
+        }
+        let [top, body, bottom] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let now = self.clock.now();
+        let props = StatusProps {
+            screen: self.screen,
+            deployment: &self.deployment,
+            endpoint: &self.endpoint,
+            sim: self.sim,
+            calls_in_flight: self.in_flight().is_some(),
+        };
+        status_bar::render_status(top, buf, &theme, &props);
+        match self.screen {
+            Screen::Chat => {
+                let wide = body.width >= PANEL_FROM;
+                let panel_w = if body.width >= 120 { 44 } else { 32 };
+                let [params_a, body] =
+                    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+                self.chat
+                    .render_params(params_a, buf, &theme, &self.deployment);
+                let [left, right] = if wide {
+                    Layout::horizontal([Constraint::Min(20), Constraint::Length(panel_w)])
+                        .areas(body)
+                } else {
+                    [body, Rect::default()]
+                };
+                let props = ChatProps {
+                    session: &self.session,
+                    deployment: &self.deployment,
+                    now,
+                    summary: !wide,
+                };
+                self.chat.render(left, buf, &theme, &props);
+                if wide {
+                    call_panel::render(right, buf, &theme, self.session.latest(), now);
+                }
+            }
+            Screen::History => self
+                .history
+                .render(body, buf, &theme, &self.session, self.sim),
+            Screen::Deployments => self.deployments.render(body, buf, &theme),
+        }
+        if let Some(h) = &mut self.help {
+            h.render(body, buf, &theme);
+        }
+        status_bar::render_hints(bottom, buf, &theme, &self.hints(), self.message.as_deref());
+    }
+}

@@ -1,0 +1,239 @@
+//! The live call panel: phase, timings, tokens, cost, rate-limit gauges, retry-after
+//! countdown, attempts, request id, region, status and error of the latest call.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::{bar, block, ellipsize};
+use crate::domain::call::Outcome;
+use crate::headless::chat::fmt_ms;
+use crate::tui::session::{LiveCall, Phase};
+use crate::tui::theme::Theme;
+
+/// `450000` → `450k`, `1200000` → `1.2M`.
+pub fn compact(n: u64) -> String {
+    if n >= 1_000_000 {
+        format!("{:.1}M", n as f64 / 1e6)
+    } else if n >= 10_000 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn dur(d: Duration) -> String {
+    fmt_ms(d.as_secs_f64() * 1000.0)
+}
+
+pub fn phase_style(phase: Phase, theme: &Theme) -> Style {
+    match phase {
+        Phase::Connecting | Phase::Waiting | Phase::Streaming => theme.accent,
+        Phase::Retrying { .. } => theme.warn,
+        Phase::Ended(Outcome::Done) => theme.ok,
+        Phase::Ended(Outcome::Throttled) => theme.warn,
+        Phase::Ended(Outcome::Failed) => theme.error,
+        Phase::Ended(Outcome::Cancelled) => theme.muted,
+    }
+}
+
+fn phase_icon(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Connecting => "…",
+        Phase::Waiting => "◌",
+        Phase::Streaming => "●",
+        Phase::Retrying { .. } => "↻",
+        Phase::Ended(Outcome::Done) => "✓",
+        Phase::Ended(Outcome::Throttled) => "⊘",
+        Phase::Ended(Outcome::Failed) => "✗",
+        Phase::Ended(Outcome::Cancelled) => "■",
+    }
+}
+
+/// The phase line with its ticking timer.
+pub fn phase_text(c: &LiveCall, now: Duration) -> String {
+    let icon = phase_icon(c.phase);
+    match c.phase {
+        Phase::Connecting => format!("{icon} connecting {}", dur(c.elapsed(now))),
+        Phase::Waiting => format!("{icon} waiting for first token {}", dur(c.waiting_for(now))),
+        Phase::Streaming => format!("{icon} streaming {}", dur(c.elapsed(now))),
+        Phase::Retrying { .. } => format!("{icon} retrying (attempt {})", c.attempt + 1),
+        Phase::Ended(_) => format!("{icon} {} in {}", c.phase.label(), dur(c.elapsed(now))),
+    }
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or("—".into(), fmt_ms)
+}
+
+fn gauge_line(
+    label: &str,
+    remaining: Option<u64>,
+    limit: Option<u64>,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let mut spans = vec![Span::styled(format!("{label:<9}"), theme.muted)];
+    match (remaining, limit) {
+        (Some(r), Some(l)) if l > 0 => {
+            let left = r as f64 / l as f64;
+            let text = format!(" {}/{}", compact(r), compact(l));
+            let w = width.saturating_sub(9 + text.len()).clamp(3, 20);
+            spans.extend(bar(left, w, theme.gauge(left), theme.muted));
+            spans.push(Span::styled(text, theme.text));
+        }
+        (Some(r), None) => spans.push(Span::styled(format!("{} left", compact(r)), theme.text)),
+        _ => spans.push(Span::styled("—", theme.muted)),
+    }
+    Line::from(spans)
+}
+
+/// The panel's lines for one call.
+pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let kv = |k: &str, v: String, style: Style| {
+        Line::from(vec![
+            Span::styled(format!("{k:<9}"), theme.muted),
+            Span::styled(v, style),
+        ])
+    };
+    let rec = c.record.as_ref();
+    let mut out = vec![
+        Line::from(Span::styled(
+            ellipsize(&phase_text(c, now), width),
+            phase_style(c.phase, theme),
+        )),
+        kv(
+            "target",
+            format!("{} · {}", c.deployment, c.api.as_str()),
+            theme.text,
+        ),
+    ];
+    let status = c.status.map_or("—".to_string(), |s| s.to_string());
+    let status_style = match c.status {
+        Some(s) if (200..300).contains(&s) => theme.ok,
+        Some(429) => theme.warn,
+        Some(_) => theme.error,
+        None => theme.muted,
+    };
+    out.push(kv("status", status, status_style));
+    out.push(kv(
+        "region",
+        c.region.clone().unwrap_or_else(|| "—".into()),
+        theme.text,
+    ));
+    out.push(kv("TTFB", opt_ms(c.ttfb_ms), theme.text));
+    let ttft = match (c.ttft_ms, c.phase) {
+        (Some(v), _) => fmt_ms(v),
+        (None, Phase::Waiting | Phase::Connecting) => format!("{}…", dur(c.waiting_for(now))),
+        (None, _) => "—".into(),
+    };
+    out.push(kv("TTFT", ttft, theme.text));
+    let e2e = match rec.and_then(|r| r.timing.e2e_ms) {
+        Some(v) => fmt_ms(v),
+        None if c.phase.in_flight() => format!("{}…", dur(c.elapsed(now))),
+        None => "—".into(),
+    };
+    out.push(kv("e2e", e2e, theme.text));
+    let tps = c
+        .tokens_per_s(now)
+        .map_or("—".into(), |v| format!("{v:.1}"));
+    out.push(kv("tok/s", tps, theme.accent));
+    match rec.and_then(|r| r.usage) {
+        Some(u) => {
+            out.push(kv(
+                "prompt",
+                format!("{} (cached {})", u.prompt_tokens, u.cached_tokens),
+                theme.text,
+            ));
+            out.push(kv(
+                "output",
+                format!("{} (reasoning {})", u.completion_tokens, u.reasoning_tokens),
+                theme.text,
+            ));
+        }
+        None => {
+            let live = if c.deltas > 0 {
+                format!("~{} chunks", c.deltas)
+            } else {
+                "—".into()
+            };
+            out.push(kv("prompt", "—".into(), theme.muted));
+            out.push(kv("output", live, theme.muted));
+        }
+    }
+    let cost = match (rec, rec.and_then(|r| r.cost_usd)) {
+        (_, Some(c)) => format!("${c:.6}"),
+        (Some(r), None) if r.usage.is_some() => "unpriced model".into(),
+        _ => "—".into(),
+    };
+    out.push(kv("cost", cost, theme.text));
+    let rl = &c.ratelimit;
+    out.push(gauge_line(
+        "requests",
+        rl.remaining_requests,
+        rl.limit_requests,
+        width,
+        theme,
+    ));
+    out.push(gauge_line(
+        "tokens",
+        rl.remaining_tokens,
+        rl.limit_tokens,
+        width,
+        theme,
+    ));
+    let retry = match (c.retry_countdown(now), rl.retry_after_ms) {
+        (Some(left), _) => (format!("{} left", dur(left)), theme.warn),
+        (None, Some(ms)) => (format!("{} (elapsed)", fmt_ms(ms as f64)), theme.muted),
+        (None, None) => ("—".into(), theme.muted),
+    };
+    out.push(kv("retry in", retry.0, retry.1));
+    let attempts = match rec {
+        Some(r) => {
+            let list: Vec<String> = r
+                .attempts
+                .iter()
+                .map(|a| a.status.map_or("—".into(), |s| s.to_string()))
+                .collect();
+            format!("{} [{}]", r.attempts.len(), list.join(", "))
+        }
+        None => c.attempt.max(1).to_string(),
+    };
+    out.push(kv("attempts", attempts, theme.text));
+    out.push(kv(
+        "req id",
+        c.request_id
+            .as_deref()
+            .map_or("—".into(), |r| ellipsize(r, width.saturating_sub(9))),
+        theme.text,
+    ));
+    if let Some(e) = rec.and_then(|r| r.error.as_ref()) {
+        out.push(Line::from(Span::styled(format!("error: {e}"), theme.error)));
+    }
+    out
+}
+
+pub fn render(area: Rect, buf: &mut Buffer, theme: &Theme, call: Option<&LiveCall>, now: Duration) {
+    let title = match call {
+        Some(c) => format!(" Call #{} ", c.id),
+        None => " Call ".to_string(),
+    };
+    let blk = block(title, false, theme);
+    let inner = blk.inner(area);
+    blk.render(area, buf);
+    let body = match call {
+        Some(c) => lines(c, now, inner.width as usize, theme),
+        None => vec![
+            Line::styled("No call yet.", theme.muted),
+            Line::default(),
+            Line::styled("Type a prompt and press Enter.", theme.muted),
+        ],
+    };
+    Paragraph::new(body)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}

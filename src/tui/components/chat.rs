@@ -1,0 +1,628 @@
+//! The chat pane: parameters row, system prompt, transcript of history cells (streamed
+//! answers as newline-gated markdown) and the multi-line prompt input.
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+use ratatui_textarea::{TextArea, WrapMode};
+
+use super::call_panel::{phase_style, phase_text};
+use super::{block, ellipsize, put_line};
+use crate::domain::call::{ApiPath, Outcome as CallOutcome};
+use crate::domain::retry::RetryPolicy;
+use crate::headless::chat::fmt_ms;
+use crate::tui::command::{ChatParams, Command, Outcome, Submit};
+use crate::tui::event::EditTarget;
+use crate::tui::keymap::{self, Binding, ChatAction};
+use crate::tui::markdown;
+use crate::tui::session::{LiveCall, Phase, Session};
+use crate::tui::theme::Theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Input,
+    System,
+    Params,
+    Transcript,
+}
+
+impl Focus {
+    fn next(self) -> Focus {
+        match self {
+            Focus::Input => Focus::System,
+            Focus::System => Focus::Params,
+            Focus::Params => Focus::Transcript,
+            Focus::Transcript => Focus::Input,
+        }
+    }
+    fn prev(self) -> Focus {
+        match self {
+            Focus::Input => Focus::Transcript,
+            Focus::System => Focus::Input,
+            Focus::Params => Focus::System,
+            Focus::Transcript => Focus::Params,
+        }
+    }
+}
+
+const MAX_TOKENS: [Option<u32>; 9] = [
+    None,
+    Some(64),
+    Some(256),
+    Some(512),
+    Some(1024),
+    Some(2048),
+    Some(4096),
+    Some(8192),
+    Some(16384),
+];
+const APIS: [ApiPath; 3] = [ApiPath::Classic, ApiPath::V1, ApiPath::Openai];
+const PARAMS: usize = 4;
+
+const PLACEHOLDER: &str = "Ask something… (Enter sends)";
+
+pub const DEFAULT_SYSTEM: &str = "You are a helpful assistant.";
+
+pub struct Chat {
+    input: TextArea<'static>,
+    system: TextArea<'static>,
+    pub params: ChatParams,
+    param_sel: usize,
+    pub focus: Focus,
+    /// Lines scrolled up from the bottom; 0 follows the newest output.
+    scroll: usize,
+    page: usize,
+}
+
+/// Facts the chat pane shows but does not own.
+pub struct ChatProps<'a> {
+    pub session: &'a Session,
+    pub deployment: &'a str,
+    pub now: Duration,
+    /// Show a one-line call summary (when the call panel is hidden on narrow terminals).
+    pub summary: bool,
+}
+
+fn textarea(lines: Vec<String>, placeholder: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(lines);
+    t.set_wrap_mode(WrapMode::WordOrGlyph);
+    t.set_cursor_line_style(Style::default());
+    t.set_placeholder_text(placeholder);
+    t
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Chat {
+    pub fn new() -> Self {
+        Chat {
+            input: textarea(vec![], PLACEHOLDER),
+            system: textarea(vec![DEFAULT_SYSTEM.to_string()], "No system prompt"),
+            params: ChatParams::default(),
+            param_sel: 0,
+            focus: Focus::Input,
+            scroll: 0,
+            page: 10,
+        }
+    }
+
+    /// Whether a text input has focus (then plain letters are text, not commands).
+    pub fn wants_text(&self) -> bool {
+        matches!(self.focus, Focus::Input | Focus::System)
+    }
+
+    pub fn prompt(&self) -> String {
+        self.input.lines().join("\n")
+    }
+
+    pub fn system_prompt(&self) -> String {
+        self.system.lines().join("\n")
+    }
+
+    pub fn clear_input(&mut self) {
+        self.input = textarea(vec![], PLACEHOLDER);
+        self.scroll = 0;
+    }
+
+    pub fn set_text(&mut self, target: EditTarget, text: &str) {
+        let lines: Vec<String> = text
+            .trim_end_matches('\n')
+            .split('\n')
+            .map(str::to_string)
+            .collect();
+        match target {
+            EditTarget::Prompt => {
+                self.input = textarea(lines, PLACEHOLDER);
+                self.input.move_cursor(ratatui_textarea::CursorMove::Bottom);
+                self.input.move_cursor(ratatui_textarea::CursorMove::End);
+            }
+            EditTarget::System => self.system = textarea(lines, "No system prompt"),
+        }
+    }
+
+    /// Bracketed paste: goes into the focused text input (the prompt otherwise).
+    pub fn paste(&mut self, s: &str) {
+        let s = s.replace("\r\n", "\n").replace('\r', "\n");
+        match self.focus {
+            Focus::System => {
+                self.system.insert_str(&s);
+            }
+            Focus::Input | Focus::Params | Focus::Transcript => {
+                self.focus = Focus::Input;
+                self.input.insert_str(&s);
+            }
+        }
+    }
+
+    pub fn focus_input(&mut self) {
+        self.focus = Focus::Input;
+    }
+
+    pub fn keymap(&self) -> &'static [Binding<ChatAction>] {
+        match self.focus {
+            Focus::Input => keymap::CHAT_INPUT,
+            Focus::System => keymap::CHAT_SYSTEM,
+            Focus::Params => keymap::CHAT_PARAMS,
+            Focus::Transcript => keymap::CHAT_TRANSCRIPT,
+        }
+    }
+
+    /// `busy`: a call is in flight (Esc then cancels it).
+    pub fn handle_key(&mut self, key: KeyEvent, busy: bool) -> Outcome {
+        match keymap::lookup(self.keymap(), &key) {
+            Some(action) => self.act(action, busy),
+            None => match self.focus {
+                Focus::Input => {
+                    self.input.input(key);
+                    Outcome::Consumed
+                }
+                Focus::System => {
+                    self.system.input(key);
+                    Outcome::Consumed
+                }
+                Focus::Params | Focus::Transcript => Outcome::Ignored,
+            },
+        }
+    }
+
+    fn act(&mut self, action: ChatAction, busy: bool) -> Outcome {
+        match action {
+            ChatAction::Send => self.send(),
+            ChatAction::Newline => {
+                self.input.insert_newline();
+                Outcome::Consumed
+            }
+            ChatAction::Cancel if busy => Outcome::Command(Command::CancelCall),
+            ChatAction::Cancel => {
+                self.focus = Focus::Transcript;
+                Outcome::Consumed
+            }
+            ChatAction::Editor => {
+                let (target, text) = match self.focus {
+                    Focus::System => (EditTarget::System, self.system_prompt()),
+                    Focus::Input | Focus::Params | Focus::Transcript => {
+                        (EditTarget::Prompt, self.prompt())
+                    }
+                };
+                Outcome::Command(Command::Edit(target, text))
+            }
+            ChatAction::FocusNext => self.set_focus(self.focus.next()),
+            ChatAction::FocusPrev => self.set_focus(self.focus.prev()),
+            ChatAction::FocusInput => self.set_focus(Focus::Input),
+            ChatAction::NewConversation => Outcome::Command(Command::NewConversation),
+            ChatAction::ScrollUp => self.scroll_by(1),
+            ChatAction::ScrollDown => self.scroll_by(-1),
+            ChatAction::PageUp => self.scroll_by(self.page as isize),
+            ChatAction::PageDown => self.scroll_by(-(self.page as isize)),
+            ChatAction::Top => self.scroll_by(isize::MAX / 2),
+            ChatAction::Bottom => {
+                self.scroll = 0;
+                Outcome::Consumed
+            }
+            ChatAction::ParamPrev => {
+                self.param_sel = (self.param_sel + PARAMS - 1) % PARAMS;
+                Outcome::Consumed
+            }
+            ChatAction::ParamNext => {
+                self.param_sel = (self.param_sel + 1) % PARAMS;
+                Outcome::Consumed
+            }
+            ChatAction::ParamInc => self.step_param(1),
+            ChatAction::ParamDec => self.step_param(-1),
+        }
+    }
+
+    fn set_focus(&mut self, f: Focus) -> Outcome {
+        self.focus = f;
+        Outcome::Consumed
+    }
+
+    fn scroll_by(&mut self, d: isize) -> Outcome {
+        self.scroll = (self.scroll as isize).saturating_add(d).max(0) as usize;
+        Outcome::Consumed
+    }
+
+    fn send(&mut self) -> Outcome {
+        let prompt = self.prompt();
+        if prompt.trim().is_empty() {
+            return Outcome::Consumed;
+        }
+        Outcome::Command(Command::Submit(Submit {
+            prompt,
+            system: self.system_prompt(),
+            params: self.params.clone(),
+        }))
+    }
+
+    fn step_param(&mut self, d: i32) -> Outcome {
+        fn cycle<T: PartialEq + Clone>(list: &[T], cur: &T, d: i32) -> T {
+            let i = list.iter().position(|x| x == cur).unwrap_or(0) as i32;
+            let n = list.len() as i32;
+            list[((i + d).rem_euclid(n)) as usize].clone()
+        }
+        let p = &mut self.params;
+        match self.param_sel {
+            0 => p.max_tokens = cycle(&MAX_TOKENS, &p.max_tokens, d),
+            1 => {
+                p.temperature = match p.temperature {
+                    None if d > 0 => Some(0.0),
+                    None => None,
+                    Some(t) if t <= 0.05 && d < 0 => None,
+                    Some(t) => Some(((t * 10.0).round() + d as f64).clamp(0.0, 20.0) / 10.0),
+                }
+            }
+            2 => p.api = cycle(&APIS, &p.api, d),
+            _ => {
+                p.retry = match p.retry {
+                    RetryPolicy::None => RetryPolicy::honor(),
+                    RetryPolicy::Honor { .. } | RetryPolicy::Failover { .. } => RetryPolicy::None,
+                }
+            }
+        }
+        Outcome::Consumed
+    }
+
+    // ---- rendering ----
+
+    fn params_line(&self, deployment: &str, theme: &Theme) -> Line<'static> {
+        let p = &self.params;
+        let retry = match &p.retry {
+            RetryPolicy::None => "none".to_string(),
+            RetryPolicy::Honor { max_attempts, .. } => format!("honor:{max_attempts}"),
+            RetryPolicy::Failover { deployment } => format!("failover:{deployment}"),
+        };
+        let values = [
+            (
+                "max tokens",
+                p.max_tokens.map_or("default".into(), |v| v.to_string()),
+            ),
+            (
+                "temp",
+                p.temperature
+                    .map_or("default".into(), |t| format!("{t:.1}")),
+            ),
+            ("api", p.api.as_str().to_string()),
+            ("retry", retry),
+        ];
+        let mut spans = vec![
+            Span::styled("→ ", theme.muted),
+            Span::styled(deployment.to_string(), theme.accent),
+        ];
+        for (i, (k, v)) in values.into_iter().enumerate() {
+            spans.push(Span::styled(" │ ", theme.border));
+            let selected = self.focus == Focus::Params && i == self.param_sel;
+            let vs = if selected {
+                theme.selection
+            } else {
+                theme.text
+            };
+            spans.push(Span::styled(format!("{k} "), theme.muted));
+            spans.push(Span::styled(v, vs));
+        }
+        Line::from(spans)
+    }
+
+    fn cell_lines(
+        c: &LiveCall,
+        width: u16,
+        now: Duration,
+        theme: &Theme,
+        out: &mut Vec<Line<'static>>,
+    ) {
+        out.extend(markdown::plain(
+            &c.prompt,
+            width,
+            theme.text,
+            Span::styled("› ", theme.user),
+            Span::raw("  "),
+        ));
+        let answer_w = width.saturating_sub(2).max(8);
+        for l in markdown::render(c.answer.committed(), answer_w, theme) {
+            let mut spans = vec![Span::raw("  ")];
+            spans.extend(l.spans);
+            out.push(Line::from(spans));
+        }
+        let footer = match c.phase {
+            Phase::Streaming
+                if !c.answer.pending().is_empty() || c.answer.committed().is_empty() =>
+            {
+                Line::from(vec![Span::raw("  "), Span::styled("▌", theme.assistant)])
+            }
+            Phase::Connecting | Phase::Waiting | Phase::Streaming | Phase::Retrying { .. } => {
+                Line::from(Span::styled(
+                    format!("  {}", phase_text(c, now)),
+                    phase_style(c.phase, theme),
+                ))
+            }
+            Phase::Ended(outcome) => {
+                let mut parts = vec![format!("{}", phase_text(c, now))];
+                if let Some(v) = c.ttft_ms {
+                    parts.push(format!("TTFT {}", fmt_ms(v)));
+                }
+                if let Some(v) = c.tokens_per_s(now) {
+                    parts.push(format!("{v:.1} tok/s"));
+                }
+                if let Some(e) = c
+                    .record
+                    .as_ref()
+                    .and_then(|r| r.error.as_ref())
+                    .filter(|_| outcome != CallOutcome::Cancelled)
+                {
+                    parts.push(e.to_string());
+                }
+                let mut lines = markdown::plain(
+                    &parts.join(" · "),
+                    width,
+                    phase_style(c.phase, theme),
+                    Span::raw("  "),
+                    Span::raw("  "),
+                );
+                out.append(&mut lines);
+                if let Some(left) = c.retry_countdown(now) {
+                    out.push(Line::styled(
+                        format!("  retry after {}", fmt_ms(left.as_secs_f64() * 1000.0)),
+                        theme.warn,
+                    ));
+                }
+                return;
+            }
+        };
+        out.push(footer);
+    }
+
+    fn transcript(&self, p: &ChatProps<'_>, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+        let mut out = Vec::new();
+        let calls = p.session.conversation();
+        if calls.is_empty() {
+            let intro = format!(
+                "Chat with {}. Enter sends, Alt+Enter or Ctrl+J inserts a newline, Ctrl+G opens $EDITOR. \
+                 Tab moves between prompt, system prompt, parameters and transcript. F4 browses deployments, ? or F1 shows every key.",
+                p.deployment
+            );
+            return markdown::plain(&intro, width, theme.muted, Span::raw(""), Span::raw(""));
+        }
+        for (i, c) in calls.iter().enumerate() {
+            if i > 0 {
+                out.push(Line::default());
+            }
+            Self::cell_lines(c, width, p.now, theme, &mut out);
+        }
+        out
+    }
+
+    /// The parameters row (target deployment, max tokens, temperature, API path, retry).
+    pub fn render_params(&self, area: Rect, buf: &mut Buffer, theme: &Theme, deployment: &str) {
+        put_line(buf, area, &self.params_line(deployment, theme));
+    }
+
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, p: &ChatProps<'_>) {
+        let input_lines = self.input.lines().len().clamp(1, 6) as u16;
+        let system_h = if self.focus == Focus::System { 5 } else { 1 };
+        let summary_h = u16::from(p.summary);
+        let [system_a, transcript_a, summary_a, input_a] = Layout::vertical([
+            Constraint::Length(system_h),
+            Constraint::Min(1),
+            Constraint::Length(summary_h),
+            Constraint::Length(input_lines + 2),
+        ])
+        .areas(area);
+
+        if self.focus == Focus::System {
+            self.system
+                .set_block(block(" System prompt (Tab leaves) ", true, theme));
+            self.system
+                .set_cursor_style(Style::default().add_modifier(Modifier::REVERSED));
+            (&self.system).render(system_a, buf);
+        } else {
+            let sys = self.system_prompt().replace('\n', " ⏎ ");
+            let line = Line::from(vec![
+                Span::styled("system: ", theme.system),
+                Span::styled(
+                    ellipsize(&sys, system_a.width.saturating_sub(8) as usize),
+                    theme.muted,
+                ),
+            ]);
+            put_line(buf, system_a, &line);
+        }
+
+        // transcript
+        let focused = self.focus == Focus::Transcript;
+        let mut title = " Transcript ".to_string();
+        if self.scroll > 0 {
+            title = format!(" Transcript ↑{} (G follows) ", self.scroll);
+        }
+        let blk = ratatui::widgets::Block::default()
+            .borders(ratatui::widgets::Borders::TOP)
+            .border_style(if focused {
+                theme.border_focused
+            } else {
+                theme.border
+            })
+            .title(title)
+            .title_style(if focused { theme.accent } else { theme.muted });
+        let inner = blk.inner(transcript_a);
+        blk.render(transcript_a, buf);
+        let lines = self.transcript(p, inner.width, theme);
+        let h = inner.height as usize;
+        self.page = h.saturating_sub(1).max(1);
+        let max_scroll = lines.len().saturating_sub(h);
+        self.scroll = self.scroll.min(max_scroll);
+        let top = lines.len().saturating_sub(h + self.scroll);
+        for (row, line) in lines.iter().skip(top).take(h).enumerate() {
+            buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+        }
+
+        if p.summary {
+            if let Some(c) = p.session.latest() {
+                let mut s = phase_text(c, p.now);
+                if let Some(v) = c.ttft_ms {
+                    s.push_str(&format!(" · TTFT {}", fmt_ms(v)));
+                }
+                if let Some(v) = c.tokens_per_s(p.now) {
+                    s.push_str(&format!(" · {v:.1} tok/s"));
+                }
+                if let Some(left) = c.retry_countdown(p.now) {
+                    s.push_str(&format!(
+                        " · retry in {}",
+                        fmt_ms(left.as_secs_f64() * 1000.0)
+                    ));
+                }
+                put_line(
+                    buf,
+                    summary_a,
+                    &Line::styled(
+                        ellipsize(&s, summary_a.width as usize),
+                        phase_style(c.phase, theme),
+                    ),
+                );
+            }
+        }
+
+        let focused = self.focus == Focus::Input;
+        self.input.set_block(block(" Prompt ", focused, theme));
+        self.input.set_cursor_style(if focused {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        });
+        self.input.set_placeholder_style(theme.muted);
+        (&self.input).render(input_a, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn type_str(c: &mut Chat, s: &str) {
+        for ch in s.chars() {
+            assert_eq!(
+                c.handle_key(key(KeyCode::Char(ch)), false),
+                Outcome::Consumed
+            );
+        }
+    }
+
+    #[test]
+    fn enter_sends_alt_enter_and_ctrl_j_insert_newlines() {
+        let mut c = Chat::new();
+        type_str(&mut c, "a");
+        assert_eq!(
+            c.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT), false),
+            Outcome::Consumed
+        );
+        type_str(&mut c, "b");
+        assert_eq!(
+            c.handle_key(
+                KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL),
+                false
+            ),
+            Outcome::Consumed
+        );
+        type_str(&mut c, "c");
+        match c.handle_key(key(KeyCode::Enter), false) {
+            Outcome::Command(Command::Submit(s)) => {
+                assert_eq!(s.prompt, "a\nb\nc");
+                assert_eq!(s.system, DEFAULT_SYSTEM);
+                assert_eq!(s.params, ChatParams::default());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_prompt_is_not_sent() {
+        let mut c = Chat::new();
+        assert_eq!(c.handle_key(key(KeyCode::Enter), false), Outcome::Consumed);
+    }
+
+    #[test]
+    fn esc_cancels_when_busy_else_leaves_input() {
+        let mut c = Chat::new();
+        assert_eq!(
+            c.handle_key(key(KeyCode::Esc), true),
+            Outcome::Command(Command::CancelCall)
+        );
+        assert_eq!(c.handle_key(key(KeyCode::Esc), false), Outcome::Consumed);
+        assert_eq!(c.focus, Focus::Transcript);
+        assert!(!c.wants_text());
+        assert_eq!(
+            c.handle_key(key(KeyCode::Char('q')), false),
+            Outcome::Ignored,
+            "q falls through to quit"
+        );
+        assert_eq!(
+            c.handle_key(key(KeyCode::Char('i')), false),
+            Outcome::Consumed
+        );
+        assert_eq!(c.focus, Focus::Input);
+    }
+
+    #[test]
+    fn params_cycle() {
+        let mut c = Chat::new();
+        c.handle_key(key(KeyCode::Tab), false);
+        c.handle_key(key(KeyCode::Tab), false);
+        assert_eq!(c.focus, Focus::Params);
+        c.handle_key(key(KeyCode::Char('+')), false);
+        assert_eq!(c.params.max_tokens, Some(2048));
+        c.handle_key(key(KeyCode::Right), false);
+        c.handle_key(key(KeyCode::Char('-')), false);
+        assert_eq!(c.params.temperature, Some(0.6));
+        c.handle_key(key(KeyCode::Right), false);
+        c.handle_key(key(KeyCode::Char('+')), false);
+        assert_eq!(c.params.api, ApiPath::V1);
+        c.handle_key(key(KeyCode::Right), false);
+        c.handle_key(key(KeyCode::Char('+')), false);
+        assert_eq!(c.params.retry, RetryPolicy::honor());
+    }
+
+    #[test]
+    fn ctrl_g_asks_for_the_editor() {
+        let mut c = Chat::new();
+        type_str(&mut c, "draft");
+        assert_eq!(
+            c.handle_key(
+                KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL),
+                false
+            ),
+            Outcome::Command(Command::Edit(EditTarget::Prompt, "draft".into()))
+        );
+        c.set_text(EditTarget::Prompt, "edited\ntext\n");
+        assert_eq!(c.prompt(), "edited\ntext");
+    }
+}

@@ -1,0 +1,533 @@
+//! Deployments & quota browser (k9s-style): accounts → deployments table with limits from
+//! ARM `rateLimits`, regional quota as used/limit gauges, `/` filter, sort keys, Enter opens
+//! the chat against the selected deployment. Loading and errors are visible states.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
+
+use super::call_panel::compact;
+use super::{bar, block, ellipsize, put_line};
+use crate::azure::arm::{Account, Deployment, QuotaUsage};
+use crate::tui::command::{Command, Outcome};
+use crate::tui::event::ArmMsg;
+use crate::tui::keymap::{self, DeployAction, FilterAction, Hint};
+use crate::tui::theme::Theme;
+
+/// A value fetched over the network.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load<T> {
+    NotLoaded,
+    Loading,
+    Ready(T),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Model,
+    Sku,
+    Capacity,
+    Rpm,
+    Tpm,
+    State,
+}
+
+impl SortKey {
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::Name => SortKey::Model,
+            SortKey::Model => SortKey::Sku,
+            SortKey::Sku => SortKey::Capacity,
+            SortKey::Capacity => SortKey::Rpm,
+            SortKey::Rpm => SortKey::Tpm,
+            SortKey::Tpm => SortKey::State,
+            SortKey::State => SortKey::Name,
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Model => "model",
+            SortKey::Sku => "sku",
+            SortKey::Capacity => "capacity",
+            SortKey::Rpm => "rpm",
+            SortKey::Tpm => "tpm",
+            SortKey::State => "state",
+        }
+    }
+}
+
+pub struct Deployments {
+    accounts: Load<Vec<Account>>,
+    account: usize,
+    deployments: Load<Vec<Deployment>>,
+    quota: Load<Vec<QuotaUsage>>,
+    filter: String,
+    filtering: bool,
+    sort: SortKey,
+    reverse: bool,
+    table: TableState,
+}
+
+impl Default for Deployments {
+    fn default() -> Self {
+        Deployments {
+            accounts: Load::NotLoaded,
+            account: 0,
+            deployments: Load::NotLoaded,
+            quota: Load::NotLoaded,
+            filter: String::new(),
+            filtering: false,
+            sort: SortKey::Name,
+            reverse: false,
+            table: TableState::default(),
+        }
+    }
+}
+
+impl Deployments {
+    /// Deployments and quota of the selected account are both in (or failed).
+    pub fn is_loaded(&self) -> bool {
+        let done = |l: &Load<_>| matches!(l, Load::Ready(_) | Load::Failed(_));
+        done(&self.deployments) && matches!(self.quota, Load::Ready(_) | Load::Failed(_))
+    }
+
+    pub fn needs_load(&self) -> bool {
+        self.accounts == Load::NotLoaded
+    }
+
+    /// A (re)load of accounts was started.
+    pub fn loading(&mut self) {
+        self.accounts = Load::Loading;
+        self.deployments = Load::NotLoaded;
+        self.quota = Load::NotLoaded;
+    }
+
+    pub fn wants_text(&self) -> bool {
+        self.filtering
+    }
+
+    pub fn hints(&self) -> Vec<Hint> {
+        if self.filtering {
+            keymap::hints(keymap::DEPLOYMENTS_FILTER)
+        } else {
+            keymap::hints(keymap::DEPLOYMENTS)
+        }
+    }
+
+    fn current_account(&self) -> Option<&Account> {
+        match &self.accounts {
+            Load::Ready(a) => a.get(self.account),
+            Load::NotLoaded | Load::Loading | Load::Failed(_) => None,
+        }
+    }
+
+    fn select_account(&mut self, i: usize) -> Outcome {
+        let Load::Ready(list) = &self.accounts else {
+            return Outcome::Consumed;
+        };
+        if list.is_empty() {
+            return Outcome::Consumed;
+        }
+        self.account = i % list.len();
+        let a = &list[self.account];
+        let cmd = Command::SelectAccount {
+            account_id: a.id.clone(),
+            location: a.location.clone(),
+        };
+        self.deployments = Load::Loading;
+        self.quota = Load::Loading;
+        self.table.select(Some(0));
+        Outcome::Command(cmd)
+    }
+
+    /// Applies an ARM result; may ask for the next read (deployments + quota of an account).
+    pub fn on_arm(&mut self, msg: ArmMsg) -> Option<Command> {
+        match msg {
+            ArmMsg::Accounts(Ok(list)) => {
+                self.accounts = Load::Ready(list);
+                match self.select_account(self.account) {
+                    Outcome::Command(c) => return Some(c),
+                    Outcome::Ignored | Outcome::Consumed => self.deployments = Load::Ready(vec![]),
+                }
+            }
+            ArmMsg::Accounts(Err(e)) => self.accounts = Load::Failed(e.to_string()),
+            ArmMsg::Deployments { account_id, result } => {
+                if self.current_account().is_some_and(|a| a.id == account_id) {
+                    self.deployments = match result {
+                        Ok(d) => Load::Ready(d),
+                        Err(e) => Load::Failed(e.to_string()),
+                    };
+                }
+            }
+            ArmMsg::Quota { location, result } => {
+                if self
+                    .current_account()
+                    .is_some_and(|a| a.location == location)
+                {
+                    self.quota = match result {
+                        Ok(q) => Load::Ready(q),
+                        Err(e) => Load::Failed(e.to_string()),
+                    };
+                }
+            }
+        }
+        None
+    }
+
+    /// The rows shown: filtered and sorted.
+    pub fn visible(&self) -> Vec<&Deployment> {
+        let Load::Ready(all) = &self.deployments else {
+            return vec![];
+        };
+        let f = self.filter.to_ascii_lowercase();
+        let mut rows: Vec<&Deployment> = all
+            .iter()
+            .filter(|d| {
+                f.is_empty()
+                    || [&d.name, &d.model, &d.sku]
+                        .iter()
+                        .any(|s| s.to_ascii_lowercase().contains(&f))
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let o = match self.sort {
+                SortKey::Name => a.name.cmp(&b.name),
+                SortKey::Model => a.model.cmp(&b.model),
+                SortKey::Sku => a.sku.cmp(&b.sku),
+                SortKey::Capacity => a.capacity.cmp(&b.capacity),
+                SortKey::Rpm => a.rpm.cmp(&b.rpm),
+                SortKey::Tpm => a.tpm.cmp(&b.tpm),
+                SortKey::State => a.state.cmp(&b.state),
+            };
+            o.then_with(|| a.name.cmp(&b.name))
+        });
+        if self.reverse {
+            rows.reverse();
+        }
+        rows
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        if self.filtering {
+            return self.filter_key(key);
+        }
+        let Some(action) = keymap::lookup(keymap::DEPLOYMENTS, &key) else {
+            return Outcome::Ignored;
+        };
+        let n = self.visible().len();
+        let sel = self.table.selected().unwrap_or(0);
+        match action {
+            DeployAction::Up => self.table.select(Some(sel.saturating_sub(1))),
+            DeployAction::Down => self.table.select(Some((sel + 1).min(n.saturating_sub(1)))),
+            DeployAction::Top => self.table.select(Some(0)),
+            DeployAction::Bottom => self.table.select(Some(n.saturating_sub(1))),
+            DeployAction::OpenChat => {
+                return match self.visible().get(sel) {
+                    Some(d) => Outcome::Command(Command::OpenChat(d.name.clone())),
+                    None => Outcome::Consumed,
+                };
+            }
+            DeployAction::Filter => self.filtering = true,
+            DeployAction::Sort => self.sort = self.sort.next(),
+            DeployAction::Reverse => self.reverse = !self.reverse,
+            DeployAction::Reload => return Outcome::Command(Command::ReloadArm),
+            DeployAction::NextAccount => return self.select_account(self.account + 1),
+            DeployAction::PrevAccount => {
+                let n = match &self.accounts {
+                    Load::Ready(a) => a.len().max(1),
+                    Load::NotLoaded | Load::Loading | Load::Failed(_) => 1,
+                };
+                return self.select_account(self.account + n - 1);
+            }
+        }
+        Outcome::Consumed
+    }
+
+    fn filter_key(&mut self, key: KeyEvent) -> Outcome {
+        match keymap::lookup(keymap::DEPLOYMENTS_FILTER, &key) {
+            Some(FilterAction::Apply) => self.filtering = false,
+            Some(FilterAction::Clear) => {
+                self.filtering = false;
+                self.filter.clear();
+            }
+            None => match key.code {
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c)
+                    if !key
+                        .modifiers
+                        .contains(crossterm::event::KeyModifiers::CONTROL) =>
+                {
+                    self.filter.push(c)
+                }
+                _ => return Outcome::Consumed,
+            },
+        }
+        self.table.select(Some(0));
+        Outcome::Consumed
+    }
+
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let quota_rows = match &self.quota {
+            Load::Ready(q) => q.len().clamp(1, 8) as u16,
+            Load::NotLoaded | Load::Loading | Load::Failed(_) => 1,
+        };
+        let [acct_a, table_a, quota_a] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(4),
+            Constraint::Length(quota_rows + 2),
+        ])
+        .areas(area);
+        self.render_account(acct_a, buf, theme);
+        self.render_table(table_a, buf, theme);
+        self.render_quota(quota_a, buf, theme);
+    }
+
+    fn render_account(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let line = match &self.accounts {
+            Load::NotLoaded | Load::Loading => Line::styled("Loading accounts…", theme.muted),
+            Load::Failed(e) => Line::styled(format!("Accounts: {e}  (r retries)"), theme.error),
+            Load::Ready(list) if list.is_empty() => Line::styled(
+                "No Azure OpenAI accounts in this subscription.",
+                theme.muted,
+            ),
+            Load::Ready(list) => {
+                let a = &list[self.account.min(list.len() - 1)];
+                Line::from(vec![
+                    Span::styled("Account ", theme.muted),
+                    Span::styled(a.name.clone(), theme.accent),
+                    Span::styled(
+                        format!("  {} · {} · {} · {}", a.location, a.kind, a.sku, a.state),
+                        theme.text,
+                    ),
+                    Span::styled(
+                        format!("  [{}/{}]", self.account + 1, list.len()),
+                        theme.muted,
+                    ),
+                ])
+            }
+        };
+        put_line(buf, area, &line);
+    }
+
+    fn render_table(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let mut title = format!(
+            " Deployments · sort {}{} ",
+            self.sort.label(),
+            if self.reverse { " ↓" } else { "" }
+        );
+        if self.filtering || !self.filter.is_empty() {
+            title.push_str(&format!(
+                "· /{}{} ",
+                self.filter,
+                if self.filtering { "▌" } else { "" }
+            ));
+        }
+        let blk = block(title, true, theme);
+        let message = match &self.deployments {
+            Load::NotLoaded | Load::Loading => {
+                Some(("Loading deployments…".to_string(), theme.muted))
+            }
+            Load::Failed(e) => Some((format!("{e}  (r retries)"), theme.error)),
+            Load::Ready(d) if d.is_empty() => Some(("No deployments.".to_string(), theme.muted)),
+            Load::Ready(_) if self.visible().is_empty() => {
+                Some((format!("Nothing matches /{}", self.filter), theme.muted))
+            }
+            Load::Ready(_) => None,
+        };
+        if let Some((m, style)) = message {
+            let inner = blk.inner(area);
+            blk.render(area, buf);
+            Paragraph::new(m)
+                .style(style)
+                .wrap(Wrap { trim: false })
+                .render(inner, buf);
+            return;
+        }
+        let wide = area.width >= 100;
+        let mut head = vec!["name", "model"];
+        if wide {
+            head.push("version");
+        }
+        head.extend(["sku", "cap", "RPM", "TPM", "state"]);
+        let rows: Vec<Row> = self
+            .visible()
+            .into_iter()
+            .map(|d| {
+                let mut cells = vec![Cell::from(d.name.clone()), Cell::from(d.model.clone())];
+                if wide {
+                    cells.push(Cell::from(d.version.clone()));
+                }
+                let state_style = if d.state == "Succeeded" {
+                    theme.ok
+                } else {
+                    theme.warn
+                };
+                cells.extend([
+                    Cell::from(d.sku.clone()),
+                    Cell::from(d.capacity.to_string()),
+                    Cell::from(d.rpm.map_or("—".into(), compact)),
+                    Cell::from(d.tpm.map_or("—".into(), compact)),
+                    Cell::from(Span::styled(d.state.clone(), state_style)),
+                ]);
+                Row::new(cells)
+            })
+            .collect();
+        let mut widths = vec![Constraint::Min(11), Constraint::Length(12)];
+        if wide {
+            widths.push(Constraint::Length(11));
+        }
+        widths.extend([
+            Constraint::Length(if wide { 24 } else { 14 }),
+            Constraint::Length(4),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(9),
+        ]);
+        if self.table.selected().is_none() {
+            self.table.select(Some(0));
+        }
+        let table = Table::new(rows, widths)
+            .header(Row::new(head).style(theme.title))
+            .block(blk)
+            .row_highlight_style(theme.selection)
+            .highlight_symbol("▶");
+        StatefulWidget::render(table, area, buf, &mut self.table);
+    }
+
+    fn render_quota(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let loc = self
+            .current_account()
+            .map_or(String::new(), |a| format!(" in {}", a.location));
+        let blk = block(format!(" Quota{loc} (used / limit) "), false, theme);
+        let inner = blk.inner(area);
+        blk.render(area, buf);
+        let lines: Vec<Line> = match &self.quota {
+            Load::NotLoaded | Load::Loading => vec![Line::styled("Loading quota…", theme.muted)],
+            Load::Failed(e) => vec![Line::styled(e.clone(), theme.error)],
+            Load::Ready(q) if q.is_empty() => vec![Line::styled("No quota lines.", theme.muted)],
+            Load::Ready(q) => {
+                let w = inner.width as usize;
+                let name_w = (w * 2 / 5).clamp(10, 40);
+                q.iter()
+                    .map(|u| {
+                        let used = u.used_ratio();
+                        let nums = format!(" {}/{}", fmt_num(u.current), fmt_num(u.limit));
+                        let bar_w = w.saturating_sub(name_w + nums.len() + 1).clamp(3, 40);
+                        let mut spans = vec![Span::styled(
+                            format!("{:<name_w$} ", ellipsize(&u.name, name_w)),
+                            theme.text,
+                        )];
+                        spans.extend(bar(used, bar_w, theme.gauge(1.0 - used), theme.muted));
+                        spans.push(Span::styled(nums, theme.text));
+                        Line::from(spans)
+                    })
+                    .collect()
+            }
+        };
+        Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn dep(name: &str, model: &str, cap: u64) -> Deployment {
+        Deployment {
+            name: name.into(),
+            model: model.into(),
+            version: "v".into(),
+            sku: "Standard".into(),
+            capacity: cap,
+            rpm: Some(cap * 6),
+            tpm: Some(cap * 1000),
+            state: "Succeeded".into(),
+        }
+    }
+
+    fn loaded() -> Deployments {
+        let mut d = Deployments::default();
+        let acct = Account {
+            id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a".into(),
+            name: "a".into(),
+            location: "swedencentral".into(),
+            kind: "OpenAI".into(),
+            sku: "S0".into(),
+            endpoint: None,
+            state: "Succeeded".into(),
+        };
+        let cmd = d.on_arm(ArmMsg::Accounts(Ok(vec![acct.clone()])));
+        assert_eq!(
+            cmd,
+            Some(Command::SelectAccount {
+                account_id: acct.id.clone(),
+                location: "swedencentral".into()
+            })
+        );
+        d.on_arm(ArmMsg::Deployments {
+            account_id: acct.id,
+            result: Ok(vec![dep("zeta", "gpt-4o", 10), dep("alpha", "o4-mini", 50)]),
+        });
+        d
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn enter_opens_chat_on_selected_and_sort_filter() {
+        let mut d = loaded();
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(
+            d.handle_key(enter),
+            Outcome::Command(Command::OpenChat("alpha".into()))
+        );
+        d.handle_key(key('s'));
+        assert_eq!(
+            d.handle_key(enter),
+            Outcome::Command(Command::OpenChat("zeta".into())),
+            "sorted by model"
+        );
+        d.handle_key(key('/'));
+        assert!(d.wants_text());
+        for c in "o4".chars() {
+            d.handle_key(key(c));
+        }
+        d.handle_key(enter);
+        assert!(!d.wants_text());
+        assert_eq!(d.visible().len(), 1);
+        assert_eq!(
+            d.handle_key(enter),
+            Outcome::Command(Command::OpenChat("alpha".into()))
+        );
+        assert_eq!(d.handle_key(key('r')), Outcome::Command(Command::ReloadArm));
+        assert_eq!(d.handle_key(key('q')), Outcome::Ignored);
+    }
+
+    #[test]
+    fn stale_results_for_another_account_are_dropped() {
+        let mut d = loaded();
+        d.on_arm(ArmMsg::Deployments {
+            account_id: "other".into(),
+            result: Ok(vec![]),
+        });
+        assert_eq!(d.visible().len(), 2);
+    }
+}

@@ -1,0 +1,79 @@
+//! The `?` overlay: every binding, built from the same keymap tables that handle the keys.
+
+use crossterm::event::KeyEvent;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
+
+use super::block;
+use crate::tui::command::{Command, Outcome};
+use crate::tui::keymap::{self, HelpAction};
+use crate::tui::theme::Theme;
+
+#[derive(Debug, Default)]
+pub struct Help {
+    scroll: u16,
+}
+
+impl Help {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+        match keymap::lookup(keymap::HELP, &key) {
+            Some(HelpAction::Close) => Outcome::Command(Command::CloseHelp),
+            Some(HelpAction::Up) => {
+                self.scroll = self.scroll.saturating_sub(1);
+                Outcome::Consumed
+            }
+            Some(HelpAction::Down) => {
+                self.scroll = self.scroll.saturating_add(1);
+                Outcome::Consumed
+            }
+            // Modal: every other key is swallowed.
+            None => Outcome::Consumed,
+        }
+    }
+
+    /// The help text as lines (also used for docs/console.md).
+    pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
+        let mut out = Vec::new();
+        for (i, s) in keymap::help_sections().into_iter().enumerate() {
+            if i > 0 {
+                out.push(Line::default());
+            }
+            out.push(Line::styled(s.title, theme.heading));
+            let w = s
+                .rows
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (keys, help) in s.rows {
+                out.push(Line::from(vec![
+                    Span::styled(format!("  {keys:<w$}  "), theme.accent),
+                    Span::styled(help, theme.text),
+                ]));
+            }
+        }
+        out
+    }
+
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let w = area.width.saturating_sub(4).min(72);
+        let h = area.height.saturating_sub(2);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + 1,
+            width: w,
+            height: h,
+        };
+        Clear.render(r, buf);
+        let lines = Self::lines(theme);
+        let max = (lines.len() as u16).saturating_sub(h.saturating_sub(2));
+        self.scroll = self.scroll.min(max);
+        Paragraph::new(lines)
+            .block(block(" Keys (Esc closes, ↑/↓ scroll) ", true, theme))
+            .wrap(Wrap { trim: false })
+            .scroll((self.scroll, 0))
+            .render(r, buf);
+    }
+}

@@ -1,0 +1,541 @@
+//! Markdown → styled, wrapped `Line`s (pulldown-cmark), and the newline-gated stream
+//! collector: while an answer streams, only text up to the last newline is rendered, so a
+//! half-received line never flickers between paragraph, list item and heading.
+
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::theme::Theme;
+
+fn width_of(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// Greedy word wrap of styled fragments. `first` prefixes the first line, `rest` the others.
+fn wrap(
+    frags: &[(String, Style)],
+    width: usize,
+    first: &Span<'static>,
+    rest: &Span<'static>,
+    out: &mut Vec<Line<'static>>,
+) {
+    let mut pieces: Vec<(String, Style, bool)> = Vec::new(); // (text, style, is_space)
+    for (text, style) in frags {
+        let mut cur = String::new();
+        let mut cur_space = None;
+        for ch in text.chars() {
+            let sp = ch == ' ';
+            if cur_space.is_some_and(|s| s != sp) {
+                pieces.push((std::mem::take(&mut cur), *style, cur_space.unwrap_or(false)));
+            }
+            cur_space = Some(sp);
+            cur.push(ch);
+        }
+        if !cur.is_empty() {
+            pieces.push((cur, *style, cur_space.unwrap_or(false)));
+        }
+    }
+    let mut line: Vec<Span<'static>> = vec![first.clone()];
+    let mut used = first.width();
+    let mut empty = true;
+    let flush = |line: &mut Vec<Span<'static>>, out: &mut Vec<Line<'static>>| {
+        out.push(Line::from(std::mem::take(line)));
+    };
+    for (text, style, is_space) in pieces {
+        let w = width_of(&text);
+        if is_space {
+            if !empty && used + w <= width {
+                line.push(Span::styled(text, style));
+                used += w;
+            }
+            continue;
+        }
+        if !empty && used + w > width {
+            // trim trailing spaces of the line being closed
+            while line
+                .last()
+                .is_some_and(|s| s.content.chars().all(|c| c == ' ') && line.len() > 1)
+            {
+                line.pop();
+            }
+            flush(&mut line, out);
+            line.push(rest.clone());
+            used = rest.width();
+            empty = true;
+        }
+        if used + w <= width {
+            line.push(Span::styled(text, style));
+            used += w;
+            empty = false;
+            continue;
+        }
+        // A word longer than the line: cut it by characters.
+        let mut chunk = String::new();
+        for ch in text.chars() {
+            let cw = width_of(ch.encode_utf8(&mut [0u8; 4]));
+            if used + width_of(&chunk) + cw > width && !(chunk.is_empty() && empty) {
+                line.push(Span::styled(std::mem::take(&mut chunk), style));
+                flush(&mut line, out);
+                line.push(rest.clone());
+                used = rest.width();
+                empty = true;
+            }
+            chunk.push(ch);
+        }
+        if !chunk.is_empty() {
+            used += width_of(&chunk);
+            line.push(Span::styled(chunk, style));
+            empty = false;
+        }
+    }
+    out.push(Line::from(line));
+}
+
+struct ListState {
+    next: Option<u64>,
+}
+
+struct Renderer<'t> {
+    theme: &'t Theme,
+    width: usize,
+    out: Vec<Line<'static>>,
+    inline: Vec<(String, Style)>,
+    styles: Vec<Style>,
+    lists: Vec<ListState>,
+    /// Bullet waiting to prefix the next flushed block of the current item.
+    pending_bullet: Option<String>,
+    quote: usize,
+    code: Option<Vec<String>>,
+    heading: Option<HeadingLevel>,
+    link: Option<String>,
+}
+
+impl<'t> Renderer<'t> {
+    fn style(&self) -> Style {
+        self.styles.last().copied().unwrap_or(self.theme.text)
+    }
+
+    fn push_style(&mut self, f: impl Fn(Style) -> Style) {
+        let s = f(self.style());
+        self.styles.push(s);
+    }
+
+    fn indent(&self) -> String {
+        let mut s = "│ ".repeat(self.quote);
+        s.push_str(&"  ".repeat(self.lists.len().saturating_sub(1)));
+        if !self.lists.is_empty() && self.pending_bullet.is_none() {
+            s.push_str("  ");
+        }
+        s
+    }
+
+    fn blank_line(&mut self) {
+        let in_item = !self.lists.is_empty();
+        if !in_item && self.out.last().is_some_and(|l| l.width() > 0) {
+            self.out.push(Line::default());
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.inline.is_empty() {
+            return;
+        }
+        let frags = std::mem::take(&mut self.inline);
+        let base = {
+            let mut s = "│ ".repeat(self.quote);
+            s.push_str(&"  ".repeat(self.lists.len().saturating_sub(1)));
+            s
+        };
+        let (first, rest) = match self.pending_bullet.take() {
+            Some(b) => {
+                let pad = " ".repeat(width_of(&b));
+                (format!("{base}{b}"), format!("{base}{pad}"))
+            }
+            None => {
+                let i = self.indent();
+                (i.clone(), i)
+            }
+        };
+        let qs = if self.quote > 0 {
+            self.theme.quote
+        } else {
+            self.theme.muted
+        };
+        wrap(
+            &frags,
+            self.width,
+            &Span::styled(first, qs),
+            &Span::styled(rest, qs),
+            &mut self.out,
+        );
+    }
+
+    fn text(&mut self, t: &str) {
+        if let Some(code) = &mut self.code {
+            for (i, part) in t.split('\n').enumerate() {
+                if i > 0 {
+                    code.push(String::new());
+                }
+                if let Some(last) = code.last_mut() {
+                    last.push_str(part);
+                }
+            }
+            return;
+        }
+        let s = self.style();
+        self.inline.push((t.to_string(), s));
+    }
+
+    fn start(&mut self, tag: Tag<'_>) {
+        match tag {
+            Tag::Paragraph => {
+                self.flush();
+                self.blank_line();
+            }
+            Tag::Heading { level, .. } => {
+                self.flush();
+                self.blank_line();
+                self.heading = Some(level);
+                let h = self.theme.heading;
+                let h = if level == HeadingLevel::H1 {
+                    h.add_modifier(Modifier::UNDERLINED)
+                } else {
+                    h
+                };
+                self.styles.push(h);
+            }
+            Tag::BlockQuote(_) => {
+                self.flush();
+                self.blank_line();
+                self.quote += 1;
+                let q = self.theme.quote;
+                self.styles.push(q);
+            }
+            Tag::CodeBlock(kind) => {
+                self.flush();
+                self.blank_line();
+                let lang = match kind {
+                    CodeBlockKind::Fenced(l) => l.to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                self.code = Some(vec![String::new()]);
+                if !lang.is_empty() {
+                    let indent = self.indent();
+                    self.out.push(Line::from(vec![
+                        Span::raw(indent),
+                        Span::styled(format!("```{lang}"), self.theme.muted),
+                    ]));
+                }
+            }
+            Tag::List(start) => {
+                self.flush();
+                if self.lists.is_empty() {
+                    self.blank_line();
+                }
+                self.lists.push(ListState { next: start });
+            }
+            Tag::Item => {
+                self.flush();
+                let bullet = match self.lists.last_mut() {
+                    Some(ListState { next: Some(n) }) => {
+                        let b = format!("{n}. ");
+                        *n += 1;
+                        b
+                    }
+                    _ => "• ".to_string(),
+                };
+                self.pending_bullet = Some(bullet);
+            }
+            Tag::Emphasis => self.push_style(|s| s.add_modifier(Modifier::ITALIC)),
+            Tag::Strong => self.push_style(|s| s.add_modifier(Modifier::BOLD)),
+            Tag::Strikethrough => self.push_style(|s| s.add_modifier(Modifier::CROSSED_OUT)),
+            Tag::Link { dest_url, .. } => {
+                self.link = Some(dest_url.to_string());
+                let l = self.theme.link;
+                self.styles.push(l);
+            }
+            Tag::Image { dest_url, .. } => {
+                self.link = Some(dest_url.to_string());
+                let l = self.theme.link;
+                self.styles.push(l);
+            }
+            Tag::FootnoteDefinition(_)
+            | Tag::HtmlBlock
+            | Tag::Table(_)
+            | Tag::TableHead
+            | Tag::TableRow
+            | Tag::TableCell
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition
+            | Tag::Superscript
+            | Tag::Subscript
+            | Tag::MetadataBlock(_) => {}
+        }
+    }
+
+    fn end(&mut self, tag: TagEnd) {
+        match tag {
+            TagEnd::Paragraph => self.flush(),
+            TagEnd::Heading(_) => {
+                if let Some(level) = self.heading.take() {
+                    if level != HeadingLevel::H1 && level != HeadingLevel::H2 {
+                        // keep a visible marker for minor headings
+                        let h = self.theme.heading;
+                        self.inline.insert(0, ("#".repeat(level as usize) + " ", h));
+                    }
+                }
+                self.flush();
+                self.styles.pop();
+            }
+            TagEnd::BlockQuote(_) => {
+                self.flush();
+                self.quote = self.quote.saturating_sub(1);
+                self.styles.pop();
+            }
+            TagEnd::CodeBlock => {
+                let mut lines = self.code.take().unwrap_or_default();
+                if lines.last().is_some_and(|l| l.is_empty()) {
+                    lines.pop();
+                }
+                let indent = self.indent();
+                let avail = self.width.saturating_sub(width_of(&indent) + 2).max(1);
+                for l in lines {
+                    let chars: Vec<char> = l.chars().collect();
+                    let mut chunks: Vec<String> =
+                        chars.chunks(avail).map(|c| c.iter().collect()).collect();
+                    if chunks.is_empty() {
+                        chunks.push(String::new());
+                    }
+                    for c in chunks {
+                        self.out.push(Line::from(vec![
+                            Span::raw(indent.clone()),
+                            Span::styled("▏ ", self.theme.muted),
+                            Span::styled(c, self.theme.code),
+                        ]));
+                    }
+                }
+            }
+            TagEnd::List(_) => {
+                self.flush();
+                self.lists.pop();
+                self.pending_bullet = None;
+            }
+            TagEnd::Item => {
+                self.flush();
+                self.pending_bullet = None;
+            }
+            TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough => {
+                self.styles.pop();
+            }
+            TagEnd::Link | TagEnd::Image => {
+                self.styles.pop();
+                if let Some(url) = self.link.take() {
+                    let shown = self.inline.last().is_some_and(|(t, _)| *t == url);
+                    if !shown && !url.is_empty() {
+                        let m = self.theme.muted;
+                        self.inline.push((format!(" ({url})"), m));
+                    }
+                }
+            }
+            TagEnd::FootnoteDefinition
+            | TagEnd::HtmlBlock
+            | TagEnd::Table
+            | TagEnd::TableHead
+            | TagEnd::TableRow
+            | TagEnd::TableCell
+            | TagEnd::DefinitionList
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::MetadataBlock(_) => {}
+        }
+    }
+}
+
+/// Renders markdown to lines wrapped at `width` columns.
+pub fn render(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut r = Renderer {
+        theme,
+        width: (width as usize).max(8),
+        out: Vec::new(),
+        inline: Vec::new(),
+        styles: Vec::new(),
+        lists: Vec::new(),
+        pending_bullet: None,
+        quote: 0,
+        code: None,
+        heading: None,
+        link: None,
+    };
+    let parser = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH);
+    for ev in parser {
+        match ev {
+            Event::Start(tag) => r.start(tag),
+            Event::End(tag) => r.end(tag),
+            Event::Text(t) => r.text(&t),
+            Event::Code(t) => {
+                let c = r.theme.code;
+                r.inline.push((t.to_string(), c));
+            }
+            Event::SoftBreak => r.inline.push((" ".into(), Style::default())),
+            Event::HardBreak => r.flush(),
+            Event::Rule => {
+                r.flush();
+                r.blank_line();
+                let w = r.width.min(40);
+                r.out.push(Line::styled("─".repeat(w), theme.muted));
+            }
+            Event::Html(t) | Event::InlineHtml(t) => r.text(&t),
+            Event::InlineMath(t) | Event::DisplayMath(t) => r.text(&t),
+            Event::FootnoteReference(t) => r.text(&format!("[^{t}]")),
+            Event::TaskListMarker(done) => r.text(if done { "[x] " } else { "[ ] " }),
+        }
+    }
+    r.flush();
+    if r.code.is_some() {
+        r.end(TagEnd::CodeBlock);
+    }
+    r.out
+}
+
+/// Plain text (no markdown) wrapped at `width`, each source line on its own; `first` prefixes
+/// the first output line, `rest` the others.
+pub fn plain(
+    text: &str,
+    width: u16,
+    style: Style,
+    first: Span<'static>,
+    rest: Span<'static>,
+) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for (i, src) in text.split('\n').enumerate() {
+        let p = if i == 0 { first.clone() } else { rest.clone() };
+        wrap(
+            &[(src.to_string(), style)],
+            (width as usize).max(4),
+            &p,
+            &rest,
+            &mut out,
+        );
+    }
+    out
+}
+
+/// Newline-gated collector of a streamed answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamCollector {
+    buf: String,
+    finished: bool,
+}
+
+impl StreamCollector {
+    pub fn push(&mut self, delta: &str) {
+        self.buf.push_str(delta);
+    }
+
+    /// Whether the part shown would change with the last push (a newline arrived).
+    pub fn committed(&self) -> &str {
+        if self.finished {
+            return &self.buf;
+        }
+        match self.buf.rfind('\n') {
+            Some(i) => &self.buf[..=i],
+            None => "",
+        }
+    }
+
+    /// The received text not yet shown (the current, unfinished line).
+    pub fn pending(&self) -> &str {
+        &self.buf[self.committed().len()..]
+    }
+
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    pub fn text(&self) -> &str {
+        &self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(lines: &[Line<'_>]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn wraps_paragraphs() {
+        let t = Theme::dark();
+        let out = plain(&render("one two three four five six seven", 12, &t));
+        assert_eq!(out, vec!["one two", "three four", "five six", "seven"]);
+    }
+
+    #[test]
+    fn headings_lists_code() {
+        let t = Theme::dark();
+        let md = "# Title\n\nSome *text*.\n\n- a\n- b long item that wraps\n\n1. one\n2. two\n\n```rust\nfn main() {}\n```\n";
+        let out = plain(&render(md, 20, &t));
+        assert_eq!(
+            out,
+            vec![
+                "Title",
+                "",
+                "Some text.",
+                "",
+                "• a",
+                "• b long item that",
+                "  wraps",
+                "",
+                "1. one",
+                "2. two",
+                "",
+                "```rust",
+                "▏ fn main() {}",
+            ]
+        );
+        let lines = render("# Title", 20, &t);
+        assert!(
+            lines[0]
+                .spans
+                .iter()
+                .any(|s| s.style.add_modifier.contains(Modifier::BOLD))
+        );
+    }
+
+    #[test]
+    fn long_words_are_cut() {
+        let t = Theme::dark();
+        let out = plain(&render("abcdefghijklmnop", 8, &t));
+        assert_eq!(out, vec!["abcdefgh", "ijklmnop"]);
+    }
+
+    #[test]
+    fn collector_is_newline_gated() {
+        let mut c = StreamCollector::default();
+        c.push("# Hea");
+        assert_eq!(c.committed(), "");
+        assert_eq!(c.pending(), "# Hea");
+        c.push("ding\nsecond li");
+        assert_eq!(c.committed(), "# Heading\n");
+        assert_eq!(c.pending(), "second li");
+        c.finish();
+        assert_eq!(c.committed(), "# Heading\nsecond li");
+        assert_eq!(c.pending(), "");
+    }
+}

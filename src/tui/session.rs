@@ -1,0 +1,334 @@
+//! The console's facts about this session's calls: one [`LiveCall`] per call, fed by
+//! [`CallEvent`]s and the final [`CallRecord`]. UI-free apart from living in `tui`; components
+//! get it as props. Times are offsets from the injected clock, never wall-clock.
+
+use std::time::Duration;
+
+use crate::domain::call::{ApiPath, CallEvent, CallRecord, Outcome};
+use crate::domain::ratelimit::RateLimit;
+
+use super::event::CallId;
+use super::markdown::StreamCollector;
+
+/// Where a call is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    Connecting,
+    /// Headers arrived; no content token yet.
+    Waiting,
+    Streaming,
+    /// An attempt failed; the next starts at `until`.
+    Retrying {
+        until: Duration,
+    },
+    Ended(Outcome),
+}
+
+impl Phase {
+    pub fn in_flight(self) -> bool {
+        !matches!(self, Phase::Ended(_))
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Connecting => "connecting",
+            Phase::Waiting => "waiting for first token",
+            Phase::Streaming => "streaming",
+            Phase::Retrying { .. } => "retrying",
+            Phase::Ended(Outcome::Done) => "done",
+            Phase::Ended(Outcome::Failed) => "failed",
+            Phase::Ended(Outcome::Throttled) => "throttled",
+            Phase::Ended(Outcome::Cancelled) => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveCall {
+    pub id: CallId,
+    pub deployment: String,
+    pub api: ApiPath,
+    pub prompt: String,
+    pub started: Duration,
+    pub phase: Phase,
+    pub attempt: u32,
+    pub status: Option<u16>,
+    pub ttfb_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub first_token_at: Option<Duration>,
+    pub last_token_at: Option<Duration>,
+    pub ended_at: Option<Duration>,
+    /// Content deltas received (a live stand-in for completion tokens).
+    pub deltas: u64,
+    pub ratelimit: RateLimit,
+    pub request_id: Option<String>,
+    pub region: Option<String>,
+    pub answer: StreamCollector,
+    pub record: Option<CallRecord>,
+}
+
+impl LiveCall {
+    pub fn new(id: CallId, deployment: &str, api: ApiPath, prompt: &str, now: Duration) -> Self {
+        LiveCall {
+            id,
+            deployment: deployment.to_string(),
+            api,
+            prompt: prompt.to_string(),
+            started: now,
+            phase: Phase::Connecting,
+            attempt: 0,
+            status: None,
+            ttfb_ms: None,
+            ttft_ms: None,
+            first_token_at: None,
+            last_token_at: None,
+            ended_at: None,
+            deltas: 0,
+            ratelimit: RateLimit::default(),
+            request_id: None,
+            region: None,
+            answer: StreamCollector::default(),
+            record: None,
+        }
+    }
+
+    /// Applies one event; returns whether anything visible changed.
+    pub fn apply(&mut self, ev: CallEvent, now: Duration) -> bool {
+        if !self.phase.in_flight() {
+            return false;
+        }
+        match ev {
+            CallEvent::AttemptStarted {
+                attempt,
+                deployment,
+            } => {
+                self.attempt = attempt;
+                self.deployment = deployment;
+                self.phase = Phase::Connecting;
+            }
+            CallEvent::Headers {
+                status,
+                ttfb_ms,
+                ratelimit,
+                request_id,
+                region,
+            } => {
+                self.status = Some(status);
+                self.ttfb_ms = Some(ttfb_ms);
+                self.ratelimit = ratelimit;
+                self.request_id = request_id;
+                self.region = region;
+                self.phase = Phase::Waiting;
+            }
+            CallEvent::FirstToken { ttft_ms } => {
+                self.ttft_ms = Some(ttft_ms);
+                self.first_token_at = Some(now);
+                self.phase = Phase::Streaming;
+            }
+            CallEvent::Delta(d) => {
+                self.deltas += 1;
+                self.last_token_at = Some(now);
+                if self.first_token_at.is_none() {
+                    self.first_token_at = Some(now);
+                }
+                self.phase = Phase::Streaming;
+                // The transcript changes only when a line completes, but the panel's counters
+                // change on every delta; the loop's frame limit coalesces them.
+                self.answer.push(&d);
+            }
+            CallEvent::Retrying {
+                after_ms,
+                status,
+                next_deployment,
+            } => {
+                self.status = status;
+                self.ratelimit.retry_after_ms = Some(after_ms);
+                self.deployment = next_deployment;
+                self.answer = StreamCollector::default();
+                self.deltas = 0;
+                self.first_token_at = None;
+                self.phase = Phase::Retrying {
+                    until: now + Duration::from_millis(after_ms),
+                };
+            }
+        }
+        true
+    }
+
+    /// The final record arrived.
+    pub fn finish(&mut self, mut record: CallRecord, now: Duration) {
+        if self.phase == Phase::Ended(Outcome::Cancelled) {
+            record.outcome = Outcome::Cancelled;
+        }
+        self.phase = Phase::Ended(record.outcome);
+        self.status = record.status.or(self.status);
+        self.ttfb_ms = record.timing.ttfb_ms.or(self.ttfb_ms);
+        self.ttft_ms = record.timing.ttft_ms.or(self.ttft_ms);
+        self.ratelimit = record.ratelimit.clone();
+        self.request_id = record.request_id.clone().or(self.request_id.take());
+        self.region = record.region.clone().or(self.region.take());
+        self.deployment = record.deployment.clone();
+        self.answer = StreamCollector::default();
+        self.answer.push(&record.text);
+        self.answer.finish();
+        self.ended_at.get_or_insert(now);
+        self.record = Some(record);
+    }
+
+    /// The user cancelled: the call ends now; later events for it are dropped.
+    pub fn cancel(&mut self, now: Duration) {
+        if self.phase.in_flight() {
+            self.phase = Phase::Ended(Outcome::Cancelled);
+            self.answer.finish();
+            self.ended_at = Some(now);
+        }
+    }
+
+    pub fn elapsed(&self, now: Duration) -> Duration {
+        self.ended_at.unwrap_or(now).saturating_sub(self.started)
+    }
+
+    /// Time spent waiting for the first token so far (the ticking timer).
+    pub fn waiting_for(&self, now: Duration) -> Duration {
+        now.saturating_sub(self.started)
+    }
+
+    /// Tokens per second: the record's figure once ended, else deltas over streaming time.
+    pub fn tokens_per_s(&self, now: Duration) -> Option<f64> {
+        if let Some(r) = &self.record {
+            return r.timing.tokens_per_s;
+        }
+        let first = self.first_token_at?;
+        let span = now.saturating_sub(first).as_secs_f64();
+        (span > 0.05 && self.deltas > 1).then(|| self.deltas as f64 / span)
+    }
+
+    /// Remaining time of a retry-after countdown (a retry wait, or a 429 that ended the call).
+    pub fn retry_countdown(&self, now: Duration) -> Option<Duration> {
+        let until = match self.phase {
+            Phase::Retrying { until } => until,
+            Phase::Ended(Outcome::Throttled) => {
+                self.ended_at? + Duration::from_millis(self.ratelimit.retry_after_ms?)
+            }
+            Phase::Ended(Outcome::Failed) if self.status == Some(429) => {
+                self.ended_at? + Duration::from_millis(self.ratelimit.retry_after_ms?)
+            }
+            _ => return None,
+        };
+        until.checked_sub(now).filter(|d| !d.is_zero())
+    }
+
+    /// Whether the panel shows something that changes with time alone.
+    pub fn animating(&self, now: Duration) -> bool {
+        self.phase.in_flight() || self.retry_countdown(now).is_some()
+    }
+}
+
+/// All calls of this session, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub calls: Vec<LiveCall>,
+    /// Index of the first call of the current conversation (older calls stay in history).
+    pub conversation_start: usize,
+}
+
+impl Session {
+    pub fn get(&self, id: CallId) -> Option<&LiveCall> {
+        self.calls.iter().find(|c| c.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: CallId) -> Option<&mut LiveCall> {
+        self.calls.iter_mut().find(|c| c.id == id)
+    }
+
+    pub fn in_flight(&self) -> Option<&LiveCall> {
+        self.calls.iter().rev().find(|c| c.phase.in_flight())
+    }
+
+    pub fn latest(&self) -> Option<&LiveCall> {
+        self.calls.last()
+    }
+
+    pub fn conversation(&self) -> &[LiveCall] {
+        &self.calls[self.conversation_start.min(self.calls.len())..]
+    }
+
+    pub fn new_conversation(&mut self) {
+        self.conversation_start = self.calls.len();
+    }
+
+    pub fn animating(&self, now: Duration) -> bool {
+        self.latest().is_some_and(|c| c.animating(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::call::CallRecord;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    #[test]
+    fn life_cycle_and_stale_events() {
+        let mut c = LiveCall::new(1, "gpt-4o", ApiPath::Classic, "hi", ms(0));
+        assert_eq!(c.phase, Phase::Connecting);
+        c.apply(
+            CallEvent::AttemptStarted {
+                attempt: 1,
+                deployment: "gpt-4o".into(),
+            },
+            ms(1),
+        );
+        c.apply(
+            CallEvent::Headers {
+                status: 200,
+                ttfb_ms: 90.0,
+                ratelimit: RateLimit::default(),
+                request_id: Some("r".into()),
+                region: None,
+            },
+            ms(90),
+        );
+        assert_eq!(c.phase, Phase::Waiting);
+        c.apply(CallEvent::FirstToken { ttft_ms: 300.0 }, ms(300));
+        c.apply(CallEvent::Delta("Hello\nwor".into()), ms(300));
+        assert_eq!(c.answer.committed(), "Hello\n");
+        c.cancel(ms(400));
+        assert!(
+            !c.apply(CallEvent::Delta("ld".into()), ms(410)),
+            "events after cancel are dropped"
+        );
+        c.finish(
+            CallRecord {
+                outcome: Outcome::Done,
+                text: "Hello\nworld".into(),
+                ..Default::default()
+            },
+            ms(420),
+        );
+        assert_eq!(c.phase, Phase::Ended(Outcome::Cancelled));
+        assert_eq!(c.record.as_ref().unwrap().outcome, Outcome::Cancelled);
+    }
+
+    #[test]
+    fn throttle_countdown() {
+        let mut c = LiveCall::new(1, "gpt-4o-mini", ApiPath::Classic, "hi", ms(0));
+        let rec = CallRecord {
+            outcome: Outcome::Throttled,
+            status: Some(429),
+            ratelimit: RateLimit {
+                retry_after_ms: Some(6000),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        c.finish(rec, ms(100));
+        assert_eq!(c.retry_countdown(ms(1100)), Some(ms(5000)));
+        assert!(c.animating(ms(1100)));
+        assert_eq!(c.retry_countdown(ms(6100)), None);
+        assert!(!c.animating(ms(6100)));
+    }
+}

@@ -1,0 +1,156 @@
+//! Terminal safety: refuse a non-TTY, enter raw mode + alternate screen behind a guard that
+//! restores on drop (quit, error) and from a chained panic hook; suspend/resume around
+//! `$EDITOR`; OSC 52 clipboard.
+
+use std::io::{self, IsTerminal, Stdout, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error(
+        "the console needs a terminal, but standard {0} is not one. For scripts and pipes use `aoai chat \"your message\"` (add --json for one JSON object per call)"
+    )]
+    NotATty(&'static str),
+    #[error("could not set up the terminal: {0}")]
+    Setup(#[from] io::Error),
+}
+
+/// Fails unless stdin and stdout are terminals.
+pub fn ensure_tty() -> Result<(), TerminalError> {
+    if !io::stdout().is_terminal() {
+        return Err(TerminalError::NotATty("output"));
+    }
+    if !io::stdin().is_terminal() {
+        return Err(TerminalError::NotATty("input"));
+    }
+    Ok(())
+}
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Leaves raw mode and the alternate screen. Safe to call more than once, from any thread.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let _ = execute!(
+            io::stdout(),
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            crossterm::cursor::Show
+        );
+        let _ = io::stdout().flush();
+    }
+}
+
+/// Re-enters raw mode and the alternate screen after [`restore`] (e.g. after `$EDITOR`).
+pub fn reenter() -> io::Result<()> {
+    enter()
+}
+
+fn enter() -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        crossterm::cursor::Hide
+    )?;
+    Ok(())
+}
+
+/// Restores the terminal before the previous panic hook prints the message.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
+
+/// Owns the real terminal; restores it when dropped.
+pub struct TerminalGuard {
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    pub fn new() -> Result<Self, TerminalError> {
+        ensure_tty()?;
+        install_panic_hook();
+        let guard = || -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+            enter()?;
+            let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+            t.clear()?;
+            Ok(t)
+        };
+        match guard() {
+            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Err(e) => {
+                restore();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Gives the terminal back to the shell (for `$EDITOR`).
+    pub fn suspend(&mut self) {
+        restore();
+    }
+
+    pub fn resume(&mut self) -> io::Result<()> {
+        enter()?;
+        self.terminal.clear()
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Copies text to the system clipboard with OSC 52 (works over SSH in most terminals).
+pub fn copy_osc52(text: &str) -> io::Result<()> {
+    execute!(
+        io::stdout(),
+        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.as_bytes())
+    )
+}
+
+static EDIT_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `$VISUAL` / `$EDITOR` (default `vi`) on a temporary file holding `text`; returns the
+/// edited text. The caller suspends the terminal around it.
+pub fn run_editor(text: &str) -> Result<String, String> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .or_else(|| std::env::var("EDITOR").ok())
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_string());
+    let seq = EDIT_SEQ.fetch_add(1, Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("aoai-prompt-{}-{seq}.md", std::process::id()));
+    std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let mut parts = editor.split_whitespace();
+    let program = parts.next().unwrap_or("vi");
+    let status = std::process::Command::new(program)
+        .args(parts)
+        .arg(&path)
+        .status();
+    let result = match status {
+        Ok(s) if s.success() => {
+            std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))
+        }
+        Ok(s) => Err(format!("`{editor}` exited with {s}; prompt unchanged")),
+        Err(e) => Err(format!("could not run `{editor}`: {e}")),
+    };
+    let _ = std::fs::remove_file(&path);
+    result
+}
