@@ -104,7 +104,7 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.status, &self.code) {
             (Some(s), Some(c)) if c != &s.to_string() => write!(f, "{s} {c}: {}", self.message),
-            (Some(s), None) => write!(f, "{s}: {}", self.message),
+            (Some(s), _) => write!(f, "{s}: {}", self.message),
             (None, _) => write!(f, "{}", self.message),
         }
     }
