@@ -32,6 +32,18 @@ pub struct ConsoleArgs {
     /// Theme: a name from themes/ (dark, light, high-contrast) or a path to a TOML file.
     #[arg(long, env = "AOAI_THEME")]
     pub theme: Option<String>,
+    /// Initial system prompt.
+    #[arg(long, short = 's')]
+    pub system: Option<String>,
+    /// Initial output budget (sent as `max_completion_tokens`); change it in the console with Tab to the parameters row.
+    #[arg(long, default_value_t = 1024)]
+    pub max_tokens: u32,
+    /// Initial temperature (default: the service's).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Initial retry policy: none | honor | honor:N | failover:DEPLOYMENT
+    #[arg(long, default_value = "none", value_parser = parse_retry)]
+    pub retry: RetryPolicy,
 }
 
 #[derive(Debug, Subcommand)]

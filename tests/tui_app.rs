@@ -79,6 +79,7 @@ async fn harness(deployment: &str) -> Harness {
             deployment: deployment.into(),
             endpoint_label: "in-process".into(),
             sim: true,
+            ..Default::default()
         },
         Theme::dark(),
         Arc::new(TokioClock::new()),

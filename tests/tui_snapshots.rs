@@ -25,6 +25,7 @@ fn app(clock: &ManualClock) -> App {
         deployment: "gpt-4o".into(),
         endpoint_label: "in-process".into(),
         sim: true,
+        ..Default::default()
     };
     App::new(
         cfg,
@@ -232,6 +233,7 @@ fn chat_throttled_with_countdown() {
         deployment: "gpt-4o-mini".into(),
         endpoint_label: "in-process".into(),
         sim: true,
+        ..Default::default()
     };
     let mut a = App::new(cfg, Theme::dark(), Arc::new(clock.clone()));
     type_str(&mut a, "hi");
@@ -513,6 +515,7 @@ fn no_color_renders_without_colours() {
         deployment: "gpt-4o".into(),
         endpoint_label: "in-process".into(),
         sim: true,
+        ..Default::default()
     };
     let mut a = App::new(
         cfg,

@@ -10,13 +10,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::command::{Command, Effect, Outcome, Submit};
+use super::command::{ChatParams, Command, Effect, Outcome, Submit};
 use super::components::call_panel;
 use super::components::chat::{Chat, ChatProps};
 use super::components::deployments::Deployments;
 use super::components::help::Help;
 use super::components::history::History;
 use super::components::status_bar::{self, Screen, StatusProps};
+use super::event::EditTarget;
 use super::event::{AppEvent, CallId, CallMsg, Clock};
 use super::keymap::{self, GlobalAction, Hint};
 use super::session::{LiveCall, Session};
@@ -37,6 +38,22 @@ pub struct AppConfig {
     /// Shown in the status bar: `embedded simulator` or the endpoint host.
     pub endpoint_label: String,
     pub sim: bool,
+    /// Initial chat parameters (from the command line).
+    pub params: ChatParams,
+    /// Initial system prompt; `None` keeps the default.
+    pub system: Option<String>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            deployment: "gpt-4o".into(),
+            endpoint_label: "in-process".into(),
+            sim: true,
+            params: ChatParams::default(),
+            system: None,
+        }
+    }
 }
 
 pub struct App {
@@ -61,10 +78,15 @@ pub struct App {
 
 impl App {
     pub fn new(cfg: AppConfig, theme: Theme, clock: Arc<dyn Clock>) -> Self {
+        let mut chat = Chat::new();
+        chat.params = cfg.params;
+        if let Some(system) = &cfg.system {
+            chat.set_text(EditTarget::System, system);
+        }
         App {
             screen: Screen::Chat,
             help: None,
-            chat: Chat::new(),
+            chat,
             history: History::default(),
             deployments: Deployments::default(),
             session: Session::default(),

@@ -26,7 +26,8 @@ impl Default for ChatParams {
     fn default() -> Self {
         ChatParams {
             max_tokens: Some(1024),
-            temperature: Some(0.7),
+            // The service default: reasoning models reject any other temperature.
+            temperature: None,
             api: ApiPath::Classic,
             retry: RetryPolicy::None,
         }

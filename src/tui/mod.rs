@@ -36,7 +36,7 @@ use crate::cli::ConsoleArgs;
 use crate::connect::{SIM_DEFAULT_DEPLOYMENT, connect};
 
 use app::{App, AppConfig};
-use command::{Effect, Executor};
+use command::{ChatParams, Effect, Executor};
 use event::{AppEvent, AppEventSender, CallMsg, TokioClock};
 use theme::{ColourSupport, Theme};
 
@@ -229,6 +229,13 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         deployment,
         endpoint_label,
         sim: conn.is_sim(),
+        params: ChatParams {
+            max_tokens: Some(args.max_tokens),
+            temperature: args.temperature,
+            api: args.conn.api,
+            retry: args.retry.clone(),
+        },
+        system: args.system.clone(),
     };
     let mut app = App::new(cfg, theme, Arc::new(TokioClock::new()));
 

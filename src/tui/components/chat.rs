@@ -601,8 +601,13 @@ mod tests {
         c.handle_key(key(KeyCode::Char('+')), false);
         assert_eq!(c.params.max_tokens, Some(2048));
         c.handle_key(key(KeyCode::Right), false);
+        assert_eq!(c.params.temperature, None, "service default");
+        c.handle_key(key(KeyCode::Char('+')), false);
+        c.handle_key(key(KeyCode::Char('+')), false);
+        assert_eq!(c.params.temperature, Some(0.1));
         c.handle_key(key(KeyCode::Char('-')), false);
-        assert_eq!(c.params.temperature, Some(0.6));
+        c.handle_key(key(KeyCode::Char('-')), false);
+        assert_eq!(c.params.temperature, None);
         c.handle_key(key(KeyCode::Right), false);
         c.handle_key(key(KeyCode::Char('+')), false);
         assert_eq!(c.params.api, ApiPath::V1);
