@@ -401,6 +401,102 @@ pub fn render(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     r.out
 }
 
+/// Incremental rendering of a growing markdown text (a streamed answer). The text up to the
+/// last top-level block boundary — a blank line, outside a code fence, followed by a line that
+/// starts a new non-list, non-indented block — is rendered once and kept; each update
+/// re-renders only the tail after it. Rendering blocks apart gives the same lines as one
+/// render because top-level blocks are separated by exactly one blank line either way (tested).
+/// Without this, every frame of a long stream re-parsed the whole answer.
+#[derive(Debug, Default)]
+pub struct MarkdownCache {
+    width: u16,
+    /// Bytes of the source rendered into `lines[..stable_lines]`.
+    stable_len: usize,
+    stable_lines: usize,
+    /// Source length that `lines` reflects.
+    rendered_len: usize,
+    lines: Vec<Line<'static>>,
+}
+
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("```") || t.starts_with("~~~")
+}
+
+/// Whether a line can only start a new top-level block (not continue a list or quote).
+fn starts_top_level_block(line: &str) -> bool {
+    let Some(c) = line.chars().next() else {
+        return false;
+    };
+    if c.is_whitespace() || matches!(c, '-' | '*' | '+' | '>') {
+        return false;
+    }
+    // "1." / "1)" ordered list items continue a list too.
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    !(digits > 0 && matches!(line[digits..].chars().next(), Some('.' | ')')))
+}
+
+fn append_block(out: &mut Vec<Line<'static>>, block: Vec<Line<'static>>) {
+    if block.is_empty() {
+        return;
+    }
+    if out.last().is_some_and(|l| l.width() > 0) && block.first().is_some_and(|l| l.width() > 0) {
+        out.push(Line::default());
+    }
+    out.extend(block);
+}
+
+impl MarkdownCache {
+    /// The lines of the last update.
+    pub fn lines(&self) -> &[Line<'static>] {
+        &self.lines
+    }
+
+    /// Lines for `text`, which must extend the text of the previous call (or the cache resets).
+    pub fn update(&mut self, text: &str, width: u16, theme: &Theme) -> &[Line<'static>] {
+        let grows = text.len() >= self.rendered_len && text.is_char_boundary(self.stable_len);
+        if width != self.width || !grows {
+            *self = MarkdownCache {
+                width,
+                ..Default::default()
+            };
+        }
+        if text.len() == self.rendered_len && (self.rendered_len > 0 || self.lines.is_empty()) {
+            return &self.lines;
+        }
+        // Advance the stable boundary over complete lines.
+        let mut in_fence = false;
+        let mut prev_blank = false;
+        let mut boundary = None;
+        let mut pos = self.stable_len;
+        for line in text[self.stable_len..].split_inclusive('\n') {
+            if !line.ends_with('\n') {
+                break;
+            }
+            let body = line.trim_end_matches(['\n', '\r']);
+            if !in_fence && prev_blank && pos > self.stable_len && starts_top_level_block(body) {
+                boundary = Some(pos);
+            }
+            if is_fence(body) {
+                in_fence = !in_fence;
+            }
+            prev_blank = !in_fence && body.trim().is_empty();
+            pos += line.len();
+        }
+        self.lines.truncate(self.stable_lines);
+        if let Some(b) = boundary {
+            let block = render(&text[self.stable_len..b], self.width, theme);
+            append_block(&mut self.lines, block);
+            self.stable_len = b;
+            self.stable_lines = self.lines.len();
+        }
+        let tail = render(&text[self.stable_len..], self.width, theme);
+        append_block(&mut self.lines, tail);
+        self.rendered_len = text.len();
+        &self.lines
+    }
+}
+
 /// Plain text (no markdown) wrapped at `width`, each source line on its own; `first` prefixes
 /// the first output line, `rest` the others.
 pub fn plain(
@@ -523,6 +619,32 @@ mod tests {
         let t = Theme::dark();
         let out = plain(&render("abcdefghijklmnop", 8, &t));
         assert_eq!(out, vec!["abcdefgh", "ijklmnop"]);
+    }
+
+    #[test]
+    fn incremental_rendering_matches_one_render() {
+        let theme = Theme::dark();
+        let doc = "# Title\n\nFirst paragraph that is long enough to wrap across lines here.\n\n\
+                   - one\n- two\n\n- three after a blank\n\n1. first\n2. second\n\n\
+                   ```rust\nfn main() {\n\n    println!(\"x\");\n}\n```\n\nAfter code.\n\n\
+                   > quoted\n\n## Next\n\nLast words.\n";
+        let mut cache = MarkdownCache::default();
+        let mut grown = String::new();
+        for line in doc.split_inclusive('\n') {
+            grown.push_str(line);
+            let inc = plain(cache.update(&grown, 30, &theme));
+            let full = plain(&render(&grown, 30, &theme));
+            assert_eq!(inc, full, "after {:?}", line);
+        }
+        // A new width or a text that is not an extension starts over.
+        assert_eq!(
+            plain(cache.update(doc, 50, &theme)),
+            plain(&render(doc, 50, &theme))
+        );
+        assert_eq!(
+            plain(cache.update("other", 50, &theme)),
+            plain(&render("other", 50, &theme))
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The chat pane: parameters row, system prompt, transcript of history cells (streamed
 //! answers as newline-gated markdown) and the multi-line prompt input.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crossterm::event::KeyEvent;
@@ -17,11 +18,38 @@ use crate::domain::call::{ApiPath, Outcome as CallOutcome};
 use crate::domain::retry::RetryPolicy;
 use crate::headless::chat::fmt_ms;
 use crate::tui::command::{ChatParams, Command, Outcome, Submit};
-use crate::tui::event::EditTarget;
+use crate::tui::event::{CallId, EditTarget};
 use crate::tui::keymap::{self, Binding, ChatAction};
 use crate::tui::markdown;
 use crate::tui::session::{LiveCall, Phase, Session};
 use crate::tui::theme::Theme;
+
+/// Columns answers are indented by in the transcript.
+const ANSWER_INDENT: u16 = 2;
+
+/// A run of transcript rows.
+enum Segment<'a> {
+    Lines(Vec<Line<'static>>),
+    /// A rendered answer, drawn indented by [`ANSWER_INDENT`].
+    Answer(&'a [Line<'static>]),
+}
+
+impl Segment<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Segment::Lines(l) => l.len(),
+            Segment::Answer(l) => l.len(),
+        }
+    }
+
+    /// (indent, line) for each row.
+    fn rows(&self) -> Box<dyn Iterator<Item = (u16, &Line<'static>)> + '_> {
+        match self {
+            Segment::Lines(l) => Box::new(l.iter().map(|l| (0, l))),
+            Segment::Answer(l) => Box::new(l.iter().map(|l| (ANSWER_INDENT, l))),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -76,6 +104,8 @@ pub struct Chat {
     pub focus: Focus,
     /// Lines scrolled up from the bottom; 0 follows the newest output.
     scroll: usize,
+    /// Rendered answers, per call, kept between frames (see [`markdown::MarkdownCache`]).
+    answers: HashMap<CallId, markdown::MarkdownCache>,
     page: usize,
 }
 
@@ -111,6 +141,7 @@ impl Chat {
             param_sel: 0,
             focus: Focus::Input,
             scroll: 0,
+            answers: HashMap::new(),
             page: 10,
         }
     }
@@ -331,26 +362,23 @@ impl Chat {
         Line::from(spans)
     }
 
-    fn cell_lines(
+    fn prompt_lines(c: &LiveCall, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+        markdown::plain(
+            &c.prompt,
+            width,
+            theme.text,
+            Span::styled("› ", theme.user),
+            Span::raw("  "),
+        )
+    }
+
+    fn footer_lines(
         c: &LiveCall,
         width: u16,
         now: Duration,
         theme: &Theme,
         out: &mut Vec<Line<'static>>,
     ) {
-        out.extend(markdown::plain(
-            &c.prompt,
-            width,
-            theme.text,
-            Span::styled("› ", theme.user),
-            Span::raw("  "),
-        ));
-        let answer_w = width.saturating_sub(2).max(8);
-        for l in markdown::render(c.answer.committed(), answer_w, theme) {
-            let mut spans = vec![Span::raw("  ")];
-            spans.extend(l.spans);
-            out.push(Line::from(spans));
-        }
         let footer = match c.phase {
             Phase::Streaming
                 if !c.answer.pending().is_empty() || c.answer.committed().is_empty() =>
@@ -399,22 +427,53 @@ impl Chat {
         out.push(footer);
     }
 
-    fn transcript(&self, p: &ChatProps<'_>, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-        let mut out = Vec::new();
+    /// The transcript as segments: owned lines, and answers borrowed from the render cache
+    /// (drawn indented by [`ANSWER_INDENT`]). Only the visible rows are ever drawn.
+    fn transcript<'a>(
+        answers: &'a mut HashMap<CallId, markdown::MarkdownCache>,
+        p: &ChatProps<'_>,
+        width: u16,
+        theme: &Theme,
+    ) -> Vec<Segment<'a>> {
         let calls = p.session.conversation();
+        let answer_w = width.saturating_sub(ANSWER_INDENT).max(8);
+        answers.retain(|id, _| calls.iter().any(|c| c.id == *id));
+        for c in calls {
+            answers
+                .entry(c.id)
+                .or_default()
+                .update(c.answer.committed(), answer_w, theme);
+        }
+        let answers: &'a HashMap<_, _> = answers;
+        let mut out = Vec::new();
         if calls.is_empty() {
             let intro = format!(
                 "Chat with {}. Enter sends, Alt+Enter or Ctrl+J inserts a newline, Ctrl+G opens $EDITOR. \
                  Tab moves between prompt, system prompt, parameters and transcript. F4 browses deployments, ? or F1 shows every key.",
                 p.deployment
             );
-            return markdown::plain(&intro, width, theme.muted, Span::raw(""), Span::raw(""));
+            out.push(Segment::Lines(markdown::plain(
+                &intro,
+                width,
+                theme.muted,
+                Span::raw(""),
+                Span::raw(""),
+            )));
+            return out;
         }
         for (i, c) in calls.iter().enumerate() {
+            let mut head = Vec::new();
             if i > 0 {
-                out.push(Line::default());
+                head.push(Line::default());
             }
-            Self::cell_lines(c, width, p.now, theme, &mut out);
+            head.extend(Self::prompt_lines(c, width, theme));
+            out.push(Segment::Lines(head));
+            if let Some(cache) = answers.get(&c.id) {
+                out.push(Segment::Answer(cache.lines()));
+            }
+            let mut tail = Vec::new();
+            Self::footer_lines(c, width, p.now, theme, &mut tail);
+            out.push(Segment::Lines(tail));
         }
         out
     }
@@ -471,14 +530,22 @@ impl Chat {
             .title_style(if focused { theme.accent } else { theme.muted });
         let inner = blk.inner(transcript_a);
         blk.render(transcript_a, buf);
-        let lines = self.transcript(p, inner.width, theme);
+        let segments = Self::transcript(&mut self.answers, p, inner.width, theme);
+        let total: usize = segments.iter().map(Segment::len).sum();
         let h = inner.height as usize;
         self.page = h.saturating_sub(1).max(1);
-        let max_scroll = lines.len().saturating_sub(h);
+        let max_scroll = total.saturating_sub(h);
         self.scroll = self.scroll.min(max_scroll);
-        let top = lines.len().saturating_sub(h + self.scroll);
-        for (row, line) in lines.iter().skip(top).take(h).enumerate() {
-            buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+        let top = total.saturating_sub(h + self.scroll);
+        let rows = segments.iter().flat_map(Segment::rows).skip(top).take(h);
+        for (row, (indent, line)) in rows.enumerate() {
+            let x = inner.x + indent.min(inner.width);
+            buf.set_line(
+                x,
+                inner.y + row as u16,
+                line,
+                inner.width.saturating_sub(indent),
+            );
         }
 
         if p.summary {
