@@ -44,6 +44,10 @@ pub struct ConsoleArgs {
     /// Initial retry policy: none | honor | honor:N | failover:DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
     pub retry: RetryPolicy,
+    /// Record every call to this scenario file from the start (appending; created with a
+    /// header if new). Ctrl+R or F8 toggles recording in the console.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +56,63 @@ pub enum Command {
     Chat(ChatArgs),
     /// Run the local Azure OpenAI simulator (data plane + ARM plane) on 127.0.0.1.
     Sim(SimArgs),
+    /// Open a recorded scenario in the console, or report on it / re-send it headless.
+    Replay(ReplayArgs),
+    /// Load-test a deployment with requests of a given shape; report latency, throughput,
+    /// 429s and the PTUs the measured workload needs.
+    Bench(BenchArgs),
+    /// Size a provisioned (PTU) deployment for a workload shape.
+    Ptu(PtuArgs),
+    /// List the accounts and deployments of the profile's subscription(s) (ARM).
+    Deployments(DeploymentsArgs),
+    /// Quota usage per region, the deployments sharing each pool, and free model capacity.
+    Quota(QuotaArgs),
+    /// Check a config file (profiles).
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeploymentsArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// One JSON object on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct QuotaArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Region (ARM location name, e.g. swedencentral); default: the regions of the accounts.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Also list free capacity for this model (modelCapacities), e.g. gpt-4o.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Model version for --model.
+    #[arg(long, requires = "model")]
+    pub model_version: Option<String>,
+    /// One JSON object on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ConfigAction {
+    /// Validate a config file (default: the one aoai would load); errors name the key.
+    Check {
+        /// The file; default: --config / AOAI_CONFIG / the platform config dir.
+        file: Option<PathBuf>,
+    },
+    /// Print where the config file is looked for.
+    Path,
 }
 
 /// Where to send calls and how to authenticate. Without an endpoint the embedded simulator
@@ -83,10 +144,29 @@ pub struct ConnArgs {
     /// Longest silence allowed between stream events, seconds.
     #[arg(long, default_value_t = 60.0, value_name = "SECS")]
     pub idle_timeout: f64,
+    /// Profile from the config file (endpoint, auth, deployment, subscriptions); docs/azure.md.
+    #[arg(long, env = "AOAI_PROFILE")]
+    pub profile: Option<String>,
+    /// Config file with profiles (default: the platform config dir, e.g.
+    /// ~/.config/aoai/config.toml).
+    #[arg(long, env = "AOAI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 fn parse_api(s: &str) -> Result<ApiPath, String> {
     s.parse()
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once(':').ok_or_else(|| format!("header `{s}` is not NAME:VALUE"))?;
+    let k = k.trim();
+    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(format!("header name `{k}` is not valid"));
+    }
+    if matches!(k.to_ascii_lowercase().as_str(), "api-key" | "authorization") {
+        return Err(format!("`{k}` carries a credential: use --api-key (it is never recorded or shown)"));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
 }
 
 fn parse_retry(s: &str) -> Result<RetryPolicy, String> {
@@ -123,6 +203,17 @@ pub struct ChatArgs {
     /// Print one JSON object for the call on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Extra request header `NAME:VALUE` (repeatable), e.g. `x-ms-client-request-id:abc`
+    /// or, against the simulator, `x-sim-fault:429`. Credentials headers are refused.
+    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Append the call to a scenario file (created with a header if new).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Send a whole conversation: a JSON array of `{"role","content"}` messages; MESSAGE
+    /// (if not empty) is appended as the last user message.
+    #[arg(long, value_name = "FILE")]
+    pub messages: Option<PathBuf>,
     /// The user message; `-` reads it from standard input.
     pub message: String,
 }
@@ -135,4 +226,161 @@ pub struct SimArgs {
     /// Simulator configuration (TOML): fleet, limits, latency, faults. See docs/simulator.md.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Serve the responses of a recorded scenario (with their recorded timing and headers)
+    /// instead of generating answers. See docs/scenarios.md.
+    #[arg(long, value_name = "SCENARIO")]
+    pub replay: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The scenario file (JSON Lines; docs/scenarios.md).
+    pub file: PathBuf,
+    /// Print per-call and total figures (tokens, cost, TTFT/e2e percentiles, 429s, prompt
+    /// shape, output over-reservation) instead of opening the console.
+    #[arg(long)]
+    pub report: bool,
+    /// Send the recorded requests again and print the differences.
+    #[arg(long, conflicts_with = "report")]
+    pub resend: bool,
+    /// With --resend: send to this deployment instead of the recorded one.
+    #[arg(long, short = 'd', requires = "resend")]
+    pub deployment: Option<String>,
+    /// With --resend: record the new run as a scenario (appends).
+    #[arg(long, value_name = "FILE", requires = "resend")]
+    pub record: Option<PathBuf>,
+    /// Machine-readable output (with --report or --resend).
+    #[arg(long)]
+    pub json: bool,
+    /// Console replay speed: 1 (recorded pace), 2, 10, or 0 (instant).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Where to re-send (with --resend); without an endpoint the embedded simulator is used.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Request shapes of `aoai bench` (prompt tokens / max output tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchShape {
+    /// 500 / 1000: short context, long generation (question answering).
+    Generation,
+    /// 500 / 500 (the default).
+    Balanced,
+    /// 2000 / 200: larger context than generation (chat assistants).
+    Context,
+    /// 7000 / 150: a long document summarised briefly.
+    Summarization,
+    /// --context-tokens / --max-tokens.
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchOutput {
+    Text,
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("pacing").required(true).args(["rate", "clients"])))]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Deployment name (classic path) or model (v1 / openai paths). Default: gpt-4o on the simulator.
+    #[arg(long, short = 'd', env = "AZURE_OPENAI_DEPLOYMENT")]
+    pub deployment: Option<String>,
+    /// Open loop: start this many requests per minute, on schedule, whatever the service does.
+    #[arg(long, value_name = "RPM")]
+    pub rate: Option<f64>,
+    /// Closed loop: N clients, each sending its next request when the previous one ends.
+    #[arg(long, value_name = "N")]
+    pub clients: Option<usize>,
+    /// How long to generate load: 90, 90s, 10m, 1h.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    #[arg(long, value_enum, default_value = "balanced")]
+    pub shape: BenchShape,
+    /// Prompt tokens per request (required with --shape custom; overrides the shape's).
+    #[arg(long, value_name = "P")]
+    pub context_tokens: Option<u32>,
+    /// Output budget per request, sent as max_completion_tokens (overrides the shape's).
+    #[arg(long, value_name = "C")]
+    pub max_tokens: Option<u32>,
+    /// none | honor | honor:N | failover:DEPLOYMENT
+    #[arg(long, default_value = "none", value_parser = parse_retry)]
+    pub retry: RetryPolicy,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: BenchOutput,
+    /// Seconds between reports.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub report_every: std::time::Duration,
+    /// Most requests running at once (open loop); a scheduled start beyond it is dropped and counted.
+    #[arg(long, default_value_t = 1000)]
+    pub max_in_flight: u64,
+    /// After --duration, how long requests still running may take before they are cancelled.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub drain: std::time::Duration,
+    /// Deployment type for the PTU estimate: global | datazone | regional.
+    #[arg(long, default_value = "global")]
+    pub deployment_type: crate::domain::ptu::DeploymentType,
+    /// Model for the PTU estimate (default: the model the service reports).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Record the run as a scenario file (JSONL).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("workload").required(true).args(["rpm", "scenario"])))]
+pub struct PtuArgs {
+    /// Model name or version (gpt-4o, gpt-4o-2024-11-20, gpt-4.1-mini, …).
+    #[arg(long)]
+    pub model: String,
+    /// global | datazone | regional
+    #[arg(long, default_value = "global")]
+    pub deployment_type: crate::domain::ptu::DeploymentType,
+    /// Average prompt tokens per request.
+    #[arg(long, requires = "rpm")]
+    pub prompt_tokens: Option<f64>,
+    /// Average completion (output) tokens per request.
+    #[arg(long, requires = "rpm")]
+    pub completion_tokens: Option<f64>,
+    /// Average cached prompt tokens per request (a part of the prompt tokens).
+    #[arg(long, default_value_t = 0.0)]
+    pub cached_tokens: f64,
+    /// Requests per minute at peak.
+    #[arg(long, requires_all = ["prompt_tokens", "completion_tokens"])]
+    pub rpm: Option<f64>,
+    /// Take the shape and rate from a recorded scenario (JSONL).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// PTU table (TOML); defaults to the built-in data/ptu.toml.
+    #[arg(long, env = "AOAI_PTU_TABLE")]
+    pub table: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `90` (seconds), `90s`, `1.5m`, `10m`, `1h`, `250ms`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(std::time::Duration::from_secs_f64(v * mult)),
+        _ => Err(format!(
+            "`{s}` is not a positive duration (examples: 90, 30s, 10m, 1h)"
+        )),
+    }
 }

@@ -1,13 +1,21 @@
-//! Resolves connection flags (shared by the console and the headless commands) into a client: a real endpoint, or the embedded simulator
-//! started in-process when no endpoint is configured.
+//! Resolves connection flags (shared by the console and the headless commands) into clients:
+//! a real endpoint, or the embedded simulator started in-process when no endpoint is
+//! configured. Sources, strongest first: `--endpoint`/`--api-key` flags, the profile named by
+//! `--profile`/`AOAI_PROFILE`, the standard env vars (`AZURE_OPENAI_ENDPOINT`,
+//! `AZURE_OPENAI_API_KEY`, `OPENAI_API_VERSION`, `AZURE_SUBSCRIPTION_ID`), the config file's
+//! `default_profile`, then the simulator.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::azure::arm::{AZURE_ARM_BASE, ArmClient, SIM_SUBSCRIPTION};
+use crate::azure::endpoint::DEFAULT_API_VERSION;
+use crate::azure::identity::{TokenProvider, entra_source};
 use crate::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret, Timeouts};
 use crate::cli::ConnArgs;
+use crate::config::{self, AuthConfig, Credential, Profile};
 use crate::domain::call::ApiPath;
 use crate::domain::cost::PriceTable;
 use crate::sim::{SimConfig, SimHandle, Simulator};
@@ -19,11 +27,45 @@ pub struct Connection {
     pub client: ChatClient,
     /// Kept alive for as long as the connection is used.
     pub sim: Option<SimHandle>,
+    /// ARM reads (accounts, deployments, quota, metrics): the simulator's, or real ARM when
+    /// the profile / `AZURE_SUBSCRIPTION_ID` names a subscription.
+    pub arm: Option<ArmClient>,
+    /// All subscriptions to browse (the first is `arm`'s).
+    pub subscriptions: Vec<String>,
+    /// The profile in use, if any.
+    pub profile: Option<String>,
+    /// The profile's default deployment.
+    pub default_deployment: Option<String>,
 }
 
 impl Connection {
     pub fn is_sim(&self) -> bool {
         self.sim.is_some()
+    }
+
+    /// The deployment to use: `flag` (`-d` / `AZURE_OPENAI_DEPLOYMENT`), else the profile's,
+    /// else `gpt-4o` on the simulator.
+    pub fn deployment(&self, flag: Option<&String>) -> anyhow::Result<String> {
+        match (flag, &self.default_deployment, self.is_sim()) {
+            (Some(d), _, _) => Ok(d.clone()),
+            (None, Some(d), _) => Ok(d.clone()),
+            (None, None, true) => Ok(SIM_DEFAULT_DEPLOYMENT.to_string()),
+            (None, None, false) => bail!(
+                "no deployment: pass --deployment, set AZURE_OPENAI_DEPLOYMENT, or set `deployment` in the profile"
+            ),
+        }
+    }
+
+    /// One ARM client per subscription.
+    pub fn arm_clients(&self) -> Vec<ArmClient> {
+        match &self.arm {
+            None => vec![],
+            Some(a) => self
+                .subscriptions
+                .iter()
+                .map(|s| a.for_subscription(s))
+                .collect(),
+        }
     }
 }
 
@@ -32,6 +74,82 @@ fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
         bail!("--{name} must be a positive number of seconds, got {v}");
     }
     Ok(Duration::from_secs_f64(v))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn nonempty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The profile to use: `--profile` (or `AOAI_PROFILE`) must exist; the file's
+/// `default_profile` applies only when no endpoint came from flags or the environment.
+fn select_profile(args: &ConnArgs) -> anyhow::Result<(Option<Profile>, bool)> {
+    let file = config::load(args.config.as_deref())?;
+    let explicit = nonempty(args.profile.as_deref());
+    match (file, explicit) {
+        (None, Some(name)) => {
+            let where_ = config::config_path(args.config.as_deref())
+                .map_or_else(|| "no config dir".to_string(), |(p, _)| p.display().to_string());
+            bail!("no profile `{name}`: no config file at {where_} (see `aoai config path`)")
+        }
+        (None, None) => Ok((None, false)),
+        (Some(f), Some(name)) => Ok((f.select(Some(&name))?.cloned(), true)),
+        (Some(f), None) => Ok((f.select(None)?.cloned(), false)),
+    }
+}
+
+/// Data-plane auth from a profile's `auth`.
+pub fn profile_auth(auth: &AuthConfig, api: ApiPath) -> anyhow::Result<Auth> {
+    match auth {
+        AuthConfig::Key {
+            key,
+            key_env,
+            key_file,
+        } => {
+            let k = if let Some(k) = key {
+                k.clone()
+            } else if let Some(name) = key_env {
+                env_var(name).with_context(|| format!("the profile's key_env `{name}` is not set"))?
+            } else if let Some(path) = key_file {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading key_file {}", path.display()))?;
+                text.lines().next().unwrap_or("").trim().to_string()
+            } else {
+                bail!("the profile's key auth has no key")
+            };
+            if k.is_empty() {
+                bail!("the profile's API key is empty");
+            }
+            Ok(match api {
+                ApiPath::Openai => Auth::Bearer(Secret::new(k)),
+                _ => Auth::ApiKey(Secret::new(k)),
+            })
+        }
+        AuthConfig::Entra {
+            credential,
+            client_id,
+            tenant_id,
+        } => Ok(Auth::Token(entra_provider(
+            *credential,
+            client_id.as_deref(),
+            tenant_id.as_deref(),
+        )?)),
+    }
+}
+
+fn entra_provider(
+    c: Credential,
+    client_id: Option<&str>,
+    tenant_id: Option<&str>,
+) -> anyhow::Result<TokenProvider> {
+    let source = entra_source(c, client_id, tenant_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(TokenProvider::new(source))
 }
 
 pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
@@ -48,49 +166,116 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
         }
         None => PriceTable::builtin(),
     };
-    let endpoint_arg = args
-        .endpoint
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let (endpoint, auth, sim) = match endpoint_arg {
+    let (profile, explicit_profile) = select_profile(args)?;
+    // A value equal to its env var came from the environment (clap `env`), not a flag.
+    let from_env = |v: &Option<String>, name: &str| {
+        v.as_deref().map(str::trim) == env_var(name).as_deref()
+    };
+    let flag_endpoint = nonempty(args.endpoint.as_deref())
+        .filter(|_| !from_env(&args.endpoint, "AZURE_OPENAI_ENDPOINT"));
+    let env_endpoint = env_var("AZURE_OPENAI_ENDPOINT");
+    // Without an explicit --profile, environment variables beat the file's default profile.
+    let profile = match profile {
+        Some(_) if !explicit_profile && (flag_endpoint.is_some() || env_endpoint.is_some()) => None,
+        p => p,
+    };
+    let profile_endpoint = profile.as_ref().and_then(|p| p.endpoint.clone());
+    let use_sim = profile.as_ref().is_some_and(|p| p.simulator);
+    let endpoint_arg = if use_sim {
+        None
+    } else {
+        flag_endpoint.or(profile_endpoint).or(env_endpoint)
+    };
+    let api = match (args.api, profile.as_ref().and_then(|p| p.api)) {
+        (ApiPath::Classic, Some(p)) => p,
+        (a, _) => a,
+    };
+    let api_version = match profile.as_ref().and_then(|p| p.api_version.clone()) {
+        Some(v) if args.api_version == DEFAULT_API_VERSION || from_env(&Some(args.api_version.clone()), "OPENAI_API_VERSION") => v,
+        _ => args.api_version.clone(),
+    };
+    let flag_key = nonempty(args.api_key.as_deref())
+        .filter(|_| !from_env(&args.api_key, "AZURE_OPENAI_API_KEY"));
+    let mut subscriptions = profile
+        .as_ref()
+        .map(|p| p.subscriptions.clone())
+        .unwrap_or_default();
+    if subscriptions.is_empty()
+        && let Some(s) = env_var("AZURE_SUBSCRIPTION_ID")
+    {
+        subscriptions.push(s);
+    }
+    let (endpoint, auth, sim, arm) = match endpoint_arg {
         Some(e) => {
-            let endpoint = Endpoint::parse(e)?;
-            let key = args
-                .api_key
-                .as_deref()
-                .map(str::trim)
-                .filter(|k| !k.is_empty());
-            let auth = match (key, args.api) {
-                (Some(k), ApiPath::Openai) => Auth::Bearer(Secret::new(k)),
-                (Some(k), _) => Auth::ApiKey(Secret::new(k)),
-                (None, _) => bail!(
-                    "no API key for {}: pass --api-key or set AZURE_OPENAI_API_KEY",
-                    endpoint.host()
-                ),
+            let endpoint = Endpoint::parse(&e)?;
+            let auth = match (flag_key, profile.as_ref().and_then(|p| p.auth.as_ref())) {
+                (Some(k), _) => key_auth(k, api),
+                (None, Some(a)) => profile_auth(a, api)?,
+                (None, None) => match env_var("AZURE_OPENAI_API_KEY") {
+                    Some(k) => key_auth(k, api),
+                    None => bail!(
+                        "no credentials for {}: pass --api-key, set AZURE_OPENAI_API_KEY, or give the profile an `auth` (key or entra; see docs/azure.md)",
+                        endpoint.host()
+                    ),
+                },
             };
-            (endpoint, auth, None)
+            let arm = if subscriptions.is_empty() {
+                None
+            } else {
+                let arm_auth = match &auth {
+                    Auth::Token(p) => Auth::Token(p.clone()),
+                    // ARM always needs Entra ID: the developer tools (or managed identity).
+                    _ => Auth::Token(entra_provider(Credential::Auto, None, None)?),
+                };
+                let base = profile
+                    .as_ref()
+                    .and_then(|p| p.arm_endpoint.clone())
+                    .unwrap_or_else(|| AZURE_ARM_BASE.to_string());
+                Some(ArmClient::with_auth(&base, arm_auth, &subscriptions[0])?)
+            };
+            (endpoint, auth, None, arm)
         }
         None => {
             let handle = Simulator::start(SimConfig::default_fleet())
                 .await
                 .context("starting the embedded simulator")?;
             let endpoint = Endpoint::parse(&handle.base_url())?;
+            let arm = ArmClient::new(
+                &handle.base_url(),
+                Secret::new("simulator"),
+                SIM_SUBSCRIPTION,
+            )?;
+            subscriptions = vec![SIM_SUBSCRIPTION.to_string()];
             (
                 endpoint,
                 Auth::ApiKey(Secret::new("simulator")),
                 Some(handle),
+                Some(arm),
             )
         }
     };
     let cfg = ClientConfig {
         endpoint,
-        api: args.api,
-        api_version: args.api_version.clone(),
+        api,
+        api_version,
         auth,
         timeouts,
         prices: Arc::new(prices),
     };
     let client = ChatClient::new(cfg).context("building the HTTP client")?;
-    Ok(Connection { client, sim })
+    Ok(Connection {
+        client,
+        sim,
+        arm,
+        subscriptions,
+        profile: profile.as_ref().map(|p| p.name.clone()),
+        default_deployment: profile.and_then(|p| p.deployment),
+    })
+}
+
+fn key_auth(k: String, api: ApiPath) -> Auth {
+    match api {
+        ApiPath::Openai => Auth::Bearer(Secret::new(k)),
+        _ => Auth::ApiKey(Secret::new(k)),
+    }
 }

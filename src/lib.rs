@@ -6,9 +6,11 @@
 
 pub mod azure;
 pub mod cli;
+pub mod config;
 pub mod connect;
 pub mod domain;
 pub mod headless;
+pub mod record;
 pub mod sim;
 pub mod tokens;
 pub mod tui;

@@ -10,6 +10,12 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Chat(args)) => aoai::headless::chat::run(args).await,
         Some(Command::Sim(args)) => aoai::headless::sim::run(args).await,
+        Some(Command::Replay(args)) => aoai::headless::replay::run(args).await,
+        Some(Command::Bench(args)) => aoai::headless::bench::run(args).await,
+        Some(Command::Ptu(args)) => aoai::headless::ptu::run(args),
+        Some(Command::Deployments(args)) => aoai::headless::deployments::run(args).await,
+        Some(Command::Quota(args)) => aoai::headless::quota::run(args).await,
+        Some(Command::Config(args)) => aoai::headless::config::run(args),
         None => aoai::tui::run(cli.console).await,
     };
     match result {

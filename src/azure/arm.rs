@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::auth::Secret;
+use super::auth::{Auth, Secret};
+use super::identity::{Plane, SCOPE_ARM, advice_for_denied};
 
 pub const ARM_API_VERSION: &str = "2024-10-01";
 pub const AZURE_ARM_BASE: &str = "https://management.azure.com";
@@ -36,6 +37,75 @@ pub enum ArmError {
     Decode(String),
     #[error("ARM paging did not end after {0} pages")]
     TooManyPages(usize),
+    /// No token: the message says what to do (`run az login`, …).
+    #[error("{0}")]
+    Auth(String),
+}
+
+/// The model behind a deployment, as ARM reports it: what a call is priced on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelRef {
+    pub model: String,
+    pub version: String,
+    pub sku: String,
+}
+
+impl ModelRef {
+    /// Provisioned (PTU) SKUs are billed per PTU-hour, not per token.
+    pub fn is_provisioned(&self) -> bool {
+        self.sku.contains("Provisioned")
+    }
+
+    /// `gpt-4o-2024-11-20`: the price table picks the longest matching model name.
+    pub fn priced_name(&self) -> String {
+        if self.version.is_empty() {
+            self.model.clone()
+        } else {
+            format!("{}-{}", self.model, self.version)
+        }
+    }
+
+    /// Re-prices a finished call on this model and SKU (PTU: no token price).
+    pub fn apply_cost(&self, record: &mut crate::domain::call::CallRecord, prices: &crate::domain::cost::PriceTable) {
+        record.cost_usd = if self.is_provisioned() {
+            None
+        } else {
+            record
+                .usage
+                .and_then(|u| prices.cost_usd(&self.priced_name(), Some(&self.sku), &u))
+        };
+    }
+}
+
+impl Deployment {
+    pub fn model_ref(&self) -> ModelRef {
+        ModelRef {
+            model: self.model.clone(),
+            version: self.version.clone(),
+            sku: self.sku.clone(),
+        }
+    }
+}
+
+/// One model of a region's catalogue (`locations/{loc}/models`), flattened per SKU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogModel {
+    pub model: String,
+    pub version: String,
+    pub sku: String,
+    pub usage_name: String,
+    pub max_capacity: Option<f64>,
+    pub lifecycle: String,
+}
+
+/// Free capacity for a model + SKU in a region (`modelCapacities`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelCapacity {
+    pub location: String,
+    pub model: String,
+    pub version: String,
+    pub sku: String,
+    pub available: f64,
 }
 
 /// A Cognitive Services account.
@@ -55,6 +125,8 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deployment {
     pub name: String,
+    /// Full ARM id (empty when the wire had none).
+    pub id: String,
     pub model: String,
     pub version: String,
     pub sku: String,
@@ -133,6 +205,8 @@ struct AccountPropsW {
 #[derive(Deserialize)]
 struct DeploymentW {
     #[serde(default)]
+    id: String,
+    #[serde(default)]
     name: String,
     #[serde(default)]
     sku: Option<SkuW>,
@@ -193,6 +267,66 @@ struct UsageNameW {
     localized_value: String,
 }
 
+#[derive(Deserialize)]
+struct CatalogItemW {
+    model: CatalogModelW,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogModelW {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    max_capacity: Option<f64>,
+    #[serde(default)]
+    lifecycle_status: String,
+    #[serde(default)]
+    skus: Vec<CatalogSkuW>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogSkuW {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    usage_name: String,
+}
+
+#[derive(Deserialize)]
+struct CapacityW {
+    #[serde(default)]
+    location: String,
+    properties: CapacityPropsW,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CapacityPropsW {
+    model: ModelW,
+    #[serde(default)]
+    sku_name: String,
+    #[serde(default)]
+    available_capacity: f64,
+}
+
+/// Live `usageName`s are sometimes only a prefix (`OpenAI.Standard`): append the model
+/// (azure-wire.md §5, as Azure/azure-dev does).
+pub fn full_usage_name(usage_name: &str, model: &str) -> String {
+    if usage_name.split('.').count() <= 2 && !usage_name.is_empty() {
+        format!("{usage_name}.{model}")
+    } else {
+        usage_name.to_string()
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 fn per_minute(limits: &[RateLimitW], key: &str) -> Option<u64> {
     let r = limits.iter().find(|r| r.key.eq_ignore_ascii_case(key))?;
     let period = if r.renewal_period > 0.0 {
@@ -232,6 +366,7 @@ impl From<DeploymentW> for Deployment {
             .map(|p| p.rate_limits.as_slice())
             .unwrap_or(&[]);
         Deployment {
+            id: d.id,
             name: d.name,
             model,
             version,
@@ -259,12 +394,13 @@ impl From<UsageW> for QuotaUsage {
     }
 }
 
-/// Reads from the ARM plane. Cheap to clone.
+/// Reads from the ARM plane. Cheap to clone. The token comes from `auth` per request
+/// (an Entra ID provider caches and refreshes it; scope `https://management.azure.com/.default`).
 #[derive(Clone)]
 pub struct ArmClient {
     http: reqwest::Client,
     base: String,
-    token: Secret,
+    auth: Auth,
     subscription: String,
 }
 
@@ -280,6 +416,11 @@ impl std::fmt::Debug for ArmClient {
 impl ArmClient {
     /// `base`: `https://management.azure.com` or the simulator's base URL.
     pub fn new(base: &str, token: Secret, subscription: &str) -> Result<Self, ArmError> {
+        Self::with_auth(base, Auth::Bearer(token), subscription)
+    }
+
+    /// `auth`: [`Auth::Token`] (Entra ID) or a fixed [`Auth::Bearer`].
+    pub fn with_auth(base: &str, auth: Auth, subscription: &str) -> Result<Self, ArmError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
@@ -289,13 +430,87 @@ impl ArmClient {
         Ok(ArmClient {
             http,
             base: base.trim_end_matches('/').to_string(),
-            token,
+            auth,
             subscription: subscription.to_string(),
         })
     }
 
     pub fn subscription(&self) -> &str {
         &self.subscription
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The same client for another subscription (shares the token cache).
+    pub fn for_subscription(&self, subscription: &str) -> Self {
+        ArmClient {
+            subscription: subscription.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The region's model catalogue, one row per model version and SKU.
+    pub async fn models(&self, location: &str) -> Result<Vec<CatalogModel>, ArmError> {
+        let url = self.url(&format!(
+            "/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{location}/models",
+            self.subscription
+        ));
+        let items: Vec<CatalogItemW> = self.list(url).await?;
+        let mut out = Vec::new();
+        for it in items {
+            let m = it.model;
+            for sku in m.skus {
+                out.push(CatalogModel {
+                    model: m.name.clone(),
+                    version: m.version.clone(),
+                    usage_name: full_usage_name(&sku.usage_name, &m.name),
+                    sku: sku.name,
+                    max_capacity: m.max_capacity,
+                    lifecycle: m.lifecycle_status.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Free capacity for a model version across regions (`location: None`) or in one region.
+    pub async fn model_capacities(
+        &self,
+        location: Option<&str>,
+        model: &str,
+        version: &str,
+    ) -> Result<Vec<ModelCapacity>, ArmError> {
+        let scope = match location {
+            Some(l) => format!("/locations/{l}"),
+            None => String::new(),
+        };
+        let url = format!(
+            "{}&modelFormat=OpenAI&modelName={}&modelVersion={}",
+            self.url(&format!(
+                "/subscriptions/{}/providers/Microsoft.CognitiveServices{scope}/modelCapacities",
+                self.subscription
+            )),
+            enc(model),
+            enc(version)
+        );
+        let items: Vec<CapacityW> = self.list(url).await?;
+        Ok(items
+            .into_iter()
+            .map(|c| ModelCapacity {
+                location: c.location,
+                model: c.properties.model.name,
+                version: c.properties.model.version,
+                sku: c.properties.sku_name,
+                available: c.properties.available_capacity,
+            })
+            .collect())
+    }
+
+    /// GET an absolute ARM URL (Azure Monitor rides on ARM).
+    pub(crate) async fn get_url<T: DeserializeOwned>(&self, url: &str) -> Result<T, ArmError> {
+        self.get_json(url).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -360,10 +575,18 @@ impl ArmClient {
     async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, ArmError> {
         let mut throttled = 0;
         loop {
+            let token = match self.auth.header_for(SCOPE_ARM).await {
+                Ok(Some((_, v))) => v,
+                Ok(None) => return Err(ArmError::Auth("no credential for ARM: sign in (`az login`) or use managed identity".into())),
+                Err(e) => return Err(ArmError::Auth(e.to_string())),
+            };
+            let mut value = reqwest::header::HeaderValue::from_str(&token)
+                .map_err(|_| ArmError::Auth("the token is not a valid header value".into()))?;
+            value.set_sensitive(true);
             let resp = self
                 .http
                 .get(url)
-                .bearer_auth(self.token.expose())
+                .header(reqwest::header::AUTHORIZATION, value)
                 .send()
                 .await
                 .map_err(|e| ArmError::Transport(e.to_string()))?;
@@ -385,14 +608,19 @@ impl ArmClient {
                 .map_err(|e| ArmError::Transport(e.to_string()))?;
             if !(200..300).contains(&status) {
                 let info = crate::wire::ErrorInfo::parse(&body).unwrap_or_default();
+                let code = info.code.unwrap_or_else(|| "Error".into());
+                let mut message = if info.message.is_empty() {
+                    String::from_utf8_lossy(&body).chars().take(200).collect()
+                } else {
+                    info.message
+                };
+                if let Some(advice) = advice_for_denied(Plane::Arm, status, &code, &message) {
+                    message = format!("{advice} ({message})");
+                }
                 return Err(ArmError::Http {
                     status,
-                    code: info.code.unwrap_or_else(|| "Error".into()),
-                    message: if info.message.is_empty() {
-                        String::from_utf8_lossy(&body).chars().take(200).collect()
-                    } else {
-                        info.message
-                    },
+                    code,
+                    message,
                 });
             }
             return serde_json::from_slice(&body).map_err(|e| ArmError::Decode(e.to_string()));
@@ -423,6 +651,7 @@ mod tests {
         assert_eq!(
             d,
             Deployment {
+                id: String::new(),
                 name: "gpt-4o-ptu".into(),
                 model: "gpt-4o".into(),
                 version: "2024-08-06".into(),

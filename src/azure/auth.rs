@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::identity::{AuthError, TokenProvider};
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -34,18 +36,33 @@ impl fmt::Display for Secret {
 pub enum Auth {
     /// `api-key: <key>` (azure-wire.md §1).
     ApiKey(Secret),
-    /// `Authorization: Bearer <token>` (Entra ID token, or an OpenAI-compatible key).
+    /// `Authorization: Bearer <token>` (a fixed token, or an OpenAI-compatible key).
     Bearer(Secret),
+    /// `Authorization: Bearer <token>` from Entra ID: asked for on every request, cached and
+    /// refreshed before expiry by the provider (scope `https://cognitiveservices.azure.com/.default`).
+    Token(TokenProvider),
     None,
 }
 
 impl Auth {
-    /// The header to send, as (name, value).
+    /// The header to send, as (name, value), for the static kinds; `None` for
+    /// [`Auth::Token`] (use [`Auth::header_for`]).
     pub fn header(&self) -> Option<(&'static str, String)> {
         match self {
             Auth::ApiKey(k) => Some(("api-key", k.expose().to_string())),
             Auth::Bearer(t) => Some(("authorization", format!("Bearer {}", t.expose()))),
-            Auth::None => None,
+            Auth::Token(_) | Auth::None => None,
+        }
+    }
+
+    /// The header to send for a request to `scope`, fetching (or reusing) a token.
+    pub async fn header_for(&self, scope: &str) -> Result<Option<(&'static str, String)>, AuthError> {
+        match self {
+            Auth::Token(p) => {
+                let t = p.token(scope).await?;
+                Ok(Some(("authorization", format!("Bearer {}", t.expose()))))
+            }
+            other => Ok(other.header()),
         }
     }
 
@@ -53,6 +70,7 @@ impl Auth {
         match self {
             Auth::ApiKey(_) => "api-key",
             Auth::Bearer(_) => "bearer token",
+            Auth::Token(_) => "Entra ID",
             Auth::None => "none",
         }
     }

@@ -12,9 +12,10 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Auth;
+use super::identity::{Plane, SCOPE_DATA_PLANE, advice_for_denied};
 use super::endpoint::{DEFAULT_API_VERSION, Endpoint};
 use crate::domain::call::{
-    ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, Timings,
+    ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, SseEvent, Timings,
     keep_response_header,
 };
 use crate::domain::cost::PriceTable;
@@ -79,6 +80,8 @@ pub struct CallSpec {
     pub retry: RetryPolicy,
     /// Extra request headers (e.g. `x-ms-client-request-id`); never credentials.
     pub extra_headers: Vec<(String, String)>,
+    /// Keep the raw response events on the record (for scenario recording).
+    pub capture_events: bool,
 }
 
 impl CallSpec {
@@ -89,6 +92,7 @@ impl CallSpec {
             stream: true,
             retry: RetryPolicy::None,
             extra_headers: vec![],
+            capture_events: false,
         }
     }
 }
@@ -110,6 +114,7 @@ struct AttemptEnd {
     state: StreamState,
     error: Option<CallError>,
     notes: Vec<String>,
+    events: Vec<SseEvent>,
 }
 
 impl AttemptEnd {
@@ -124,6 +129,7 @@ impl AttemptEnd {
             state: StreamState::default(),
             error: Some(error),
             notes: vec![],
+            events: vec![],
         }
     }
 }
@@ -156,6 +162,10 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
 }
 
 /// A short, printable excerpt of bad input for an error message.
@@ -296,6 +306,7 @@ impl ChatClient {
         record.region = end.region;
         record.headers = end.headers;
         record.notes = end.notes;
+        record.events = end.events;
         let model = record
             .model
             .clone()
@@ -310,7 +321,12 @@ impl ChatClient {
         record.error = end.error;
     }
 
-    fn build_request(&self, spec: &CallSpec, deployment: &str) -> reqwest::RequestBuilder {
+    fn build_request(
+        &self,
+        spec: &CallSpec,
+        deployment: &str,
+        auth: Option<(&'static str, String)>,
+    ) -> reqwest::RequestBuilder {
         let (url, body_model) =
             self.cfg
                 .endpoint
@@ -327,7 +343,7 @@ impl ChatClient {
             body.stream_options = None;
         }
         let mut rb = self.http.post(url).json(&body);
-        if let Some((name, value)) = self.cfg.auth.header() {
+        if let Some((name, value)) = auth {
             let mut v =
                 HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
             v.set_sensitive(true);
@@ -347,7 +363,12 @@ impl ChatClient {
         deployment: &str,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) -> AttemptEnd {
-        let rb = self.build_request(spec, deployment);
+        // Entra ID: a cached token, refreshed before expiry (identity.rs).
+        let auth = match self.cfg.auth.header_for(SCOPE_DATA_PLANE).await {
+            Ok(h) => h,
+            Err(e) => return AttemptEnd::failed(CallError::new(ErrorKind::Connect, e.to_string())),
+        };
+        let rb = self.build_request(spec, deployment, auth);
         let sent = Instant::now();
         let resp = match tokio::time::timeout(self.cfg.timeouts.first_byte, rb.send()).await {
             Err(_) => {
@@ -403,17 +424,33 @@ impl ChatClient {
             state: StreamState::default(),
             error: None,
             notes: vec![],
+            events: vec![],
         };
         if !(200..300).contains(&status) {
             let body = self.read_body(resp, MAX_ERROR_BODY).await;
+            if spec.capture_events {
+                let data = String::from_utf8_lossy(&body).into_owned();
+                end.events.push(SseEvent { t_ms: ms_since(sent), data });
+            }
             end.marks.done = Some(sent.elapsed());
-            end.error = Some(http_error(status, &body));
+            let mut err = http_error(status, &body);
+            if matches!(status, 401 | 403)
+                && let Some(advice) = advice_for_denied(
+                    Plane::DataPlane,
+                    status,
+                    err.code.as_deref().unwrap_or(""),
+                    &err.message,
+                )
+            {
+                err.message = format!("{advice} ({})", err.message);
+            }
+            end.error = Some(err);
             return end;
         }
         if spec.stream && is_sse {
-            self.read_stream(resp, sent, &mut end, on_event).await;
+            self.read_stream(resp, sent, spec.capture_events, &mut end, on_event).await;
         } else {
-            self.read_completion(resp, sent, &mut end, on_event).await;
+            self.read_completion(resp, sent, spec.capture_events, &mut end, on_event).await;
         }
         end.marks.done = Some(sent.elapsed());
         end
@@ -440,6 +477,7 @@ impl ChatClient {
         &self,
         resp: reqwest::Response,
         sent: Instant,
+        capture: bool,
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
@@ -459,6 +497,10 @@ impl ChatClient {
                 }
                 Ok(Some(Ok(b))) => body.extend_from_slice(&b),
             }
+        }
+        if capture {
+            let data = String::from_utf8_lossy(&body).into_owned();
+            end.events.push(SseEvent { t_ms: ms_since(sent), data });
         }
         match serde_json::from_slice::<CompletionIn>(&body) {
             Ok(c) => {
@@ -508,6 +550,7 @@ impl ChatClient {
         &self,
         resp: reqwest::Response,
         sent: Instant,
+        capture: bool,
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
@@ -546,6 +589,11 @@ impl ChatClient {
                 }
             };
             event_no += 1;
+            // One arrival time per event, for both the marks and the captured event.
+            let at = sent.elapsed();
+            if capture {
+                end.events.push(SseEvent { t_ms: at.as_secs_f64() * 1000.0, data: ev.data.clone() });
+            }
             let data = ev.data.trim();
             if data.is_empty() {
                 continue;
@@ -579,7 +627,6 @@ impl ChatClient {
                 return;
             }
             if let Some(delta) = end.state.apply(&chunk) {
-                let at = sent.elapsed();
                 if end.marks.first_content.is_none() {
                     end.marks.first_content = Some(at);
                     on_event(CallEvent::FirstToken {

@@ -5,6 +5,8 @@ pub mod arm;
 pub mod auth;
 pub mod data_plane;
 pub mod endpoint;
+pub mod identity;
+pub mod monitor;
 
 pub use auth::{Auth, Secret};
 pub use data_plane::{CallSpec, ChatClient, ClientConfig, Timeouts};

@@ -191,6 +191,19 @@ pub struct CallRecord {
     pub notes: Vec<String>,
     /// Response headers of the final attempt, in arrival order.
     pub headers: Vec<(String, String)>,
+    /// The final attempt's raw response, event by event, when capture was asked for
+    /// ([`crate::azure::CallSpec::capture_events`]): each SSE `data` payload (including
+    /// `[DONE]`), or the whole body of a non-stream or error response, with its offset from
+    /// the moment the request was sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<SseEvent>,
+}
+
+/// One received event (or body) and when it arrived, in ms after the request was sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SseEvent {
+    pub t_ms: f64,
+    pub data: String,
 }
 
 /// Response headers worth keeping on a record. Cookies are dropped; nothing request-side is

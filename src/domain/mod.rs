@@ -3,7 +3,12 @@
 
 pub mod call;
 pub mod cost;
+pub mod headroom;
+pub mod ptu;
 pub mod ratelimit;
 pub mod retry;
+pub mod stats;
 pub mod stream;
 pub mod usage;
+pub mod diff;
+pub mod scenario;

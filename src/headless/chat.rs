@@ -12,16 +12,27 @@ use tokio_util::sync::CancellationToken;
 
 use crate::azure::CallSpec;
 use crate::cli::ChatArgs;
-use crate::connect::{SIM_DEFAULT_DEPLOYMENT, connect};
+use crate::connect::connect;
 use crate::domain::call::{CallEvent, CallRecord, Outcome};
 use crate::wire::{ChatMessage, ChatRequest};
 
-pub fn build_request(args: &ChatArgs, message: &str) -> ChatRequest {
+/// Reads a `--messages` file: a JSON array of chat messages.
+pub fn read_messages(path: &std::path::Path) -> anyhow::Result<Vec<ChatMessage>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!("{}: expected a JSON array of {{\"role\": …, \"content\": …}} messages", path.display())
+    })
+}
+
+pub fn build_request(args: &ChatArgs, history: Vec<ChatMessage>, message: &str) -> ChatRequest {
     let mut messages = Vec::new();
     if let Some(s) = args.system.as_deref().filter(|s| !s.is_empty()) {
         messages.push(ChatMessage::new("system", s));
     }
-    messages.push(ChatMessage::new("user", message));
+    messages.extend(history);
+    if !message.trim().is_empty() {
+        messages.push(ChatMessage::new("user", message));
+    }
     ChatRequest {
         messages,
         max_tokens: args.max_tokens,
@@ -42,18 +53,27 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.message.clone()
     };
-    if message.trim().is_empty() {
+    let history = match &args.messages {
+        Some(path) => read_messages(path)?,
+        None => Vec::new(),
+    };
+    if message.trim().is_empty() && history.is_empty() {
         bail!("the message is empty");
     }
     let conn = connect(&args.conn).await?;
-    let deployment = match (&args.deployment, conn.is_sim()) {
-        (Some(d), _) => d.clone(),
-        (None, true) => SIM_DEFAULT_DEPLOYMENT.to_string(),
-        (None, false) => bail!("no deployment: pass --deployment or set AZURE_OPENAI_DEPLOYMENT"),
+    // Open the scenario before the call, so a bad file is reported before anything is sent.
+    let mut recorder = match &args.record {
+        Some(path) => Some(crate::record::Recorder::open(path, conn.is_sim().then_some("simulator"))?),
+        None => None,
     };
-    let mut spec = CallSpec::new(deployment, build_request(&args, &message));
+    // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
+    let deployment = conn.deployment(args.deployment.as_ref())?;
+    let mut spec = CallSpec::new(deployment, build_request(&args, history, &message));
     spec.stream = !args.no_stream;
     spec.retry = args.retry.clone();
+    spec.capture_events = recorder.is_some();
+    spec.extra_headers = args.headers.clone();
+    let started = std::time::SystemTime::now();
 
     let cancel = CancellationToken::new();
     let ctrl_c = {
@@ -92,6 +112,13 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let record = conn.client.run(1, &spec, &cancel, &mut on_event).await;
     ctrl_c.abort();
 
+    let mut record = record;
+    if let Some(rec) = recorder.as_mut() {
+        let line = crate::record::scenario_call(conn.client.config(), &spec, record.clone(), started);
+        rec.append(line)?;
+        // The raw events belong in the scenario, not in the one-line JSON.
+        record.events.clear();
+    }
     if json {
         println!("{}", serde_json::to_string(&record)?);
     } else {

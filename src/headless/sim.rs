@@ -14,6 +14,14 @@ pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         }
         None => SimConfig::default_fleet(),
     };
+    if let Some(path) = &args.replay {
+        let loaded = crate::record::load(path)?;
+        for w in &loaded.warnings {
+            eprintln!("{}: {w}", path.display());
+        }
+        crate::sim::replay::serve(args.port, loaded.calls).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::sim::serve(args.port, cfg).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -27,6 +27,8 @@ struct Arm {
     path: String,
     api_version: String,
     skiptoken: Option<usize>,
+    /// Query parameters other than `api-version`/`$skiptoken`, kept on `nextLink`.
+    extra_query: String,
     remaining_reads: u64,
     received_at: std::time::Instant,
 }
@@ -77,10 +79,11 @@ impl Arm {
         let mut body = json!({ "value": value });
         if idx + 1 < pages.len() {
             body["nextLink"] = Value::String(format!(
-                "{}{}?api-version={}&$skiptoken={}",
+                "{}{}?api-version={}{}&$skiptoken={}",
                 self.shared.base_url,
                 self.path,
                 self.api_version,
+                self.extra_query,
                 idx + 1
             ));
         }
@@ -171,14 +174,32 @@ fn begin(
             );
             return Err(Box::new(fail(StatusCode::UNAUTHORIZED, body, &|_| {})));
         }
-        Some(t)
-            if !shared.cfg.bearer_tokens.is_empty()
-                && !shared.cfg.bearer_tokens.iter().any(|b| b == t) =>
-        {
-            let body = error_body("InvalidAuthenticationToken", "The access token is invalid.");
-            return Err(Box::new(fail(StatusCode::UNAUTHORIZED, body, &|_| {})));
+        Some(t) => {
+            use super::token::{AUD_ARM, TokenProblem, secret_for, unix_now, verify};
+            let refused = match verify(&secret_for(shared.cfg.seed), t, AUD_ARM, unix_now()) {
+                Ok(_) => None,
+                Err(TokenProblem::Foreign) => (shared.cfg.entra.require
+                    || (!shared.cfg.bearer_tokens.is_empty()
+                        && !shared.cfg.bearer_tokens.iter().any(|b| b == t)))
+                .then_some(("InvalidAuthenticationToken", "The access token is invalid.".to_string())),
+                Err(TokenProblem::BadSignature) => Some((
+                    "InvalidAuthenticationToken",
+                    "The access token is invalid.".to_string(),
+                )),
+                Err(TokenProblem::Expired) => Some((
+                    "ExpiredAuthenticationToken",
+                    "The access token expiry UTC time is earlier than current UTC time.".to_string(),
+                )),
+                Err(TokenProblem::Audience(aud)) => Some((
+                    "InvalidAuthenticationTokenAudience",
+                    format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."),
+                )),
+            };
+            if let Some((code, msg)) = refused {
+                let body = error_body(code, &msg);
+                return Err(Box::new(fail(StatusCode::UNAUTHORIZED, body, &|_| {})));
+            }
         }
-        Some(_) => {}
     }
     let Some(api_version) = q.get("api-version").cloned() else {
         let body = error_body(
@@ -213,6 +234,16 @@ fn begin(
         path,
         api_version,
         skiptoken: q.get("$skiptoken").and_then(|s| s.parse().ok()),
+        extra_query: uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|kv| {
+                let k = kv.split('=').next().unwrap_or("");
+                !kv.is_empty() && k != "api-version" && k != "$skiptoken" && k != "%24skiptoken"
+            })
+            .map(|kv| format!("&{kv}"))
+            .collect(),
         remaining_reads,
         received_at,
     })
@@ -557,6 +588,83 @@ pub async fn models(
         })
         .collect();
     arm.page(items)
+}
+
+/// Regions the simulator reports capacity for: the account's, plus one other with the
+/// default quota free.
+const OTHER_REGION: &str = "eastus";
+
+fn capacity_items(shared: &Shared, only: Option<&str>, q: &HashMap<String, String>) -> Vec<Value> {
+    let cfg = &shared.cfg;
+    let model = q.get("modelName").cloned().unwrap_or_default();
+    let version = q.get("modelVersion").cloned().unwrap_or_default();
+    let mut regions = vec![cfg.account.location.clone(), OTHER_REGION.to_string()];
+    if let Some(l) = only {
+        regions.retain(|r| same(r, l));
+    }
+    let mut items = Vec::new();
+    for region in regions {
+        let rows = usage_rows(shared, &region);
+        for sku in fleet::SKUS {
+            let name = format!("OpenAI.{sku}.{model}");
+            let (used, limit) = rows
+                .iter()
+                .find(|r| r.0 == name)
+                .map_or((0.0, cfg.arm.quota_limits.get(&name).copied().unwrap_or(cfg.arm.default_quota_limit)), |r| (r.2, r.3));
+            let available = (limit - used).max(0.0);
+            items.push(json!({
+                "id": format!("/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{region}/models/OpenAI.{model}.{version}/skuCapacities/{sku}", cfg.account.subscription_id),
+                "type": "Microsoft.CognitiveServices/locations/models/skuCapacities",
+                "name": sku,
+                "location": region,
+                "properties": {
+                    "model": {"format": "OpenAI", "name": model, "version": version},
+                    "skuName": sku,
+                    "availableCapacity": available,
+                    "availableFinetuneCapacity": 0,
+                },
+            }));
+        }
+    }
+    items
+}
+
+fn capacity_response(arm: Arm, shared: &Shared, only: Option<&str>, q: &HashMap<String, String>) -> Response {
+    if q.get("modelName").is_none_or(|m| m.is_empty()) {
+        return arm.respond(
+            StatusCode::BAD_REQUEST,
+            error_body("InvalidParameter", "The modelName query parameter is required."),
+        );
+    }
+    arm.page(capacity_items(shared, only, q))
+}
+
+pub async fn model_capacities(
+    State(shared): State<Arc<Shared>>,
+    Path(sub): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let arm = begin_or_return!(shared, headers, q, uri);
+    if let Err(r) = check_sub(&arm, &sub) {
+        return *r;
+    }
+    capacity_response(arm, &shared, None, &q)
+}
+
+pub async fn model_capacities_in(
+    State(shared): State<Arc<Shared>>,
+    Path((sub, loc)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let arm = begin_or_return!(shared, headers, q, uri);
+    if let Err(r) = check_sub(&arm, &sub) {
+        return *r;
+    }
+    capacity_response(arm, &shared, Some(&loc), &q)
 }
 
 #[cfg(test)]

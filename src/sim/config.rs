@@ -82,6 +82,8 @@ pub struct SimConfig {
     pub account: AccountConfig,
     pub arm: ArmConfig,
     pub deployments: Vec<DeploymentConfig>,
+    /// The fake Entra ID token endpoints and bearer validation (`sim/token.rs`).
+    pub entra: super::token::EntraConfig,
 }
 
 /// The one Azure OpenAI account the simulator serves.
@@ -306,6 +308,7 @@ impl SimConfig {
                 ptu,
                 o4,
             ],
+            entra: super::token::EntraConfig::default(),
         }
     }
 

@@ -151,17 +151,28 @@ pub fn check_auth(cfg: &SimConfig, headers: &HeaderMap) -> Result<(), &'static s
     }
     match bearer {
         None => Err(respond::BODY_401_KEY),
-        Some(b) => {
-            let open = cfg.api_keys.is_empty() && cfg.bearer_tokens.is_empty();
-            if open
-                || cfg.bearer_tokens.iter().any(|t| t == b)
-                || cfg.api_keys.iter().any(|k| k == b)
-            {
-                Ok(())
-            } else {
-                Err(respond::BODY_401_BEARER)
+        // A token from the simulator's own Entra endpoints: audience and expiry checked.
+        Some(b) => match super::token::verify(
+            &super::token::secret_for(cfg.seed),
+            b,
+            super::token::AUD_DATA_PLANE,
+            super::token::unix_now(),
+        ) {
+            Ok(_) => Ok(()),
+            Err(super::token::TokenProblem::Foreign) if !cfg.entra.require => {
+                check_plain_bearer(cfg, b)
             }
-        }
+            Err(_) => Err(respond::BODY_401_BEARER),
+        },
+    }
+}
+
+fn check_plain_bearer(cfg: &SimConfig, b: &str) -> Result<(), &'static str> {
+    let open = cfg.api_keys.is_empty() && cfg.bearer_tokens.is_empty();
+    if open || cfg.bearer_tokens.iter().any(|t| t == b) || cfg.api_keys.iter().any(|k| k == b) {
+        Ok(())
+    } else {
+        Err(respond::BODY_401_BEARER)
     }
 }
 

@@ -17,10 +17,13 @@ mod data_plane;
 pub mod faults;
 pub mod fleet;
 pub mod limits;
+pub mod replay;
 mod respond;
 mod sse;
 mod state;
 pub mod text;
+pub mod token;
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -176,6 +179,21 @@ fn router(shared: Arc<Shared>) -> Router {
             &format!("{arm_base}/providers/Microsoft.CognitiveServices/locations/{{loc}}/models"),
             get(arm::models),
         )
+        .route(
+            &format!("{arm_base}/providers/Microsoft.CognitiveServices/modelCapacities"),
+            get(arm::model_capacities),
+        )
+        .route(
+            &format!("{arm_base}/providers/Microsoft.CognitiveServices/locations/{{loc}}/modelCapacities"),
+            get(arm::model_capacities_in),
+        )
+        .route(
+            &format!("{acct}/providers/Microsoft.Insights/metrics"),
+            get(metrics::metrics),
+        )
+        .route("/msi/token", get(token::app_service_token))
+        .route("/metadata/identity/oauth2/token", get(token::imds_token))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::aad_token))
         .fallback(data_plane::not_found)
         .with_state(shared)
 }

@@ -16,10 +16,12 @@ use super::components::chat::{Chat, ChatProps};
 use super::components::deployments::Deployments;
 use super::components::help::Help;
 use super::components::history::History;
+use super::components::replay::{Replay, ReplayProps, last_user_message};
 use super::components::status_bar::{self, Screen, StatusProps};
 use super::event::EditTarget;
 use super::event::{AppEvent, CallId, CallMsg, Clock};
 use super::keymap::{self, GlobalAction, Hint};
+use super::replay::{RecordMsg, Recording, Speed};
 use super::session::{LiveCall, Session};
 use super::theme::Theme;
 use crate::azure::CallSpec;
@@ -74,6 +76,10 @@ pub struct App {
     quit_armed: bool,
     /// Set when something visible changed; the loop draws and clears it.
     pub dirty: bool,
+    /// The scenario open on the Replay screen (`aoai replay FILE`).
+    replay: Option<Replay>,
+    /// Scenario recording (`--record FILE`, Ctrl+R / F8).
+    pub recording: Recording,
 }
 
 impl App {
@@ -99,7 +105,21 @@ impl App {
             message: None,
             quit_armed: false,
             dirty: true,
+            replay: None,
+            recording: Recording::default(),
         }
+    }
+
+    /// Opens a scenario on the Replay screen.
+    pub fn open_replay(&mut self, file: &str, calls: Vec<crate::domain::scenario::ScenarioCall>, speed: Speed) {
+        self.replay = Some(Replay::new(file, calls, speed));
+        self.screen = Screen::Replay;
+        self.dirty = true;
+    }
+
+    /// `--record FILE`: where toggling recording on writes.
+    pub fn set_record_path(&mut self, path: Option<std::path::PathBuf>) {
+        self.recording.default_path = path;
     }
 
     pub fn deployments(&self) -> &Deployments {
@@ -135,6 +155,7 @@ impl App {
             }
             AppEvent::Edited(_, Err(e)) => self.say(format!("Editor: {e}")),
             AppEvent::Tick => self.redraw(),
+            AppEvent::Record(msg) => self.on_record(msg),
         }
     }
 
@@ -187,6 +208,10 @@ impl App {
             (None, Screen::Chat) => self.chat.handle_key(k, self.session.in_flight().is_some()),
             (None, Screen::History) => self.history.handle_key(k, &self.session),
             (None, Screen::Deployments) => self.deployments.handle_key(k),
+            (None, Screen::Replay) => match &mut self.replay {
+                Some(r) => r.handle_key(k, self.session.in_flight().is_some()),
+                None => Outcome::Ignored,
+            },
         };
         match outcome {
             Outcome::Consumed => vec![],
@@ -213,6 +238,9 @@ impl App {
             GlobalAction::Deployments => self.go(Screen::Deployments),
             GlobalAction::Interrupt => self.interrupt(),
             GlobalAction::Quit => vec![Effect::Quit],
+            GlobalAction::Replay if self.replay.is_some() => self.go(Screen::Replay),
+            GlobalAction::Replay => self.say("No scenario open: `aoai replay FILE` opens one".into()),
+            GlobalAction::Record => self.toggle_record(),
         }
     }
 
@@ -275,6 +303,7 @@ impl App {
                 self.help = None;
                 vec![]
             }
+            Command::Replay(index) => self.play(index),
         }
     }
 
@@ -333,6 +362,66 @@ impl App {
         }]
     }
 
+    /// Replays the scenario's call `index` as a new call of this session.
+    fn play(&mut self, index: usize) -> Vec<Effect> {
+        if self.in_flight().is_some() {
+            return self.say("A call is in flight: Esc or Ctrl+C stops it".into());
+        }
+        let Some(r) = &mut self.replay else {
+            return vec![];
+        };
+        let Some(call) = r.call(index).cloned() else {
+            return vec![];
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        r.playing(id, index);
+        let speed = r.speed();
+        let prompt = last_user_message(&call);
+        let live = LiveCall::new(id, &call.request.deployment, call.request.api, &prompt, self.clock.now());
+        self.session.calls.push(live);
+        vec![Effect::Replay { id, call: Box::new(call), speed }]
+    }
+
+    /// Recording on (to `--record FILE`, else a new time-stamped file) or off.
+    pub fn toggle_record(&mut self) -> Vec<Effect> {
+        if let Some(path) = self.recording.active.take() {
+            let n = self.recording.written;
+            return self.say_and(format!("Recording stopped: {n} calls in {}", path.display()), Effect::StopRecording);
+        }
+        let path = self
+            .recording
+            .default_path
+            .clone()
+            .unwrap_or_else(|| super::replay::default_record_path(std::time::SystemTime::now()));
+        self.recording.generation += 1;
+        self.recording.written = 0;
+        self.recording.active = Some(path.clone());
+        let generation = self.recording.generation;
+        self.say_and(format!("Recording calls to {}", path.display()), Effect::StartRecording { generation, path })
+    }
+
+    fn say_and(&mut self, m: String, e: Effect) -> Vec<Effect> {
+        self.say(m);
+        vec![e]
+    }
+
+    fn on_record(&mut self, msg: RecordMsg) -> Vec<Effect> {
+        let current = self.recording.generation;
+        match msg {
+            RecordMsg::Opened { .. } => vec![],
+            RecordMsg::Written { generation, count } if generation == current => {
+                self.recording.written = count;
+                self.redraw()
+            }
+            RecordMsg::Failed { generation, error } if generation == current && self.recording.active.is_some() => {
+                self.recording.active = None;
+                self.say_and(format!("Recording stopped: {error}"), Effect::StopRecording)
+            }
+            RecordMsg::Written { .. } | RecordMsg::Failed { .. } => vec![],
+        }
+    }
+
     fn hints(&self) -> Vec<Hint> {
         if self.help.is_some() {
             return keymap::hints(keymap::HELP);
@@ -341,6 +430,7 @@ impl App {
             Screen::Chat => (keymap::hints(self.chat.keymap()), self.chat.wants_text()),
             Screen::History => (keymap::hints(self.history.keymap()), false),
             Screen::Deployments => (self.deployments.hints(), self.deployments.wants_text()),
+            Screen::Replay => (self.replay.as_ref().map_or_else(Vec::new, Replay::hints), false),
         };
         if !text {
             h.extend(keymap::hints(keymap::GLOBAL_UNFOCUSED));
@@ -373,6 +463,8 @@ impl App {
             endpoint: &self.endpoint,
             sim: self.sim,
             calls_in_flight: self.in_flight().is_some(),
+            replay: self.replay.is_some(),
+            recording: self.recording.label(),
         };
         status_bar::render_status(top, buf, &theme, &props);
         match self.screen {
@@ -404,6 +496,12 @@ impl App {
                 .history
                 .render(body, buf, &theme, &self.session, self.sim),
             Screen::Deployments => self.deployments.render(body, buf, &theme),
+            Screen::Replay => {
+                if let Some(r) = &mut self.replay {
+                    let props = ReplayProps { session: &self.session, now };
+                    r.render(body, buf, &theme, &props);
+                }
+            }
         }
         if let Some(h) = &mut self.help {
             h.render(body, buf, &theme);

@@ -65,6 +65,8 @@ pub enum Command {
         location: String,
     },
     CloseHelp,
+    /// Replay the scenario's call at this index.
+    Replay(usize),
 }
 
 /// The outcome of a key given to a component.
@@ -95,6 +97,18 @@ pub enum Effect {
     Copy(String),
     Edit(EditTarget, String),
     Quit,
+    /// Play a recorded call as call `id` ([`super::replay`]).
+    Replay {
+        id: CallId,
+        call: Box<crate::domain::scenario::ScenarioCall>,
+        speed: super::replay::Speed,
+    },
+    /// Record every call started from now on to `path` (appending).
+    StartRecording {
+        generation: u64,
+        path: std::path::PathBuf,
+    },
+    StopRecording,
 }
 
 /// Owns the clients and the cancellation tokens of calls in flight.
@@ -104,6 +118,10 @@ pub struct Executor {
     arm: Option<ArmClient>,
     tx: AppEventSender,
     tokens: HashMap<CallId, CancellationToken>,
+    /// The recording thread's inbox while recording.
+    recorder: Option<std::sync::mpsc::Sender<crate::domain::scenario::ScenarioCall>>,
+    /// Profile name written in a new scenario's header.
+    record_profile: Option<String>,
 }
 
 impl Executor {
@@ -117,7 +135,14 @@ impl Executor {
             arm,
             tx,
             tokens: HashMap::new(),
+            recorder: None,
+            record_profile: None,
         }
+    }
+
+    /// The profile name a new scenario file's header carries (never a secret).
+    pub fn set_record_profile(&mut self, profile: Option<String>) {
+        self.record_profile = profile;
     }
 
     fn client(&mut self, api: ApiPath) -> Option<ChatClient> {
@@ -148,13 +173,27 @@ impl Executor {
                 let result = arm.usages(&location).await;
                 tx.arm(ArmMsg::Quota { location, result })
             }),
+            Effect::Replay { id, call, speed } => {
+                let cancel = CancellationToken::new();
+                self.tokens.insert(id, cancel.clone());
+                let schedule = super::replay::schedule(&call, speed);
+                super::replay::spawn_replay(id, schedule, self.tx.clone(), cancel);
+            }
+            Effect::StartRecording { generation, path } => {
+                let profile = self.record_profile.clone();
+                self.recorder = Some(super::replay::spawn_writer(generation, path, profile, self.tx.clone()));
+            }
+            // Dropping the sender ends the thread once calls in flight are written.
+            Effect::StopRecording => self.recorder = None,
             e @ (Effect::Copy(_) | Effect::Edit(..) | Effect::Quit) => return Some(e),
         }
         None
     }
 
-    fn start_call(&mut self, id: CallId, api: ApiPath, spec: CallSpec) {
+    fn start_call(&mut self, id: CallId, api: ApiPath, mut spec: CallSpec) {
         let tx = self.tx.clone();
+        let recorder = self.recorder.clone();
+        spec.capture_events |= recorder.is_some();
         let Some(client) = self.client(api) else {
             let rec = crate::domain::call::CallRecord {
                 id,
@@ -174,7 +213,19 @@ impl Executor {
         tokio::spawn(async move {
             let events = tx.clone();
             let mut on_event = move |ev| events.call_event(id, ev);
+            let started = std::time::SystemTime::now();
             let record = client.run(id, &spec, &cancel, &mut on_event).await;
+            let record = match recorder {
+                // Written by the recording thread (cancelled calls too); the UI keeps no events.
+                Some(recorder) => {
+                    let mut shown = record.clone();
+                    shown.events.clear();
+                    let line = crate::record::scenario_call(client.config(), &spec, record, started);
+                    let _ = recorder.send(line);
+                    shown
+                }
+                None => record,
+            };
             tx.call_finished(id, record);
         });
     }

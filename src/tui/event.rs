@@ -26,6 +26,8 @@ pub enum AppEvent {
     Edited(EditTarget, Result<String, String>),
     /// Animation timer; only runs while something animates.
     Tick,
+    /// News from the recording thread.
+    Record(super::replay::RecordMsg),
 }
 
 #[derive(Debug)]

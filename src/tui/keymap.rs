@@ -143,6 +143,10 @@ pub enum GlobalAction {
     /// Ctrl+C: cancel the call in flight, else (pressed twice) quit.
     Interrupt,
     Quit,
+    /// The Replay screen (`aoai replay FILE`).
+    Replay,
+    /// Start or stop recording calls to a scenario file.
+    Record,
 }
 
 /// Keys that work everywhere, checked before the focused component.
@@ -172,6 +176,18 @@ pub const GLOBAL_ALWAYS: &[Binding<GlobalAction>] = &[
         "cancel call / twice to quit",
         false,
     ),
+    b(
+        &[k(KeyCode::F(9)), alt(KeyCode::Char('5'))],
+        GlobalAction::Replay,
+        "replay (aoai replay FILE)",
+        false,
+    ),
+    b(
+        &[ctrl('r'), k(KeyCode::F(8))],
+        GlobalAction::Record,
+        "record calls on/off",
+        false,
+    ),
 ];
 
 /// Keys that work where no text input has focus (checked after the component ignores a key).
@@ -181,6 +197,8 @@ pub const GLOBAL_UNFOCUSED: &[Binding<GlobalAction>] = &[
     b(&[ch('2')], GlobalAction::History, "history", false),
     b(&[ch('3')], GlobalAction::Deployments, "deployments", false),
     b(&[ch('q')], GlobalAction::Quit, "quit", true),
+    b(&[ch('5')], GlobalAction::Replay, "replay", false),
+    b(&[ch('R')], GlobalAction::Record, "record on/off", false),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -587,6 +605,45 @@ pub const HELP: &[Binding<HelpAction>] = &[
     ),
 ];
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayAction {
+    Up,
+    Down,
+    Top,
+    Bottom,
+    Play,
+    Next,
+    Speed,
+    Stop,
+}
+
+/// The Replay screen's call list.
+pub const REPLAY: &[Binding<ReplayAction>] = &[
+    b(&[k(KeyCode::Up), ch('k')], ReplayAction::Up, "up", false),
+    b(
+        &[k(KeyCode::Down), ch('j')],
+        ReplayAction::Down,
+        "down",
+        false,
+    ),
+    b(
+        &[ch('g'), k(KeyCode::Home)],
+        ReplayAction::Top,
+        "first",
+        false,
+    ),
+    b(
+        &[ch('G'), k(KeyCode::End)],
+        ReplayAction::Bottom,
+        "last",
+        false,
+    ),
+    b(&[k(KeyCode::Enter)], ReplayAction::Play, "play", true),
+    b(&[ch('n')], ReplayAction::Next, "play next", true),
+    b(&[ch('s')], ReplayAction::Speed, "speed 1x/2x/10x/instant", true),
+    b(&[k(KeyCode::Esc)], ReplayAction::Stop, "stop replay", true),
+];
+
 /// One section of the `?` help: a title and (keys, help) rows, built from the tables above.
 pub struct HelpSection {
     pub title: &'static str,
@@ -639,6 +696,10 @@ pub fn help_sections() -> Vec<HelpSection> {
         HelpSection {
             title: "Deployments: filter",
             rows: rows(DEPLOYMENTS_FILTER),
+        },
+        HelpSection {
+            title: "Replay",
+            rows: rows(REPLAY),
         },
         HelpSection {
             title: "Help",

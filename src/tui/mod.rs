@@ -11,6 +11,7 @@ pub mod components;
 pub mod event;
 pub mod keymap;
 pub mod markdown;
+pub mod replay;
 pub mod session;
 pub mod terminal;
 pub mod theme;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use crossterm::event::{Event, EventStream};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
@@ -30,10 +31,8 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::azure::Secret;
-use crate::azure::arm::{ArmClient, SIM_SUBSCRIPTION};
 use crate::cli::ConsoleArgs;
-use crate::connect::{SIM_DEFAULT_DEPLOYMENT, connect};
+use crate::connect::connect;
 
 use app::{App, AppConfig};
 use command::{ChatParams, Effect, Executor};
@@ -196,7 +195,8 @@ where
                     Effect::LoadAccounts
                     | Effect::LoadDeployments { .. }
                     | Effect::LoadQuota { .. },
-                ) => {}
+                )
+                | Some(Effect::Replay { .. } | Effect::StartRecording { .. } | Effect::StopRecording) => {}
             }
         }
     }
@@ -207,21 +207,14 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     terminal::ensure_tty()?;
     let theme = Theme::load(args.theme.as_deref())?.for_terminal(ColourSupport::from_env());
     let conn = connect(&args.conn).await?;
-    let deployment = match (&args.deployment, conn.is_sim()) {
-        (Some(d), _) => d.clone(),
-        (None, true) => SIM_DEFAULT_DEPLOYMENT.to_string(),
-        (None, false) => bail!("no deployment: pass --deployment or set AZURE_OPENAI_DEPLOYMENT"),
-    };
-    let (arm, endpoint_label) = match &conn.sim {
-        Some(sim) => (
-            Some(ArmClient::new(
-                &sim.base_url(),
-                Secret::new("simulator"),
-                SIM_SUBSCRIPTION,
-            )?),
-            "in-process".to_string(),
-        ),
-        None => (None, conn.client.config().endpoint.host().to_string()),
+    // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
+    let deployment = conn.deployment(args.deployment.as_ref())?;
+    // ARM: the simulator's, or real ARM when the profile names a subscription (Entra ID).
+    let arm = conn.arm.clone();
+    let endpoint_label = match (&conn.sim, &conn.profile) {
+        (Some(_), _) => "in-process".to_string(),
+        (None, Some(p)) => format!("{} ({p})", conn.client.config().endpoint.host()),
+        (None, None) => conn.client.config().endpoint.host().to_string(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut exec = Executor::new(conn.client.clone(), arm, AppEventSender::new(tx));
@@ -232,12 +225,87 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         params: ChatParams {
             max_tokens: Some(args.max_tokens),
             temperature: args.temperature,
-            api: args.conn.api,
+            api: conn.client.config().api,
             retry: args.retry.clone(),
         },
         system: args.system.clone(),
     };
     let mut app = App::new(cfg, theme, Arc::new(TokioClock::new()));
+    // `--record FILE`: record from the start.
+    exec.set_record_profile(record_profile(&conn));
+    app.set_record_path(args.record.clone());
+    if args.record.is_some() {
+        for e in app.toggle_record() {
+            exec.run(e);
+        }
+    }
+
+    let mut guard = terminal::TerminalGuard::new()?;
+    let mut input = CrosstermInput::new();
+    let result = run_loop(
+        &mut guard.terminal,
+        &mut app,
+        &mut exec,
+        &mut rx,
+        &mut input,
+        &mut RealOps,
+        &mut |_| false,
+    )
+    .await;
+    drop(input);
+    drop(guard);
+    drop(conn);
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The profile name a scenario header carries: the config profile, or `simulator`.
+fn record_profile(conn: &crate::connect::Connection) -> Option<String> {
+    if conn.is_sim() {
+        Some("simulator".into())
+    } else {
+        conn.profile.clone()
+    }
+}
+
+/// `aoai replay FILE`: the console opened on a recorded scenario. The chat and the other
+/// screens keep working against the connection the flags name (the simulator by default).
+pub async fn replay(
+    args: crate::cli::ReplayArgs,
+    loaded: crate::record::Loaded,
+) -> anyhow::Result<ExitCode> {
+    terminal::ensure_tty()?;
+    let theme = Theme::load(std::env::var("AOAI_THEME").ok().as_deref())?
+        .for_terminal(ColourSupport::from_env());
+    let conn = connect(&args.conn).await?;
+    let first = loaded.calls.first().map(|c| c.request.deployment.clone());
+    let deployment = match conn.deployment(None) {
+        Ok(d) => d,
+        Err(e) => first.ok_or(e)?,
+    };
+    let endpoint_label = match &conn.sim {
+        Some(_) => "in-process".to_string(),
+        None => conn.client.config().endpoint.host().to_string(),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut exec = Executor::new(conn.client.clone(), conn.arm.clone(), AppEventSender::new(tx));
+    exec.set_record_profile(record_profile(&conn));
+    let cfg = AppConfig {
+        deployment,
+        endpoint_label,
+        sim: conn.is_sim(),
+        params: ChatParams {
+            api: conn.client.config().api,
+            ..ChatParams::default()
+        },
+        system: None,
+    };
+    let mut app = App::new(cfg, theme, Arc::new(TokioClock::new()));
+    let file = args
+        .file
+        .file_name()
+        .map_or_else(|| args.file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    app.open_replay(&file, loaded.calls, replay::Speed::from_factor(args.speed));
 
     let mut guard = terminal::TerminalGuard::new()?;
     let mut input = CrosstermInput::new();

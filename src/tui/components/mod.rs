@@ -6,6 +6,7 @@ pub mod chat;
 pub mod deployments;
 pub mod help;
 pub mod history;
+pub mod replay;
 pub mod status_bar;
 
 use ratatui::buffer::Buffer;

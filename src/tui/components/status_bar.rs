@@ -15,16 +15,19 @@ pub enum Screen {
     Chat,
     History,
     Deployments,
+    /// Only listed when a scenario is open (`aoai replay FILE`).
+    Replay,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 3] = [Screen::Chat, Screen::History, Screen::Deployments];
+    pub const ALL: [Screen; 4] = [Screen::Chat, Screen::History, Screen::Deployments, Screen::Replay];
 
     pub fn title(self) -> &'static str {
         match self {
             Screen::Chat => "Chat",
             Screen::History => "History",
             Screen::Deployments => "Deployments",
+            Screen::Replay => "Replay",
         }
     }
 
@@ -33,6 +36,7 @@ impl Screen {
             Screen::Chat => "F2",
             Screen::History => "F3",
             Screen::Deployments => "F4",
+            Screen::Replay => "F9",
         }
     }
 }
@@ -44,6 +48,10 @@ pub struct StatusProps<'a> {
     pub endpoint: &'a str,
     pub sim: bool,
     pub calls_in_flight: bool,
+    /// A scenario is open: list the Replay screen.
+    pub replay: bool,
+    /// `● REC file.jsonl (3)` while recording.
+    pub recording: Option<String>,
 }
 
 pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProps<'_>) {
@@ -51,12 +59,16 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
     let mut left: Vec<Span<'static>> =
         vec![Span::styled(" aoai ", theme.status_bar.patch(theme.accent))];
     for s in Screen::ALL {
+        if s == Screen::Replay && !p.replay {
+            continue;
+        }
         let style = if s == p.screen {
             theme.tab_active
         } else {
             theme.status_bar
         };
-        let label = if area.width >= 70 {
+        // The Replay tab needs the room of the long labels.
+        let label = if area.width >= 70 && (!p.replay || area.width >= 100) {
             format!(" {} {} ", s.key(), s.title())
         } else {
             format!(" {} ", s.title())
@@ -69,7 +81,11 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
     } else {
         theme.badge_live
     };
-    let used: usize = left.iter().map(Span::width).sum();
+    let rec = p.recording.as_deref().map(|r| {
+        let max = (area.width as usize / 3).max(8);
+        Span::styled(format!("{} ", ellipsize(r, max)), theme.status_bar.patch(theme.error))
+    });
+    let used: usize = left.iter().map(Span::width).sum::<usize>() + rec.as_ref().map_or(0, Span::width);
     let room = (area.width as usize).saturating_sub(used + badge.len() + 2);
     let busy = if p.calls_in_flight { "● " } else { "" };
     let target = ellipsize(&format!("{busy}{} @ {}", p.deployment, p.endpoint), room);
@@ -78,6 +94,7 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
     left.push(Span::styled(" ".repeat(pad), theme.status_bar));
     left.push(Span::styled(target, theme.status_bar));
     left.push(Span::styled(" ", theme.status_bar));
+    left.extend(rec);
     left.push(Span::styled(badge, badge_style));
     put_line(buf, area, &Line::from(left));
 }

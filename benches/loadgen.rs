@@ -1,0 +1,218 @@
+//! Load-generator benchmark (figures, not assertions). The simulator runs on its own
+//! single-threaded runtime and OS thread, `aoai bench`'s engine on another, in one process:
+//! one core each on a 2-core machine, both on the same monotonic clock, and each thread's
+//! CPU time read from /proc, so the two costs are told apart.
+//!
+//!  1. open loop at rising rates (streamed responses): achieved rate, drops and late starts,
+//!     the generator's timing error (client first-token instant − the simulator's
+//!     first-token write instant, joined by request id), CPU per 1,000 requests on each side;
+//!  2. the simulator's own ceiling: closed loop with many clients until its thread is busy.
+//!
+//! Run: `cargo bench --bench loadgen` (env LOADGEN_SECS, LOADGEN_RATES=rpm,rpm,…,
+//! LOADGEN_CLIENTS, LOADGEN_PROMPT, LOADGEN_MAX_TOKENS).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aoai::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
+use aoai::domain::retry::RetryPolicy;
+use aoai::domain::stats::{BenchReport, Hist};
+use aoai::headless::bench::{LoadPlan, Pacing, PromptTemplate, Trace, run_load};
+use aoai::sim::{SimConfig, SimHandle, Simulator};
+use tokio_util::sync::CancellationToken;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// This thread's id (`/proc/thread-self` → `/proc/PID/task/TID`).
+fn tid() -> u32 {
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU seconds (user + system) a thread of this process has used.
+fn thread_cpu_s(tid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return f64::NAN;
+    };
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields after the command: state(3) … utime(14) stime(15); clock ticks of 1/100 s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+struct SimThread {
+    handle: SimHandle,
+    tid: u32,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn start_sim() -> SimThread {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut cfg = SimConfig::instant();
+            for d in &mut cfg.deployments {
+                if d.name == "gpt-4o" {
+                    d.capacity = 100_000_000; // never the limit here
+                }
+            }
+            let h = Simulator::start(cfg).await.expect("sim starts");
+            tx.send((h, tid())).unwrap();
+            let _ = stop_rx.await;
+        });
+    });
+    let (handle, tid) = rx.recv().unwrap();
+    SimThread {
+        handle,
+        tid,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+impl Drop for SimThread {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Run {
+    fin: BenchReport,
+    wall_s: f64,
+    gen_cpu_s: f64,
+    sim_cpu_s: f64,
+    err: Hist,
+}
+
+async fn one_run(client: &ChatClient, sim: &SimThread, plan: &LoadPlan, me: u32) -> Run {
+    let firsts: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let f2 = firsts.clone();
+    let trace = Arc::new(move |t: &Trace| {
+        if let (Some(rid), Some(first)) = (&t.request_id, t.first_token_at) {
+            f2.lock().unwrap().insert(rid.clone(), first);
+        }
+    });
+    let (g0, s0, w0) = (thread_cpu_s(me), thread_cpu_s(sim.tid), Instant::now());
+    let fin = run_load(client, plan, &CancellationToken::new(), Some(trace), &mut |_| {})
+        .await
+        .expect("load runs");
+    let (g1, s1, wall) = (thread_cpu_s(me), thread_cpu_s(sim.tid), w0.elapsed());
+    // The simulator keeps its last 10,000 requests: join those.
+    let mut err = Hist::latency();
+    let firsts = firsts.lock().unwrap();
+    for e in sim.handle.requests() {
+        if let (Some(c), Some(s)) = (firsts.get(&e.request_id), e.first_token_at) {
+            err.record(c.saturating_duration_since(s).as_micros() as u64);
+        }
+    }
+    Run {
+        fin,
+        wall_s: wall.as_secs_f64(),
+        gen_cpu_s: g1 - g0,
+        sim_cpu_s: s1 - s0,
+        err,
+    }
+}
+
+fn main() {
+    let secs: f64 = env_or("LOADGEN_SECS", 3.0);
+    let rates: Vec<f64> = std::env::var("LOADGEN_RATES")
+        .unwrap_or_else(|_| "60000,120000,240000,360000,480000,600000,720000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let clients: usize = env_or("LOADGEN_CLIENTS", 64);
+    let prompt: u32 = env_or("LOADGEN_PROMPT", 64);
+    let max_tokens: u32 = env_or("LOADGEN_MAX_TOKENS", 16);
+
+    aoai::tokens::warm_up();
+    let sim = start_sim();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let me = tid();
+    rt.block_on(async {
+        let cfg = ClientConfig::new(
+            Endpoint::parse(&sim.handle.base_url()).unwrap(),
+            Auth::ApiKey(Secret::new("bench")),
+        );
+        let client = ChatClient::new(cfg).unwrap();
+        let template = Arc::new(PromptTemplate::new(prompt, max_tokens));
+        let plan = |pacing| LoadPlan {
+            deployment: "gpt-4o".into(),
+            template: template.clone(),
+            pacing,
+            duration: Duration::from_secs_f64(secs),
+            report_every: Duration::from_secs(3600),
+            retry: RetryPolicy::None,
+            max_in_flight: 4_000,
+            drain: Duration::from_secs(10),
+        };
+        // Warm-up: connections, tokenizer, allocator.
+        let _ = one_run(&client, &sim, &plan(Pacing::Rate { rpm: 30_000.0 }), me).await;
+
+        println!(
+            "open loop, streamed, {prompt} prompt / {max_tokens} max tokens, {secs} s per rate; generator and simulator one thread each"
+        );
+        println!(
+            "{:>9} {:>9} {:>7} {:>6} {:>6} | {:>6} {:>6} | {:>9} {:>9} | {:>8} {:>8} {:>8} | {:>8}",
+            "target", "done/min", "failed", "drop", "late", "gen%", "sim%", "gen ms/k", "sim ms/k",
+            "err p50", "err p99", "err max", "lag p99"
+        );
+        for rpm in rates {
+            let r = one_run(&client, &sim, &plan(Pacing::Rate { rpm }), me).await;
+            let f = &r.fin;
+            let n = f.completed.max(1) as f64;
+            let e = r.err.percentiles();
+            println!(
+                "{:>9.0} {:>9.0} {:>7} {:>6} {:>6} | {:>5.0}% {:>5.0}% | {:>9.1} {:>9.1} | {:>7.3}ms {:>7.3}ms {:>7.3}ms | {:>6.2}ms",
+                rpm,
+                f.completed as f64 * 60.0 / r.wall_s,
+                f.failed + f.throttled,
+                f.dropped,
+                f.late_starts,
+                100.0 * r.gen_cpu_s / r.wall_s,
+                100.0 * r.sim_cpu_s / r.wall_s,
+                1000.0 * 1000.0 * r.gen_cpu_s / n,
+                1000.0 * 1000.0 * r.sim_cpu_s / n,
+                e.p50,
+                e.p99,
+                e.max,
+                f.start_lag_ms.p99,
+            );
+        }
+
+        let r = one_run(&client, &sim, &plan(Pacing::Clients { n: clients }), me).await;
+        let per_s = r.fin.completed as f64 / r.wall_s;
+        let sim_busy = r.sim_cpu_s / r.wall_s;
+        println!(
+            "simulator ceiling: {clients} closed-loop clients: {:.0} streamed calls/s ({:.0}/min); simulator thread {:.0}% busy, generator {:.0}% → simulator alone ≈ {:.0}/min per core",
+            per_s,
+            per_s * 60.0,
+            100.0 * sim_busy,
+            100.0 * r.gen_cpu_s / r.wall_s,
+            per_s * 60.0 / sim_busy.max(0.01)
+        );
+    });
+}

@@ -1,0 +1,147 @@
+//! `aoai replay FILE`: the console on a scenario (default), `--report` (figures), or
+//! `--resend` (send the recorded requests again and compare).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ReplayArgs;
+use crate::connect::connect;
+use crate::domain::cost::PriceTable;
+use crate::domain::diff;
+use crate::headless::chat::fmt_ms;
+use crate::record::report::{ReportBuilder, render_text};
+use crate::record::resend::{ResendRow, resend};
+use crate::record::{self, Recorder};
+
+pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    if args.report {
+        return report(&args);
+    }
+    if args.resend {
+        return resend_cmd(&args).await;
+    }
+    if !(args.speed == 0.0 || args.speed >= 0.1) || !args.speed.is_finite() {
+        bail!("--speed must be 0 (instant) or at least 0.1, got {}", args.speed);
+    }
+    let loaded = record::load(&args.file)?;
+    for w in &loaded.warnings {
+        eprintln!("{}: {w}", args.file.display());
+    }
+    crate::tui::replay(args, loaded).await
+}
+
+fn prices(args: &ReplayArgs) -> anyhow::Result<PriceTable> {
+    match &args.conn.prices {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading price table {}", path.display()))?;
+            Ok(PriceTable::parse(&text)?)
+        }
+        None => Ok(PriceTable::builtin()),
+    }
+}
+
+fn report(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let prices = prices(args)?;
+    let mut builder = ReportBuilder::new(&prices);
+    let (_header, warnings) = record::for_each_summary(&args.file, |c| builder.add(c))?;
+    for w in &warnings {
+        eprintln!("{}: {w}", args.file.display());
+    }
+    let report = builder.finish();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(render_text(&report).as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signed(v: Option<i64>) -> String {
+    v.map_or("—".into(), |d| format!("{d:+}"))
+}
+
+fn signed_ms(v: Option<f64>) -> String {
+    v.map_or("—".into(), |d| if d < 0.0 { format!("-{}", fmt_ms(-d)) } else { format!("+{}", fmt_ms(d)) })
+}
+
+fn row_text(r: &ResendRow) -> String {
+    let opt = |v: Option<u64>| v.map_or("—".into(), |n| n.to_string());
+    let ms = |v: Option<f64>| v.map_or("—".into(), fmt_ms);
+    let usd = |v: Option<f64>| v.map_or("—".into(), |c| format!("${c:.6}"));
+    let mut s = format!(
+        "call {}: {} → {} · status {} → {}\n",
+        r.call,
+        r.recorded.deployment,
+        r.now.deployment,
+        r.recorded.status.map_or("—".into(), |v| v.to_string()),
+        r.now.status.map_or("—".into(), |v| v.to_string()),
+    );
+    s.push_str(&format!(
+        "  prompt {} → {} ({}) · completion {} → {} ({}) · TTFT {} → {} ({}) · e2e {} → {} ({}) · cost {} → {}\n",
+        opt(r.recorded.prompt_tokens),
+        opt(r.now.prompt_tokens),
+        signed(r.delta_prompt_tokens),
+        opt(r.recorded.completion_tokens),
+        opt(r.now.completion_tokens),
+        signed(r.delta_completion_tokens),
+        ms(r.recorded.ttft_ms),
+        ms(r.now.ttft_ms),
+        signed_ms(r.delta_ttft_ms),
+        ms(r.recorded.e2e_ms),
+        ms(r.now.e2e_ms),
+        signed_ms(r.delta_e2e_ms),
+        usd(r.recorded.cost_usd),
+        usd(r.now.cost_usd),
+    ));
+    if let Some(e) = &r.now.error {
+        s.push_str(&format!("  error now: {e}\n"));
+    }
+    s.push_str(&format!("  answer: {:.0}% of words the same\n", r.similarity * 100.0));
+    if r.similarity < 1.0 {
+        s.push_str(&format!("  {}\n", diff::plain(&r.diff).replace('\n', "\n  ")));
+    }
+    s
+}
+
+async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let loaded = record::load(&args.file)?;
+    for w in &loaded.warnings {
+        eprintln!("{}: {w}", args.file.display());
+    }
+    if loaded.calls.is_empty() {
+        bail!("{}: no calls to re-send", args.file.display());
+    }
+    let conn = connect(&args.conn).await?;
+    let mut recorder = match &args.record {
+        Some(p) => Some(Recorder::open(p, conn.is_sim().then_some("simulator"))?),
+        None => None,
+    };
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c2.cancel();
+        }
+    });
+    let json = args.json;
+    let rows = resend(&conn.client, &loaded.calls, args.deployment.as_deref(), recorder.as_mut(), &cancel, |row| {
+        if !json {
+            print!("{}", row_text(row));
+            let _ = std::io::stdout().flush();
+        }
+    })
+    .await?;
+    ctrl_c.abort();
+    if json {
+        println!("{}", serde_json::to_string(&serde_json::json!({ "calls": rows }))?);
+    } else {
+        let failed = rows.iter().filter(|r| r.now.error.is_some()).count();
+        println!("{} calls re-sent, {} failed", rows.len(), failed);
+    }
+    Ok(if rows.iter().any(|r| r.now.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

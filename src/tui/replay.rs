@@ -1,0 +1,657 @@
+//! Record and replay in the console.
+//!
+//! **Replay**: [`schedule`] turns one recorded call into the [`CallEvent`]s a live call would
+//! have reported, each with its delay from the start of the replay (pure, tested without
+//! sleeping); [`spawn_replay`] plays a schedule as a tokio task through the same
+//! [`AppEventSender`] a live call uses, sleeping until `start + delay` (so drift does not add
+//! up), and ends with the recorded [`CallRecord`].
+//!
+//! **Recording**: [`spawn_writer`] owns the [`Recorder`] on a dedicated thread fed by a
+//! channel, so the UI never waits on file I/O; it reports back with [`RecordMsg`]s.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use super::event::{AppEvent, AppEventSender, CallId};
+use crate::domain::call::{CallError, CallEvent, CallRecord, ErrorKind, Outcome};
+use crate::domain::ratelimit::RateLimit;
+use crate::domain::scenario::ScenarioCall;
+use crate::domain::stream::StreamState;
+use crate::record::Recorder;
+use crate::wire::ChunkIn;
+
+/// Replay pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Speed {
+    /// The recorded pace.
+    #[default]
+    X1,
+    X2,
+    X10,
+    /// Everything at once.
+    Instant,
+}
+
+impl Speed {
+    /// `--speed`: 0 is instant; other values pick the nearest of 1x, 2x, 10x.
+    pub fn from_factor(f: f64) -> Speed {
+        if f <= 0.0 {
+            Speed::Instant
+        } else if f < 1.5 {
+            Speed::X1
+        } else if f < 6.0 {
+            Speed::X2
+        } else {
+            Speed::X10
+        }
+    }
+
+    /// 1x → 2x → 10x → instant → 1x.
+    pub fn next(self) -> Speed {
+        match self {
+            Speed::X1 => Speed::X2,
+            Speed::X2 => Speed::X10,
+            Speed::X10 => Speed::Instant,
+            Speed::Instant => Speed::X1,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Speed::X1 => "1x",
+            Speed::X2 => "2x",
+            Speed::X10 => "10x",
+            Speed::Instant => "instant",
+        }
+    }
+
+    /// A recorded offset (ms) as a delay at this speed.
+    pub fn scale(self, ms: f64) -> Duration {
+        let factor = match self {
+            Speed::X1 => 1.0,
+            Speed::X2 => 2.0,
+            Speed::X10 => 10.0,
+            Speed::Instant => return Duration::ZERO,
+        };
+        Duration::from_secs_f64((ms.max(0.0) / factor) / 1000.0)
+    }
+}
+
+/// One recorded call as the events a live call reports, each at its delay from the start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub steps: Vec<(Duration, CallEvent)>,
+    /// When the record is delivered (never before the last step).
+    pub finish_at: Duration,
+    /// The recorded record, delivered last (its id is set by the player).
+    pub record: CallRecord,
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The replay schedule of a recorded call at `speed`.
+///
+/// Attempts before the last (retries) show as `AttemptStarted` + `Retrying` with their
+/// recorded wait; the last attempt's events come at their recorded offsets (`t_ms`, counted
+/// from that attempt's request). Stream events are reduced with [`StreamState`]; the first
+/// content delta is preceded by `FirstToken`. A call recorded without events, or not
+/// streamed, delivers its whole text at the recorded TTFT.
+pub fn schedule(call: &ScenarioCall, speed: Speed) -> Schedule {
+    let rec = &call.record;
+    let mut steps = Vec::new();
+    let mut base = 0.0f64;
+    let attempts = rec.attempts.len().max(1);
+    let deployment_of = |i: usize| {
+        rec.attempts
+            .get(i)
+            .map(|a| a.deployment.clone())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| rec.deployment.clone())
+    };
+    for i in 0..attempts - 1 {
+        let a = &rec.attempts[i];
+        let at = speed.scale(base);
+        steps.push((
+            at,
+            CallEvent::AttemptStarted {
+                attempt: i as u32 + 1,
+                deployment: deployment_of(i),
+            },
+        ));
+        steps.push((
+            at,
+            CallEvent::Retrying {
+                after_ms: a.waited_ms,
+                status: a.status,
+                next_deployment: deployment_of(i + 1),
+            },
+        ));
+        base += a.waited_ms as f64;
+    }
+    let t = |ms: f64| speed.scale(base + ms);
+    steps.push((
+        t(0.0),
+        CallEvent::AttemptStarted {
+            attempt: attempts as u32,
+            deployment: deployment_of(attempts - 1),
+        },
+    ));
+    let first_event_ms = rec.events.first().map(|e| e.t_ms);
+    if let Some(status) = rec.status {
+        let ttfb = rec.timing.ttfb_ms.or(first_event_ms).unwrap_or(0.0);
+        let ratelimit = if rec.headers.is_empty() {
+            rec.ratelimit.clone()
+        } else {
+            RateLimit::from_headers(rec.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        };
+        let request_id = header(&rec.headers, "apim-request-id")
+            .or(header(&rec.headers, "x-request-id"))
+            .map(str::to_string)
+            .or(rec.request_id.clone());
+        let region = header(&rec.headers, "x-ms-region")
+            .map(str::to_string)
+            .or(rec.region.clone());
+        steps.push((
+            t(ttfb),
+            CallEvent::Headers {
+                status,
+                ttfb_ms: ttfb,
+                ratelimit,
+                request_id,
+                region,
+            },
+        ));
+    }
+    let mut content = false;
+    if rec.stream && !rec.events.is_empty() {
+        let mut state = StreamState::default();
+        for e in &rec.events {
+            let Ok(chunk) = serde_json::from_str::<ChunkIn>(&e.data) else {
+                continue; // `[DONE]`, an error body, or a malformed line.
+            };
+            if let Some(delta) = state.apply(&chunk) {
+                if !content {
+                    content = true;
+                    steps.push((t(e.t_ms), CallEvent::FirstToken { ttft_ms: e.t_ms }));
+                }
+                steps.push((t(e.t_ms), CallEvent::Delta(delta.to_string())));
+            }
+        }
+    }
+    if !content && !rec.text.is_empty() {
+        let at = rec
+            .timing
+            .ttft_ms
+            .or(rec.events.last().map(|e| e.t_ms))
+            .or(rec.timing.e2e_ms)
+            .unwrap_or(0.0);
+        steps.push((t(at), CallEvent::FirstToken { ttft_ms: at }));
+        steps.push((t(at), CallEvent::Delta(rec.text.clone())));
+    }
+    // Offsets never go backwards, whatever the file says.
+    let mut last = Duration::ZERO;
+    for (at, _) in steps.iter_mut() {
+        last = last.max(*at);
+        *at = last;
+    }
+    let end = rec
+        .timing
+        .e2e_ms
+        .or(rec.events.last().map(|e| e.t_ms))
+        .unwrap_or(0.0);
+    Schedule {
+        finish_at: t(end).max(last),
+        steps,
+        record: rec.clone(),
+    }
+}
+
+/// Plays a schedule as call `id`: events at their delays from now, then the record. A
+/// cancelled replay ends at once with a `cancelled` record holding the text played so far.
+pub fn spawn_replay(id: CallId, s: Schedule, tx: AppEventSender, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        let mut played = String::new();
+        let mut record = s.record;
+        record.id = id;
+        for (at, ev) in s.steps {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return tx.call_finished(id, cancelled(record, played)),
+                _ = tokio::time::sleep_until(start + at) => {}
+            }
+            if let CallEvent::Delta(d) = &ev {
+                played.push_str(d);
+            }
+            tx.call_event(id, ev);
+        }
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => tx.call_finished(id, cancelled(record, played)),
+            _ = tokio::time::sleep_until(start + s.finish_at) => tx.call_finished(id, record),
+        }
+    });
+}
+
+fn cancelled(mut record: CallRecord, played: String) -> CallRecord {
+    record.outcome = Outcome::Cancelled;
+    record.text = played;
+    record.error = Some(CallError::new(ErrorKind::Cancelled, "replay stopped"));
+    record
+}
+
+// ---- recording ----
+
+/// What the recording thread reports. `generation` tells a stopped recording's late news
+/// from the current one's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordMsg {
+    /// The file is open (header written if new).
+    Opened { generation: u64, path: PathBuf },
+    /// A call was written; `count` calls so far in this recording.
+    Written { generation: u64, count: usize },
+    /// Opening or writing failed; recording stopped.
+    Failed { generation: u64, error: String },
+}
+
+/// Whether the console records, where, and how many calls it wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recording {
+    /// `--record FILE`; toggling on without it records to a new time-stamped file.
+    pub default_path: Option<PathBuf>,
+    /// The file being written while on.
+    pub active: Option<PathBuf>,
+    pub written: usize,
+    pub generation: u64,
+}
+
+impl Recording {
+    /// The status-bar label while on: `● REC file.jsonl (3)`.
+    pub fn label(&self) -> Option<String> {
+        let path = self.active.as_ref()?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Some(format!("● REC {name} ({})", self.written))
+    }
+}
+
+/// `./aoai-YYYYMMDD-HHMMSS.jsonl` (UTC) for a recording toggled on without `--record`.
+pub fn default_record_path(now: SystemTime) -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(now).to_string();
+    // 2026-11-23T05:00:00Z → 20261123-050000
+    let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
+    let (date, time) = digits.split_at(digits.len().min(8));
+    PathBuf::from(format!("aoai-{date}-{time}.jsonl"))
+}
+
+/// Starts the recording thread: it opens `path` (appending; a header if new), then writes
+/// each call it receives and flushes it. It ends when every sender is dropped or a write
+/// fails (after reporting [`RecordMsg::Failed`]).
+pub fn spawn_writer(
+    generation: u64,
+    path: PathBuf,
+    profile: Option<String>,
+    tx: AppEventSender,
+) -> std_mpsc::Sender<ScenarioCall> {
+    let (calls_tx, calls_rx) = std_mpsc::channel::<ScenarioCall>();
+    let thread_tx = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("aoai-recorder".into())
+        .spawn(move || writer(generation, &path, profile.as_deref(), calls_rx, &thread_tx));
+    if let Err(e) = spawned {
+        let error = format!("could not start the recording thread: {e}");
+        tx.send(AppEvent::Record(RecordMsg::Failed { generation, error }));
+    }
+    calls_tx
+}
+
+fn writer(
+    generation: u64,
+    path: &Path,
+    profile: Option<&str>,
+    calls: std_mpsc::Receiver<ScenarioCall>,
+    tx: &AppEventSender,
+) {
+    let mut rec = match Recorder::open(path, profile) {
+        Ok(r) => r,
+        Err(e) => {
+            let error = e.to_string();
+            return tx.send(AppEvent::Record(RecordMsg::Failed { generation, error }));
+        }
+    };
+    tx.send(AppEvent::Record(RecordMsg::Opened {
+        generation,
+        path: path.to_path_buf(),
+    }));
+    while let Ok(call) = calls.recv() {
+        let msg = match rec.append(call) {
+            Ok(()) => RecordMsg::Written {
+                generation,
+                count: rec.written(),
+            },
+            Err(e) => RecordMsg::Failed {
+                generation,
+                error: e.to_string(),
+            },
+        };
+        let failed = matches!(msg, RecordMsg::Failed { .. });
+        tx.send(AppEvent::Record(msg));
+        if failed {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::call::{Attempt, SseEvent, Timings};
+    use crate::domain::scenario::{PromptShape, RecordedRequest};
+    use crate::wire::{ChatMessage, ChatRequest};
+    use pretty_assertions::assert_eq;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    fn chunk(content: &str) -> String {
+        format!(
+            r#"{{"id":"c1","model":"gpt-4o","choices":[{{"index":0,"delta":{{"content":"{content}"}},"finish_reason":null}}]}}"#
+        )
+    }
+
+    fn ev(t_ms: f64, data: String) -> SseEvent {
+        SseEvent { t_ms, data }
+    }
+
+    fn call(record: CallRecord) -> ScenarioCall {
+        ScenarioCall {
+            started: "2026-01-01T00:00:00.000Z".into(),
+            request: RecordedRequest {
+                deployment: "gpt-4o".into(),
+                api: Default::default(),
+                api_version: None,
+                endpoint: None,
+                stream: record.stream,
+                retry: "none".into(),
+                headers: vec![],
+                body: ChatRequest {
+                    messages: vec![ChatMessage::new("user", "hi")],
+                    ..Default::default()
+                },
+            },
+            prompt_shape: PromptShape::default(),
+            record,
+        }
+    }
+
+    fn streamed() -> CallRecord {
+        CallRecord {
+            deployment: "gpt-4o".into(),
+            stream: true,
+            status: Some(200),
+            text: "Hello world".into(),
+            timing: Timings { ttfb_ms: Some(100.0), ttft_ms: Some(300.0), e2e_ms: Some(500.0), ..Default::default() },
+            headers: vec![
+                ("apim-request-id".into(), "req-1".into()),
+                ("x-ms-region".into(), "Sweden Central".into()),
+                ("x-ratelimit-remaining-requests".into(), "449".into()),
+                ("x-ratelimit-limit-requests".into(), "450".into()),
+            ],
+            events: vec![
+                ev(100.0, r#"{"id":"","model":"","choices":[],"prompt_filter_results":[]}"#.into()),
+                ev(120.0, r#"{"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#.into()),
+                ev(300.0, chunk("Hello")),
+                ev(400.0, chunk(" world")),
+                ev(450.0, "[DONE]".into()),
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn headers_event() -> CallEvent {
+        CallEvent::Headers {
+            status: 200,
+            ttfb_ms: 100.0,
+            ratelimit: RateLimit {
+                remaining_requests: Some(449),
+                limit_requests: Some(450),
+                ..Default::default()
+            },
+            request_id: Some("req-1".into()),
+            region: Some("Sweden Central".into()),
+        }
+    }
+
+    fn started(attempt: u32) -> CallEvent {
+        CallEvent::AttemptStarted {
+            attempt,
+            deployment: "gpt-4o".into(),
+        }
+    }
+
+    #[test]
+    fn stream_events_at_recorded_offsets_divided_by_speed() {
+        let s = schedule(&call(streamed()), Speed::X1);
+        assert_eq!(
+            s.steps,
+            vec![
+                (ms(0), started(1)),
+                (ms(100), headers_event()),
+                (ms(300), CallEvent::FirstToken { ttft_ms: 300.0 }),
+                (ms(300), CallEvent::Delta("Hello".into())),
+                (ms(400), CallEvent::Delta(" world".into())),
+            ]
+        );
+        assert_eq!(s.finish_at, ms(500));
+        assert_eq!(s.record, streamed());
+
+        let fast = schedule(&call(streamed()), Speed::X10);
+        let at: Vec<Duration> = fast.steps.iter().map(|(d, _)| *d).collect();
+        assert_eq!(at, vec![ms(0), ms(10), ms(30), ms(30), ms(40)]);
+        assert_eq!(fast.finish_at, ms(50));
+        let x2 = schedule(&call(streamed()), Speed::X2);
+        assert_eq!(x2.steps[4].0, ms(200));
+        assert_eq!(x2.finish_at, ms(250));
+        // Same events, whatever the speed.
+        let events = |s: &Schedule| s.steps.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>();
+        assert_eq!(events(&fast), events(&s));
+    }
+
+    #[test]
+    fn instant_has_no_delays() {
+        let s = schedule(&call(streamed()), Speed::Instant);
+        assert!(s.steps.iter().all(|(d, _)| d.is_zero()));
+        assert_eq!(s.finish_at, Duration::ZERO);
+        assert_eq!(s.steps.len(), 5);
+    }
+
+    #[test]
+    fn non_stream_and_eventless_calls_play_their_text_at_ttft() {
+        let mut r = streamed();
+        r.stream = false;
+        r.events = vec![ev(480.0, r#"{"id":"c1","choices":[{"index":0,"message":{"role":"assistant","content":"Hello world"}}]}"#.into())];
+        let s = schedule(&call(r), Speed::X1);
+        assert_eq!(
+            s.steps[2..],
+            [
+                (ms(300), CallEvent::FirstToken { ttft_ms: 300.0 }),
+                (ms(300), CallEvent::Delta("Hello world".into())),
+            ]
+        );
+        let mut r = streamed();
+        r.events.clear();
+        let s = schedule(&call(r), Speed::X2);
+        assert_eq!(
+            s.steps[3],
+            (ms(150), CallEvent::Delta("Hello world".into()))
+        );
+        assert_eq!(s.finish_at, ms(250));
+    }
+
+    #[test]
+    fn error_response_has_headers_and_no_content() {
+        let r = CallRecord {
+            deployment: "gpt-4o".into(),
+            stream: true,
+            status: Some(400),
+            outcome: Outcome::Failed,
+            timing: Timings {
+                ttfb_ms: Some(80.0),
+                e2e_ms: Some(90.0),
+                ..Default::default()
+            },
+            events: vec![ev(
+                90.0,
+                r#"{"error":{"code":"content_filter","message":"no"}}"#.into(),
+            )],
+            ..Default::default()
+        };
+        let s = schedule(&call(r), Speed::X1);
+        assert_eq!(s.steps.len(), 2);
+        assert!(matches!(s.steps[1], (d, CallEvent::Headers { status: 400, .. }) if d == ms(80)));
+        assert_eq!(s.finish_at, ms(90));
+        assert_eq!(s.record.outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn retried_calls_show_each_attempt_and_the_wait() {
+        let mut r = streamed();
+        r.attempts = vec![
+            Attempt {
+                deployment: "gpt-4o".into(),
+                status: Some(429),
+                retry_after_ms: Some(1000),
+                waited_ms: 1000,
+                ..Default::default()
+            },
+            Attempt {
+                deployment: "gpt-4o".into(),
+                status: Some(200),
+                ..Default::default()
+            },
+        ];
+        let s = schedule(&call(r), Speed::X10);
+        assert_eq!(
+            s.steps[..3],
+            [
+                (ms(0), started(1)),
+                (
+                    ms(0),
+                    CallEvent::Retrying {
+                        after_ms: 1000,
+                        status: Some(429),
+                        next_deployment: "gpt-4o".into()
+                    }
+                ),
+                (ms(100), started(2)),
+            ]
+        );
+        assert_eq!(
+            s.steps[3].0,
+            ms(110),
+            "the last attempt's offsets count from its own start"
+        );
+        assert_eq!(s.finish_at, ms(150));
+    }
+
+    #[test]
+    fn no_status_means_no_headers_and_offsets_never_go_back() {
+        let r = CallRecord {
+            stream: true,
+            outcome: Outcome::Failed,
+            text: String::new(),
+            events: vec![ev(50.0, chunk("b")), ev(20.0, chunk("a"))],
+            ..Default::default()
+        };
+        let s = schedule(&call(r), Speed::X1);
+        assert!(
+            !s.steps
+                .iter()
+                .any(|(_, e)| matches!(e, CallEvent::Headers { .. }))
+        );
+        let at: Vec<Duration> = s.steps.iter().map(|(d, _)| *d).collect();
+        assert_eq!(at, vec![ms(0), ms(50), ms(50), ms(50)]);
+        assert_eq!(s.finish_at, ms(50));
+    }
+
+    #[test]
+    fn speeds_cycle_and_parse() {
+        assert_eq!(Speed::from_factor(0.0), Speed::Instant);
+        assert_eq!(Speed::from_factor(1.0), Speed::X1);
+        assert_eq!(Speed::from_factor(2.0), Speed::X2);
+        assert_eq!(Speed::from_factor(10.0), Speed::X10);
+        assert_eq!(Speed::X1.next().next().next().next(), Speed::X1);
+        assert_eq!(Speed::X10.label(), "10x");
+    }
+
+    #[test]
+    fn recording_label_and_default_file_name() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(
+            default_record_path(t),
+            PathBuf::from("aoai-20261218-074640.jsonl")
+        );
+        let mut r = Recording::default();
+        assert_eq!(r.label(), None);
+        r.active = Some(PathBuf::from("/tmp/x/session.jsonl"));
+        r.written = 3;
+        assert_eq!(r.label().as_deref(), Some("● REC session.jsonl (3)"));
+    }
+
+    async fn recv(rx: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>) -> AppEvent {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event in time")
+            .expect("open")
+    }
+
+    #[tokio::test]
+    async fn the_player_sends_every_event_then_the_record_and_a_stop_ends_it_cancelled() {
+        use crate::tui::event::CallMsg;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let s = schedule(&call(streamed()), Speed::Instant);
+        let want: Vec<CallEvent> = s.steps.iter().map(|(_, e)| e.clone()).collect();
+        spawn_replay(9, s, AppEventSender::new(tx), cancel.clone());
+        let mut got = Vec::new();
+        let rec = loop {
+            match recv(&mut rx).await {
+                AppEvent::Call(9, CallMsg::Event(e)) => got.push(e),
+                AppEvent::Call(9, CallMsg::Finished(rec)) => break rec,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(got, want);
+        assert_eq!(
+            (rec.id, rec.outcome, rec.text.as_str()),
+            (9, Outcome::Done, "Hello world")
+        );
+
+        // Stopped before its first step (at 0 ms at 1x): ends at once, cancelled, no text.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        cancel.cancel();
+        spawn_replay(
+            10,
+            schedule(&call(streamed()), Speed::X1),
+            AppEventSender::new(tx),
+            cancel,
+        );
+        let AppEvent::Call(10, CallMsg::Finished(rec)) = recv(&mut rx).await else {
+            panic!("not finished")
+        };
+        assert_eq!(rec.outcome, Outcome::Cancelled);
+        assert_eq!(rec.text, "");
+    }
+}

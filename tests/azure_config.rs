@@ -1,0 +1,81 @@
+//! `aoai config check`: every file in tests/fixtures/invalid_configs fails with exactly the
+//! stderr in its `.stderr` twin (the key at fault is named); a good file passes.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn aoai() -> Command {
+    let mut c = Command::cargo_bin("aoai").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("AOAI_CONFIG")
+        .env_remove("AOAI_PROFILE")
+        .timeout(std::time::Duration::from_secs(20));
+    c
+}
+
+#[test]
+fn each_invalid_config_names_its_key() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid_configs");
+    let mut n = 0;
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let rel = format!("tests/fixtures/invalid_configs/{name}");
+        let expected = std::fs::read_to_string(path.with_extension("stderr"))
+            .unwrap_or_else(|_| panic!("{name} has no .stderr twin"));
+        let out = aoai().args(["config", "check", &rel]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{name}");
+        assert!(out.stdout.is_empty(), "{name}");
+        n += 1;
+    }
+    assert!(n >= 10, "only {n} fixtures");
+}
+
+#[test]
+fn a_good_config_passes_and_profiles_select() {
+    let dir = std::env::temp_dir().join(format!("aoai-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        r#"default_profile = "sim"
+[profiles.sim]
+simulator = true
+deployment = "gpt-4o-mini"
+[profiles.jump]
+endpoint = "https://my-res.openai.azure.com"
+subscriptions = ["00000000-0000-0000-0000-000000000000"]
+auth = { type = "entra", credential = "managed-identity" }
+"#,
+    )
+    .unwrap();
+    let out = aoai().args(["config", "check"]).arg(&file).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}: ok, 2 profiles (jump, sim), default `sim`\n", file.display())
+    );
+    // AOAI_CONFIG finds it; the default profile is the simulator.
+    let out = aoai()
+        .env("AOAI_CONFIG", &file)
+        .env_remove("AZURE_OPENAI_ENDPOINT")
+        .args(["deployments", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["accounts"][0]["name"], "aoai-sim");
+    // An unknown --profile is an error naming the known ones.
+    let out = aoai()
+        .args(["deployments", "--profile", "nope", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no profile `nope`") && err.contains("jump, sim"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
