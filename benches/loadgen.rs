@@ -113,9 +113,15 @@ async fn one_run(client: &ChatClient, sim: &SimThread, plan: &LoadPlan, me: u32)
         }
     });
     let (g0, s0, w0) = (thread_cpu_s(me), thread_cpu_s(sim.tid), Instant::now());
-    let fin = run_load(client, plan, &CancellationToken::new(), Some(trace), &mut |_| {})
-        .await
-        .expect("load runs");
+    let fin = run_load(
+        client,
+        plan,
+        &CancellationToken::new(),
+        Some(trace),
+        &mut |_| {},
+    )
+    .await
+    .expect("load runs");
     let (g1, s1, wall) = (thread_cpu_s(me), thread_cpu_s(sim.tid), w0.elapsed());
     // The simulator keeps its last 10,000 requests: join those.
     let mut err = Hist::latency();

@@ -326,13 +326,13 @@ pub struct BenchArgs {
     /// Model for the PTU estimate (default: the model the service reports).
     #[arg(long)]
     pub model: Option<String>,
-    /// Record the run as a scenario file (JSONL).
+    /// Append every call to a scenario file (JSONL; see docs/scenarios.md).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("workload").required(true).args(["rpm", "scenario"])))]
+#[command(group(clap::ArgGroup::new("workload").required(true).multiple(true).args(["rpm", "scenario"])))]
 pub struct PtuArgs {
     /// Model name or version (gpt-4o, gpt-4o-2024-11-20, gpt-4.1-mini, …).
     #[arg(long)]
@@ -341,16 +341,16 @@ pub struct PtuArgs {
     #[arg(long, default_value = "global")]
     pub deployment_type: crate::domain::ptu::DeploymentType,
     /// Average prompt tokens per request.
-    #[arg(long, requires = "rpm")]
+    #[arg(long, conflicts_with = "scenario")]
     pub prompt_tokens: Option<f64>,
     /// Average completion (output) tokens per request.
-    #[arg(long, requires = "rpm")]
+    #[arg(long, conflicts_with = "scenario")]
     pub completion_tokens: Option<f64>,
     /// Average cached prompt tokens per request (a part of the prompt tokens).
     #[arg(long, default_value_t = 0.0)]
     pub cached_tokens: f64,
-    /// Requests per minute at peak.
-    #[arg(long, requires_all = ["prompt_tokens", "completion_tokens"])]
+    /// Requests per minute at peak (with --scenario: overrides the recorded rate).
+    #[arg(long)]
     pub rpm: Option<f64>,
     /// Take the shape and rate from a recorded scenario (JSONL).
     #[arg(long, value_name = "FILE")]

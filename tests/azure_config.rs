@@ -18,9 +18,15 @@ fn aoai() -> Command {
 fn each_invalid_config_names_its_key() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid_configs");
     let mut n = 0;
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let rel = format!("tests/fixtures/invalid_configs/{name}");
         let expected = std::fs::read_to_string(path.with_extension("stderr"))
@@ -52,11 +58,18 @@ auth = { type = "entra", credential = "managed-identity" }
 "#,
     )
     .unwrap();
-    let out = aoai().args(["config", "check"]).arg(&file).output().unwrap();
+    let out = aoai()
+        .args(["config", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("{}: ok, 2 profiles (jump, sim), default `sim`\n", file.display())
+        format!(
+            "{}: ok, 2 profiles (jump, sim), default `sim`\n",
+            file.display()
+        )
     );
     // AOAI_CONFIG finds it; the default profile is the simulator.
     let out = aoai()
@@ -65,7 +78,11 @@ auth = { type = "entra", credential = "managed-identity" }
         .args(["deployments", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["accounts"][0]["name"], "aoai-sim");
     // An unknown --profile is an error naming the known ones.
@@ -76,6 +93,9 @@ auth = { type = "entra", credential = "managed-identity" }
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no profile `nope`") && err.contains("jump, sim"), "{err}");
+    assert!(
+        err.contains("no profile `nope`") && err.contains("jump, sim"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

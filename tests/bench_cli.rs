@@ -49,21 +49,55 @@ async fn jsonl_reports_have_every_field_and_the_counts_add_up() {
     let out = bench(args(
         &sim.base_url(),
         &[
-            "-d", "gpt-4o", "--rate", "600", "--duration", "2s", "--report-every", "500ms",
-            "--shape", "custom", "--context-tokens", "100", "--max-tokens", "20",
+            "-d",
+            "gpt-4o",
+            "--rate",
+            "600",
+            "--duration",
+            "2s",
+            "--report-every",
+            "500ms",
+            "--shape",
+            "custom",
+            "--context-tokens",
+            "100",
+            "--max-tokens",
+            "20",
         ],
     ))
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let reports = lines(&out);
     assert!(reports.len() >= 2, "interval reports and a final one");
     let fin = reports.last().unwrap();
     for r in &reports {
         for key in [
-            "kind", "elapsed_s", "span_s", "started", "completed", "failed", "throttled",
-            "dropped", "late_starts", "in_flight", "rpm", "input_tpm", "output_tpm", "ttft_ms",
-            "tbt_ms", "e2e_ms", "tokens_per_s", "http_429", "rate_429", "retry_after_ms_max",
-            "utilization_pct", "model",
+            "kind",
+            "elapsed_s",
+            "span_s",
+            "started",
+            "completed",
+            "failed",
+            "throttled",
+            "dropped",
+            "late_starts",
+            "in_flight",
+            "rpm",
+            "input_tpm",
+            "output_tpm",
+            "ttft_ms",
+            "tbt_ms",
+            "e2e_ms",
+            "tokens_per_s",
+            "http_429",
+            "rate_429",
+            "retry_after_ms_max",
+            "utilization_pct",
+            "model",
         ] {
             assert!(r.get(key).is_some(), "missing {key} in {r}");
         }
@@ -72,7 +106,11 @@ async fn jsonl_reports_have_every_field_and_the_counts_add_up() {
         }
     }
     assert_eq!(fin["kind"], "final");
-    assert!(reports[..reports.len() - 1].iter().all(|r| r["kind"] == "interval"));
+    assert!(
+        reports[..reports.len() - 1]
+            .iter()
+            .all(|r| r["kind"] == "interval")
+    );
     // 600 RPM for 2 s: slots at 0, 100, …, 1900 ms = 20 requests, all answered.
     assert_eq!(fin["started"], 20);
     assert_eq!(fin["completed"], 20);
@@ -94,12 +132,26 @@ async fn throttling_is_visible_on_gpt4o_mini() {
     let out = bench(args(
         &sim.base_url(),
         &[
-            "-d", "gpt-4o-mini", "--rate", "1200", "--duration", "1s", "--shape", "custom",
-            "--context-tokens", "50", "--max-tokens", "10",
+            "-d",
+            "gpt-4o-mini",
+            "--rate",
+            "1200",
+            "--duration",
+            "1s",
+            "--shape",
+            "custom",
+            "--context-tokens",
+            "50",
+            "--max-tokens",
+            "10",
         ],
     ))
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let fin = lines(&out).pop().unwrap();
     assert_eq!(fin["started"], 20);
     let throttled = fin["throttled"].as_u64().unwrap();
@@ -116,15 +168,28 @@ async fn text_output_and_default_simulator() {
     let out = tokio::task::spawn_blocking(|| {
         aoai()
             .args([
-                "bench", "--clients", "2", "--duration", "1s", "--shape", "custom",
-                "--context-tokens", "40", "--max-tokens", "5",
+                "bench",
+                "--clients",
+                "2",
+                "--duration",
+                "1s",
+                "--shape",
+                "custom",
+                "--context-tokens",
+                "40",
+                "--max-tokens",
+                "5",
             ])
             .output()
             .unwrap()
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("== final after"), "{text}");
     for word in ["ttft", "tbt", "e2e", "rpm", "PTU"] {
@@ -142,7 +207,16 @@ async fn dead_endpoint_ends_with_a_clear_error() {
         .port();
     let out = bench(args(
         &format!("http://127.0.0.1:{port}"),
-        &["-d", "gpt-4o", "--rate", "60", "--duration", "10m", "--connect-timeout", "2"],
+        &[
+            "-d",
+            "gpt-4o",
+            "--rate",
+            "60",
+            "--duration",
+            "10m",
+            "--connect-timeout",
+            "2",
+        ],
     ))
     .await;
     assert_eq!(out.status.code(), Some(1));
@@ -154,8 +228,16 @@ async fn dead_endpoint_ends_with_a_clear_error() {
 async fn bad_usage_is_refused() {
     let sim = sim().await;
     let out = bench(args(&sim.base_url(), &["--duration", "1s"])).await;
-    assert_eq!(out.status.code(), Some(2), "--rate or --clients is required");
-    let out = bench(args(&sim.base_url(), &["--rate", "60", "--shape", "custom"])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--rate or --clients is required"
+    );
+    let out = bench(args(
+        &sim.base_url(),
+        &["--rate", "60", "--shape", "custom"],
+    ))
+    .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--context-tokens"));
 }
@@ -171,7 +253,16 @@ async fn ctrl_c_stops_with_a_final_report() {
             .arg("bench")
             .args(args(
                 &base,
-                &["-d", "gpt-4o-mini", "--rate", "600", "--duration", "1h", "--report-every", "200ms"],
+                &[
+                    "-d",
+                    "gpt-4o-mini",
+                    "--rate",
+                    "600",
+                    "--duration",
+                    "1h",
+                    "--report-every",
+                    "200ms",
+                ],
             ))
             .env_remove("AZURE_OPENAI_ENDPOINT")
             .stdout(Stdio::piped())
@@ -202,12 +293,24 @@ fn ptu_command_text_and_json() {
     // gpt-4o global: 100 RPM × (1000 in, 200 out) = 100k + 3 × 20k = 160k ÷ 2,500 = 64 → 65.
     let out = aoai()
         .args([
-            "ptu", "--model", "gpt-4o-2024-11-20", "--prompt-tokens", "1000",
-            "--completion-tokens", "200", "--rpm", "100", "--json",
+            "ptu",
+            "--model",
+            "gpt-4o-2024-11-20",
+            "--prompt-tokens",
+            "1000",
+            "--completion-tokens",
+            "200",
+            "--rpm",
+            "100",
+            "--json",
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ptu"], 65);
     assert_eq!(v["input_tpm"], 100000.0);
@@ -217,8 +320,17 @@ fn ptu_command_text_and_json() {
 
     let out = aoai()
         .args([
-            "ptu", "--model", "gpt-4.1", "--deployment-type", "regional", "--prompt-tokens",
-            "7000", "--completion-tokens", "150", "--rpm", "60",
+            "ptu",
+            "--model",
+            "gpt-4.1",
+            "--deployment-type",
+            "regional",
+            "--prompt-tokens",
+            "7000",
+            "--completion-tokens",
+            "150",
+            "--rpm",
+            "60",
         ])
         .output()
         .unwrap();
@@ -227,9 +339,83 @@ fn ptu_command_text_and_json() {
     assert!(text.contains("PTU          200"), "{text}");
 
     let out = aoai()
-        .args(["ptu", "--model", "gpt-9", "--prompt-tokens", "1", "--completion-tokens", "1", "--rpm", "1"])
+        .args([
+            "ptu",
+            "--model",
+            "gpt-9",
+            "--prompt-tokens",
+            "1",
+            "--completion-tokens",
+            "1",
+            "--rpm",
+            "1",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no PTU figures for model `gpt-9`"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn record_then_size_from_the_scenario() {
+    let sim = sim().await;
+    let dir = std::env::temp_dir().join(format!("aoai-bench-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bench.jsonl");
+    let _ = std::fs::remove_file(&file);
+    let f = file.to_string_lossy().to_string();
+    let out = bench(args(
+        &sim.base_url(),
+        &[
+            "-d",
+            "gpt-4o",
+            "--rate",
+            "600",
+            "--duration",
+            "1s",
+            "--shape",
+            "custom",
+            "--context-tokens",
+            "100",
+            "--max-tokens",
+            "20",
+            "--record",
+            &f,
+        ],
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recorded 10 calls"));
+    let out = tokio::task::spawn_blocking(move || {
+        aoai()
+            .args([
+                "ptu",
+                "--model",
+                "gpt-4o",
+                "--scenario",
+                &f,
+                "--rpm",
+                "600",
+                "--json",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The recorded shape: 100 prompt + 20 completion tokens; at 600 RPM → 40 PTU (as above).
+    assert_eq!(v["prompt_tokens"], 100.0);
+    assert_eq!(v["completion_tokens"], 20.0);
+    assert_eq!(v["ptu"], 40);
+    let _ = std::fs::remove_dir_all(&dir);
 }

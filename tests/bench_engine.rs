@@ -7,9 +7,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aoai::domain::retry::RetryPolicy;
 use aoai::domain::stats::{BenchReport, ReportKind};
 use aoai::headless::bench::{LoadPlan, Pacing, PromptTemplate, Trace, probe, run_load};
-use aoai::domain::retry::RetryPolicy;
 use common::*;
 use tokio_util::sync::CancellationToken;
 
@@ -33,9 +33,11 @@ async fn go(
     trace: Option<aoai::headless::bench::TraceFn>,
 ) -> (BenchReport, Vec<BenchReport>) {
     let mut reports = Vec::new();
-    let fin = bounded(run_load(client, plan, cancel, trace, &mut |r| reports.push(r.clone())))
-        .await
-        .expect("run ends without a fatal error");
+    let fin = bounded(run_load(client, plan, cancel, trace, &mut |r| {
+        reports.push(r.clone())
+    }))
+    .await
+    .expect("run ends without a fatal error");
     (fin, reports)
 }
 
@@ -51,7 +53,9 @@ async fn open_loop_starts_every_slot_and_measures_everything() {
         &client,
         &p,
         &CancellationToken::new(),
-        Some(Arc::new(move |tr: &Trace| t.lock().unwrap().push(tr.clone()))),
+        Some(Arc::new(move |tr: &Trace| {
+            t.lock().unwrap().push(tr.clone())
+        })),
     )
     .await;
     assert_eq!(fin.kind, ReportKind::Final);
@@ -77,7 +81,10 @@ async fn open_loop_starts_every_slot_and_measures_everything() {
         let rid = tr.request_id.as_deref().unwrap();
         let entry = log.iter().find(|e| e.request_id == rid).unwrap();
         let (client_first, sim_first) = (tr.first_token_at.unwrap(), entry.first_token_at.unwrap());
-        assert!(client_first >= sim_first, "client saw the token after it was written");
+        assert!(
+            client_first >= sim_first,
+            "client saw the token after it was written"
+        );
         assert!(tr.started >= tr.scheduled);
     }
 }
@@ -181,9 +188,13 @@ async fn a_dead_endpoint_is_a_clear_error() {
     assert!(err.to_string().contains("could not connect"), "{err}");
     // And mid-run: the run ends after DEAD_AFTER connection failures, not at --duration.
     let mut last = None;
-    let r = bounded(run_load(&client, &p, &CancellationToken::new(), None, &mut |r| {
-        last = Some(r.clone())
-    }))
+    let r = bounded(run_load(
+        &client,
+        &p,
+        &CancellationToken::new(),
+        None,
+        &mut |r| last = Some(r.clone()),
+    ))
     .await;
     let err = r.unwrap_err();
     assert!(err.to_string().contains("stopped answering"), "{err}");

@@ -70,13 +70,24 @@ fn done_call() -> ScenarioCall {
         data: r#"{"id":"","model":"","choices":[],"prompt_filter_results":[]}"#.into(),
     }];
     for (i, w) in words.iter().enumerate() {
-        events.push(SseEvent { t_ms: 400.0 + 20.0 * i as f64, data: chunk(w) });
+        events.push(SseEvent {
+            t_ms: 400.0 + 20.0 * i as f64,
+            data: chunk(w),
+        });
     }
-    events.push(SseEvent { t_ms: 900.0, data: "[DONE]".into() });
+    events.push(SseEvent {
+        t_ms: 900.0,
+        data: "[DONE]".into(),
+    });
     ScenarioCall {
         started: "2026-11-23T05:00:00.000Z".into(),
         request: request("How does quota work?", true),
-        prompt_shape: PromptShape { system: 4, user: 5, framing: 10, ..Default::default() },
+        prompt_shape: PromptShape {
+            system: 4,
+            user: 5,
+            framing: 10,
+            ..Default::default()
+        },
         record: CallRecord {
             id: 1,
             deployment: "gpt-4o".into(),
@@ -93,8 +104,19 @@ fn done_call() -> ScenarioCall {
                 tokens_per_s: Some(48.0),
                 last_token_ms: Some(880.0),
             },
-            usage: Some(Usage { prompt_tokens: 19, completion_tokens: 24, total_tokens: 43, ..Default::default() }),
-            ratelimit: RateLimit::default(),
+            usage: Some(Usage {
+                prompt_tokens: 19,
+                completion_tokens: 24,
+                total_tokens: 43,
+                ..Default::default()
+            }),
+            ratelimit: RateLimit {
+                remaining_requests: Some(441),
+                limit_requests: Some(450),
+                remaining_tokens: Some(447_000),
+                limit_tokens: Some(450_000),
+                ..Default::default()
+            },
             request_id: Some("rec-0001".into()),
             region: Some("Sweden Central".into()),
             cost_usd: Some(0.000288),
@@ -106,7 +128,11 @@ fn done_call() -> ScenarioCall {
                     waited_ms: 2000,
                     ..Default::default()
                 },
-                Attempt { deployment: "gpt-4o".into(), status: Some(200), ..Default::default() },
+                Attempt {
+                    deployment: "gpt-4o".into(),
+                    status: Some(200),
+                    ..Default::default()
+                },
             ],
             headers: vec![
                 ("apim-request-id".into(), "rec-0001".into()),
@@ -126,16 +152,31 @@ fn throttled_call() -> ScenarioCall {
     ScenarioCall {
         started: "2026-11-23T05:00:03.000Z".into(),
         request: request("And the token limit?", false),
-        prompt_shape: PromptShape { system: 4, user: 5, framing: 10, ..Default::default() },
+        prompt_shape: PromptShape {
+            system: 4,
+            user: 5,
+            framing: 10,
+            ..Default::default()
+        },
         record: CallRecord {
             id: 2,
             deployment: "gpt-4o".into(),
             outcome: Outcome::Throttled,
             status: Some(429),
-            timing: Timings { ttfb_ms: Some(35.0), e2e_ms: Some(36.0), ..Default::default() },
-            error: Some(CallError { status: Some(429), ..CallError::new(ErrorKind::Throttled, "rate limit") }),
+            timing: Timings {
+                ttfb_ms: Some(35.0),
+                e2e_ms: Some(36.0),
+                ..Default::default()
+            },
+            error: Some(CallError {
+                status: Some(429),
+                ..CallError::new(ErrorKind::Throttled, "rate limit")
+            }),
             headers: vec![("retry-after-ms".into(), "6000".into())],
-            events: vec![SseEvent { t_ms: 36.0, data: r#"{"error":{"code":"429","message":"rate limit"}}"#.into() }],
+            events: vec![SseEvent {
+                t_ms: 36.0,
+                data: r#"{"error":{"code":"429","message":"rate limit"}}"#.into(),
+            }],
             ..Default::default()
         },
     }
@@ -145,7 +186,12 @@ fn cancelled_call() -> ScenarioCall {
     ScenarioCall {
         started: "2026-11-23T05:00:09.000Z".into(),
         request: request("Write a long essay on PTUs", true),
-        prompt_shape: PromptShape { system: 4, user: 7, framing: 10, ..Default::default() },
+        prompt_shape: PromptShape {
+            system: 4,
+            user: 7,
+            framing: 10,
+            ..Default::default()
+        },
         record: CallRecord {
             id: 3,
             deployment: "gpt-4o".into(),
@@ -153,7 +199,11 @@ fn cancelled_call() -> ScenarioCall {
             outcome: Outcome::Cancelled,
             status: Some(200),
             text: "Provisioned".into(),
-            timing: Timings { ttfb_ms: Some(110.0), ttft_ms: Some(380.0), ..Default::default() },
+            timing: Timings {
+                ttfb_ms: Some(110.0),
+                ttft_ms: Some(380.0),
+                ..Default::default()
+            },
             ..Default::default()
         },
     }
@@ -174,7 +224,10 @@ fn app(clock: &ManualClock) -> App {
 }
 
 fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
+    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(
+        code,
+        KeyModifiers::NONE,
+    ))))
 }
 
 fn snap_sizes(app: &mut App, name: &str) {
@@ -186,7 +239,12 @@ fn snap_sizes(app: &mut App, name: &str) {
 }
 
 /// Plays the schedule of the effect by hand up to `until` (clock at each step's time).
-fn play_until(app: &mut App, clock: &ManualClock, effects: Vec<Effect>, until: Duration) -> (u64, ScenarioCall) {
+fn play_until(
+    app: &mut App,
+    clock: &ManualClock,
+    effects: Vec<Effect>,
+    until: Duration,
+) -> (u64, ScenarioCall) {
     let [Effect::Replay { id, call, speed }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
@@ -238,7 +296,13 @@ fn a_call_mid_replay_and_done() {
     press(&mut a, KeyCode::F(2));
     snap_sizes(&mut a, "replay_mid_chat");
     clock.advance(Duration::from_millis(500));
-    a.handle(AppEvent::Call(id, CallMsg::Finished(Box::new(CallRecord { id, ..call.record.clone() }))));
+    a.handle(AppEvent::Call(
+        id,
+        CallMsg::Finished(Box::new(CallRecord {
+            id,
+            ..call.record.clone()
+        })),
+    ));
     press(&mut a, KeyCode::F(9));
     snap_sizes(&mut a, "replay_done");
     let live = a.session.get(id).unwrap();
@@ -254,9 +318,15 @@ fn next_plays_the_following_call_and_esc_stops() {
     let (id, call) = play_until(&mut a, &clock, effects, Duration::from_secs(60));
     a.handle(AppEvent::Call(id, CallMsg::Finished(Box::new(call.record))));
     let effects = press(&mut a, KeyCode::Char('n'));
-    let [Effect::Replay { id: id2, call, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::Replay { id: id2, call, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
     assert_eq!(call.request.body.messages[1].text(), "And the token limit?");
-    assert_eq!(press(&mut a, KeyCode::Esc).len(), 1, "Esc stops the replay in flight");
+    assert_eq!(
+        press(&mut a, KeyCode::Esc).len(),
+        1,
+        "Esc stops the replay in flight"
+    );
     assert_eq!(a.session.get(*id2).unwrap().record, None);
     assert!(!a.session.get(*id2).unwrap().phase.in_flight());
 }
@@ -285,11 +355,25 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let sim = tokio::time::timeout(TIMEOUT, Simulator::start(SimConfig::instant())).await.unwrap().unwrap();
-    let cfg = ClientConfig::new(Endpoint::parse(&sim.base_url()).unwrap(), Auth::ApiKey(Secret::new(FAKE_KEY)));
+    let sim = tokio::time::timeout(TIMEOUT, Simulator::start(SimConfig::instant()))
+        .await
+        .unwrap()
+        .unwrap();
+    let cfg = ClientConfig::new(
+        Endpoint::parse(&sim.base_url()).unwrap(),
+        Auth::ApiKey(Secret::new(FAKE_KEY)),
+    );
     let (etx, rx) = mpsc::unbounded_channel();
-    let exec = Executor::new(ChatClient::new(cfg).unwrap(), None, AppEventSender::new(etx));
-    let app = App::new(AppConfig::default(), Theme::dark(), Arc::new(TokioClock::new()));
+    let exec = Executor::new(
+        ChatClient::new(cfg).unwrap(),
+        None,
+        AppEventSender::new(etx),
+    );
+    let app = App::new(
+        AppConfig::default(),
+        Theme::dark(),
+        Arc::new(TokioClock::new()),
+    );
     let (tx, irx) = mpsc::unbounded_channel();
     Harness {
         app,
@@ -304,20 +388,23 @@ async fn harness() -> Harness {
 
 impl Harness {
     async fn run_until(&mut self, mut stop: impl FnMut(&App) -> bool) {
+        let mut ops = FakeOps;
         let fut = run_loop(
             &mut self.terminal,
             &mut self.app,
             &mut self.exec,
             &mut self.rx,
             &mut self.input,
-            &mut FakeOps,
+            &mut ops,
             &mut stop,
         );
         match tokio::time::timeout(TIMEOUT, fut).await {
             Ok(r) => r.unwrap(),
             Err(_) => panic!("timed out; last screen:\n{}", self.terminal.backend()),
         }
-        self.terminal.draw(|f| self.app.render(f.area(), f.buffer_mut())).unwrap();
+        self.terminal
+            .draw(|f| self.app.render(f.area(), f.buffer_mut()))
+            .unwrap();
     }
 
     fn key(&self, code: KeyCode, mods: KeyModifiers) {
@@ -352,29 +439,60 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
     h.type_str("Tell me about quotas");
     h.key(KeyCode::Enter, KeyModifiers::NONE);
     h.run_until(|a| ended(a, 1)).await;
-    assert!(h.terminal.backend().to_string().contains("● REC session.jsonl"), "{}", h.terminal.backend());
+    assert!(
+        h.terminal
+            .backend()
+            .to_string()
+            .contains("● REC session.jsonl"),
+        "{}",
+        h.terminal.backend()
+    );
     h.type_str("And more?");
     h.key(KeyCode::Enter, KeyModifiers::NONE);
-    h.run_until(|a| ended(a, 2) && a.recording.written == 2).await;
-    assert!(h.terminal.backend().to_string().contains("● REC session.jsonl (2)"), "{}", h.terminal.backend());
+    h.run_until(|a| ended(a, 2) && a.recording.written == 2)
+        .await;
+    assert!(
+        h.terminal
+            .backend()
+            .to_string()
+            .contains("● REC session.jsonl (2)"),
+        "{}",
+        h.terminal.backend()
+    );
     h.key(KeyCode::F(8), KeyModifiers::NONE);
     h.run_until(|a| a.recording.active.is_none()).await;
     assert!(!h.terminal.backend().to_string().contains("● REC"));
 
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.lines().next().unwrap().contains(r#""format":"aoai-scenario""#), "{text}");
-    assert!(!text.contains(FAKE_KEY), "the API key reached the scenario file");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains(r#""format":"aoai-scenario""#),
+        "{text}"
+    );
+    assert!(
+        !text.contains(FAKE_KEY),
+        "the API key reached the scenario file"
+    );
     let loaded = aoai::record::load(&path).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.calls.len(), 2);
-    assert!(!loaded.calls[0].record.events.is_empty(), "events captured while recording");
-    assert_eq!(loaded.calls[1].request.body.messages.last().unwrap().text(), "And more?");
+    assert!(
+        !loaded.calls[0].record.events.is_empty(),
+        "events captured while recording"
+    );
+    assert_eq!(
+        loaded.calls[1].request.body.messages.last().unwrap().text(),
+        "And more?"
+    );
     let recorded = loaded.calls[0].record.clone();
     assert_eq!(recorded.text, h.app.session.calls[0].answer.text());
 
     // Replay the first call instantly into the same console.
-    h.app.open_replay("session.jsonl", loaded.calls, Speed::Instant);
+    h.app
+        .open_replay("session.jsonl", loaded.calls, Speed::Instant);
     h.key(KeyCode::Enter, KeyModifiers::NONE);
     h.run_until(|a| ended(a, 3)).await;
     let live = h.app.session.latest().unwrap();
@@ -382,7 +500,10 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
     assert_eq!(live.answer.text(), recorded.text);
     let rec = live.record.as_ref().unwrap();
     assert_eq!(rec.outcome, Outcome::Done);
-    assert_eq!((rec.usage, rec.timing, rec.request_id.clone()), (recorded.usage, recorded.timing, recorded.request_id));
+    assert_eq!(
+        (rec.usage, rec.timing, rec.request_id.clone()),
+        (recorded.usage, recorded.timing, recorded.request_id)
+    );
     let _ = std::fs::remove_file(&path);
 }
 
@@ -410,7 +531,8 @@ async fn a_write_error_turns_recording_off_with_a_message() {
     // A directory cannot be opened as the scenario file.
     h.app.set_record_path(Some(dir.clone()));
     h.key(KeyCode::Char('r'), KeyModifiers::CONTROL);
-    h.run_until(|a| a.recording.active.is_none() && a.message.is_some()).await;
+    h.run_until(|a| a.recording.active.is_none() && a.message.is_some())
+        .await;
     let msg = h.app.message.clone().unwrap();
     assert!(msg.starts_with("Recording stopped:"), "{msg}");
     let _ = std::fs::remove_dir(&dir);

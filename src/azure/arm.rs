@@ -66,7 +66,11 @@ impl ModelRef {
     }
 
     /// Re-prices a finished call on this model and SKU (PTU: no token price).
-    pub fn apply_cost(&self, record: &mut crate::domain::call::CallRecord, prices: &crate::domain::cost::PriceTable) {
+    pub fn apply_cost(
+        &self,
+        record: &mut crate::domain::call::CallRecord,
+        prices: &crate::domain::cost::PriceTable,
+    ) {
         record.cost_usd = if self.is_provisioned() {
             None
         } else {
@@ -125,8 +129,6 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deployment {
     pub name: String,
-    /// Full ARM id (empty when the wire had none).
-    pub id: String,
     pub model: String,
     pub version: String,
     pub sku: String,
@@ -204,8 +206,6 @@ struct AccountPropsW {
 
 #[derive(Deserialize)]
 struct DeploymentW {
-    #[serde(default)]
-    id: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -366,7 +366,6 @@ impl From<DeploymentW> for Deployment {
             .map(|p| p.rate_limits.as_slice())
             .unwrap_or(&[]);
         Deployment {
-            id: d.id,
             name: d.name,
             model,
             version,
@@ -577,7 +576,12 @@ impl ArmClient {
         loop {
             let token = match self.auth.header_for(SCOPE_ARM).await {
                 Ok(Some((_, v))) => v,
-                Ok(None) => return Err(ArmError::Auth("no credential for ARM: sign in (`az login`) or use managed identity".into())),
+                Ok(None) => {
+                    return Err(ArmError::Auth(
+                        "no credential for ARM: sign in (`az login`) or use managed identity"
+                            .into(),
+                    ));
+                }
                 Err(e) => return Err(ArmError::Auth(e.to_string())),
             };
             let mut value = reqwest::header::HeaderValue::from_str(&token)
@@ -651,7 +655,6 @@ mod tests {
         assert_eq!(
             d,
             Deployment {
-                id: String::new(),
                 name: "gpt-4o-ptu".into(),
                 model: "gpt-4o".into(),
                 version: "2024-08-06".into(),

@@ -56,7 +56,10 @@ impl Auth {
     }
 
     /// The header to send for a request to `scope`, fetching (or reusing) a token.
-    pub async fn header_for(&self, scope: &str) -> Result<Option<(&'static str, String)>, AuthError> {
+    pub async fn header_for(
+        &self,
+        scope: &str,
+    ) -> Result<Option<(&'static str, String)>, AuthError> {
         match self {
             Auth::Token(p) => {
                 let t = p.token(scope).await?;

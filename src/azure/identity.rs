@@ -47,7 +47,10 @@ pub enum AuthError {
     )]
     NoManagedIdentity,
     #[error("{what} needs the environment variables {vars}")]
-    MissingEnv { what: &'static str, vars: &'static str },
+    MissingEnv {
+        what: &'static str,
+        vars: &'static str,
+    },
     #[error("Entra ID rejected the sign-in ({0}): check the tenant, client id and secret")]
     Rejected(String),
     #[error("getting a token timed out after {0} s: check the network path to Entra ID / IMDS")]
@@ -218,76 +221,77 @@ pub fn entra_source(
         k => k,
     };
     let other = |e: azure_core::Error| classify(kind, &e.to_string());
-    let (cred, label): (Arc<dyn azure_core::credentials::TokenCredential>, &'static str) =
-        match kind {
-            Credential::Auto | Credential::Developer => (
-                ai::DeveloperToolsCredential::new(None).map_err(other)?,
-                "az CLI / azd",
-            ),
-            Credential::AzureCli => (
-                ai::AzureCliCredential::new(Some(ai::AzureCliCredentialOptions {
-                    tenant_id: tenant_id.map(str::to_string),
-                    ..Default::default()
-                }))
-                .map_err(other)?,
-                "az CLI",
-            ),
-            Credential::Azd => (
-                ai::AzureDeveloperCliCredential::new(Some(ai::AzureDeveloperCliCredentialOptions {
-                    tenant_id: tenant_id.map(str::to_string),
-                    ..Default::default()
-                }))
-                .map_err(other)?,
-                "azd",
-            ),
-            Credential::ManagedIdentity => (
-                ai::ManagedIdentityCredential::new(Some(ai::ManagedIdentityCredentialOptions {
-                    user_assigned_id: client_id
-                        .map(|c| ai::UserAssignedId::ClientId(c.to_string())),
-                    ..Default::default()
-                }))
-                .map_err(other)?,
-                "managed identity",
-            ),
-            Credential::ClientSecret => {
-                const VARS: &str = "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET";
-                let missing = || AuthError::MissingEnv {
-                    what: "client-secret sign-in",
-                    vars: VARS,
-                };
-                let tenant = tenant_id
-                    .map(str::to_string)
-                    .or_else(|| env("AZURE_TENANT_ID"))
-                    .ok_or_else(missing)?;
-                let client = client_id
-                    .map(str::to_string)
-                    .or_else(|| env("AZURE_CLIENT_ID"))
-                    .ok_or_else(missing)?;
-                let secret = env("AZURE_CLIENT_SECRET").ok_or_else(missing)?;
-                (
-                    ai::ClientSecretCredential::new(
-                        &tenant,
-                        client,
-                        azure_core::credentials::Secret::new(secret),
-                        None,
-                    )
-                    .map_err(other)?,
-                    "client secret",
+    let (cred, label): (
+        Arc<dyn azure_core::credentials::TokenCredential>,
+        &'static str,
+    ) = match kind {
+        Credential::Auto | Credential::Developer => (
+            ai::DeveloperToolsCredential::new(None).map_err(other)?,
+            "az CLI / azd",
+        ),
+        Credential::AzureCli => (
+            ai::AzureCliCredential::new(Some(ai::AzureCliCredentialOptions {
+                tenant_id: tenant_id.map(str::to_string),
+                ..Default::default()
+            }))
+            .map_err(other)?,
+            "az CLI",
+        ),
+        Credential::Azd => (
+            ai::AzureDeveloperCliCredential::new(Some(ai::AzureDeveloperCliCredentialOptions {
+                tenant_id: tenant_id.map(str::to_string),
+                ..Default::default()
+            }))
+            .map_err(other)?,
+            "azd",
+        ),
+        Credential::ManagedIdentity => (
+            ai::ManagedIdentityCredential::new(Some(ai::ManagedIdentityCredentialOptions {
+                user_assigned_id: client_id.map(|c| ai::UserAssignedId::ClientId(c.to_string())),
+                ..Default::default()
+            }))
+            .map_err(other)?,
+            "managed identity",
+        ),
+        Credential::ClientSecret => {
+            const VARS: &str = "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET";
+            let missing = || AuthError::MissingEnv {
+                what: "client-secret sign-in",
+                vars: VARS,
+            };
+            let tenant = tenant_id
+                .map(str::to_string)
+                .or_else(|| env("AZURE_TENANT_ID"))
+                .ok_or_else(missing)?;
+            let client = client_id
+                .map(str::to_string)
+                .or_else(|| env("AZURE_CLIENT_ID"))
+                .ok_or_else(missing)?;
+            let secret = env("AZURE_CLIENT_SECRET").ok_or_else(missing)?;
+            (
+                ai::ClientSecretCredential::new(
+                    &tenant,
+                    client,
+                    azure_core::credentials::Secret::new(secret),
+                    None,
                 )
-            }
-            Credential::WorkloadIdentity => (
-                ai::WorkloadIdentityCredential::new(Some(ai::WorkloadIdentityCredentialOptions {
-                    client_id: client_id.map(str::to_string),
-                    tenant_id: tenant_id.map(str::to_string),
-                    ..Default::default()
-                }))
-                .map_err(|_| AuthError::MissingEnv {
-                    what: "workload identity",
-                    vars: "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE",
-                })?,
-                "workload identity",
-            ),
-        };
+                .map_err(other)?,
+                "client secret",
+            )
+        }
+        Credential::WorkloadIdentity => (
+            ai::WorkloadIdentityCredential::new(Some(ai::WorkloadIdentityCredentialOptions {
+                client_id: client_id.map(str::to_string),
+                tenant_id: tenant_id.map(str::to_string),
+                ..Default::default()
+            }))
+            .map_err(|_| AuthError::MissingEnv {
+                what: "workload identity",
+                vars: "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE",
+            })?,
+            "workload identity",
+        ),
+    };
     Ok(Arc::new(EntraSource { cred, kind, label }))
 }
 
@@ -400,14 +404,20 @@ mod tests {
     }
 
     fn setup(life: Duration) -> (TokenProvider, Arc<Counting>, Arc<ManualClock>) {
-        let clock = Arc::new(ManualClock(Mutex::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))));
+        let clock = Arc::new(ManualClock(Mutex::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        )));
         let src = Arc::new(Counting {
             n: AtomicU32::new(0),
             life,
             clock: clock.clone(),
             fail: false.into(),
         });
-        (TokenProvider::with_clock(src.clone(), clock.clone()), src, clock)
+        (
+            TokenProvider::with_clock(src.clone(), clock.clone()),
+            src,
+            clock,
+        )
     }
 
     #[tokio::test]
@@ -441,7 +451,10 @@ mod tests {
     #[test]
     fn short_tokens_refresh_at_half_life() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
-        assert_eq!(refresh_time(now, now + Duration::from_secs(60)), now + Duration::from_secs(30));
+        assert_eq!(
+            refresh_time(now, now + Duration::from_secs(60)),
+            now + Duration::from_secs(30)
+        );
         assert_eq!(
             refresh_time(now, now + Duration::from_secs(3600)),
             now + Duration::from_secs(3300)
@@ -467,7 +480,10 @@ mod tests {
             AuthError::NoManagedIdentity
         );
         assert_eq!(
-            classify(Credential::ClientSecret, "AADSTS7000215: Invalid client secret provided.\nTrace ID: x"),
+            classify(
+                Credential::ClientSecret,
+                "AADSTS7000215: Invalid client secret provided.\nTrace ID: x"
+            ),
             AuthError::Rejected("AADSTS7000215".into())
         );
         let o = classify(Credential::Azd, "weird\nchain: more");

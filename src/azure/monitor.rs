@@ -45,7 +45,12 @@ impl DeploymentMetrics {
     }
     /// Requests per minute summed over status codes.
     pub fn requests(&self) -> Vec<f64> {
-        let n = self.requests_by_status.values().map(Vec::len).max().unwrap_or(0);
+        let n = self
+            .requests_by_status
+            .values()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0);
         (0..n)
             .map(|i| {
                 self.requests_by_status
@@ -146,7 +151,9 @@ pub fn parse_metrics(deployment: &str, bodies: &[&[u8]]) -> Result<DeploymentMet
                 match m.name.value.as_str() {
                     "AzureOpenAIRequests" => merge(by_set[0].entry(status).or_default(), &values),
                     "ModelRequests" => merge(by_set[1].entry(status).or_default(), &values),
-                    "ProcessedPromptTokens" | "InputTokens" => merge(&mut out.prompt_tokens, &values),
+                    "ProcessedPromptTokens" | "InputTokens" => {
+                        merge(&mut out.prompt_tokens, &values)
+                    }
                     "GeneratedTokens" | "OutputTokens" => merge(&mut out.generated_tokens, &values),
                     "AzureOpenAIProvisionedManagedUtilizationV2" | "ProvisionedUtilization" => {
                         merge(&mut out.ptu_utilization, &values)
@@ -166,12 +173,19 @@ pub fn parse_metrics(deployment: &str, bodies: &[&[u8]]) -> Result<DeploymentMet
     } else {
         legacy
     };
-    out.requests_by_status.retain(|_, v| v.iter().any(|x| *x > 0.0));
+    out.requests_by_status
+        .retain(|_, v| v.iter().any(|x| *x > 0.0));
     Ok(out)
 }
 
 /// The metrics URL for an account (full ARM id), names and filter.
-pub fn metrics_url(base: &str, account_id: &str, names: &[&str], filter: &str, timespan: &str) -> String {
+pub fn metrics_url(
+    base: &str,
+    account_id: &str,
+    names: &[&str],
+    filter: &str,
+    timespan: &str,
+) -> String {
     let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
     format!(
         "{}{}/providers/Microsoft.Insights/metrics?api-version={METRICS_API_VERSION}&metricnames={}&timespan={}&interval=PT1M&aggregation=Total,Average&$filter={}",
@@ -232,7 +246,12 @@ pub fn iso(unix: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]
@@ -270,7 +289,13 @@ mod tests {
 
     #[test]
     fn url_has_both_names_and_filter() {
-        let u = metrics_url("https://management.azure.com/", "/subscriptions/s/x", &REQUEST_METRICS, "ModelDeploymentName eq 'a'", "a/b");
+        let u = metrics_url(
+            "https://management.azure.com/",
+            "/subscriptions/s/x",
+            &REQUEST_METRICS,
+            "ModelDeploymentName eq 'a'",
+            "a/b",
+        );
         assert!(u.starts_with("https://management.azure.com/subscriptions/s/x/providers/Microsoft.Insights/metrics?api-version=2023-10-01&metricnames=AzureOpenAIRequests%2CModelRequests"), "{u}");
         assert!(u.contains("$filter=ModelDeploymentName+eq+%27a%27"));
     }

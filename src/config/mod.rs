@@ -177,10 +177,7 @@ impl ConfigFile {
             message,
         };
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             ConfigError::Syntax {
                 path: path.to_string(),
                 line,
@@ -374,7 +371,11 @@ fn parse_auth(v: toml::Value) -> Result<AuthConfig, String> {
     match t.get("type").and_then(|t| t.as_str()) {
         None => return Err("missing `type` (\"key\" or \"entra\")".into()),
         Some("key" | "entra") => {}
-        Some(other) => return Err(format!("unknown type `{other}` (expected \"key\" or \"entra\")")),
+        Some(other) => {
+            return Err(format!(
+                "unknown type `{other}` (expected \"key\" or \"entra\")"
+            ));
+        }
     }
     v.try_into().map_err(one_line)
 }
@@ -417,7 +418,9 @@ pub fn platform_config_dir() -> Option<PathBuf> {
     if cfg!(windows) {
         return std::env::var_os("APPDATA").map(PathBuf::from);
     }
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
     if cfg!(target_os = "macos") {
         return home.map(|h| h.join("Library").join("Application Support"));
     }
@@ -463,7 +466,10 @@ endpoint = "https://other.openai.azure.com"
         let c = ConfigFile::parse(GOOD, "c.toml").unwrap();
         let p = c.select(None).unwrap().unwrap();
         assert_eq!(p.name, "jump");
-        assert_eq!(p.endpoint.as_deref(), Some("https://my-res.openai.azure.com"));
+        assert_eq!(
+            p.endpoint.as_deref(),
+            Some("https://my-res.openai.azure.com")
+        );
         assert_eq!(p.api, Some(ApiPath::V1));
         assert_eq!(
             p.auth,
@@ -491,7 +497,11 @@ endpoint = "https://other.openai.azure.com"
     #[test]
     fn errors_name_the_key() {
         let e = ConfigFile::parse("[profiles.a]\nendpont = \"x\"\n", "f").unwrap_err();
-        assert!(e.to_string().starts_with("f: key `profiles.a.endpont`: unknown field `endpont`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("f: key `profiles.a.endpont`: unknown field `endpont`"),
+            "{e}"
+        );
         let e = ConfigFile::parse("[profiles.a]\nsubscriptions = [\"nope\"]\n", "f").unwrap_err();
         assert_eq!(
             e.to_string(),

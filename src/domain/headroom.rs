@@ -166,8 +166,16 @@ mod tests {
             ..Default::default()
         };
         let quota = vec![
-            QuotaRow { name: "OpenAI.GlobalStandard.gpt-4o".into(), current: 500.0, limit: 1000.0 },
-            QuotaRow { name: "OpenAI.Standard.gpt-4o".into(), current: 10.0, limit: 30.0 },
+            QuotaRow {
+                name: "OpenAI.GlobalStandard.gpt-4o".into(),
+                current: 500.0,
+                limit: 1000.0,
+            },
+            QuotaRow {
+                name: "OpenAI.Standard.gpt-4o".into(),
+                current: 10.0,
+                limit: 30.0,
+            },
         ];
         let h = compute(&d, Some(&rl), false, &quota, &siblings);
         assert_eq!(
@@ -193,13 +201,31 @@ mod tests {
             limit_tokens: Some(1000),
             ..Default::default()
         };
-        assert_eq!(compute(&d, Some(&mk(900)), false, &[], &[]).level, Level::Ok);
-        assert_eq!(compute(&d, Some(&mk(250)), false, &[], &[]).level, Level::Warn);
-        assert_eq!(compute(&d, Some(&mk(99)), false, &[], &[]).level, Level::Near);
-        assert_eq!(compute(&d, Some(&mk(0)), false, &[], &[]).level, Level::Exhausted);
-        assert_eq!(compute(&d, Some(&mk(900)), true, &[], &[]).level, Level::Exhausted);
+        assert_eq!(
+            compute(&d, Some(&mk(900)), false, &[], &[]).level,
+            Level::Ok
+        );
+        assert_eq!(
+            compute(&d, Some(&mk(250)), false, &[], &[]).level,
+            Level::Warn
+        );
+        assert_eq!(
+            compute(&d, Some(&mk(99)), false, &[], &[]).level,
+            Level::Near
+        );
+        assert_eq!(
+            compute(&d, Some(&mk(0)), false, &[], &[]).level,
+            Level::Exhausted
+        );
+        assert_eq!(
+            compute(&d, Some(&mk(900)), true, &[], &[]).level,
+            Level::Exhausted
+        );
         let none = compute(&d, None, false, &[], &[]);
-        assert_eq!((none.left_ratio, none.level, none.pool_free), (None, Level::Ok, None));
+        assert_eq!(
+            (none.left_ratio, none.level, none.pool_free),
+            (None, Level::Ok, None)
+        );
     }
 
     #[test]
@@ -211,7 +237,11 @@ mod tests {
             utilization_pct: Some(95.0),
             ..Default::default()
         };
-        let q = [QuotaRow { name: "OpenAI.GlobalProvisionedManaged.gpt-4.1".into(), current: 120.0, limit: 100.0 }];
+        let q = [QuotaRow {
+            name: "OpenAI.GlobalProvisionedManaged.gpt-4.1".into(),
+            current: 120.0,
+            limit: 100.0,
+        }];
         let h = compute(&d, Some(&rl), false, &q, &[]);
         assert!((h.left_ratio.unwrap() - 0.05).abs() < 1e-9);
         assert_eq!(h.level, Level::Near);

@@ -163,7 +163,7 @@ fn check(model: &str, key: &'static str, v: f64) -> Result<(), PtuError> {
 /// Rounds `exact` PTUs up to what can be deployed: `min`, `min + step`, …
 pub fn deployable(exact: f64, inc: Increment) -> u64 {
     let step = inc.step.max(1);
-    if !(exact > inc.min as f64) {
+    if exact.is_nan() || exact <= inc.min as f64 {
         return inc.min;
     }
     // A hair of tolerance so 100.0000000001 (float noise) does not cost a whole step.
@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(m.output_weight, 3.0);
         assert_eq!(m.global, Some(Increment { min: 15, step: 5 }));
         assert_eq!(m.regional, Some(Increment { min: 50, step: 50 }));
-        assert_eq!(t.lookup("gpt-4o-mini").unwrap().1.input_tpm_per_ptu, 37000.0);
+        assert_eq!(
+            t.lookup("gpt-4o-mini").unwrap().1.input_tpm_per_ptu,
+            37000.0
+        );
         assert_eq!(t.lookup("gpt-4.1").unwrap().1.output_weight, 4.0);
         assert_eq!(t.lookup("gpt-5").unwrap().1.output_weight, 8.0);
         assert_eq!(
@@ -309,7 +312,10 @@ mod tests {
         );
         assert_eq!(
             t.lookup("DeepSeek-R1").unwrap().1.global,
-            Some(Increment { min: 100, step: 100 })
+            Some(Increment {
+                min: 100,
+                step: 100
+            })
         );
     }
 
@@ -355,11 +361,36 @@ mod tests {
     fn small_workloads_get_the_minimum() {
         let t = PtuTable::builtin();
         let tiny = w(10.0, 10.0, 1.0);
-        assert_eq!(t.estimate("gpt-4o", DeploymentType::Global, &tiny).unwrap().ptu, 15);
-        assert_eq!(t.estimate("gpt-4o", DeploymentType::Datazone, &tiny).unwrap().ptu, 15);
-        assert_eq!(t.estimate("gpt-4o", DeploymentType::Regional, &tiny).unwrap().ptu, 50);
-        assert_eq!(t.estimate("gpt-4o-mini", DeploymentType::Regional, &tiny).unwrap().ptu, 25);
-        assert_eq!(t.estimate("DeepSeek-R1", DeploymentType::Global, &tiny).unwrap().ptu, 100);
+        assert_eq!(
+            t.estimate("gpt-4o", DeploymentType::Global, &tiny)
+                .unwrap()
+                .ptu,
+            15
+        );
+        assert_eq!(
+            t.estimate("gpt-4o", DeploymentType::Datazone, &tiny)
+                .unwrap()
+                .ptu,
+            15
+        );
+        assert_eq!(
+            t.estimate("gpt-4o", DeploymentType::Regional, &tiny)
+                .unwrap()
+                .ptu,
+            50
+        );
+        assert_eq!(
+            t.estimate("gpt-4o-mini", DeploymentType::Regional, &tiny)
+                .unwrap()
+                .ptu,
+            25
+        );
+        assert_eq!(
+            t.estimate("DeepSeek-R1", DeploymentType::Global, &tiny)
+                .unwrap()
+                .ptu,
+            100
+        );
     }
 
     #[test]
@@ -418,7 +449,12 @@ mod tests {
             "PTU table: models.\"x\".input_tpm_per_ptu must be a positive number"
         );
         let typo = "[models.x]\ninput_tpm_per_ptu = 1\noutput_weight = 1\ncached_deduction = 1.0\nglobl = { min = 1, step = 1 }\n";
-        assert!(PtuTable::parse(typo).unwrap_err().to_string().contains("globl"));
+        assert!(
+            PtuTable::parse(typo)
+                .unwrap_err()
+                .to_string()
+                .contains("globl")
+        );
     }
 
     #[test]

@@ -120,6 +120,7 @@ struct Ctx {
     stop: CancellationToken,
     tx: mpsc::UnboundedSender<Sample>,
     trace: Option<TraceFn>,
+    recorder: Option<Arc<std::sync::Mutex<crate::record::Recorder>>>,
 }
 
 /// Turns a finished call into a sample; times from the scheduled start.
@@ -198,6 +199,16 @@ async fn one(ctx: &Ctx, n: u64, scheduled: Instant) {
     }
     let s = sample_of(&rec, scheduled, started, first, ended, gaps);
     let _ = ctx.tx.send(s);
+    if let Some(r) = &ctx.recorder {
+        let wall = std::time::SystemTime::now()
+            .checked_sub(ended.saturating_duration_since(started))
+            .unwrap_or_else(std::time::SystemTime::now);
+        let call = crate::record::scenario_call(ctx.client.config(), &spec, rec, wall);
+        if let Ok(mut r) = r.lock() {
+            // A full disk must not stop the load; the count written is reported at the end.
+            let _ = r.append(call);
+        }
+    }
 }
 
 async fn open_loop(ctx: Arc<Ctx>, rpm: f64, t0: tokio::time::Instant, cancel: CancellationToken) {
@@ -211,7 +222,11 @@ async fn open_loop(ctx: Arc<Ctx>, rpm: f64, t0: tokio::time::Instant, cancel: Ca
         }
         let now = t0_std.elapsed();
         let c = &ctx.counters;
-        let tick = sched.tick(now, c.in_flight.load(Ordering::Relaxed), ctx.plan.max_in_flight);
+        let tick = sched.tick(
+            now,
+            c.in_flight.load(Ordering::Relaxed),
+            ctx.plan.max_in_flight,
+        );
         c.dropped.fetch_add(tick.dropped, Ordering::Relaxed);
         c.late.fetch_add(tick.late, Ordering::Relaxed);
         for slot in tick.start {
@@ -272,6 +287,18 @@ pub async fn run_load(
     trace: Option<TraceFn>,
     on_report: &mut (dyn FnMut(&BenchReport) + Send),
 ) -> Result<BenchReport, LoadError> {
+    run_load_recording(client, plan, cancel, trace, None, on_report).await
+}
+
+/// [`run_load`], also appending every call to a scenario file (`--record`).
+pub async fn run_load_recording(
+    client: &ChatClient,
+    plan: &LoadPlan,
+    cancel: &CancellationToken,
+    trace: Option<TraceFn>,
+    recorder: Option<Arc<std::sync::Mutex<crate::record::Recorder>>>,
+    on_report: &mut (dyn FnMut(&BenchReport) + Send),
+) -> Result<BenchReport, LoadError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Sample>();
     let stop = cancel.child_token();
     let counters = Arc::new(Counters::default());
@@ -282,6 +309,7 @@ pub async fn run_load(
         stop: stop.clone(),
         tx,
         trace,
+        recorder,
     });
     let t0 = tokio::time::Instant::now();
     let t0_std = t0.into_std();
@@ -302,8 +330,10 @@ pub async fn run_load(
     drop(ctx);
 
     let mut collector = Collector::new();
-    let mut ticker =
-        tokio::time::interval_at(t0 + plan.report_every, plan.report_every.max(Duration::from_millis(10)));
+    let mut ticker = tokio::time::interval_at(
+        t0 + plan.report_every,
+        plan.report_every.max(Duration::from_millis(10)),
+    );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut buf: Vec<Sample> = Vec::with_capacity(256);
     let mut connect_streak = 0u64;
@@ -513,7 +543,9 @@ pub fn format_text(r: &BenchReport) -> String {
 
 fn emit(jsonl: bool, r: &BenchReport) {
     let line = if jsonl {
-        serde_json::to_string(r).map(|s| s + "\n").unwrap_or_default()
+        serde_json::to_string(r)
+            .map(|s| s + "\n")
+            .unwrap_or_default()
     } else {
         format_text(r)
     };
@@ -524,7 +556,11 @@ fn emit(jsonl: bool, r: &BenchReport) {
 
 /// Turns the CLI flags into a plan (validated).
 pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<LoadPlan> {
-    let (p, c) = match (shape_tokens(args.shape), args.context_tokens, args.max_tokens) {
+    let (p, c) = match (
+        shape_tokens(args.shape),
+        args.context_tokens,
+        args.max_tokens,
+    ) {
         (_, Some(p), Some(c)) => (p, c),
         (Some((p, c)), cp, cc) => (cp.unwrap_or(p), cc.unwrap_or(c)),
         (None, None, _) => bail!("--shape custom needs --context-tokens (and --max-tokens)"),
@@ -535,7 +571,9 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
     }
     let pacing = match (args.rate, args.clients) {
         (Some(r), None) if r.is_finite() && r > 0.0 => Pacing::Rate { rpm: r },
-        (Some(r), None) => bail!("--rate must be a positive number of requests per minute, got {r}"),
+        (Some(r), None) => {
+            bail!("--rate must be a positive number of requests per minute, got {r}")
+        }
         (None, Some(n)) if n > 0 => Pacing::Clients { n },
         (None, Some(_)) => bail!("--clients must be at least 1"),
         _ => bail!("pass one of --rate RPM or --clients N"),
@@ -558,9 +596,6 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
 /// `aoai bench`. Exit codes: 0 done, 1 the endpoint failed (dead, wrong key or
 /// deployment), 130 stopped by Ctrl+C (after the final report).
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if args.record.is_some() {
-        bail!("--record is not available yet: the scenario recorder (aoai::record) is not built");
-    }
     // Flags first, so a usage error never waits on a connection.
     let mut plan = plan_from_args(&args, String::new())?;
     let conn = connect(&args.conn).await?;
@@ -607,17 +642,46 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or(model.clone())
         .unwrap_or_else(|| plan.deployment.clone());
-    let result = run_load(&conn.client, &plan, &cancel, None, &mut |r| {
-        let mut r = r.clone();
-        r.model = model.clone();
-        print(&r)
-    })
+    let recorder = match &args.record {
+        Some(path) => Some(Arc::new(std::sync::Mutex::new(
+            crate::record::Recorder::open(path, None)
+                .map_err(|e| anyhow::anyhow!("--record {}: {e}", path.display()))?,
+        ))),
+        None => None,
+    };
+    let result = run_load_recording(
+        &conn.client,
+        &plan,
+        &cancel,
+        None,
+        recorder.clone(),
+        &mut |r| {
+            let mut r = r.clone();
+            r.model = model.clone();
+            print(&r)
+        },
+    )
     .await;
     ctrl_c.abort();
+    if let Some(r) = &recorder
+        && let Ok(r) = r.lock()
+    {
+        eprintln!(
+            "aoai bench: recorded {} calls to {}",
+            r.written(),
+            r.path().display()
+        );
+    }
     match result {
         Ok(mut fin) => {
             fin.model = model.clone();
-            add_ptu(&mut fin, &table, &ptu_model, args.deployment_type, plan.pacing);
+            add_ptu(
+                &mut fin,
+                &table,
+                &ptu_model,
+                args.deployment_type,
+                plan.pacing,
+            );
             print(&fin);
             Ok(if cancel.is_cancelled() {
                 ExitCode::from(130)

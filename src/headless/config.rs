@@ -30,7 +30,11 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<ExitCode> {
                         path.display(),
                         names.len(),
                         if names.len() == 1 { "" } else { "s" },
-                        if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) },
+                        if names.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", names.join(", "))
+                        },
                         c.default_profile
                             .as_deref()
                             .map_or(String::new(), |d| format!(", default `{d}`"))

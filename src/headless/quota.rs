@@ -62,7 +62,8 @@ pub async fn run(args: QuotaArgs) -> anyhow::Result<ExitCode> {
                     json!({"name": u.name, "label": u.label, "current": u.current, "limit": u.limit, "unit": u.unit, "deployments": sharing})
                 })
                 .collect();
-            regions.push(json!({"subscription": arm.subscription(), "location": loc, "usages": rows}));
+            regions
+                .push(json!({"subscription": arm.subscription(), "location": loc, "usages": rows}));
         }
     }
     let mut capacities = Vec::new();
@@ -82,13 +83,23 @@ pub async fn run(args: QuotaArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for r in &regions {
-        println!("{} ({})", r["location"].as_str().unwrap_or(""), r["subscription"].as_str().unwrap_or(""));
+        println!(
+            "{} ({})",
+            r["location"].as_str().unwrap_or(""),
+            r["subscription"].as_str().unwrap_or("")
+        );
         for u in r["usages"].as_array().into_iter().flatten() {
             let deps: Vec<String> = u["deployments"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|d| format!("{} ({})", d["deployment"].as_str().unwrap_or(""), d["capacity"]))
+                .map(|d| {
+                    format!(
+                        "{} ({})",
+                        d["deployment"].as_str().unwrap_or(""),
+                        d["capacity"]
+                    )
+                })
                 .collect();
             println!(
                 "  {:<44} {:>8} / {:<8} {}",

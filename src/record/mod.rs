@@ -166,67 +166,132 @@ pub struct Loaded {
     pub warnings: Vec<LineWarning>,
 }
 
-/// Reads a scenario line by line, handing each parsed line to `each`; bad lines become
-/// warnings (`line N: …`), a bad header refuses the file.
-fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path, mut each: impl FnMut(T)) -> Result<(Header, Vec<LineWarning>), RecordError> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut buf = String::new();
-    let mut n = 0usize;
-    let mut header = None;
-    let mut warnings = Vec::new();
-    loop {
-        buf.clear();
-        let read = match reader.read_line(&mut buf) {
-            Ok(r) => r,
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                n += 1;
-                warnings.push(LineWarning { line: n, message: "not valid UTF-8".into() });
-                // Skip the rest of the bad line.
-                let mut junk = Vec::new();
-                reader.read_until(b'\n', &mut junk).map_err(io_err(path))?;
-                continue;
-            }
-            Err(e) => return Err(io_err(path)(e)),
-        };
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        let line = buf.trim_end_matches(['\n', '\r']);
-        if line.trim().is_empty() {
-            continue;
-        }
-        if header.is_none() {
-            header = Some(scenario::parse_header(line).map_err(|source| RecordError::Format { path: path.to_path_buf(), source })?);
-            continue;
-        }
-        match serde_json::from_str::<T>(line) {
-            Ok(v) => each(v),
-            Err(e) => {
-                let message = if !buf.ends_with('\n') && e.is_eof() {
-                    format!("truncated (the file ends mid-line, as after a crash while writing): {e}")
-                } else {
-                    e.to_string()
-                };
-                warnings.push(LineWarning { line: n, message });
-            }
+/// Below this size a file is read by one thread.
+const PARALLEL_MIN_BYTES: u64 = 8 << 20;
+
+/// What one reader thread produced: parsed lines, warnings with thread-local line numbers,
+/// and how many lines it read.
+struct Part<T> {
+    items: Vec<T>,
+    warnings: Vec<LineWarning>,
+    lines: usize,
+}
+
+fn parse_line<T: for<'de> Deserialize<'de>>(raw: &[u8], n: usize, part: &mut Part<T>) {
+    let ends_nl = raw.ends_with(b"\n");
+    let Ok(text) = std::str::from_utf8(raw) else {
+        part.warnings.push(LineWarning { line: n, message: "not valid UTF-8".into() });
+        return;
+    };
+    let line = text.trim_end_matches(['\n', '\r']);
+    if line.trim().is_empty() {
+        return;
+    }
+    match serde_json::from_str::<T>(line) {
+        Ok(v) => part.items.push(v),
+        Err(e) => {
+            let message = if !ends_nl && e.is_eof() {
+                format!("truncated (the file ends mid-line, as after a crash while writing): {e}")
+            } else {
+                e.to_string()
+            };
+            part.warnings.push(LineWarning { line: n, message });
         }
     }
-    let header = header.ok_or_else(|| RecordError::Format { path: path.to_path_buf(), source: ScenarioError::Empty })?;
-    Ok((header, warnings))
+}
+
+/// Reads the lines in `[start, end)` (both on line starts).
+fn read_range<T: for<'de> Deserialize<'de>>(path: &Path, start: u64, end: u64) -> io::Result<Part<T>> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file.take(end - start));
+    let mut part = Part { items: Vec::new(), warnings: Vec::new(), lines: 0 };
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(part);
+        }
+        part.lines += 1;
+        parse_line(&buf, part.lines, &mut part);
+    }
+}
+
+/// Reads a scenario: the header (a bad one refuses the file), then every call line. Large
+/// files are split into byte ranges at line starts and parsed on all cores; results keep file
+/// order and bad lines become warnings with their real line numbers (`line N: …`).
+fn read_all<T: for<'de> Deserialize<'de> + Send>(path: &Path) -> Result<(Header, Vec<T>, Vec<LineWarning>), RecordError> {
+    let format_err = |source| RecordError::Format { path: path.to_path_buf(), source };
+    let len = std::fs::metadata(path).map_err(io_err(path))?.len();
+    let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
+    // The header: the first non-blank line.
+    let mut offset = 0u64;
+    let mut header_lines = 0usize;
+    let mut buf = Vec::new();
+    let header = loop {
+        buf.clear();
+        let read = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
+        if read == 0 {
+            return Err(format_err(ScenarioError::Empty));
+        }
+        offset += read as u64;
+        header_lines += 1;
+        let text = String::from_utf8_lossy(&buf);
+        if !text.trim().is_empty() {
+            break scenario::parse_header(text.trim_end()).map_err(format_err)?;
+        }
+    };
+    // Split the rest into ranges that start on line starts.
+    let threads = if len - offset < PARALLEL_MIN_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) as u64
+    };
+    let mut bounds = vec![offset];
+    for k in 1..threads {
+        let guess = offset + (len - offset) * k / threads;
+        let prev = *bounds.last().expect("non-empty");
+        if guess <= prev {
+            continue;
+        }
+        let mut f = BufReader::new(File::open(path).map_err(io_err(path))?);
+        f.seek(SeekFrom::Start(guess)).map_err(io_err(path))?;
+        buf.clear();
+        let skipped = f.read_until(b'\n', &mut buf).map_err(io_err(path))? as u64;
+        let at = guess + skipped;
+        if at < len {
+            bounds.push(at);
+        }
+    }
+    bounds.push(len);
+    let parts: Vec<io::Result<Part<T>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = bounds.windows(2).map(|w| s.spawn(move || read_range::<T>(path, w[0], w[1]))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("reader thread panicked")))).collect()
+    });
+    let mut items = Vec::new();
+    let mut warnings = Vec::new();
+    let mut lines_before = header_lines;
+    for part in parts {
+        let part = part.map_err(io_err(path))?;
+        items.extend(part.items);
+        warnings.extend(part.warnings.into_iter().map(|w| LineWarning { line: w.line + lines_before, ..w }));
+        lines_before += part.lines;
+    }
+    Ok((header, items, warnings))
 }
 
 /// Loads a whole scenario.
 pub fn load(path: &Path) -> Result<Loaded, RecordError> {
-    let mut calls = Vec::new();
-    let (header, warnings) = read_lines::<ScenarioCall>(path, |c| calls.push(c))?;
+    let (header, calls, warnings) = read_all::<ScenarioCall>(path)?;
     Ok(Loaded { header, calls, warnings })
 }
 
-/// Streams a scenario's lines as report rows (events are skipped, not kept).
-pub fn for_each_summary(path: &Path, each: impl FnMut(report::CallSummary)) -> Result<(Header, Vec<LineWarning>), RecordError> {
-    read_lines::<report::CallSummary>(path, each)
+/// A scenario's lines as report rows, in file order (events are skipped while parsing, never
+/// kept).
+pub fn for_each_summary(path: &Path, mut each: impl FnMut(report::CallSummary)) -> Result<(Header, Vec<LineWarning>), RecordError> {
+    let (header, rows, warnings) = read_all::<report::CallSummary>(path)?;
+    rows.into_iter().for_each(&mut each);
+    Ok((header, warnings))
 }
 
 #[cfg(test)]

@@ -181,18 +181,24 @@ fn begin(
                 Err(TokenProblem::Foreign) => (shared.cfg.entra.require
                     || (!shared.cfg.bearer_tokens.is_empty()
                         && !shared.cfg.bearer_tokens.iter().any(|b| b == t)))
-                .then_some(("InvalidAuthenticationToken", "The access token is invalid.".to_string())),
+                .then_some((
+                    "InvalidAuthenticationToken",
+                    "The access token is invalid.".to_string(),
+                )),
                 Err(TokenProblem::BadSignature) => Some((
                     "InvalidAuthenticationToken",
                     "The access token is invalid.".to_string(),
                 )),
                 Err(TokenProblem::Expired) => Some((
                     "ExpiredAuthenticationToken",
-                    "The access token expiry UTC time is earlier than current UTC time.".to_string(),
+                    "The access token expiry UTC time is earlier than current UTC time."
+                        .to_string(),
                 )),
                 Err(TokenProblem::Audience(aud)) => Some((
                     "InvalidAuthenticationTokenAudience",
-                    format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."),
+                    format!(
+                        "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+                    ),
                 )),
             };
             if let Some((code, msg)) = refused {
@@ -607,10 +613,17 @@ fn capacity_items(shared: &Shared, only: Option<&str>, q: &HashMap<String, Strin
         let rows = usage_rows(shared, &region);
         for sku in fleet::SKUS {
             let name = format!("OpenAI.{sku}.{model}");
-            let (used, limit) = rows
-                .iter()
-                .find(|r| r.0 == name)
-                .map_or((0.0, cfg.arm.quota_limits.get(&name).copied().unwrap_or(cfg.arm.default_quota_limit)), |r| (r.2, r.3));
+            let (used, limit) = rows.iter().find(|r| r.0 == name).map_or(
+                (
+                    0.0,
+                    cfg.arm
+                        .quota_limits
+                        .get(&name)
+                        .copied()
+                        .unwrap_or(cfg.arm.default_quota_limit),
+                ),
+                |r| (r.2, r.3),
+            );
             let available = (limit - used).max(0.0);
             items.push(json!({
                 "id": format!("/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{region}/models/OpenAI.{model}.{version}/skuCapacities/{sku}", cfg.account.subscription_id),
@@ -629,11 +642,19 @@ fn capacity_items(shared: &Shared, only: Option<&str>, q: &HashMap<String, Strin
     items
 }
 
-fn capacity_response(arm: Arm, shared: &Shared, only: Option<&str>, q: &HashMap<String, String>) -> Response {
+fn capacity_response(
+    arm: Arm,
+    shared: &Shared,
+    only: Option<&str>,
+    q: &HashMap<String, String>,
+) -> Response {
     if q.get("modelName").is_none_or(|m| m.is_empty()) {
         return arm.respond(
             StatusCode::BAD_REQUEST,
-            error_body("InvalidParameter", "The modelName query parameter is required."),
+            error_body(
+                "InvalidParameter",
+                "The modelName query parameter is required.",
+            ),
         );
     }
     arm.page(capacity_items(shared, only, q))

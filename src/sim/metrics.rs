@@ -109,7 +109,12 @@ pub async fn metrics(
     }
     let names: Vec<String> = q
         .get("metricnames")
-        .map(|s| s.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     if names.is_empty() {
         return (
@@ -119,14 +124,18 @@ pub async fn metrics(
             .into_response();
     }
     let (only, by_status) = parse_filter(q.get("$filter").map_or("", String::as_str));
-    let now_unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let end_min = now_unix / 60 + 1; // exclusive
     let start_min = end_min - WINDOW_MIN;
     let now_i = Instant::now();
     // (deployment, status) -> per-minute [requests, prompt, generated, ttr_sum_ms, ttr_n]
     let mut acc: BTreeMap<(String, String), Vec<[f64; 5]>> = BTreeMap::new();
     for r in shared.log_snapshot() {
-        let Some(dep) = r.deployment.clone() else { continue };
+        let Some(dep) = r.deployment.clone() else {
+            continue;
+        };
         if only.as_ref().is_some_and(|o| o != &dep) {
             continue;
         }
@@ -136,7 +145,11 @@ pub async fn metrics(
             continue;
         }
         let slot = (minute - start_min) as usize;
-        let status = if by_status { r.status.to_string() } else { String::new() };
+        let status = if by_status {
+            r.status.to_string()
+        } else {
+            String::new()
+        };
         let row = acc
             .entry((dep, status))
             .or_insert_with(|| vec![[0.0; 5]; WINDOW_MIN as usize]);
@@ -151,7 +164,10 @@ pub async fn metrics(
     if acc.is_empty()
         && let Some(o) = &only
     {
-        acc.insert((o.clone(), String::new()), vec![[0.0; 5]; WINDOW_MIN as usize]);
+        acc.insert(
+            (o.clone(), String::new()),
+            vec![[0.0; 5]; WINDOW_MIN as usize],
+        );
     }
     let ts = |i: usize| iso((start_min + i as u64) * 60);
     let value: Vec<Value> = names
@@ -216,7 +232,10 @@ pub async fn metrics(
         "resourceregion": shared.cfg.account.location,
     });
     (
-        [(http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        [(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
         body.to_string(),
     )
         .into_response()

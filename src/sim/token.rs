@@ -95,7 +95,9 @@ pub fn mint(secret: &str, aud: &str, iat: u64, exp: u64, oid: &str) -> String {
         iat,
         oid: oid.to_string(),
     };
-    let payload = b64(serde_json::to_string(&claims).unwrap_or_default().as_bytes());
+    let payload = b64(serde_json::to_string(&claims)
+        .unwrap_or_default()
+        .as_bytes());
     let signed = format!("{header}.{payload}");
     let sig = sign(secret, &signed);
     format!("{signed}.{sig}")
@@ -104,7 +106,8 @@ pub fn mint(secret: &str, aud: &str, iat: u64, exp: u64, oid: &str) -> String {
 /// Checks a bearer against `want_aud` (trailing `/` ignored) at `now` (unix seconds).
 pub fn verify(secret: &str, token: &str, want_aud: &str, now: u64) -> Result<Claims, TokenProblem> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(TokenProblem::Foreign);
     };
@@ -160,7 +163,10 @@ fn issue(shared: &Shared, resource: &str) -> (String, u64) {
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
-        [(http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        [(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
         json!({"error": error, "error_description": description}).to_string(),
     )
         .into_response()
@@ -175,11 +181,18 @@ fn msi_response(shared: &Shared, q: &HashMap<String, String>) -> Response {
         );
     }
     let Some(resource) = q.get("resource") else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Required query variable 'resource' is missing");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required query variable 'resource' is missing",
+        );
     };
     let (token, exp) = issue(shared, resource);
     (
-        [(http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        [(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
         json!({
             "access_token": token,
             "expires_on": exp.to_string(),
@@ -203,7 +216,11 @@ pub async fn app_service_token(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == shared.cfg.entra.identity_header);
     if !ok {
-        return oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", "x-identity-header is missing or wrong");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "x-identity-header is missing or wrong",
+        );
     }
     msi_response(&shared, &q)
 }
@@ -215,7 +232,11 @@ pub async fn imds_token(
     headers: HeaderMap,
 ) -> Response {
     if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Required metadata header not specified");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Required metadata header not specified",
+        );
     }
     msi_response(&shared, &q)
 }
@@ -233,7 +254,11 @@ pub async fn aad_token(State(shared): State<Arc<Shared>>, body: String) -> Respo
         );
     }
     let Some(scope) = form.get("scope") else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'scope'.");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "AADSTS900144: The request body must contain the following parameter: 'scope'.",
+        );
     };
     let (token, _) = issue(&shared, scope);
     let life = shared.cfg.entra.token_lifetime_s;
@@ -293,12 +318,21 @@ mod tests {
         let sec = secret_for(1);
         let t = mint(&sec, AUD_DATA_PLANE, 100, 200, "p");
         assert!(verify(&sec, &t, "https://cognitiveservices.azure.com/", 150).is_ok());
-        assert_eq!(verify(&sec, &t, AUD_DATA_PLANE, 200), Err(TokenProblem::Expired));
+        assert_eq!(
+            verify(&sec, &t, AUD_DATA_PLANE, 200),
+            Err(TokenProblem::Expired)
+        );
         assert_eq!(
             verify(&sec, &t, AUD_ARM, 150),
             Err(TokenProblem::Audience(AUD_DATA_PLANE.into()))
         );
-        assert_eq!(verify(&secret_for(2), &t, AUD_DATA_PLANE, 150), Err(TokenProblem::BadSignature));
-        assert_eq!(verify(&sec, "simulator", AUD_DATA_PLANE, 150), Err(TokenProblem::Foreign));
+        assert_eq!(
+            verify(&secret_for(2), &t, AUD_DATA_PLANE, 150),
+            Err(TokenProblem::BadSignature)
+        );
+        assert_eq!(
+            verify(&sec, "simulator", AUD_DATA_PLANE, 150),
+            Err(TokenProblem::Foreign)
+        );
     }
 }

@@ -111,7 +111,12 @@ impl App {
     }
 
     /// Opens a scenario on the Replay screen.
-    pub fn open_replay(&mut self, file: &str, calls: Vec<crate::domain::scenario::ScenarioCall>, speed: Speed) {
+    pub fn open_replay(
+        &mut self,
+        file: &str,
+        calls: Vec<crate::domain::scenario::ScenarioCall>,
+        speed: Speed,
+    ) {
         self.replay = Some(Replay::new(file, calls, speed));
         self.screen = Screen::Replay;
         self.dirty = true;
@@ -239,7 +244,9 @@ impl App {
             GlobalAction::Interrupt => self.interrupt(),
             GlobalAction::Quit => vec![Effect::Quit],
             GlobalAction::Replay if self.replay.is_some() => self.go(Screen::Replay),
-            GlobalAction::Replay => self.say("No scenario open: `aoai replay FILE` opens one".into()),
+            GlobalAction::Replay => {
+                self.say("No scenario open: `aoai replay FILE` opens one".into())
+            }
             GlobalAction::Record => self.toggle_record(),
         }
     }
@@ -378,27 +385,42 @@ impl App {
         r.playing(id, index);
         let speed = r.speed();
         let prompt = last_user_message(&call);
-        let live = LiveCall::new(id, &call.request.deployment, call.request.api, &prompt, self.clock.now());
+        let live = LiveCall::new(
+            id,
+            &call.request.deployment,
+            call.request.api,
+            &prompt,
+            self.clock.now(),
+        );
         self.session.calls.push(live);
-        vec![Effect::Replay { id, call: Box::new(call), speed }]
+        vec![Effect::Replay {
+            id,
+            call: Box::new(call),
+            speed,
+        }]
     }
 
     /// Recording on (to `--record FILE`, else a new time-stamped file) or off.
     pub fn toggle_record(&mut self) -> Vec<Effect> {
         if let Some(path) = self.recording.active.take() {
             let n = self.recording.written;
-            return self.say_and(format!("Recording stopped: {n} calls in {}", path.display()), Effect::StopRecording);
+            return self.say_and(
+                format!("Recording stopped: {n} calls in {}", path.display()),
+                Effect::StopRecording,
+            );
         }
-        let path = self
-            .recording
-            .default_path
-            .clone()
-            .unwrap_or_else(|| super::replay::default_record_path(std::time::SystemTime::now()));
+        let path =
+            self.recording.default_path.clone().unwrap_or_else(|| {
+                super::replay::default_record_path(std::time::SystemTime::now())
+            });
         self.recording.generation += 1;
         self.recording.written = 0;
         self.recording.active = Some(path.clone());
         let generation = self.recording.generation;
-        self.say_and(format!("Recording calls to {}", path.display()), Effect::StartRecording { generation, path })
+        self.say_and(
+            format!("Recording calls to {}", path.display()),
+            Effect::StartRecording { generation, path },
+        )
     }
 
     fn say_and(&mut self, m: String, e: Effect) -> Vec<Effect> {
@@ -414,7 +436,9 @@ impl App {
                 self.recording.written = count;
                 self.redraw()
             }
-            RecordMsg::Failed { generation, error } if generation == current && self.recording.active.is_some() => {
+            RecordMsg::Failed { generation, error }
+                if generation == current && self.recording.active.is_some() =>
+            {
                 self.recording.active = None;
                 self.say_and(format!("Recording stopped: {error}"), Effect::StopRecording)
             }
@@ -430,7 +454,10 @@ impl App {
             Screen::Chat => (keymap::hints(self.chat.keymap()), self.chat.wants_text()),
             Screen::History => (keymap::hints(self.history.keymap()), false),
             Screen::Deployments => (self.deployments.hints(), self.deployments.wants_text()),
-            Screen::Replay => (self.replay.as_ref().map_or_else(Vec::new, Replay::hints), false),
+            Screen::Replay => (
+                self.replay.as_ref().map_or_else(Vec::new, Replay::hints),
+                false,
+            ),
         };
         if !text {
             h.extend(keymap::hints(keymap::GLOBAL_UNFOCUSED));
@@ -498,7 +525,10 @@ impl App {
             Screen::Deployments => self.deployments.render(body, buf, &theme),
             Screen::Replay => {
                 if let Some(r) = &mut self.replay {
-                    let props = ReplayProps { session: &self.session, now };
+                    let props = ReplayProps {
+                        session: &self.session,
+                        now,
+                    };
                     r.render(body, buf, &theme, &props);
                 }
             }

@@ -181,7 +181,12 @@ impl Executor {
             }
             Effect::StartRecording { generation, path } => {
                 let profile = self.record_profile.clone();
-                self.recorder = Some(super::replay::spawn_writer(generation, path, profile, self.tx.clone()));
+                self.recorder = Some(super::replay::spawn_writer(
+                    generation,
+                    path,
+                    profile,
+                    self.tx.clone(),
+                ));
             }
             // Dropping the sender ends the thread once calls in flight are written.
             Effect::StopRecording => self.recorder = None,
@@ -220,7 +225,8 @@ impl Executor {
                 Some(recorder) => {
                     let mut shown = record.clone();
                     shown.events.clear();
-                    let line = crate::record::scenario_call(client.config(), &spec, record, started);
+                    let line =
+                        crate::record::scenario_call(client.config(), &spec, record, started);
                     let _ = recorder.send(line);
                     shown
                 }

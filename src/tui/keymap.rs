@@ -640,7 +640,12 @@ pub const REPLAY: &[Binding<ReplayAction>] = &[
     ),
     b(&[k(KeyCode::Enter)], ReplayAction::Play, "play", true),
     b(&[ch('n')], ReplayAction::Next, "play next", true),
-    b(&[ch('s')], ReplayAction::Speed, "speed 1x/2x/10x/instant", true),
+    b(
+        &[ch('s')],
+        ReplayAction::Speed,
+        "speed 1x/2x/10x/instant",
+        true,
+    ),
     b(&[k(KeyCode::Esc)], ReplayAction::Stop, "stop replay", true),
 ];
 

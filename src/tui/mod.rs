@@ -196,7 +196,9 @@ where
                     | Effect::LoadDeployments { .. }
                     | Effect::LoadQuota { .. },
                 )
-                | Some(Effect::Replay { .. } | Effect::StartRecording { .. } | Effect::StopRecording) => {}
+                | Some(
+                    Effect::Replay { .. } | Effect::StartRecording { .. } | Effect::StopRecording,
+                ) => {}
             }
         }
     }
@@ -288,7 +290,11 @@ pub async fn replay(
         None => conn.client.config().endpoint.host().to_string(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut exec = Executor::new(conn.client.clone(), conn.arm.clone(), AppEventSender::new(tx));
+    let mut exec = Executor::new(
+        conn.client.clone(),
+        conn.arm.clone(),
+        AppEventSender::new(tx),
+    );
     exec.set_record_profile(record_profile(&conn));
     let cfg = AppConfig {
         deployment,
@@ -301,10 +307,10 @@ pub async fn replay(
         system: None,
     };
     let mut app = App::new(cfg, theme, Arc::new(TokioClock::new()));
-    let file = args
-        .file
-        .file_name()
-        .map_or_else(|| args.file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     app.open_replay(&file, loaded.calls, replay::Speed::from_factor(args.speed));
 
     let mut guard = terminal::TerminalGuard::new()?;

@@ -126,7 +126,14 @@ mod tests {
 
     #[test]
     fn prompts_are_token_exact_for_every_shape() {
-        for (p, c) in [(500, 1000), (500, 500), (2000, 200), (7000, 150), (64, 16), (30, 8)] {
+        for (p, c) in [
+            (500, 1000),
+            (500, 500),
+            (2000, 200),
+            (7000, 150),
+            (64, 16),
+            (30, 8),
+        ] {
             let t = PromptTemplate::new(p, c);
             assert_eq!(t.prompt_tokens, u64::from(p), "shape {p}/{c}");
             for n in [0, 1, 199, 123_456_789] {
@@ -140,7 +147,11 @@ mod tests {
     #[test]
     fn tiny_prompts_use_the_smallest_size() {
         let t = PromptTemplate::new(1, 5);
-        assert!(t.prompt_tokens > 1 && t.prompt_tokens <= 20, "{}", t.prompt_tokens);
+        assert!(
+            t.prompt_tokens > 1 && t.prompt_tokens <= 20,
+            "{}",
+            t.prompt_tokens
+        );
         assert_eq!(
             tokens::count_messages(&t.request(9).messages) as u64,
             t.prompt_tokens

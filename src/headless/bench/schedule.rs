@@ -104,7 +104,14 @@ mod tests {
         let mut s = OpenLoop::new(600.0, Duration::from_secs(1));
         assert_eq!(s.at(3), ms(300));
         let t = s.tick(ms(0), 0, 100);
-        assert_eq!(t.start, vec![Slot { n: 0, at: ms(0), lag: ms(0) }]);
+        assert_eq!(
+            t.start,
+            vec![Slot {
+                n: 0,
+                at: ms(0),
+                lag: ms(0)
+            }]
+        );
         assert_eq!(s.next_due(), Some(ms(100)));
         // Woken 1 ms late: slot 1 starts with 1 ms lag (not late).
         let t = s.tick(ms(101), 1, 100);
@@ -127,7 +134,12 @@ mod tests {
             assert_eq!(t.dropped, 0);
         }
         assert_eq!(starts.len(), 100);
-        assert!(starts.iter().enumerate().all(|(i, at)| *at == ms(10 * i as u64)));
+        assert!(
+            starts
+                .iter()
+                .enumerate()
+                .all(|(i, at)| *at == ms(10 * i as u64))
+        );
         assert_eq!(s.next_due(), None, "the run's slots are all out");
     }
 

@@ -147,8 +147,18 @@ impl Replay {
         };
         let live = self.playing.and_then(|(id, _)| p.session.get(id));
         self.render_detail(left, buf, theme, live);
-        if wide {
-            call_panel::render(right, buf, theme, live, p.now);
+        match live {
+            Some(c) if wide => call_panel::render(right, buf, theme, Some(c), p.now),
+            None if wide => {
+                let blk = block(" Call ", false, theme);
+                let inner = blk.inner(right);
+                blk.render(right, buf);
+                Paragraph::new("The replayed call's figures show here, as when it was live.")
+                    .style(theme.muted)
+                    .wrap(Wrap { trim: true })
+                    .render(inner, buf);
+            }
+            _ => {}
         }
     }
 

@@ -20,7 +20,12 @@ pub enum Screen {
 }
 
 impl Screen {
-    pub const ALL: [Screen; 4] = [Screen::Chat, Screen::History, Screen::Deployments, Screen::Replay];
+    pub const ALL: [Screen; 4] = [
+        Screen::Chat,
+        Screen::History,
+        Screen::Deployments,
+        Screen::Replay,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -83,9 +88,13 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
     };
     let rec = p.recording.as_deref().map(|r| {
         let max = (area.width as usize / 3).max(8);
-        Span::styled(format!("{} ", ellipsize(r, max)), theme.status_bar.patch(theme.error))
+        Span::styled(
+            format!("{} ", ellipsize(r, max)),
+            theme.status_bar.patch(theme.error),
+        )
     });
-    let used: usize = left.iter().map(Span::width).sum::<usize>() + rec.as_ref().map_or(0, Span::width);
+    let used: usize =
+        left.iter().map(Span::width).sum::<usize>() + rec.as_ref().map_or(0, Span::width);
     let room = (area.width as usize).saturating_sub(used + badge.len() + 2);
     let busy = if p.calls_in_flight { "● " } else { "" };
     let target = ellipsize(&format!("{busy}{} @ {}", p.deployment, p.endpoint), room);
