@@ -601,7 +601,7 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(
             default_record_path(t),
-            PathBuf::from("aoai-20261218-074640.jsonl")
+            PathBuf::from("aoai-20261118-110640.jsonl")
         );
         let mut r = Recording::default();
         assert_eq!(r.label(), None);
