@@ -48,6 +48,9 @@ pub struct ConsoleArgs {
     /// header if new). Ctrl+R or F8 toggles recording in the console.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Open on the Compare screen with this variant set loaded (docs/compare.md).
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +72,9 @@ pub enum Command {
     Quota(QuotaArgs),
     /// Check a config file (profiles).
     Config(ConfigArgs),
+    /// Run prompt variants (a TOML variant set) side by side: figures per variant, deltas
+    /// and a word diff against the baseline (docs/compare.md).
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -383,4 +389,47 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
             "`{s}` is not a positive duration (examples: 90, 30s, 10m, 1h)"
         )),
     }
+}
+
+/// Output formats of `aoai compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// The variant set (TOML; docs/compare.md).
+    pub file: PathBuf,
+    /// Deployment for variants that name none. Default: the profile's, else gpt-4o on the simulator.
+    #[arg(long, short = 'd', env = "AZURE_OPENAI_DEPLOYMENT")]
+    pub deployment: Option<String>,
+    /// Calls per variant (default: the file's `repeat`, else 1).
+    #[arg(long, short = 'k', value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+    /// Most calls at once (default: the file's `concurrency`, else 4).
+    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
+    pub concurrency: Option<usize>,
+    /// none | honor | honor:N | failover:DEPLOYMENT (default: the file's `retry`, else honor).
+    #[arg(long, value_parser = parse_retry)]
+    pub retry: Option<RetryPolicy>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CompareFormat,
+    /// Same as --format json: one JSON object with a row per variant.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// Append every call to a scenario file (replayable with `aoai replay`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Open the console on the Compare screen with the set loaded instead.
+    #[arg(long)]
+    pub tui: bool,
+    /// Theme for --tui (as `aoai --theme`).
+    #[arg(long, env = "AOAI_THEME")]
+    pub theme: Option<String>,
 }

@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
         Some(Command::Deployments(args)) => aoai::headless::deployments::run(args).await,
         Some(Command::Quota(args)) => aoai::headless::quota::run(args).await,
         Some(Command::Config(args)) => aoai::headless::config::run(args),
+        Some(Command::Compare(args)) => aoai::headless::compare::run(args).await,
         None => aoai::tui::run(cli.console).await,
     };
     match result {

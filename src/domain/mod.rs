@@ -12,3 +12,4 @@ pub mod stream;
 pub mod usage;
 pub mod diff;
 pub mod scenario;
+pub mod compare;

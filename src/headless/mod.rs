@@ -9,3 +9,4 @@ pub mod replay;
 pub mod config;
 pub mod deployments;
 pub mod quota;
+pub mod compare;

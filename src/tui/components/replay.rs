@@ -315,45 +315,12 @@ impl Replay {
             .wrap(Wrap { trim: false })
             .render(req_a, buf);
         if let Some(text) = answer {
-            // Follow the end of a streaming answer: the last rows that fit, hard-wrapped.
-            let tail = tail_rows(text, answer_a.width as usize, answer_a.height as usize);
-            let rows: Vec<Line> = tail
-                .into_iter()
-                .map(|l| Line::styled(l, theme.assistant))
-                .collect();
-            Paragraph::new(rows).render(answer_a, buf);
+            // Follow the end of a streaming answer: the last rows that fit.
+            let rows = crate::tui::markdown::render(text, answer_a.width, theme);
+            let skip = rows.len().saturating_sub(answer_a.height as usize);
+            Paragraph::new(rows[skip..].to_vec()).render(answer_a, buf);
         }
     }
-}
-
-/// The last `height` rows of `text` wrapped at `width` columns.
-fn tail_rows(text: &str, width: usize, height: usize) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    if width == 0 || height == 0 {
-        return out;
-    }
-    for line in text.lines().rev() {
-        let mut rows = vec![String::new()];
-        let mut w = 0;
-        for c in line.chars() {
-            let cw = Span::raw(c.to_string()).width();
-            if w + cw > width {
-                rows.push(String::new());
-                w = 0;
-            }
-            rows.last_mut().expect("a row").push(c);
-            w += cw;
-        }
-        for r in rows.into_iter().rev() {
-            out.push(r);
-            if out.len() == height {
-                out.reverse();
-                return out;
-            }
-        }
-    }
-    out.reverse();
-    out
 }
 
 #[cfg(test)]
@@ -418,7 +385,5 @@ mod tests {
         );
         assert_eq!(press(&mut r, KeyCode::Esc, false), Outcome::Ignored);
         assert_eq!(last_user_message(&call("hi")), "hi");
-        assert_eq!(tail_rows("abcdef\nxy", 4, 2), vec!["ef", "xy"]);
-        assert_eq!(tail_rows("a\nb", 4, 5), vec!["a", "b"]);
     }
 }
