@@ -413,7 +413,7 @@ pub struct CompareArgs {
     #[arg(long, short = 'k', value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: Option<u32>,
     /// Most calls at once (default: the file's `concurrency`, else 4).
-    #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
+    #[arg(long, short = 'n', value_name = "N", value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
     /// none | honor | honor:N | failover:DEPLOYMENT (default: the file's `retry`, else honor).
     #[arg(long, value_parser = parse_retry)]
@@ -432,4 +432,11 @@ pub struct CompareArgs {
     /// Theme for --tui (as `aoai --theme`).
     #[arg(long, env = "AOAI_THEME")]
     pub theme: Option<String>,
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
 }

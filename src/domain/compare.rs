@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::call::{CallRecord, Outcome};
 use super::diff::{DiffSpan, plain, similarity, word_diff};
 use super::retry::RetryPolicy;
-use crate::record::report::Percentiles;
+use crate::domain::rank::Percentiles;
 use crate::wire::{ChatMessage, ChatRequest};
 
 /// Most variants a set may hold (the console pages through them four at a time).
@@ -31,7 +31,10 @@ pub enum CompareError {
 }
 
 fn invalid(key: impl Into<String>, message: impl Into<String>) -> CompareError {
-    CompareError::Invalid { key: key.into(), message: message.into() }
+    CompareError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 /// One message of a variant's `messages` list.
@@ -146,27 +149,43 @@ impl Variant {
 
     /// A copy named `name` (the console's "duplicate into a new column").
     pub fn duplicate(&self, name: impl Into<String>) -> Self {
-        Variant { name: name.into(), ..self.clone() }
+        Variant {
+            name: name.into(),
+            ..self.clone()
+        }
     }
 
     fn check(&self, key: &str) -> Result<(), CompareError> {
         if self.chat_messages().is_empty() {
-            return Err(invalid(format!("{key}.user"), "no `user` prompt and no `messages`: the variant sends nothing"));
+            return Err(invalid(
+                format!("{key}.user"),
+                "no `user` prompt and no `messages`: the variant sends nothing",
+            ));
         }
         if let Some(t) = self.temperature
             && !(t.is_finite() && (0.0..=2.0).contains(&t))
         {
-            return Err(invalid(format!("{key}.temperature"), format!("{t} is not between 0 and 2")));
+            return Err(invalid(
+                format!("{key}.temperature"),
+                format!("{t} is not between 0 and 2"),
+            ));
         }
         if let Some(p) = self.top_p
             && !(p.is_finite() && (0.0..=1.0).contains(&p))
         {
-            return Err(invalid(format!("{key}.top_p"), format!("{p} is not between 0 and 1")));
+            return Err(invalid(
+                format!("{key}.top_p"),
+                format!("{p} is not between 0 and 1"),
+            ));
         }
         if self.max_tokens == Some(0) {
             return Err(invalid(format!("{key}.max_tokens"), "must be at least 1"));
         }
-        if self.deployment.as_deref().is_some_and(|d| d.trim().is_empty()) {
+        if self
+            .deployment
+            .as_deref()
+            .is_some_and(|d| d.trim().is_empty())
+        {
             return Err(invalid(format!("{key}.deployment"), "is empty"));
         }
         Ok(())
@@ -215,17 +234,28 @@ const ROLES: [&str; 5] = ["system", "developer", "user", "assistant", "tool"];
 impl VariantSet {
     /// A set of one variant (the console's "compare from the chat's prompt").
     pub fn single(v: Variant) -> Self {
-        VariantSet { name: None, variants: vec![v], baseline: 0, repeat: None, concurrency: None, retry: None }
+        VariantSet {
+            name: None,
+            variants: vec![v],
+            baseline: 0,
+            repeat: None,
+            concurrency: None,
+            retry: None,
+        }
     }
 
     /// Parses and checks a variant-set file.
     pub fn from_toml_str(text: &str) -> Result<Self, CompareError> {
-        let file: SetFile = toml::from_str(text).map_err(|e| CompareError::Toml(e.to_string().trim_end().to_string()))?;
+        let file: SetFile = toml::from_str(text)
+            .map_err(|e| CompareError::Toml(e.to_string().trim_end().to_string()))?;
         if file.variant.is_empty() {
             return Err(invalid("variant", "the set has no [[variant]] tables"));
         }
         if file.variant.len() > MAX_VARIANTS {
-            return Err(invalid("variant", format!("{} variants; at most {MAX_VARIANTS}", file.variant.len())));
+            return Err(invalid(
+                "variant",
+                format!("{} variants; at most {MAX_VARIANTS}", file.variant.len()),
+            ));
         }
         let mut variants: Vec<Variant> = Vec::new();
         for (i, vf) in file.variant.into_iter().enumerate() {
@@ -235,7 +265,10 @@ impl VariantSet {
                 return Err(invalid(format!("{key}.name"), "is empty"));
             }
             if variants.iter().any(|v| v.name == name) {
-                return Err(invalid(format!("{key}.name"), format!("`{name}` is used by an earlier variant")));
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("`{name}` is used by an earlier variant"),
+                ));
             }
             let f = merge(vf.fields, &file.defaults);
             let mut messages = Vec::new();
@@ -267,7 +300,10 @@ impl VariantSet {
             None => 0,
             Some(b) => variants.iter().position(|v| &v.name == b).ok_or_else(|| {
                 let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
-                invalid("baseline", format!("no variant named `{b}` (variants: {})", names.join(", ")))
+                invalid(
+                    "baseline",
+                    format!("no variant named `{b}` (variants: {})", names.join(", ")),
+                )
             })?,
         };
         if file.repeat == Some(0) {
@@ -278,9 +314,19 @@ impl VariantSet {
         }
         let retry = match file.retry {
             None => None,
-            Some(r) => Some(r.parse::<RetryPolicy>().map_err(|e| invalid("retry", e.to_string()))?),
+            Some(r) => Some(
+                r.parse::<RetryPolicy>()
+                    .map_err(|e| invalid("retry", e.to_string()))?,
+            ),
         };
-        Ok(VariantSet { name: file.name, variants, baseline, repeat: file.repeat, concurrency: file.concurrency, retry })
+        Ok(VariantSet {
+            name: file.name,
+            variants,
+            baseline,
+            repeat: file.repeat,
+            concurrency: file.concurrency,
+            retry,
+        })
     }
 
     pub fn baseline(&self) -> &Variant {
@@ -326,8 +372,12 @@ pub struct VariantStats {
 
 impl VariantStats {
     pub fn of(records: &[CallRecord]) -> Self {
-        let mut s = VariantStats { calls: records.len(), ..Default::default() };
-        let (mut prompt, mut completion, mut cached, mut reasoning) = (vec![], vec![], vec![], vec![]);
+        let mut s = VariantStats {
+            calls: records.len(),
+            ..Default::default()
+        };
+        let (mut prompt, mut completion, mut cached, mut reasoning) =
+            (vec![], vec![], vec![], vec![]);
         let (mut ttft, mut e2e, mut tps, mut cost) = (vec![], vec![], vec![], vec![]);
         for r in records {
             match r.outcome {
@@ -379,7 +429,10 @@ pub struct Delta {
 impl Delta {
     pub fn between(value: Option<f64>, baseline: Option<f64>) -> Option<Delta> {
         let (v, b) = (value?, baseline?);
-        Some(Delta { abs: v - b, pct: (b != 0.0).then(|| (v - b) / b * 100.0) })
+        Some(Delta {
+            abs: v - b,
+            pct: (b != 0.0).then(|| (v - b) / b * 100.0),
+        })
     }
 }
 
@@ -426,13 +479,20 @@ pub struct AnswerDiff {
 impl AnswerDiff {
     pub fn of(baseline: &str, answer: &str) -> Self {
         let spans = word_diff(baseline, answer);
-        AnswerDiff { similarity: similarity(baseline, answer), plain: plain(&spans), spans }
+        AnswerDiff {
+            similarity: similarity(baseline, answer),
+            plain: plain(&spans),
+            spans,
+        }
     }
 }
 
 /// The first successful answer among a variant's repeats (in repeat order).
 pub fn first_answer(records: &[CallRecord]) -> Option<&str> {
-    records.iter().find(|r| r.outcome == Outcome::Done).map(|r| r.text.as_str())
+    records
+        .iter()
+        .find(|r| r.outcome == Outcome::Done)
+        .map(|r| r.text.as_str())
 }
 
 /// One row of the comparison.
@@ -461,10 +521,17 @@ pub struct CompareReport {
 }
 
 /// Builds the comparison from each variant's records (`records[i]` for `set.variants[i]`).
-pub fn summarize(set: &VariantSet, default_deployment: &str, repeat: u32, records: &[Vec<CallRecord>]) -> CompareReport {
+pub fn summarize(
+    set: &VariantSet,
+    default_deployment: &str,
+    repeat: u32,
+    records: &[Vec<CallRecord>],
+) -> CompareReport {
     let empty: Vec<CallRecord> = Vec::new();
     let recs = |i: usize| records.get(i).unwrap_or(&empty);
-    let stats: Vec<VariantStats> = (0..set.variants.len()).map(|i| VariantStats::of(recs(i))).collect();
+    let stats: Vec<VariantStats> = (0..set.variants.len())
+        .map(|i| VariantStats::of(recs(i)))
+        .collect();
     let base_stats = &stats[set.baseline];
     let base_answer = first_answer(recs(set.baseline));
     let variants = set
@@ -487,7 +554,12 @@ pub fn summarize(set: &VariantSet, default_deployment: &str, repeat: u32, record
             }
         })
         .collect();
-    CompareReport { set: set.name.clone(), baseline: set.baseline().name.clone(), repeat, variants }
+    CompareReport {
+        set: set.name.clone(),
+        baseline: set.baseline().name.clone(),
+        repeat,
+        variants,
+    }
 }
 
 #[cfg(test)]
@@ -523,22 +595,53 @@ temperature = 0.2
 
     #[test]
     fn errors_name_the_key() {
-        let e = VariantSet::from_toml_str("[[variant]]\nname = \"a\"\nuser = \"x\"\ntemprature = 1\n").unwrap_err();
+        let e =
+            VariantSet::from_toml_str("[[variant]]\nname = \"a\"\nuser = \"x\"\ntemprature = 1\n")
+                .unwrap_err();
         assert!(e.to_string().contains("temprature"), "{e}");
-        let e = VariantSet::from_toml_str("baseline = \"zz\"\n[[variant]]\nname = \"a\"\nuser = \"x\"\n").unwrap_err();
-        assert!(e.to_string().starts_with("baseline: no variant named `zz`"), "{e}");
-        let e = VariantSet::from_toml_str("[[variant]]\nname = \"a\"\nuser = \"x\"\ntemperature = 3.0\n").unwrap_err();
-        assert_eq!(e.to_string(), "variant[1].temperature: 3 is not between 0 and 2");
+        let e = VariantSet::from_toml_str(
+            "baseline = \"zz\"\n[[variant]]\nname = \"a\"\nuser = \"x\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("baseline: no variant named `zz`"),
+            "{e}"
+        );
+        let e = VariantSet::from_toml_str(
+            "[[variant]]\nname = \"a\"\nuser = \"x\"\ntemperature = 3.0\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "variant[1].temperature: 3 is not between 0 and 2"
+        );
     }
 
     fn rec(ttft: f64, prompt: u64, status429: bool) -> CallRecord {
-        let mut attempts = vec![Attempt { status: Some(200), ..Default::default() }];
+        let mut attempts = vec![Attempt {
+            status: Some(200),
+            ..Default::default()
+        }];
         if status429 {
-            attempts.insert(0, Attempt { status: Some(429), ..Default::default() });
+            attempts.insert(
+                0,
+                Attempt {
+                    status: Some(429),
+                    ..Default::default()
+                },
+            );
         }
         CallRecord {
-            timing: Timings { ttft_ms: Some(ttft), e2e_ms: Some(ttft * 2.0), ..Default::default() },
-            usage: Some(Usage { prompt_tokens: prompt, completion_tokens: 10, ..Default::default() }),
+            timing: Timings {
+                ttft_ms: Some(ttft),
+                e2e_ms: Some(ttft * 2.0),
+                ..Default::default()
+            },
+            usage: Some(Usage {
+                prompt_tokens: prompt,
+                completion_tokens: 10,
+                ..Default::default()
+            }),
             finish_reason: Some("stop".into()),
             cost_usd: Some(0.001),
             attempts,
@@ -549,7 +652,10 @@ temperature = 0.2
 
     #[test]
     fn stats_and_deltas() {
-        let a: Vec<CallRecord> = [40.0, 10.0, 30.0, 20.0].iter().map(|&t| rec(t, 10, false)).collect();
+        let a: Vec<CallRecord> = [40.0, 10.0, 30.0, 20.0]
+            .iter()
+            .map(|&t| rec(t, 10, false))
+            .collect();
         let s = VariantStats::of(&a);
         // nearest rank: p50 of 4 = 2nd = 20; p95 = 4th = 40.
         assert_eq!((s.ttft_ms.p50, s.ttft_ms.p95), (Some(20.0), Some(40.0)));
@@ -558,6 +664,12 @@ temperature = 0.2
         assert_eq!(b.http_429, 1);
         assert_eq!(b.retries, 1);
         let d = Deltas::of(&b, &s);
-        assert_eq!(d.prompt_tokens, Some(Delta { abs: 5.0, pct: Some(50.0) }));
+        assert_eq!(
+            d.prompt_tokens,
+            Some(Delta {
+                abs: 5.0,
+                pct: Some(50.0)
+            })
+        );
     }
 }

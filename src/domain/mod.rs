@@ -13,3 +13,4 @@ pub mod usage;
 pub mod diff;
 pub mod scenario;
 pub mod compare;
+pub mod rank;

@@ -41,11 +41,25 @@ pub struct Plan {
 
 impl Plan {
     /// Flags over the file over the defaults (1 repeat, 4 at once, `honor`).
-    pub fn resolve(set: &VariantSet, repeat: Option<u32>, concurrency: Option<usize>, retry: Option<RetryPolicy>, deployment: String) -> Plan {
+    pub fn resolve(
+        set: &VariantSet,
+        repeat: Option<u32>,
+        concurrency: Option<usize>,
+        retry: Option<RetryPolicy>,
+        deployment: String,
+    ) -> Plan {
         Plan {
             repeat: repeat.or(set.repeat).unwrap_or(1).max(1),
-            concurrency: concurrency.or(set.concurrency).unwrap_or(DEFAULT_CONCURRENCY).max(1),
-            retry: retry.or_else(|| set.retry.clone()).unwrap_or(RetryPolicy::Honor { max_attempts: 3, max_wait_ms: 60_000 }),
+            concurrency: concurrency
+                .or(set.concurrency)
+                .unwrap_or(DEFAULT_CONCURRENCY)
+                .max(1),
+            retry: retry
+                .or_else(|| set.retry.clone())
+                .unwrap_or(RetryPolicy::Honor {
+                    max_attempts: 3,
+                    max_wait_ms: 60_000,
+                }),
             default_deployment: deployment,
             capture_events: false,
         }
@@ -71,7 +85,12 @@ pub fn jobs(set: &VariantSet, plan: &Plan) -> Vec<Job> {
             spec.stream = v.stream;
             spec.retry = plan.retry.clone();
             spec.capture_events = plan.capture_events;
-            out.push(Job { id: out.len() as u64 + 1, variant, repeat, spec });
+            out.push(Job {
+                id: out.len() as u64 + 1,
+                variant,
+                repeat,
+                spec,
+            });
         }
     }
     out
@@ -96,7 +115,8 @@ pub async fn run_set(
     mut on_done: impl FnMut(&mut Finished),
 ) -> Vec<Vec<CallRecord>> {
     let all = jobs(set, plan);
-    let mut slots: Vec<Vec<Option<CallRecord>>> = vec![vec![None; plan.repeat as usize]; set.variants.len()];
+    let mut slots: Vec<Vec<Option<CallRecord>>> =
+        vec![vec![None; plan.repeat as usize]; set.variants.len()];
     let mut stream = futures_util::stream::iter(all)
         .map(|job| async move {
             let started = SystemTime::now();
@@ -110,19 +130,27 @@ pub async fn run_set(
             } else {
                 client.run(job.id, &job.spec, cancel, &mut |_| {}).await
             };
-            Finished { job, record, started }
+            Finished {
+                job,
+                record,
+                started,
+            }
         })
         .buffer_unordered(plan.concurrency);
     while let Some(mut f) = stream.next().await {
         on_done(&mut f);
         slots[f.job.variant][f.job.repeat as usize] = Some(f.record);
     }
-    slots.into_iter().map(|v| v.into_iter().flatten().collect()).collect()
+    slots
+        .into_iter()
+        .map(|v| v.into_iter().flatten().collect())
+        .collect()
 }
 
 /// Reads and checks a variant-set file; errors carry the path and name the key.
 pub fn load(path: &Path) -> anyhow::Result<VariantSet> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     VariantSet::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
@@ -156,15 +184,33 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.tui {
         return crate::tui::compare::run(args, set).await;
     }
-    let fmt = if args.json { CompareFormat::Json } else { args.format };
+    let fmt = if args.json {
+        CompareFormat::Json
+    } else {
+        args.format
+    };
     let conn = connect(&args.conn).await?;
     // Open the scenario first, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
-        Some(path) => Some(crate::record::Recorder::open(path, conn.is_sim().then_some("simulator"))?),
+        Some(path) => Some(crate::record::Recorder::open(
+            path,
+            conn.is_sim().then_some("simulator"),
+        )?),
         None => None,
     };
-    let deployment = conn.deployment(args.deployment.as_ref())?;
-    let mut plan = Plan::resolve(&set, args.repeat, args.concurrency, args.retry.clone(), deployment);
+    // Needed only by variants that name no deployment.
+    let deployment = match conn.deployment(args.deployment.as_ref()) {
+        Ok(d) => d,
+        Err(_) if set.variants.iter().all(|v| v.deployment.is_some()) => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut plan = Plan::resolve(
+        &set,
+        args.repeat,
+        args.concurrency,
+        args.retry.clone(),
+        deployment,
+    );
     plan.capture_events = recorder.is_some();
     let cancel = CancellationToken::new();
     let ctrl_c = {
@@ -194,7 +240,11 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let report = summarize(&set, &plan.default_deployment, plan.repeat, &records);
     print!("{}", render(&report, &plan, fmt, conn.is_sim()));
     if let Some(rec) = &recorder {
-        eprintln!("recorded {} calls to {}", rec.written(), rec.path().display());
+        eprintln!(
+            "recorded {} calls to {}",
+            rec.written(),
+            rec.path().display()
+        );
     }
     Ok(exit_code(&records))
 }

@@ -13,6 +13,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::command::{ChatParams, Command, Effect, Outcome, Submit};
 use super::components::call_panel;
 use super::components::chat::{Chat, ChatProps};
+use super::components::compare::{Compare, CompareProps};
 use super::components::deployments::Deployments;
 use super::components::help::Help;
 use super::components::history::History;
@@ -26,6 +27,8 @@ use super::session::{LiveCall, Session};
 use super::theme::Theme;
 use crate::azure::CallSpec;
 use crate::wire::{ChatMessage, ChatRequest};
+
+mod ops;
 
 /// Smallest size the console draws; below it shows a "too small" message.
 pub const MIN_WIDTH: u16 = 40;
@@ -80,6 +83,10 @@ pub struct App {
     replay: Option<Replay>,
     /// Scenario recording (`--record FILE`, Ctrl+R / F8).
     pub recording: Recording,
+    /// The variant set open on the Compare screen.
+    compare: Option<Compare>,
+    /// Deployments opened on their endpoint, profiles, bench (`app/ops.rs`).
+    ops: ops::AppOps,
 }
 
 impl App {
@@ -107,7 +114,63 @@ impl App {
             dirty: true,
             replay: None,
             recording: Recording::default(),
+            compare: None,
+            ops: ops::AppOps::default(),
         }
+    }
+
+    /// Opens a variant set on the Compare screen.
+    pub fn open_compare(&mut self, set: crate::domain::compare::VariantSet) {
+        self.compare = Some(Compare::new(set));
+        self.screen = Screen::Compare;
+        self.dirty = true;
+    }
+
+    pub fn compare(&self) -> Option<&Compare> {
+        self.compare.as_ref()
+    }
+
+    /// F7: the Compare screen; the first time, a set of one column from the chat's prompt.
+    fn go_compare(&mut self) -> Vec<Effect> {
+        if self.compare.is_none() {
+            let prompt = match self.chat.prompt() {
+                p if !p.trim().is_empty() => p,
+                _ => self.session.latest().map(|c| c.prompt.clone()).unwrap_or_default(),
+            };
+            let mut v = crate::domain::compare::Variant::new("v1", prompt);
+            let system = self.chat.system_prompt();
+            v.system = Some(system).filter(|s| !s.trim().is_empty());
+            v.max_tokens = self.chat.params.max_tokens;
+            v.temperature = self.chat.params.temperature;
+            v.deployment = Some(self.deployment.clone());
+            self.compare = Some(Compare::new(crate::domain::compare::VariantSet::single(v)));
+        }
+        self.go(Screen::Compare)
+    }
+
+    fn compare_run(&mut self) -> Vec<Effect> {
+        let now = self.clock.now();
+        let Some(c) = &mut self.compare else {
+            return vec![];
+        };
+        if !c.in_flight().is_empty() {
+            return self.say("A compare run is in flight: Esc cancels it".into());
+        }
+        if let Some(v) = c.set.variants.iter().find(|v| v.chat_messages().is_empty()) {
+            let m = format!("Column {} has no prompt: e edits it", v.name);
+            return self.say(m);
+        }
+        let (api, retry) = (self.chat.params.api, self.chat.params.retry.clone());
+        c.start(&mut self.next_id, &self.deployment, api, &retry, now)
+            .into_iter()
+            .map(|(id, spec)| Effect::StartCall { id, api, spec: Box::new(spec) })
+            .collect()
+    }
+
+    fn compare_cancel(&mut self) -> Vec<Effect> {
+        let now = self.clock.now();
+        let ids = self.compare.as_mut().map_or_else(Vec::new, |c| c.cancel_all(now));
+        ids.into_iter().map(Effect::CancelCall).collect()
     }
 
     /// Opens a scenario on the Replay screen.
@@ -134,6 +197,7 @@ impl App {
     /// Whether something on screen changes with time alone (then the loop ticks).
     pub fn animating(&self) -> bool {
         self.session.animating(self.clock.now())
+            || self.compare.as_ref().is_some_and(|c| c.animating(self.clock.now()))
     }
 
     pub fn in_flight(&self) -> Option<CallId> {
@@ -161,6 +225,7 @@ impl App {
             AppEvent::Edited(_, Err(e)) => self.say(format!("Editor: {e}")),
             AppEvent::Tick => self.redraw(),
             AppEvent::Record(msg) => self.on_record(msg),
+            AppEvent::Console(msg) => self.on_console(msg),
         }
     }
 
@@ -178,11 +243,18 @@ impl App {
         if self.screen == Screen::Chat && self.help.is_none() {
             self.chat.paste(s);
         }
+        if self.screen == Screen::Compare && self.help.is_none() && let Some(c) = &mut self.compare {
+            c.paste(s);
+        }
         self.redraw()
     }
 
     fn on_call(&mut self, id: CallId, msg: CallMsg) -> Vec<Effect> {
         let now = self.clock.now();
+        if let Some(c) = self.compare.as_mut().filter(|c| c.owns(id)) {
+            self.dirty |= c.on_call(id, msg, now);
+            return vec![];
+        }
         // Unknown ids (never started here) are dropped; ended calls drop late events.
         let Some(call) = self.session.get_mut(id) else {
             return vec![];
@@ -208,6 +280,9 @@ impl App {
         }
         self.quit_armed = false;
         self.message = None;
+        if let Some(effects) = self.picker_key(k) {
+            return effects;
+        }
         let outcome = match (&mut self.help, self.screen) {
             (Some(h), _) => h.handle_key(k),
             (None, Screen::Chat) => self.chat.handle_key(k, self.session.in_flight().is_some()),
@@ -217,6 +292,8 @@ impl App {
                 Some(r) => r.handle_key(k, self.session.in_flight().is_some()),
                 None => Outcome::Ignored,
             },
+            (None, Screen::Compare) => self.compare.as_mut().map_or(Outcome::Ignored, |c| c.handle_key(k)),
+            (None, Screen::Bench) => self.bench_key(k),
         };
         match outcome {
             Outcome::Consumed => vec![],
@@ -248,6 +325,9 @@ impl App {
                 self.say("No scenario open: `aoai replay FILE` opens one".into())
             }
             GlobalAction::Record => self.toggle_record(),
+            GlobalAction::Compare => self.go_compare(),
+            GlobalAction::Bench => self.go(Screen::Bench),
+            GlobalAction::Profiles => self.open_picker(),
         }
     }
 
@@ -311,6 +391,9 @@ impl App {
                 vec![]
             }
             Command::Replay(index) => self.play(index),
+            Command::CompareRun => self.compare_run(),
+            Command::CompareCancel => self.compare_cancel(),
+            Command::Console(c) => self.console_command(c),
         }
     }
 
@@ -362,6 +445,7 @@ impl App {
             self.clock.now(),
         ));
         self.chat.clear_input();
+        self.tag_call(id);
         vec![Effect::StartCall {
             id,
             api: s.params.api,
@@ -450,14 +534,22 @@ impl App {
         if self.help.is_some() {
             return keymap::hints(keymap::HELP);
         }
+        if let Some(h) = self.picker_hints() {
+            return h;
+        }
         let (mut h, text) = match self.screen {
             Screen::Chat => (keymap::hints(self.chat.keymap()), self.chat.wants_text()),
             Screen::History => (keymap::hints(self.history.keymap()), false),
             Screen::Deployments => (self.deployments.hints(), self.deployments.wants_text()),
+            Screen::Bench => self.bench_hints(),
             Screen::Replay => (
                 self.replay.as_ref().map_or_else(Vec::new, Replay::hints),
                 false,
             ),
+            Screen::Compare => self
+                .compare
+                .as_ref()
+                .map_or((Vec::new(), false), |c| (c.hints(), c.wants_text())),
         };
         if !text {
             h.extend(keymap::hints(keymap::GLOBAL_UNFOCUSED));
@@ -492,6 +584,7 @@ impl App {
             calls_in_flight: self.in_flight().is_some(),
             replay: self.replay.is_some(),
             recording: self.recording.label(),
+            compare: self.compare.is_some(),
         };
         status_bar::render_status(top, buf, &theme, &props);
         match self.screen {
@@ -522,7 +615,8 @@ impl App {
             Screen::History => self
                 .history
                 .render(body, buf, &theme, &self.session, self.sim),
-            Screen::Deployments => self.deployments.render(body, buf, &theme),
+            Screen::Deployments => self.deployments.render(body, buf, &theme, &self.session),
+            Screen::Bench => self.render_bench(body, buf, &theme),
             Screen::Replay => {
                 if let Some(r) = &mut self.replay {
                     let props = ReplayProps {
@@ -532,10 +626,17 @@ impl App {
                     r.render(body, buf, &theme, &props);
                 }
             }
+            Screen::Compare => {
+                if let Some(c) = &mut self.compare {
+                    let props = CompareProps { deployment: &self.deployment, now };
+                    c.render(body, buf, &theme, &props);
+                }
+            }
         }
         if let Some(h) = &mut self.help {
             h.render(body, buf, &theme);
         }
+        self.render_picker(body, buf, &theme);
         status_bar::render_hints(bottom, buf, &theme, &self.hints(), self.message.as_deref());
     }
 }

@@ -13,6 +13,9 @@ use crate::domain::retry::RetryPolicy;
 
 use super::event::{AppEventSender, ArmMsg, CallId, EditTarget};
 
+mod ops;
+pub use ops::{SIMULATOR_PROFILE, deployment_type};
+
 /// Chat parameters shown (and edited) on the chat screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatParams {
@@ -46,6 +49,8 @@ pub struct Submit {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
+    /// Deployments, metrics, profiles and bench (`super::ops`).
+    Console(super::ops::ConsoleCommand),
     Submit(Submit),
     CancelCall,
     NewConversation,
@@ -67,6 +72,10 @@ pub enum Command {
     CloseHelp,
     /// Replay the scenario's call at this index.
     Replay(usize),
+    /// Compare screen: run every column.
+    CompareRun,
+    /// Compare screen: cancel the columns' calls in flight.
+    CompareCancel,
 }
 
 /// The outcome of a key given to a component.
@@ -109,6 +118,8 @@ pub enum Effect {
         path: std::path::PathBuf,
     },
     StopRecording,
+    /// Deployments, metrics, profiles and bench (`ops.rs`).
+    Console(super::ops::ConsoleEffect),
 }
 
 /// Owns the clients and the cancellation tokens of calls in flight.
@@ -122,6 +133,8 @@ pub struct Executor {
     recorder: Option<std::sync::mpsc::Sender<crate::domain::scenario::ScenarioCall>>,
     /// Profile name written in a new scenario's header.
     record_profile: Option<String>,
+    /// Endpoint switching, ARM pricing, metrics, profiles and bench (`command/ops.rs`).
+    ops: ops::ExecOps,
 }
 
 impl Executor {
@@ -137,6 +150,7 @@ impl Executor {
             tokens: HashMap::new(),
             recorder: None,
             record_profile: None,
+            ops: ops::ExecOps::default(),
         }
     }
 
@@ -190,6 +204,7 @@ impl Executor {
             }
             // Dropping the sender ends the thread once calls in flight are written.
             Effect::StopRecording => self.recorder = None,
+            Effect::Console(e) => self.console(e),
             e @ (Effect::Copy(_) | Effect::Edit(..) | Effect::Quit) => return Some(e),
         }
         None
@@ -215,11 +230,13 @@ impl Executor {
         };
         let cancel = CancellationToken::new();
         self.tokens.insert(id, cancel.clone());
+        let pricing = self.pricing();
         tokio::spawn(async move {
             let events = tx.clone();
             let mut on_event = move |ev| events.call_event(id, ev);
             let started = std::time::SystemTime::now();
             let record = client.run(id, &spec, &cancel, &mut on_event).await;
+            let record = ops::priced(&pricing, &client.config().prices, record);
             let record = match recorder {
                 // Written by the recording thread (cancelled calls too); the UI keeps no events.
                 Some(recorder) => {

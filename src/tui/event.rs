@@ -28,6 +28,8 @@ pub enum AppEvent {
     Tick,
     /// News from the recording thread.
     Record(super::replay::RecordMsg),
+    /// Metrics, profile connections and bench reports (`super::ops`).
+    Console(super::ops::ConsoleMsg),
 }
 
 #[derive(Debug)]

@@ -147,6 +147,12 @@ pub enum GlobalAction {
     Replay,
     /// Start or stop recording calls to a scenario file.
     Record,
+    /// The Compare screen (prompt variants side by side).
+    Compare,
+    /// The Bench screen (load test the current deployment).
+    Bench,
+    /// The profile picker.
+    Profiles,
 }
 
 /// Keys that work everywhere, checked before the focused component.
@@ -188,6 +194,24 @@ pub const GLOBAL_ALWAYS: &[Binding<GlobalAction>] = &[
         "record calls on/off",
         false,
     ),
+    b(
+        &[k(KeyCode::F(7)), alt(KeyCode::Char('6'))],
+        GlobalAction::Compare,
+        "compare prompt variants",
+        false,
+    ),
+    b(
+        &[k(KeyCode::F(5)), alt(KeyCode::Char('4'))],
+        GlobalAction::Bench,
+        "bench (load test)",
+        false,
+    ),
+    b(
+        &[alt(KeyCode::Char('p'))],
+        GlobalAction::Profiles,
+        "switch profile",
+        false,
+    ),
 ];
 
 /// Keys that work where no text input has focus (checked after the component ignores a key).
@@ -199,6 +223,9 @@ pub const GLOBAL_UNFOCUSED: &[Binding<GlobalAction>] = &[
     b(&[ch('q')], GlobalAction::Quit, "quit", true),
     b(&[ch('5')], GlobalAction::Replay, "replay", false),
     b(&[ch('R')], GlobalAction::Record, "record on/off", false),
+    b(&[ch('6')], GlobalAction::Compare, "compare", false),
+    b(&[ch('4')], GlobalAction::Bench, "bench", false),
+    b(&[ch('p')], GlobalAction::Profiles, "switch profile", false),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,6 +536,8 @@ pub enum DeployAction {
     Reload,
     NextAccount,
     PrevAccount,
+    Details,
+    ReloadMetrics,
 }
 
 pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
@@ -553,6 +582,64 @@ pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
         "previous account",
         false,
     ),
+    b(&[ch('d')], DeployAction::Details, "headroom & metrics", true),
+    b(&[ch('m')], DeployAction::ReloadMetrics, "reload metrics", false),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchAction {
+    PrevField,
+    NextField,
+    Dec,
+    Inc,
+    Start,
+    Stop,
+}
+
+/// The Bench screen (digits and Backspace edit the focused number).
+pub const BENCH: &[Binding<BenchAction>] = &[
+    b(&[k(KeyCode::Enter)], BenchAction::Start, "start run", true),
+    b(&[k(KeyCode::Esc)], BenchAction::Stop, "stop run", true),
+    b(
+        &[k(KeyCode::Down), ch('j'), k(KeyCode::Tab)],
+        BenchAction::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        &[k(KeyCode::Up), ch('k'), k(KeyCode::BackTab)],
+        BenchAction::PrevField,
+        "previous field",
+        false,
+    ),
+    b(
+        &[k(KeyCode::Left), ch('h'), ch('-')],
+        BenchAction::Dec,
+        "previous choice / less",
+        true,
+    ),
+    b(
+        &[k(KeyCode::Right), ch('l'), ch('+')],
+        BenchAction::Inc,
+        "next choice / more",
+        true,
+    ),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileAction {
+    Up,
+    Down,
+    Choose,
+    Close,
+}
+
+/// The profile picker (Alt+P, or `p` where no text input has focus).
+pub const PROFILES: &[Binding<ProfileAction>] = &[
+    b(&[k(KeyCode::Up), ch('k')], ProfileAction::Up, "up", false),
+    b(&[k(KeyCode::Down), ch('j')], ProfileAction::Down, "down", false),
+    b(&[k(KeyCode::Enter)], ProfileAction::Choose, "switch to it", true),
+    b(&[k(KeyCode::Esc), ch('q')], ProfileAction::Close, "close", true),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -649,6 +736,58 @@ pub const REPLAY: &[Binding<ReplayAction>] = &[
     b(&[k(KeyCode::Esc)], ReplayAction::Stop, "stop replay", true),
 ];
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareAction {
+    Left,
+    Right,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    RunAll,
+    Duplicate,
+    Edit,
+    Baseline,
+    Remove,
+    Cancel,
+}
+
+/// The Compare screen (columns of variants).
+pub const COMPARE: &[Binding<CompareAction>] = &[
+    b(&[k(KeyCode::Enter), ch('r')], CompareAction::RunAll, "run all", true),
+    b(&[ch('d')], CompareAction::Duplicate, "duplicate column", true),
+    b(&[ch('e')], CompareAction::Edit, "edit column", true),
+    b(&[ch('b')], CompareAction::Baseline, "make baseline", true),
+    b(&[ch('x'), k(KeyCode::Delete)], CompareAction::Remove, "remove column", false),
+    b(&[k(KeyCode::Left), ch('h')], CompareAction::Left, "previous column", false),
+    b(&[k(KeyCode::Right), ch('l')], CompareAction::Right, "next column", false),
+    b(&[k(KeyCode::Up), ch('k')], CompareAction::Up, "scroll up (all columns)", false),
+    b(&[k(KeyCode::Down), ch('j')], CompareAction::Down, "scroll down (all columns)", false),
+    b(&[k(KeyCode::PageUp)], CompareAction::PageUp, "page up", false),
+    b(&[k(KeyCode::PageDown), ch(' ')], CompareAction::PageDown, "page down", false),
+    b(&[ch('g'), k(KeyCode::Home)], CompareAction::Top, "top", false),
+    b(&[k(KeyCode::Esc)], CompareAction::Cancel, "cancel run", false),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareEditAction {
+    Apply,
+    Discard,
+    NextField,
+    PrevField,
+    Newline,
+}
+
+/// Editing a column's fields (other keys edit the field's text).
+pub const COMPARE_EDIT: &[Binding<CompareEditAction>] = &[
+    b(&[k(KeyCode::Enter)], CompareEditAction::Apply, "apply", true),
+    b(&[k(KeyCode::Esc)], CompareEditAction::Discard, "discard", true),
+    b(&[k(KeyCode::Tab), k(KeyCode::Down)], CompareEditAction::NextField, "next field", true),
+    b(&[k(KeyCode::BackTab), k(KeyCode::Up)], CompareEditAction::PrevField, "previous field", false),
+    b(&[alt(KeyCode::Enter), ctrl('j')], CompareEditAction::Newline, "newline", false),
+];
+
 /// One section of the `?` help: a title and (keys, help) rows, built from the tables above.
 pub struct HelpSection {
     pub title: &'static str,
@@ -703,8 +842,24 @@ pub fn help_sections() -> Vec<HelpSection> {
             rows: rows(DEPLOYMENTS_FILTER),
         },
         HelpSection {
+            title: "Bench",
+            rows: rows(BENCH),
+        },
+        HelpSection {
+            title: "Profile picker",
+            rows: rows(PROFILES),
+        },
+        HelpSection {
             title: "Replay",
             rows: rows(REPLAY),
+        },
+        HelpSection {
+            title: "Compare",
+            rows: rows(COMPARE),
+        },
+        HelpSection {
+            title: "Compare: editing a column",
+            rows: rows(COMPARE_EDIT),
         },
         HelpSection {
             title: "Help",

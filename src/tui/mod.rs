@@ -7,10 +7,12 @@
 
 pub mod app;
 pub mod command;
+pub mod compare;
 pub mod components;
 pub mod event;
 pub mod keymap;
 pub mod markdown;
+pub mod ops;
 pub mod replay;
 pub mod session;
 pub mod terminal;
@@ -198,7 +200,8 @@ where
                 )
                 | Some(
                     Effect::Replay { .. } | Effect::StartRecording { .. } | Effect::StopRecording,
-                ) => {}
+                )
+                | Some(Effect::Console(_)) => {}
             }
         }
     }
@@ -208,6 +211,11 @@ where
 pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     terminal::ensure_tty()?;
     let theme = Theme::load(args.theme.as_deref())?.for_terminal(ColourSupport::from_env());
+    // `--compare FILE`: a bad set is reported before the terminal is taken.
+    let compare_set = match &args.compare {
+        Some(path) => Some(crate::headless::compare::load(path)?),
+        None => None,
+    };
     let conn = connect(&args.conn).await?;
     // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
     let deployment = conn.deployment(args.deployment.as_ref())?;
@@ -233,6 +241,12 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         system: args.system.clone(),
     };
     let mut app = App::new(cfg, theme, Arc::new(TokioClock::new()));
+    // Profile switching (Alt+P / `p`): the config's profiles plus the simulator.
+    exec.set_conn_args(args.conn.clone());
+    app.set_profiles(profile_names(&args.conn));
+    if let Some(set) = compare_set {
+        app.open_compare(set);
+    }
     // `--record FILE`: record from the start.
     exec.set_record_profile(record_profile(&conn));
     app.set_record_path(args.record.clone());
@@ -330,4 +344,13 @@ pub async fn replay(
     drop(conn);
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config file's profiles, for the profile picker (none when there is no file).
+fn profile_names(conn: &crate::cli::ConnArgs) -> Vec<String> {
+    crate::config::load(conn.config.as_deref())
+        .ok()
+        .flatten()
+        .map(|f| f.names())
+        .unwrap_or_default()
 }

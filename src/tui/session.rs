@@ -65,6 +65,8 @@ pub struct LiveCall {
     pub region: Option<String>,
     pub answer: StreamCollector,
     pub record: Option<CallRecord>,
+    /// The deployment's ARM model, when it was opened from the browser (pricing, PTU).
+    pub model: Option<crate::azure::arm::ModelRef>,
 }
 
 impl LiveCall {
@@ -89,6 +91,7 @@ impl LiveCall {
             region: None,
             answer: StreamCollector::default(),
             record: None,
+            model: None,
         }
     }
 

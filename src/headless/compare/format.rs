@@ -13,7 +13,13 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 }
 
 fn tokens(v: Option<f64>) -> String {
-    opt(v, |x| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x:.1}") })
+    opt(v, |x| {
+        if x.fract() == 0.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.1}")
+        }
+    })
 }
 
 fn usd(v: Option<f64>) -> String {
@@ -32,11 +38,22 @@ fn finish(r: &VariantRow) -> String {
     if r.stats.finish_reasons.is_empty() {
         return "—".into();
     }
-    r.stats.finish_reasons.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+    r.stats
+        .finish_reasons
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn signed(x: f64, unit: &str, digits: usize) -> String {
-    let sign = if x > 0.0 { "+" } else if x < 0.0 { "−" } else { "±" };
+    let sign = if x > 0.0 {
+        "+"
+    } else if x < 0.0 {
+        "−"
+    } else {
+        "±"
+    };
     format!("{sign}{:.*}{unit}", digits, x.abs())
 }
 
@@ -55,7 +72,15 @@ fn delta(d: Option<Delta>, unit: &str, digits: usize) -> String {
 fn align(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width = |s: &str| s.chars().count();
-    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| width(s)).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| width(s))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for r in rows {
         let mut line = String::new();
@@ -73,7 +98,11 @@ fn align(rows: &[Vec<String>]) -> String {
 }
 
 fn label(r: &VariantRow) -> String {
-    if r.baseline { format!("{} *", r.name) } else { r.name.clone() }
+    if r.baseline {
+        format!("{} *", r.name)
+    } else {
+        r.name.clone()
+    }
 }
 
 /// The human-readable report.
@@ -90,9 +119,25 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
         if sim { " · simulator" } else { "" },
     ));
     let mut rows = vec![
-        ["variant", "deployment", "ok", "prompt", "compl", "cached", "TTFT p50", "TTFT p95", "e2e p50", "e2e p95", "tok/s", "$/call", "$/1k calls", "429", "finish"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "variant",
+            "deployment",
+            "ok",
+            "prompt",
+            "compl",
+            "cached",
+            "TTFT p50",
+            "TTFT p95",
+            "e2e p50",
+            "e2e p95",
+            "tok/s",
+            "$/call",
+            "$/1k calls",
+            "429",
+            "finish",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for r in &rep.variants {
         let s = &r.stats;
@@ -119,9 +164,20 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
     if rep.variants.len() > 1 {
         out.push_str(&format!("\nagainst the baseline ({})\n", rep.baseline));
         let mut rows = vec![
-            ["variant", "prompt", "completion", "TTFT p50", "TTFT p95", "e2e p50", "e2e p95", "tok/s", "$/call", "same words"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "variant",
+                "prompt",
+                "completion",
+                "TTFT p50",
+                "TTFT p95",
+                "e2e p50",
+                "e2e p95",
+                "tok/s",
+                "$/call",
+                "same words",
+            ]
+            .map(String::from)
+            .to_vec(),
         ];
         for r in rep.variants.iter().filter(|r| !r.baseline) {
             let d = &r.delta;
@@ -135,7 +191,9 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
                 delta(d.e2e_p95_ms, " ms", 0),
                 delta(d.tokens_per_s, "", 1),
                 delta(d.cost_per_call_usd, "", 6),
-                r.diff.as_ref().map_or("—".into(), |d| format!("{:.0}%", d.similarity * 100.0)),
+                r.diff
+                    .as_ref()
+                    .map_or("—".into(), |d| format!("{:.0}%", d.similarity * 100.0)),
             ]);
         }
         out.push_str(&align(&rows));
@@ -143,8 +201,18 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
     for r in rep.variants.iter().filter(|r| !r.baseline) {
         out.push_str(&format!("\n── {} vs {} ", r.name, rep.baseline));
         match &r.diff {
+            Some(d)
+                if d.spans
+                    .iter()
+                    .all(|s| s.kind == crate::domain::diff::DiffKind::Same) =>
+            {
+                out.push_str("(identical answers)\n");
+            }
             Some(d) => {
-                out.push_str(&format!("(word diff: [-removed-] {{+added+}}, {:.0}% the same)\n", d.similarity * 100.0));
+                out.push_str(&format!(
+                    "(word diff: [-removed-] {{+added+}}, {:.0}% the same)\n",
+                    d.similarity * 100.0
+                ));
                 out.push_str(d.plain.trim_end());
                 out.push('\n');
             }
@@ -164,7 +232,11 @@ struct JsonOut<'a> {
 
 /// One JSON object: the set, the run's settings and a row per variant.
 pub fn json(rep: &CompareReport, plan: &Plan) -> String {
-    let out = JsonOut { report: rep, concurrency: plan.concurrency, retry: plan.retry.to_string() };
+    let out = JsonOut {
+        report: rep,
+        concurrency: plan.concurrency,
+        retry: plan.retry.to_string(),
+    };
     let mut s = serde_json::to_string(&out).expect("report serializes");
     s.push('\n');
     s
@@ -172,17 +244,48 @@ pub fn json(rep: &CompareReport, plan: &Plan) -> String {
 
 /// The CSV columns, in order.
 pub const CSV_COLUMNS: &[&str] = &[
-    "variant", "deployment", "baseline", "calls", "done", "failed", "throttled", "cancelled",
-    "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
-    "ttft_p50_ms", "ttft_p95_ms", "e2e_p50_ms", "e2e_p95_ms", "tokens_per_s",
-    "cost_per_call_usd", "cost_per_1k_calls_usd", "unpriced_calls", "http_429", "retries", "finish_reasons",
-    "delta_prompt_tokens", "delta_prompt_tokens_pct", "delta_completion_tokens", "delta_completion_tokens_pct",
-    "delta_ttft_p50_ms", "delta_ttft_p50_pct", "delta_e2e_p50_ms", "delta_e2e_p50_pct",
-    "delta_cost_per_call_usd", "delta_cost_per_call_pct", "similarity",
+    "variant",
+    "deployment",
+    "baseline",
+    "calls",
+    "done",
+    "failed",
+    "throttled",
+    "cancelled",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "ttft_p50_ms",
+    "ttft_p95_ms",
+    "e2e_p50_ms",
+    "e2e_p95_ms",
+    "tokens_per_s",
+    "cost_per_call_usd",
+    "cost_per_1k_calls_usd",
+    "unpriced_calls",
+    "http_429",
+    "retries",
+    "finish_reasons",
+    "delta_prompt_tokens",
+    "delta_prompt_tokens_pct",
+    "delta_completion_tokens",
+    "delta_completion_tokens_pct",
+    "delta_ttft_p50_ms",
+    "delta_ttft_p50_pct",
+    "delta_e2e_p50_ms",
+    "delta_e2e_p50_pct",
+    "delta_cost_per_call_usd",
+    "delta_cost_per_call_pct",
+    "similarity",
 ];
 
 fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 fn num(v: Option<f64>) -> String {
@@ -204,7 +307,12 @@ pub fn csv(rep: &CompareReport) -> String {
     for r in &rep.variants {
         let s = &r.stats;
         let d = &r.delta;
-        let finish = s.finish_reasons.iter().map(|(k, n)| format!("{k}:{n}")).collect::<Vec<_>>().join(";");
+        let finish = s
+            .finish_reasons
+            .iter()
+            .map(|(k, n)| format!("{k}:{n}"))
+            .collect::<Vec<_>>()
+            .join(";");
         let cells = [
             r.name.clone(),
             r.deployment.clone(),
@@ -242,7 +350,13 @@ pub fn csv(rep: &CompareReport) -> String {
             num(r.diff.as_ref().map(|d| d.similarity)),
         ];
         debug_assert_eq!(cells.len(), CSV_COLUMNS.len());
-        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     out
@@ -256,7 +370,9 @@ fn md_cell(s: &str) -> String {
 pub fn markdown(rep: &CompareReport, plan: &Plan) -> String {
     let mut out = format!(
         "## Compare{}\n\n{} repeat{} per variant, {} at once, retry `{}`; baseline **{}**.\n\n",
-        rep.set.as_ref().map_or(String::new(), |s| format!(": {}", md_cell(s))),
+        rep.set
+            .as_ref()
+            .map_or(String::new(), |s| format!(": {}", md_cell(s))),
         rep.repeat,
         if rep.repeat == 1 { "" } else { "s" },
         plan.concurrency,
@@ -269,10 +385,18 @@ pub fn markdown(rep: &CompareReport, plan: &Plan) -> String {
         let s = &r.stats;
         let d = &r.delta;
         let with = |v: String, dl: Option<Delta>, unit: &str, digits: usize| {
-            if r.baseline || dl.is_none() { v } else { format!("{v} ({})", delta(dl, unit, digits)) }
+            if r.baseline || dl.is_none() {
+                v
+            } else {
+                format!("{v} ({})", delta(dl, unit, digits))
+            }
         };
         let cells = [
-            if r.baseline { format!("**{}** (baseline)", md_cell(&r.name)) } else { md_cell(&r.name) },
+            if r.baseline {
+                format!("**{}** (baseline)", md_cell(&r.name))
+            } else {
+                md_cell(&r.name)
+            },
             md_cell(&r.deployment),
             format!("{}/{}", s.done, s.calls),
             with(tokens(s.prompt_tokens), d.prompt_tokens, "", 1),
@@ -291,10 +415,17 @@ pub fn markdown(rep: &CompareReport, plan: &Plan) -> String {
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     for r in rep.variants.iter().filter(|r| !r.baseline) {
-        out.push_str(&format!("\n### {} vs {}\n\n", md_cell(&r.name), md_cell(&rep.baseline)));
+        out.push_str(&format!(
+            "\n### {} vs {}\n\n",
+            md_cell(&r.name),
+            md_cell(&rep.baseline)
+        ));
         match &r.diff {
             Some(d) => {
-                out.push_str(&format!("{:.0}% of words the same; `[-removed-]` `{{+added+}}`:\n\n", d.similarity * 100.0));
+                out.push_str(&format!(
+                    "{:.0}% of words the same; `[-removed-]` `{{+added+}}`:\n\n",
+                    d.similarity * 100.0
+                ));
                 for line in d.plain.trim_end().lines() {
                     out.push_str(&format!("> {line}\n"));
                 }

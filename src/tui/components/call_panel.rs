@@ -170,7 +170,17 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         (Some(r), None) if r.usage.is_some() => "unpriced model".into(),
         _ => "—".into(),
     };
-    out.push(kv("cost", cost, theme.text));
+    // Provisioned (PTU) deployments are billed per PTU-hour: utilisation instead of a price.
+    match c.model.as_ref().filter(|m| m.is_provisioned()) {
+        Some(_) => out.push(kv(
+            "PTU util",
+            c.ratelimit
+                .utilization_pct
+                .map_or("— (PTU, no token price)".into(), |u| format!("{u:.1} % (PTU)")),
+            theme.text,
+        )),
+        None => out.push(kv("cost", cost, theme.text)),
+    }
     let rl = &c.ratelimit;
     out.push(gauge_line(
         "requests",

@@ -1,6 +1,8 @@
 //! Deployments & quota browser (k9s-style): accounts → deployments table with limits from
 //! ARM `rateLimits`, regional quota as used/limit gauges, `/` filter, sort keys, Enter opens
-//! the chat against the selected deployment. Loading and errors are visible states.
+//! the chat against the selected deployment (on its account's endpoint, priced on its ARM
+//! model). `d` shows the selected deployment's headroom and its Azure Monitor sparklines in
+//! place of the quota gauges. Loading and errors are visible states.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
@@ -9,11 +11,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
 
 use super::call_panel::compact;
+use super::headroom::{self as headroom_view, HeadroomProps};
 use super::{bar, block, ellipsize, put_line};
 use crate::azure::arm::{Account, Deployment, QuotaUsage};
+use crate::azure::monitor::DeploymentMetrics;
+use crate::domain::headroom::{self, DeploymentLimits, QuotaRow};
 use crate::tui::command::{Command, Outcome};
 use crate::tui::event::ArmMsg;
 use crate::tui::keymap::{self, DeployAction, FilterAction, Hint};
+use crate::tui::ops::{ConsoleCommand, OpenTarget};
+use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 
 /// A value fetched over the network.
@@ -71,6 +78,11 @@ pub struct Deployments {
     sort: SortKey,
     reverse: bool,
     table: TableState,
+    /// Headroom + metrics shown instead of the quota gauges (`d`).
+    details: bool,
+    metrics: Load<DeploymentMetrics>,
+    /// (account id, deployment) the metrics are (being) loaded for.
+    metrics_for: Option<(String, String)>,
 }
 
 impl Default for Deployments {
@@ -85,6 +97,9 @@ impl Default for Deployments {
             sort: SortKey::Name,
             reverse: false,
             table: TableState::default(),
+            details: false,
+            metrics: Load::NotLoaded,
+            metrics_for: None,
         }
     }
 }
@@ -162,6 +177,7 @@ impl Deployments {
                         Ok(d) => Load::Ready(d),
                         Err(e) => Load::Failed(e.to_string()),
                     };
+                    return self.metrics_wanted();
                 }
             }
             ArmMsg::Quota { location, result } => {
@@ -227,25 +243,102 @@ impl Deployments {
             DeployAction::Top => self.table.select(Some(0)),
             DeployAction::Bottom => self.table.select(Some(n.saturating_sub(1))),
             DeployAction::OpenChat => {
-                return match self.visible().get(sel) {
-                    Some(d) => Outcome::Command(Command::OpenChat(d.name.clone())),
+                return match self.target(sel) {
+                    Some(t) => Outcome::Command(Command::Console(ConsoleCommand::OpenDeployment(
+                        Box::new(t),
+                    ))),
                     None => Outcome::Consumed,
                 };
+            }
+            DeployAction::Details => self.details = !self.details,
+            DeployAction::ReloadMetrics => {
+                self.metrics_for = None;
+                self.details = true;
             }
             DeployAction::Filter => self.filtering = true,
             DeployAction::Sort => self.sort = self.sort.next(),
             DeployAction::Reverse => self.reverse = !self.reverse,
             DeployAction::Reload => return Outcome::Command(Command::ReloadArm),
-            DeployAction::NextAccount => return self.select_account(self.account + 1),
+            DeployAction::NextAccount => {
+                self.metrics_for = None;
+                return self.select_account(self.account + 1);
+            }
             DeployAction::PrevAccount => {
                 let n = match &self.accounts {
                     Load::Ready(a) => a.len().max(1),
                     Load::NotLoaded | Load::Loading | Load::Failed(_) => 1,
                 };
+                self.metrics_for = None;
                 return self.select_account(self.account + n - 1);
             }
         }
-        Outcome::Consumed
+        match self.metrics_wanted() {
+            Some(c) => Outcome::Command(c),
+            None => Outcome::Consumed,
+        }
+    }
+
+    /// The selected row as a chat target: its account's endpoint and its ARM model.
+    fn target(&self, sel: usize) -> Option<OpenTarget> {
+        let d = self.visible().get(sel).copied()?;
+        let a = self.current_account();
+        Some(OpenTarget {
+            name: d.name.clone(),
+            account_id: a.map_or(String::new(), |a| a.id.clone()),
+            endpoint: a.and_then(|a| a.endpoint.clone()),
+            model: d.model_ref(),
+        })
+    }
+
+    pub fn selected(&self) -> Option<&Deployment> {
+        let sel = self.table.selected().unwrap_or(0);
+        self.visible().get(sel).copied()
+    }
+
+    pub fn details(&self) -> bool {
+        self.details
+    }
+
+    pub fn metrics(&self) -> &Load<DeploymentMetrics> {
+        &self.metrics
+    }
+
+    /// With the details open, the selected deployment's metrics, unless already asked for.
+    fn metrics_wanted(&mut self) -> Option<Command> {
+        if !self.details {
+            return None;
+        }
+        let account_id = self.current_account()?.id.clone();
+        let deployment = self.selected()?.name.clone();
+        let key = (account_id.clone(), deployment.clone());
+        if self.metrics_for.as_ref() == Some(&key) {
+            return None;
+        }
+        self.metrics_for = Some(key);
+        self.metrics = Load::Loading;
+        Some(Command::Console(ConsoleCommand::LoadMetrics {
+            account_id,
+            deployment,
+        }))
+    }
+
+    /// An Azure Monitor result; dropped unless it is for the deployment shown.
+    pub fn on_metrics(
+        &mut self,
+        account_id: &str,
+        deployment: &str,
+        result: Result<DeploymentMetrics, String>,
+    ) {
+        let shown = self
+            .metrics_for
+            .as_ref()
+            .is_some_and(|(a, d)| a == account_id && d == deployment);
+        if shown {
+            self.metrics = match result {
+                Ok(m) => Load::Ready(m),
+                Err(e) => Load::Failed(e),
+            };
+        }
     }
 
     fn filter_key(&mut self, key: KeyEvent) -> Outcome {
@@ -273,7 +366,19 @@ impl Deployments {
         Outcome::Consumed
     }
 
-    pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, session: &Session) {
+        if self.details {
+            let [acct_a, table_a, detail_a] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(4),
+                Constraint::Length(11),
+            ])
+            .areas(area);
+            self.render_account(acct_a, buf, theme);
+            self.render_table(table_a, buf, theme);
+            self.render_details(detail_a, buf, theme, session);
+            return;
+        }
         let quota_rows = match &self.quota {
             Load::Ready(q) => q.len().clamp(1, 8) as u16,
             Load::NotLoaded | Load::Loading | Load::Failed(_) => 1,
@@ -287,6 +392,81 @@ impl Deployments {
         self.render_account(acct_a, buf, theme);
         self.render_table(table_a, buf, theme);
         self.render_quota(quota_a, buf, theme);
+    }
+
+    /// The selected deployment's headroom, joined from this session's calls to it, its
+    /// `rateLimits` and the region's quota.
+    pub fn headroom(
+        &self,
+        session: &Session,
+    ) -> Option<(DeploymentLimits, headroom::Headroom, usize)> {
+        let d = self.selected()?;
+        let limits = |d: &Deployment| DeploymentLimits {
+            name: d.name.clone(),
+            model: d.model.clone(),
+            sku: d.sku.clone(),
+            capacity: d.capacity,
+            rpm: d.rpm,
+            tpm: d.tpm,
+        };
+        let dep = limits(d);
+        let calls: Vec<_> = session
+            .calls
+            .iter()
+            .filter(|c| c.deployment == d.name)
+            .collect();
+        let last = calls.iter().rev().find(|c| c.status.is_some());
+        let throttled = last.is_some_and(|c| c.status == Some(429));
+        let quota: Vec<QuotaRow> = match &self.quota {
+            Load::Ready(q) => q
+                .iter()
+                .map(|u| QuotaRow {
+                    name: u.name.clone(),
+                    current: u.current,
+                    limit: u.limit,
+                })
+                .collect(),
+            Load::NotLoaded | Load::Loading | Load::Failed(_) => vec![],
+        };
+        let siblings: Vec<DeploymentLimits> = match &self.deployments {
+            Load::Ready(all) => all.iter().map(limits).collect(),
+            Load::NotLoaded | Load::Loading | Load::Failed(_) => vec![],
+        };
+        let h = headroom::compute(
+            &dep,
+            last.map(|c| &c.ratelimit),
+            throttled,
+            &quota,
+            &siblings,
+        );
+        Some((dep, h, calls.len()))
+    }
+
+    fn render_details(&self, area: Rect, buf: &mut Buffer, theme: &Theme, session: &Session) {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(area);
+        match self.headroom(session) {
+            Some((dep, h, calls)) => headroom_view::render(
+                left,
+                buf,
+                theme,
+                &HeadroomProps {
+                    dep: &dep,
+                    headroom: &h,
+                    calls,
+                },
+            ),
+            None => {
+                let blk = block(" Headroom ", false, theme);
+                let inner = blk.inner(left);
+                blk.render(left, buf);
+                Paragraph::new("No deployment selected.")
+                    .style(theme.muted)
+                    .render(inner, buf);
+            }
+        }
+        super::metrics::render(right, buf, theme, &self.metrics);
     }
 
     fn render_account(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
@@ -469,7 +649,7 @@ mod tests {
             location: "swedencentral".into(),
             kind: "OpenAI".into(),
             sku: "S0".into(),
-            endpoint: None,
+            endpoint: Some("https://a.openai.azure.com/".into()),
             state: "Succeeded".into(),
         };
         let cmd = d.on_arm(ArmMsg::Accounts(Ok(vec![acct.clone()])));
@@ -487,6 +667,45 @@ mod tests {
         d
     }
 
+    fn open(name: &str) -> Outcome {
+        Outcome::Command(Command::Console(ConsoleCommand::OpenDeployment(Box::new(
+            OpenTarget {
+                name: name.into(),
+                account_id: ACCT.into(),
+                endpoint: Some("https://a.openai.azure.com/".into()),
+                model: crate::azure::arm::ModelRef {
+                    model: if name == "alpha" { "o4-mini" } else { "gpt-4o" }.into(),
+                    version: "v".into(),
+                    sku: "Standard".into(),
+                },
+            },
+        ))))
+    }
+
+    const ACCT: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a";
+
+    #[test]
+    fn details_load_metrics_for_the_selection_and_drop_stale_ones() {
+        let mut d = loaded();
+        let load = |dep: &str| {
+            Outcome::Command(Command::Console(ConsoleCommand::LoadMetrics {
+                account_id: ACCT.into(),
+                deployment: dep.into(),
+            }))
+        };
+        assert_eq!(d.handle_key(key('d')), load("alpha"));
+        assert_eq!(d.metrics(), &Load::Loading);
+        assert_eq!(d.handle_key(key('j')), load("zeta"));
+        d.on_metrics(ACCT, "alpha", Ok(DeploymentMetrics::default()));
+        assert_eq!(d.metrics(), &Load::Loading, "stale result dropped");
+        d.on_metrics(ACCT, "zeta", Err("boom".into()));
+        assert_eq!(d.metrics(), &Load::Failed("boom".into()));
+        assert_eq!(d.handle_key(key('m')), load("zeta"), "m reloads");
+        assert_eq!(d.handle_key(key('d')), Outcome::Consumed);
+        assert!(!d.details());
+    }
+
     fn key(c: char) -> KeyEvent {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
     }
@@ -495,16 +714,9 @@ mod tests {
     fn enter_opens_chat_on_selected_and_sort_filter() {
         let mut d = loaded();
         let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-        assert_eq!(
-            d.handle_key(enter),
-            Outcome::Command(Command::OpenChat("alpha".into()))
-        );
+        assert_eq!(d.handle_key(enter), open("alpha"));
         d.handle_key(key('s'));
-        assert_eq!(
-            d.handle_key(enter),
-            Outcome::Command(Command::OpenChat("zeta".into())),
-            "sorted by model"
-        );
+        assert_eq!(d.handle_key(enter), open("zeta"), "sorted by model");
         d.handle_key(key('/'));
         assert!(d.wants_text());
         for c in "o4".chars() {
@@ -513,10 +725,7 @@ mod tests {
         d.handle_key(enter);
         assert!(!d.wants_text());
         assert_eq!(d.visible().len(), 1);
-        assert_eq!(
-            d.handle_key(enter),
-            Outcome::Command(Command::OpenChat("alpha".into()))
-        );
+        assert_eq!(d.handle_key(enter), open("alpha"));
         assert_eq!(d.handle_key(key('r')), Outcome::Command(Command::ReloadArm));
         assert_eq!(d.handle_key(key('q')), Outcome::Ignored);
     }

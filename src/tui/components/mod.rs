@@ -1,11 +1,17 @@
 //! Components: each keeps view state only, takes domain facts as props, returns
 //! [`Outcome`](super::command::Outcome)s from `handle_key` and never does I/O.
 
+pub mod bench;
 pub mod call_panel;
 pub mod chat;
+pub mod compare;
 pub mod deployments;
+pub mod headroom;
 pub mod help;
 pub mod history;
+pub mod metrics;
+pub mod profiles;
+pub mod ptu;
 pub mod replay;
 pub mod status_bar;
 

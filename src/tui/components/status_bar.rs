@@ -17,14 +17,20 @@ pub enum Screen {
     Deployments,
     /// Only listed when a scenario is open (`aoai replay FILE`).
     Replay,
+    /// Only listed once a variant set is open (F7, `aoai compare FILE --tui`).
+    Compare,
+    /// Load test (F5); listed while it is the current screen.
+    Bench,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 4] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Chat,
         Screen::History,
         Screen::Deployments,
         Screen::Replay,
+        Screen::Compare,
+        Screen::Bench,
     ];
 
     pub fn title(self) -> &'static str {
@@ -33,6 +39,8 @@ impl Screen {
             Screen::History => "History",
             Screen::Deployments => "Deployments",
             Screen::Replay => "Replay",
+            Screen::Compare => "Compare",
+            Screen::Bench => "Bench",
         }
     }
 
@@ -42,6 +50,8 @@ impl Screen {
             Screen::History => "F3",
             Screen::Deployments => "F4",
             Screen::Replay => "F9",
+            Screen::Compare => "F7",
+            Screen::Bench => "F5",
         }
     }
 }
@@ -57,6 +67,8 @@ pub struct StatusProps<'a> {
     pub replay: bool,
     /// `● REC file.jsonl (3)` while recording.
     pub recording: Option<String>,
+    /// A variant set is open: list the Compare screen.
+    pub compare: bool,
 }
 
 pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProps<'_>) {
@@ -67,13 +79,20 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
         if s == Screen::Replay && !p.replay {
             continue;
         }
+        if s == Screen::Compare && !p.compare {
+            continue;
+        }
+        if s == Screen::Bench && p.screen != Screen::Bench {
+            continue;
+        }
         let style = if s == p.screen {
             theme.tab_active
         } else {
             theme.status_bar
         };
         // The Replay tab needs the room of the long labels.
-        let label = if area.width >= 70 && (!p.replay || area.width >= 100) {
+        let extra = usize::from(p.replay) + usize::from(p.compare);
+        let label = if area.width >= 70 && (extra == 0 || area.width >= 100 + 12 * (extra as u16 - 1)) {
             format!(" {} {} ", s.key(), s.title())
         } else {
             format!(" {} ", s.title())

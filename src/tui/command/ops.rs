@@ -1,0 +1,333 @@
+//! The executor's side of [`ConsoleEffect`]s: rebuilding the data-plane client on another
+//! endpoint (same auth source), ARM pricing of finished calls, Azure Monitor reads, profile
+//! connections and bench runs. Every result goes back as an [`AppEvent::Console`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Executor;
+use crate::azure::arm::{ArmClient, ModelRef, SIM_SUBSCRIPTION};
+use crate::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
+use crate::cli::ConnArgs;
+use crate::connect::Connection;
+use crate::domain::call::CallRecord;
+use crate::domain::cost::PriceTable;
+use crate::domain::ptu::{DeploymentType, PtuTable};
+use crate::domain::retry::RetryPolicy;
+use crate::headless::bench::{self, LoadError, LoadPlan, PromptTemplate};
+use crate::sim::{SimConfig, Simulator};
+use crate::tui::event::{AppEvent, AppEventSender};
+use crate::tui::ops::{BenchSpec, ConnSlot, ConsoleEffect, ConsoleMsg, ProfileInfo};
+
+/// The profile name that picks the embedded simulator.
+pub const SIMULATOR_PROFILE: &str = "simulator";
+
+/// Executor state for these features.
+#[derive(Default)]
+pub struct ExecOps {
+    /// The console's connection flags (profile switching reuses timeouts, prices, config).
+    conn_args: Option<ConnArgs>,
+    /// Deployment name → its ARM model, for pricing.
+    models: Arc<HashMap<String, ModelRef>>,
+    /// The bench run in flight.
+    bench: Option<CancellationToken>,
+    /// A connection installed by a profile switch (keeps its simulator alive).
+    conn: Option<Connection>,
+}
+
+/// The ARM models calls are priced on, shared with call tasks.
+pub type Pricing = Arc<HashMap<String, ModelRef>>;
+
+/// Re-prices a finished call on its deployment's ARM model, when known.
+pub fn priced(models: &Pricing, prices: &PriceTable, mut rec: CallRecord) -> CallRecord {
+    if let Some(m) = models.get(&rec.deployment) {
+        m.apply_cost(&mut rec, prices);
+    }
+    rec
+}
+
+/// `GlobalProvisionedManaged` → global, `DataZone…` → datazone, else regional.
+pub fn deployment_type(sku: &str) -> DeploymentType {
+    if sku.starts_with("DataZone") {
+        DeploymentType::Datazone
+    } else if sku.starts_with("Global") {
+        DeploymentType::Global
+    } else {
+        DeploymentType::Regional
+    }
+}
+
+impl Executor {
+    /// The console's connection flags, for profile switching.
+    pub fn set_conn_args(&mut self, args: ConnArgs) {
+        self.ops.conn_args = Some(args);
+    }
+
+    /// The endpoint later calls go to.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.base.endpoint
+    }
+
+    pub(super) fn pricing(&self) -> Pricing {
+        self.ops.models.clone()
+    }
+
+    pub(super) fn console(&mut self, effect: ConsoleEffect) {
+        match effect {
+            ConsoleEffect::UseDeployment {
+                name,
+                endpoint,
+                model,
+            } => self.use_deployment(name, endpoint, model),
+            ConsoleEffect::LoadMetrics {
+                account_id,
+                deployment,
+            } => self.load_metrics(account_id, deployment),
+            ConsoleEffect::ConnectProfile { generation, name } => {
+                self.connect_profile(generation, name)
+            }
+            ConsoleEffect::InstallProfile(slot) => self.install(slot),
+            ConsoleEffect::StartBench {
+                generation,
+                spec,
+                deployment,
+                api,
+                model,
+            } => self.start_bench(generation, spec, deployment, api, model),
+            ConsoleEffect::StopBench => {
+                if let Some(t) = self.ops.bench.take() {
+                    t.cancel();
+                }
+            }
+        }
+    }
+
+    fn use_deployment(&mut self, name: String, endpoint: Option<String>, model: ModelRef) {
+        let mut models = (*self.ops.models).clone();
+        models.insert(name, model);
+        self.ops.models = Arc::new(models);
+        let Some(parsed) = endpoint.as_deref().and_then(|e| Endpoint::parse(e).ok()) else {
+            return;
+        };
+        if parsed == self.base.endpoint {
+            return;
+        }
+        // Same auth source (key, or the Entra token provider) against the account's endpoint.
+        self.base = ClientConfig {
+            endpoint: parsed,
+            ..self.base.clone()
+        };
+        self.clients.clear();
+    }
+
+    fn load_metrics(&self, account_id: String, deployment: String) {
+        let tx = self.tx.clone();
+        let Some(arm) = self.arm.clone() else {
+            tx.send(AppEvent::Console(ConsoleMsg::Metrics {
+                account_id,
+                deployment,
+                result: Err("no ARM access: the profile names no subscription".into()),
+            }));
+            return;
+        };
+        tokio::spawn(async move {
+            let result = crate::azure::monitor::deployment_metrics(&arm, &account_id, &deployment)
+                .await
+                .map_err(|e| e.to_string());
+            tx.send(AppEvent::Console(ConsoleMsg::Metrics {
+                account_id,
+                deployment,
+                result,
+            }));
+        });
+    }
+
+    fn connect_profile(&self, generation: u64, name: String) {
+        let tx = self.tx.clone();
+        let args = self.ops.conn_args.clone();
+        let base = self.base.clone();
+        tokio::spawn(async move {
+            let result = connect_named(args, base, &name).await;
+            let (result, slot) = match result {
+                Ok(c) => {
+                    let info = ProfileInfo {
+                        name: name.clone(),
+                        endpoint_label: match &c.sim {
+                            Some(_) => "in-process".to_string(),
+                            None => format!("{} ({name})", c.client.config().endpoint.host()),
+                        },
+                        sim: c.is_sim(),
+                        deployment: c.default_deployment.clone(),
+                    };
+                    (Ok(info), ConnSlot::new(c))
+                }
+                Err(e) => (Err(format!("{e:#}")), ConnSlot::default()),
+            };
+            tx.send(AppEvent::Console(ConsoleMsg::ProfileReady {
+                generation,
+                result,
+                slot,
+            }));
+        });
+    }
+
+    fn install(&mut self, slot: ConnSlot) {
+        let Some(conn) = slot.take() else {
+            return;
+        };
+        self.base = conn.client.config().clone();
+        self.clients.clear();
+        self.clients
+            .insert(self.base.api.as_str(), conn.client.clone());
+        self.arm = conn.arm.clone();
+        self.ops.models = Arc::default();
+        self.record_profile = if conn.is_sim() {
+            Some(SIMULATOR_PROFILE.into())
+        } else {
+            conn.profile.clone()
+        };
+        // The previous switched-to connection (and its simulator) ends here.
+        self.ops.conn = Some(conn);
+    }
+
+    fn start_bench(
+        &mut self,
+        generation: u64,
+        spec: BenchSpec,
+        deployment: String,
+        api: crate::domain::call::ApiPath,
+        model: Option<ModelRef>,
+    ) {
+        if let Some(t) = self.ops.bench.take() {
+            t.cancel();
+        }
+        let tx = self.tx.clone();
+        let Some(client) = self.client(api) else {
+            done(
+                &tx,
+                generation,
+                Err("could not build the HTTP client".into()),
+            );
+            return;
+        };
+        let cancel = CancellationToken::new();
+        self.ops.bench = Some(cancel.clone());
+        tokio::spawn(run_bench(
+            client, tx, generation, spec, deployment, model, cancel,
+        ));
+    }
+}
+
+fn done(
+    tx: &AppEventSender,
+    generation: u64,
+    result: Result<Box<crate::domain::stats::BenchReport>, String>,
+) {
+    tx.send(AppEvent::Console(ConsoleMsg::BenchDone {
+        generation,
+        result,
+    }));
+}
+
+async fn run_bench(
+    client: ChatClient,
+    tx: AppEventSender,
+    generation: u64,
+    spec: BenchSpec,
+    deployment: String,
+    model: Option<ModelRef>,
+    cancel: CancellationToken,
+) {
+    let (p, c) = (spec.prompt_tokens, spec.max_tokens);
+    let template = match tokio::task::spawn_blocking(move || PromptTemplate::new(p, c)).await {
+        Ok(t) => t,
+        Err(e) => return done(&tx, generation, Err(format!("building the prompt: {e}"))),
+    };
+    let plan = LoadPlan {
+        deployment: deployment.clone(),
+        template: Arc::new(template),
+        pacing: spec.pacing,
+        duration: spec.duration,
+        report_every: Duration::from_secs(1),
+        retry: RetryPolicy::None,
+        max_in_flight: 1000,
+        drain: Duration::from_secs(10),
+    };
+    let served = match bench::probe(&client, &plan, &cancel).await {
+        Ok(m) => m,
+        Err(LoadError::Fatal(msg)) => return done(&tx, generation, Err(msg)),
+    };
+    let reports = tx.clone();
+    let label = served.clone();
+    let mut on_report = move |r: &crate::domain::stats::BenchReport| {
+        let mut r = r.clone();
+        r.model = label.clone();
+        reports.send(AppEvent::Console(ConsoleMsg::BenchReport {
+            generation,
+            report: Box::new(r),
+        }));
+    };
+    let result = bench::run_load(&client, &plan, &cancel, None, &mut on_report).await;
+    let result = match result {
+        Ok(mut fin) => {
+            fin.model = served.clone();
+            let (ptu_model, kind) = match &model {
+                Some(m) => (m.priced_name(), deployment_type(&m.sku)),
+                None => (
+                    served.unwrap_or_else(|| deployment.clone()),
+                    DeploymentType::Global,
+                ),
+            };
+            bench::add_ptu(
+                &mut fin,
+                &PtuTable::builtin(),
+                &ptu_model,
+                kind,
+                plan.pacing,
+            );
+            Ok(Box::new(fin))
+        }
+        Err(LoadError::Fatal(msg)) => Err(msg),
+    };
+    done(&tx, generation, result);
+}
+
+/// Connects with profile `name` (`simulator`: a fresh embedded simulator).
+async fn connect_named(
+    args: Option<ConnArgs>,
+    base: ClientConfig,
+    name: &str,
+) -> anyhow::Result<Connection> {
+    if name == SIMULATOR_PROFILE {
+        let handle = Simulator::start(SimConfig::default_fleet()).await?;
+        let cfg = ClientConfig {
+            endpoint: Endpoint::parse(&handle.base_url())?,
+            auth: Auth::ApiKey(Secret::new("simulator")),
+            ..base
+        };
+        let arm = ArmClient::new(
+            &handle.base_url(),
+            Secret::new("simulator"),
+            SIM_SUBSCRIPTION,
+        )?;
+        return Ok(Connection {
+            client: ChatClient::new(cfg)?,
+            sim: Some(handle),
+            arm: Some(arm),
+            subscriptions: vec![SIM_SUBSCRIPTION.to_string()],
+            profile: None,
+            default_deployment: None,
+        });
+    }
+    let Some(mut args) = args else {
+        anyhow::bail!("profile switching needs the console's connection flags");
+    };
+    // The profile decides the endpoint and credentials, not the flags the console began with.
+    args.profile = Some(name.to_string());
+    args.endpoint = None;
+    args.api_key = None;
+    crate::connect::connect(&args).await
+}

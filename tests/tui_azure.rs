@@ -1,0 +1,362 @@
+//! The console's Azure features against the in-process simulator, under TestBackend with the
+//! real loop and executor: opening a deployment derives its account endpoint and prices calls
+//! on its ARM model, headroom after calls, Azure Monitor sparklines, profile switching.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aoai::azure::arm::{ArmClient, SIM_SUBSCRIPTION};
+use aoai::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
+use aoai::domain::call::Outcome;
+use aoai::domain::cost::PriceTable;
+use aoai::sim::{SimConfig, SimHandle, Simulator};
+use aoai::tui::app::{App, AppConfig};
+use aoai::tui::command::Executor;
+use aoai::tui::components::deployments::Load;
+use aoai::tui::components::status_bar::Screen;
+use aoai::tui::event::{AppEvent, AppEventSender, TokioClock};
+use aoai::tui::theme::Theme;
+use aoai::tui::{ChannelInput, TerminalOps, run_loop};
+use clap::Parser;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+struct NoOps;
+
+impl TerminalOps<TestBackend> for NoOps {
+    fn edit(&mut self, _t: &mut Terminal<TestBackend>, text: &str) -> Result<String, String> {
+        Ok(text.to_string())
+    }
+    fn copy(&mut self, _text: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+struct Harness {
+    app: App,
+    exec: Executor,
+    rx: mpsc::UnboundedReceiver<AppEvent>,
+    input: ChannelInput,
+    tx: mpsc::UnboundedSender<Event>,
+    terminal: Terminal<TestBackend>,
+    /// Serves ARM (and the accounts' data plane).
+    arm_sim: SimHandle,
+    /// Where the data-plane client points at first.
+    first_sim: SimHandle,
+}
+
+async fn start(cfg: SimConfig) -> SimHandle {
+    tokio::time::timeout(TIMEOUT, Simulator::start(cfg))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The chat client starts on `first_sim`; ARM (and the accounts' endpoints) are `arm_sim`.
+async fn harness(w: u16, h: u16) -> Harness {
+    let arm_sim = start(SimConfig::instant()).await;
+    let first_sim = start(SimConfig::instant()).await;
+    let cfg = ClientConfig::new(
+        Endpoint::parse(&first_sim.base_url()).unwrap(),
+        Auth::ApiKey(Secret::new("test")),
+    );
+    let client = ChatClient::new(cfg).unwrap();
+    let arm = ArmClient::new(&arm_sim.base_url(), Secret::new("token"), SIM_SUBSCRIPTION).unwrap();
+    let (etx, rx) = mpsc::unbounded_channel();
+    let exec = Executor::new(client, Some(arm), AppEventSender::new(etx));
+    let app = App::new(
+        AppConfig {
+            deployment: "gpt-4o".into(),
+            endpoint_label: "in-process".into(),
+            sim: true,
+            ..Default::default()
+        },
+        Theme::dark(),
+        Arc::new(TokioClock::new()),
+    );
+    let (tx, irx) = mpsc::unbounded_channel();
+    Harness {
+        app,
+        exec,
+        rx,
+        input: ChannelInput(irx),
+        tx,
+        terminal: Terminal::new(TestBackend::new(w, h)).unwrap(),
+        arm_sim,
+        first_sim,
+    }
+}
+
+impl Harness {
+    async fn run_until(&mut self, mut stop: impl FnMut(&App) -> bool) {
+        let mut ops = NoOps;
+        let fut = run_loop(
+            &mut self.terminal,
+            &mut self.app,
+            &mut self.exec,
+            &mut self.rx,
+            &mut self.input,
+            &mut ops,
+            &mut stop,
+        );
+        match tokio::time::timeout(TIMEOUT, fut).await {
+            Ok(r) => r.unwrap(),
+            Err(_) => panic!("timed out; last screen:\n{}", self.terminal.backend()),
+        }
+        self.terminal
+            .draw(|f| self.app.render(f.area(), f.buffer_mut()))
+            .unwrap();
+    }
+
+    fn screen(&self) -> String {
+        format!("{}", self.terminal.backend())
+    }
+
+    fn keys(&self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn key(&self, code: KeyCode) {
+        self.tx
+            .send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .unwrap();
+    }
+
+    fn alt(&self, c: char) {
+        self.tx
+            .send(Event::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::ALT,
+            )))
+            .unwrap();
+    }
+
+    /// F4, wait for ARM, filter to `name`, Enter.
+    async fn open(&mut self, name: &str) {
+        self.key(KeyCode::F(4));
+        self.run_until(|a| a.screen == Screen::Deployments && a.deployments().is_loaded())
+            .await;
+        // Clear an earlier filter, then filter to the one deployment.
+        self.keys("/");
+        self.key(KeyCode::Esc);
+        self.keys(&format!("/{name}"));
+        self.key(KeyCode::Enter);
+        self.key(KeyCode::Enter);
+        let n = name.to_string();
+        self.run_until(move |a| a.screen == Screen::Chat && a.deployment == n)
+            .await;
+    }
+
+    async fn call(&mut self, prompt: &str) {
+        let n = self.app.session.calls.len() + 1;
+        self.keys(prompt);
+        self.key(KeyCode::Enter);
+        self.run_until(move |a| {
+            a.session.calls.len() >= n && a.session.calls[n - 1].record.is_some()
+        })
+        .await;
+    }
+}
+
+fn chat_requests(sim: &SimHandle) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path.contains("chat/completions"))
+        .count()
+}
+
+#[tokio::test]
+async fn opening_a_deployment_switches_endpoint_and_prices_on_the_arm_model() {
+    let mut h = harness(80, 24).await;
+    h.open("gpt-4o-mini").await;
+    assert_eq!(
+        h.exec.endpoint().host(),
+        Endpoint::parse(&h.arm_sim.base_url()).unwrap().host(),
+        "the data plane follows the account's properties.endpoint"
+    );
+    let m = h.app.model_ref("gpt-4o-mini").unwrap().clone();
+    assert_eq!(
+        (m.model.as_str(), m.sku.as_str()),
+        ("gpt-4o-mini", "Standard")
+    );
+
+    h.call("Hello there").await;
+    assert_eq!(chat_requests(&h.arm_sim), 1);
+    assert_eq!(chat_requests(&h.first_sim), 0);
+    let call = h.app.session.latest().unwrap();
+    let rec = call.record.clone().unwrap();
+    assert_eq!(rec.outcome, Outcome::Done, "{rec:?}");
+    let usage = rec.usage.unwrap();
+    let prices = PriceTable::builtin();
+    // Priced on ARM's model, version and SKU (Standard carries a multiplier), not on the
+    // model name the service reported.
+    let arm_cost = prices.cost_usd(&m.priced_name(), Some(&m.sku), &usage);
+    let plain = prices.cost_usd(rec.model.as_deref().unwrap(), None, &usage);
+    assert_eq!(rec.cost_usd, arm_cost);
+    assert_ne!(rec.cost_usd, plain);
+    assert_eq!(call.model.as_ref(), Some(&m));
+
+    // A provisioned deployment shows utilisation, not a token price.
+    h.open("gpt-4.1-ptu").await;
+    h.call("And now on PTU").await;
+    let call = h.app.session.latest().unwrap();
+    let rec = call.record.clone().unwrap();
+    assert_eq!(rec.outcome, Outcome::Done, "{rec:?}");
+    assert_eq!(rec.cost_usd, None);
+    let screen = h.screen();
+    assert!(screen.contains("PTU util"), "{screen}");
+    assert!(!screen.contains("cost "), "{screen}");
+}
+
+#[tokio::test]
+async fn headroom_joins_the_session_calls_limits_and_quota() {
+    let mut h = harness(160, 48).await;
+    h.open("gpt-4o").await;
+    h.call("one").await;
+    h.call("two").await;
+    let remaining = h
+        .app
+        .session
+        .latest()
+        .unwrap()
+        .ratelimit
+        .remaining_requests
+        .unwrap();
+    h.key(KeyCode::F(4));
+    h.keys("d");
+    h.run_until(|a| {
+        a.screen == Screen::Deployments
+            && a.deployments().details()
+            && a.deployments()
+                .selected()
+                .is_some_and(|d| d.name == "gpt-4o")
+            && matches!(a.deployments().metrics(), Load::Ready(_) | Load::Failed(_))
+    })
+    .await;
+    let (_, hr, calls) = h.app.deployments().headroom(&h.app.session).unwrap();
+    assert_eq!(calls, 2);
+    let (rem, lim) = hr.requests.unwrap();
+    assert_eq!(rem, remaining);
+    assert!(lim >= rem);
+    let (pool, _, limit) = hr.pool.clone().unwrap();
+    assert_eq!(pool, "OpenAI.GlobalStandard.gpt-4o");
+    assert!(limit > 0.0);
+    let screen = h.screen();
+    assert!(screen.contains("Headroom · gpt-4o"), "{screen}");
+    assert!(screen.contains("OpenAI.GlobalStandard.gpt-4o"), "{screen}");
+    assert!(screen.contains("to 429"), "{screen}");
+}
+
+#[tokio::test]
+async fn monitor_sparklines_load_for_the_selected_deployment() {
+    let mut h = harness(80, 24).await;
+    h.call("count me").await;
+    // The first client is not the ARM simulator: make a call there too, via the browser.
+    h.open("gpt-4o").await;
+    h.call("count me too").await;
+    h.key(KeyCode::F(4));
+    h.keys("d");
+    h.run_until(|a| {
+        a.screen == Screen::Deployments
+            && matches!(a.deployments().metrics(), Load::Ready(_) | Load::Failed(_))
+    })
+    .await;
+    let Load::Ready(m) = h.app.deployments().metrics().clone() else {
+        panic!("{:?}\n{}", h.app.deployments().metrics(), h.screen());
+    };
+    assert_eq!(m.deployment, "gpt-4o");
+    assert!(m.total_requests() >= 1.0, "{m:?}");
+    assert!(m.requests_by_status.contains_key("200"), "{m:?}");
+    let screen = h.screen();
+    assert!(screen.contains("Azure Monitor"), "{screen}");
+    assert!(screen.contains("by status  200:"), "{screen}");
+}
+
+#[tokio::test]
+async fn profile_switch_rebuilds_the_clients_from_a_config_file() {
+    let mut h = harness(80, 24).await;
+    // The second simulator has no o4-mini, so its ARM plane is recognisable.
+    let mut cfg = SimConfig::instant();
+    cfg.deployments.retain(|d| d.name != "o4-mini");
+    let second = start(cfg).await;
+    let path = temp_config("second");
+    std::fs::write(
+        &path,
+        format!(
+            "[profiles.second]\nendpoint = \"{url}\"\ndeployment = \"gpt-4o-mini\"\nsubscriptions = [\"{SIM_SUBSCRIPTION}\"]\narm_endpoint = \"{url}\"\nauth = {{ type = \"key\", key = \"k\" }}\n",
+            url = second.base_url()
+        ),
+    )
+    .unwrap();
+    let cli = aoai::cli::Cli::try_parse_from(["aoai", "--config", path.to_str().unwrap()]).unwrap();
+    h.exec.set_conn_args(cli.console.conn.clone());
+    h.app.set_profiles(vec!["second".into()]);
+
+    h.alt('p');
+    h.run_until(|a| a.picker_open()).await;
+    let screen = h.screen();
+    assert!(screen.contains("Switch profile"), "{screen}");
+    assert!(screen.contains("simulator (current)"), "{screen}");
+    // The current profile is selected first.
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Enter);
+    h.run_until(|a| a.deployment == "gpt-4o-mini").await;
+    let host = Endpoint::parse(&second.base_url()).unwrap().host();
+    assert_eq!(h.app.endpoint_label(), format!("{host} (second)"));
+    let screen = h.screen();
+    assert!(screen.contains("LIVE"), "{screen}");
+    assert!(screen.contains("gpt-4o-mini @"), "{screen}");
+
+    h.call("on the second simulator").await;
+    let rec = h.app.session.latest().unwrap().record.clone().unwrap();
+    assert_eq!(rec.outcome, Outcome::Done, "{rec:?}");
+    assert_eq!(chat_requests(&second), 1);
+    assert_eq!(chat_requests(&h.first_sim), 0);
+
+    // ARM follows the profile too.
+    h.key(KeyCode::F(4));
+    h.run_until(|a| a.screen == Screen::Deployments && a.deployments().is_loaded())
+        .await;
+    let screen = h.screen();
+    assert!(screen.contains("gpt-4o-mini"), "{screen}");
+    assert!(!screen.contains("o4-mini "), "{screen}");
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A config file path private to this test process.
+fn temp_config(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("aoai-tui-azure-{}-{name}.toml", std::process::id()))
+}
+
+#[tokio::test]
+async fn a_profile_that_cannot_connect_says_so_and_keeps_the_old_clients() {
+    let mut h = harness(80, 24).await;
+    let path = temp_config("broken");
+    std::fs::write(
+        &path,
+        "[profiles.broken]\nendpoint = \"https://x.openai.azure.com\"\nauth = { type = \"key\", key_env = \"AOAI_TEST_UNSET_KEY_VAR\" }\n",
+    )
+    .unwrap();
+    let cli = aoai::cli::Cli::try_parse_from(["aoai", "--config", path.to_str().unwrap()]).unwrap();
+    h.exec.set_conn_args(cli.console.conn.clone());
+    h.app.set_profiles(vec!["broken".into()]);
+    h.alt('p');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Enter);
+    h.run_until(|a| {
+        a.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Profile not switched"))
+    })
+    .await;
+    let m = h.app.message.clone().unwrap();
+    assert!(m.contains("AOAI_TEST_UNSET_KEY_VAR"), "{m}");
+    h.call("still on the first").await;
+    assert_eq!(chat_requests(&h.first_sim), 1);
+}
