@@ -582,7 +582,7 @@ pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
         "previous account",
         false,
     ),
-    b(&[ch('d')], DeployAction::Details, "headroom & metrics", true),
+    b(&[ch('d')], DeployAction::Details, "headroom & metrics", false),
     b(&[ch('m')], DeployAction::ReloadMetrics, "reload metrics", false),
 ];
 

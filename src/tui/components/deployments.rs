@@ -295,6 +295,10 @@ impl Deployments {
         self.visible().get(sel).copied()
     }
 
+    pub fn accounts(&self) -> &Load<Vec<Account>> {
+        &self.accounts
+    }
+
     pub fn details(&self) -> bool {
         self.details
     }
