@@ -20,12 +20,19 @@ use tokio_util::sync::CancellationToken;
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn main() {
-    let n: usize = std::env::var("BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let dir = std::env::temp_dir().join(format!("aoai-bench-scenario-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big.jsonl");
@@ -36,12 +43,18 @@ fn main() {
         let mut cfg = SimConfig::instant();
         cfg.chunk_filter_results = ChunkFilterResults::Empty;
         let sim = Simulator::start(cfg).await.unwrap();
-        let ccfg = ClientConfig::new(Endpoint::parse(&sim.base_url()).unwrap(), Auth::ApiKey(Secret::new("k")));
+        let ccfg = ClientConfig::new(
+            Endpoint::parse(&sim.base_url()).unwrap(),
+            Auth::ApiKey(Secret::new("k")),
+        );
         let client = ChatClient::new(ccfg.clone()).unwrap();
         let mut out = Vec::new();
         for i in 0..8 {
             let req = ChatRequest {
-                messages: vec![ChatMessage::new("system", "You are terse."), ChatMessage::new("user", &format!("Question {i} about quotas?"))],
+                messages: vec![
+                    ChatMessage::new("system", "You are terse."),
+                    ChatMessage::new("user", &format!("Question {i} about quotas?")),
+                ],
                 max_tokens: Some(48),
                 seed: Some(i),
                 ..Default::default()
@@ -49,7 +62,9 @@ fn main() {
             let mut spec = CallSpec::new("gpt-4o", req);
             spec.capture_events = true;
             let started = SystemTime::now();
-            let rec = client.run(i as u64, &spec, &CancellationToken::new(), &mut |_| {}).await;
+            let rec = client
+                .run(i as u64, &spec, &CancellationToken::new(), &mut |_| {})
+                .await;
             out.push(aoai::record::scenario_call(&ccfg, &spec, rec, started));
         }
         out
@@ -57,7 +72,16 @@ fn main() {
     let t0 = Instant::now();
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        writeln!(f, "{}", serde_json::to_string(&Header::new("2026-11-23T00:00:00Z".into(), Some("bench".into()))).unwrap()).unwrap();
+        writeln!(
+            f,
+            "{}",
+            serde_json::to_string(&Header::new(
+                "2026-11-23T00:00:00Z".into(),
+                Some("bench".into())
+            ))
+            .unwrap()
+        )
+        .unwrap();
         for i in 0..n {
             let mut c = templates[i % templates.len()].clone();
             c.record.id = i as u64 + 1;
@@ -82,7 +106,11 @@ fn main() {
     // 1. The report, as a user runs it.
     let bin = env!("CARGO_BIN_EXE_aoai");
     let t = Instant::now();
-    let child = Command::new(bin).args(["replay", path.to_str().unwrap(), "--report", "--json"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let child = Command::new(bin)
+        .args(["replay", path.to_str().unwrap(), "--report", "--json"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -164,13 +164,21 @@ fn parse_api(s: &str) -> Result<ApiPath, String> {
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s.split_once(':').ok_or_else(|| format!("header `{s}` is not NAME:VALUE"))?;
+    let (k, v) = s
+        .split_once(':')
+        .ok_or_else(|| format!("header `{s}` is not NAME:VALUE"))?;
     let k = k.trim();
-    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if k.is_empty()
+        || !k
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(format!("header name `{k}` is not valid"));
     }
     if matches!(k.to_ascii_lowercase().as_str(), "api-key" | "authorization") {
-        return Err(format!("`{k}` carries a credential: use --api-key (it is never recorded or shown)"));
+        return Err(format!(
+            "`{k}` carries a credential: use --api-key (it is never recorded or shown)"
+        ));
     }
     Ok((k.to_string(), v.trim().to_string()))
 }

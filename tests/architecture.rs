@@ -20,7 +20,11 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 /// Code lines (comments dropped) of every file under `src/<dir>`.
 fn code_of(dir: &str) -> Vec<(PathBuf, usize, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
-    let files = if root.is_dir() { rust_files(&root) } else { vec![root.with_extension("rs")] };
+    let files = if root.is_dir() {
+        rust_files(&root)
+    } else {
+        vec![root.with_extension("rs")]
+    };
     let mut out = Vec::new();
     for f in files {
         for (i, line) in std::fs::read_to_string(&f).unwrap().lines().enumerate() {
@@ -37,7 +41,10 @@ fn forbid(dir: &str, needles: &[&str]) -> Vec<String> {
     code_of(dir)
         .into_iter()
         .filter_map(|(f, n, code)| {
-            needles.iter().find(|w| code.contains(*w)).map(|w| format!("{}:{n}: `{w}` in {dir}/", f.display()))
+            needles
+                .iter()
+                .find(|w| code.contains(*w))
+                .map(|w| format!("{}:{n}: `{w}` in {dir}/", f.display()))
         })
         .collect()
 }
@@ -45,11 +52,45 @@ fn forbid(dir: &str, needles: &[&str]) -> Vec<String> {
 #[test]
 fn layers_point_downward_only() {
     let mut bad = Vec::new();
-    let impure = ["tokio", "reqwest", "ratatui", "crossterm", "axum", "azure_core", "azure_identity", "crate::tui", "crate::azure", "crate::sim", "crate::record", "crate::headless", "crate::connect", "crate::config"];
+    let impure = [
+        "tokio",
+        "reqwest",
+        "ratatui",
+        "crossterm",
+        "axum",
+        "azure_core",
+        "azure_identity",
+        "crate::tui",
+        "crate::azure",
+        "crate::sim",
+        "crate::record",
+        "crate::headless",
+        "crate::connect",
+        "crate::config",
+    ];
     bad.extend(forbid("domain", &impure));
     bad.extend(forbid("wire", &impure));
-    bad.extend(forbid("azure", &["crate::sim", "crate::tui", "crate::headless", "ratatui", "crossterm"]));
-    bad.extend(forbid("sim", &["crate::azure", "crate::tui", "crate::headless", "crate::record", "ratatui", "crossterm"]));
+    bad.extend(forbid(
+        "azure",
+        &[
+            "crate::sim",
+            "crate::tui",
+            "crate::headless",
+            "ratatui",
+            "crossterm",
+        ],
+    ));
+    bad.extend(forbid(
+        "sim",
+        &[
+            "crate::azure",
+            "crate::tui",
+            "crate::headless",
+            "crate::record",
+            "ratatui",
+            "crossterm",
+        ],
+    ));
     for dir in ["headless", "record", "config", "connect", "cli", "tokens"] {
         bad.extend(forbid(dir, &["ratatui", "crossterm"]));
     }

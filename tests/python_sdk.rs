@@ -23,13 +23,19 @@ fn official_python_sdk_works_against_the_simulator() {
     }
     for script in ["test_sdk.py", "test_replay_sdk.py"] {
         let out = Command::new("python3")
-            .arg(format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR")))
+            .arg(format!(
+                "{}/tests/python/{script}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
             .env("AOAI_BIN", env!("CARGO_BIN_EXE_aoai"))
             .output()
             .expect("python3 runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+        assert!(
+            out.status.success(),
+            "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
         assert!(stdout.contains(" passed, 0 failed"), "{script}: {stdout}");
     }
 }

@@ -22,7 +22,9 @@ const KEY: &str = "sk-SUPER-SECRET-KEY-4242";
 
 fn aoai() -> Command {
     let mut c = Command::cargo_bin("aoai").unwrap();
-    c.env_remove("AZURE_OPENAI_ENDPOINT").env_remove("AZURE_OPENAI_API_KEY").env_remove("AZURE_OPENAI_DEPLOYMENT");
+    c.env_remove("AZURE_OPENAI_ENDPOINT")
+        .env_remove("AZURE_OPENAI_API_KEY")
+        .env_remove("AZURE_OPENAI_DEPLOYMENT");
     c.timeout(std::time::Duration::from_secs(60));
     c
 }
@@ -37,10 +39,23 @@ fn tmp(name: &str) -> PathBuf {
 async fn record_calls(base: String, file: PathBuf, calls: Vec<Vec<&'static str>>) {
     tokio::task::spawn_blocking(move || {
         for extra in calls {
-            let mut args = vec!["chat", "--endpoint", &base, "--api-key", KEY, "--record", file.to_str().unwrap(), "--json"];
+            let mut args = vec![
+                "chat",
+                "--endpoint",
+                &base,
+                "--api-key",
+                KEY,
+                "--record",
+                file.to_str().unwrap(),
+                "--json",
+            ];
             args.extend(extra);
             let out = aoai().args(&args).output().unwrap();
-            assert!(out.status.code().is_some(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.code().is_some(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     })
     .await
@@ -56,13 +71,23 @@ async fn record_then_load_preserves_events_timings_and_redacts() {
         file.clone(),
         vec![
             vec!["-d", "gpt-4o", "--seed", "1", "first question"],
-            vec!["-d", "gpt-4o", "--seed", "2", "--no-stream", "second question"],
+            vec![
+                "-d",
+                "gpt-4o",
+                "--seed",
+                "2",
+                "--no-stream",
+                "second question",
+            ],
             vec!["-d", "gpt-4o", "-H", "x-sim-fault:429", "third question"],
         ],
     )
     .await;
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(!text.contains(KEY), "the API key must never reach a scenario file");
+    assert!(
+        !text.contains(KEY),
+        "the API key must never reach a scenario file"
+    );
     assert!(!text.to_ascii_lowercase().contains("\"api-key\""));
     assert_eq!(text.lines().count(), 4, "header + one line per call");
 
@@ -70,7 +95,9 @@ async fn record_then_load_preserves_events_timings_and_redacts() {
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.header.format, "aoai-scenario");
     assert_eq!(loaded.header.profile, None);
-    let [streamed, plain, throttled] = &loaded.calls[..] else { panic!("3 calls") };
+    let [streamed, plain, throttled] = &loaded.calls[..] else {
+        panic!("3 calls")
+    };
 
     // Streamed: every SSE event kept, in order, with non-decreasing offsets; they rebuild the text.
     let r = &streamed.record;
@@ -82,22 +109,55 @@ async fn record_then_load_preserves_events_timings_and_redacts() {
         st.apply(&serde_json::from_str::<ChunkIn>(&e.data).unwrap());
     }
     assert_eq!(st.text, r.text);
-    assert_eq!(streamed.request.body.messages, vec![ChatMessage::new("user", "first question")]);
-    assert_eq!(streamed.prompt_shape.total(), r.usage.unwrap().prompt_tokens, "prompt shape sums to billed prompt tokens");
-    assert!(r.headers.iter().any(|(k, _)| k == "x-ratelimit-remaining-tokens"));
+    assert_eq!(
+        streamed.request.body.messages,
+        vec![ChatMessage::new("user", "first question")]
+    );
+    assert_eq!(
+        streamed.prompt_shape.total(),
+        r.usage.unwrap().prompt_tokens,
+        "prompt shape sums to billed prompt tokens"
+    );
+    assert!(
+        r.headers
+            .iter()
+            .any(|(k, _)| k == "x-ratelimit-remaining-tokens")
+    );
     let first_content = r.timing.ttft_ms.unwrap();
-    assert!(r.events.iter().any(|e| (e.t_ms - first_content).abs() < 1e-6), "TTFT is the offset of a recorded event");
+    assert!(
+        r.events
+            .iter()
+            .any(|e| (e.t_ms - first_content).abs() < 1e-6),
+        "TTFT is the offset of a recorded event"
+    );
     // Non-stream: the whole body is one event.
     assert_eq!(plain.record.events.len(), 1);
     assert!(!plain.request.stream);
     // Throttled: the 429 body and retry headers are there.
     assert_eq!(throttled.record.outcome, Outcome::Throttled);
     assert!(throttled.record.events[0].data.contains("rate limit"));
-    assert!(throttled.record.headers.iter().any(|(k, _)| k == "retry-after-ms"));
-    assert_eq!(throttled.request.headers, vec![("x-sim-fault".to_string(), "429".to_string())]);
+    assert!(
+        throttled
+            .record
+            .headers
+            .iter()
+            .any(|(k, _)| k == "retry-after-ms")
+    );
+    assert_eq!(
+        throttled.request.headers,
+        vec![("x-sim-fault".to_string(), "429".to_string())]
+    );
 }
 
-fn hand_call(deployment: &str, usage: Usage, ttft: f64, e2e: f64, statuses: &[u16], budget: Option<u32>, shape: PromptShape) -> ScenarioCall {
+fn hand_call(
+    deployment: &str,
+    usage: Usage,
+    ttft: f64,
+    e2e: f64,
+    statuses: &[u16],
+    budget: Option<u32>,
+    shape: PromptShape,
+) -> ScenarioCall {
     let prices = PriceTable::builtin();
     ScenarioCall {
         started: "2026-11-23T05:00:00.000Z".into(),
@@ -109,26 +169,52 @@ fn hand_call(deployment: &str, usage: Usage, ttft: f64, e2e: f64, statuses: &[u1
             stream: true,
             retry: "honor".into(),
             headers: vec![],
-            body: ChatRequest { messages: vec![ChatMessage::new("user", "x")], max_tokens: budget, ..Default::default() },
+            body: ChatRequest {
+                messages: vec![ChatMessage::new("user", "x")],
+                max_tokens: budget,
+                ..Default::default()
+            },
         },
         prompt_shape: shape,
         record: CallRecord {
             deployment: deployment.into(),
-            outcome: if statuses.last() == Some(&200) { Outcome::Done } else { Outcome::Throttled },
+            outcome: if statuses.last() == Some(&200) {
+                Outcome::Done
+            } else {
+                Outcome::Throttled
+            },
             status: statuses.last().copied(),
             model: Some("gpt-4o-2024-11-20".into()),
             usage: Some(usage),
             cost_usd: prices.cost_usd("gpt-4o", None, &usage),
-            timing: Timings { ttft_ms: Some(ttft), e2e_ms: Some(e2e), ..Default::default() },
-            attempts: statuses.iter().map(|s| aoai::domain::call::Attempt { status: Some(*s), ..Default::default() }).collect(),
-            events: vec![SseEvent { t_ms: ttft, data: "{}".into() }],
+            timing: Timings {
+                ttft_ms: Some(ttft),
+                e2e_ms: Some(e2e),
+                ..Default::default()
+            },
+            attempts: statuses
+                .iter()
+                .map(|s| aoai::domain::call::Attempt {
+                    status: Some(*s),
+                    ..Default::default()
+                })
+                .collect(),
+            events: vec![SseEvent {
+                t_ms: ttft,
+                data: "{}".into(),
+            }],
             ..Default::default()
         },
     }
 }
 
 fn write_scenario(path: &Path, calls: &[ScenarioCall]) {
-    let mut text = serde_json::to_string(&Header::new("2026-11-23T05:00:00Z".into(), Some("simulator".into()))).unwrap() + "\n";
+    let mut text = serde_json::to_string(&Header::new(
+        "2026-11-23T05:00:00Z".into(),
+        Some("simulator".into()),
+    ))
+    .unwrap()
+        + "\n";
     for c in calls {
         text.push_str(&serde_json::to_string(c).unwrap());
         text.push('\n');
@@ -137,17 +223,61 @@ fn write_scenario(path: &Path, calls: &[ScenarioCall]) {
 }
 
 fn usage(p: u64, c: u64, cached: u64) -> Usage {
-    Usage { prompt_tokens: p, completion_tokens: c, cached_tokens: cached, reasoning_tokens: 0, total_tokens: p + c }
+    Usage {
+        prompt_tokens: p,
+        completion_tokens: c,
+        cached_tokens: cached,
+        reasoning_tokens: 0,
+        total_tokens: p + c,
+    }
 }
 
 #[test]
 fn report_figures_match_hand_computed_values() {
-    let shape = |s, u, a| PromptShape { system: s, user: u, assistant: a, tool: 0, framing: 10 };
+    let shape = |s, u, a| PromptShape {
+        system: s,
+        user: u,
+        assistant: a,
+        tool: 0,
+        framing: 10,
+    };
     let calls = vec![
-        hand_call("gpt-4o", usage(1000, 100, 0), 100.0, 1000.0, &[200], Some(500), shape(600, 90, 300)),
-        hand_call("gpt-4o", usage(2000, 50, 1024), 400.0, 4000.0, &[429, 200], Some(100), shape(600, 90, 1300)),
-        hand_call("gpt-4o", usage(500, 200, 0), 300.0, 2000.0, &[200], None, shape(400, 90, 0)),
-        hand_call("gpt-4o", usage(0, 0, 0), 200.0, 3000.0, &[429, 429, 429], None, shape(0, 0, 0)),
+        hand_call(
+            "gpt-4o",
+            usage(1000, 100, 0),
+            100.0,
+            1000.0,
+            &[200],
+            Some(500),
+            shape(600, 90, 300),
+        ),
+        hand_call(
+            "gpt-4o",
+            usage(2000, 50, 1024),
+            400.0,
+            4000.0,
+            &[429, 200],
+            Some(100),
+            shape(600, 90, 1300),
+        ),
+        hand_call(
+            "gpt-4o",
+            usage(500, 200, 0),
+            300.0,
+            2000.0,
+            &[200],
+            None,
+            shape(400, 90, 0),
+        ),
+        hand_call(
+            "gpt-4o",
+            usage(0, 0, 0),
+            200.0,
+            3000.0,
+            &[429, 429, 429],
+            None,
+            shape(0, 0, 0),
+        ),
     ];
     let file = tmp("report");
     write_scenario(&file, &calls);
@@ -158,42 +288,100 @@ fn report_figures_match_hand_computed_values() {
     let r = b.finish();
     let t = &r.total;
     assert_eq!((t.calls, t.done, t.throttled), (4, 2 + 0 + 1, 1));
-    assert_eq!((t.usage.prompt_tokens, t.usage.completion_tokens, t.usage.cached_tokens), (3500, 350, 1024));
+    assert_eq!(
+        (
+            t.usage.prompt_tokens,
+            t.usage.completion_tokens,
+            t.usage.cached_tokens
+        ),
+        (3500, 350, 1024)
+    );
     // gpt-4o: $2.50 in, $1.25 cached, $10 out per 1M.
-    let expect_cost = (1000.0 * 2.5 + 100.0 * 10.0) / 1e6 + (976.0 * 2.5 + 1024.0 * 1.25 + 50.0 * 10.0) / 1e6 + (500.0 * 2.5 + 200.0 * 10.0) / 1e6;
-    assert!((t.cost_usd - expect_cost).abs() < 1e-12, "{} vs {expect_cost}", t.cost_usd);
+    let expect_cost = (1000.0 * 2.5 + 100.0 * 10.0) / 1e6
+        + (976.0 * 2.5 + 1024.0 * 1.25 + 50.0 * 10.0) / 1e6
+        + (500.0 * 2.5 + 200.0 * 10.0) / 1e6;
+    assert!(
+        (t.cost_usd - expect_cost).abs() < 1e-12,
+        "{} vs {expect_cost}",
+        t.cost_usd
+    );
     // Nearest rank over TTFT {100, 200, 300, 400}: p50 = 2nd = 200, p95 = 4th = 400.
-    assert_eq!((t.ttft_ms.p50, t.ttft_ms.p95, t.ttft_ms.max), (Some(200.0), Some(400.0), Some(400.0)));
+    assert_eq!(
+        (t.ttft_ms.p50, t.ttft_ms.p95, t.ttft_ms.max),
+        (Some(200.0), Some(400.0), Some(400.0))
+    );
     assert_eq!((t.e2e_ms.p50, t.e2e_ms.p95), (Some(2000.0), Some(4000.0)));
     assert_eq!((t.http_429, t.retries), (1 + 3, 1 + 2));
-    assert_eq!(t.prompt_shape.tokens, PromptShape { system: 1600, user: 270, assistant: 1600, tool: 0, framing: 40 });
+    assert_eq!(
+        t.prompt_shape.tokens,
+        PromptShape {
+            system: 1600,
+            user: 270,
+            assistant: 1600,
+            tool: 0,
+            framing: 40
+        }
+    );
     // Budgets 500 + 100 for completions 100 + 50 → 1 − 150/600 = 75 % reserved but unused.
-    assert_eq!((t.max_tokens_requested, t.completion_tokens_of_budgeted_calls), (600, 150));
+    assert_eq!(
+        (
+            t.max_tokens_requested,
+            t.completion_tokens_of_budgeted_calls
+        ),
+        (600, 150)
+    );
     assert!((t.over_reservation.unwrap() - 0.75).abs() < 1e-12);
     // Input dollars split by role share: call 1 input = $0.0025, 600/1000 of it is system.
     assert!(t.prompt_shape.system_usd > t.prompt_shape.user_usd);
     assert_eq!(r.calls[1].http_429, 1);
 
-    let out = aoai().args(["replay", file.to_str().unwrap(), "--report", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--report", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total"]["ttft_ms"]["p95"], 400.0);
     assert_eq!(v["calls"].as_array().unwrap().len(), 4);
-    let out = aoai().args(["replay", file.to_str().unwrap(), "--report"]).output().unwrap();
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--report"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("assistant history") && text.contains("75% reserved but unused"), "{text}");
+    assert!(
+        text.contains("assistant history") && text.contains("75% reserved but unused"),
+        "{text}"
+    );
 }
 
 #[test]
 fn damaged_and_foreign_files() {
-    let calls = vec![hand_call("gpt-4o", usage(10, 5, 0), 1.0, 2.0, &[200], None, PromptShape::default()); 3];
+    let calls = vec![
+        hand_call(
+            "gpt-4o",
+            usage(10, 5, 0),
+            1.0,
+            2.0,
+            &[200],
+            None,
+            PromptShape::default()
+        );
+        3
+    ];
     let file = tmp("damaged");
     write_scenario(&file, &calls);
     // A crash mid-write: the last line is cut short.
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.truncate(text.len() - 40);
     std::fs::write(&file, &text).unwrap();
-    let out = aoai().args(["replay", file.to_str().unwrap(), "--report", "--json"]).output().unwrap();
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--report", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 4: truncated"), "{stderr}");
@@ -207,59 +395,141 @@ fn damaged_and_foreign_files() {
 
     let other = tmp("other");
     std::fs::write(&other, "{\"hello\":1}\n").unwrap();
-    let out = aoai().args(["replay", other.to_str().unwrap(), "--report"]).output().unwrap();
+    let out = aoai()
+        .args(["replay", other.to_str().unwrap(), "--report"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an aoai scenario file"));
     std::fs::write(&other, "{\"format\":\"aoai-scenario\",\"version\":9,\"tool\":\"x\",\"created\":\"y\",\"profile\":null}\n").unwrap();
-    let out = aoai().args(["replay", other.to_str().unwrap(), "--report"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("newer aoai"), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(aoai::record::Recorder::open(&other, None).is_err(), "never appends to a file it cannot read");
+    let out = aoai()
+        .args(["replay", other.to_str().unwrap(), "--report"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("newer aoai"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        aoai::record::Recorder::open(&other, None).is_err(),
+        "never appends to a file it cannot read"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn resend_compares_against_the_recording() {
     let sim = sim().await;
     let file = tmp("resend");
-    record_calls(sim.base_url(), file.clone(), vec![vec!["-d", "gpt-4o", "--seed", "5", "--max-tokens", "40", "hello"]]).await;
+    record_calls(
+        sim.base_url(),
+        file.clone(),
+        vec![vec![
+            "-d",
+            "gpt-4o",
+            "--seed",
+            "5",
+            "--max-tokens",
+            "40",
+            "hello",
+        ]],
+    )
+    .await;
     let base = sim.base_url();
     let f = file.clone();
     let again = f.with_file_name("again.jsonl");
     let again2 = again.clone();
     let out = tokio::task::spawn_blocking(move || {
-        aoai().args(["replay", f.to_str().unwrap(), "--resend", "--endpoint", &base, "--api-key", KEY, "--json", "--record", again2.to_str().unwrap()]).output().unwrap()
+        aoai()
+            .args([
+                "replay",
+                f.to_str().unwrap(),
+                "--resend",
+                "--endpoint",
+                &base,
+                "--api-key",
+                KEY,
+                "--json",
+                "--record",
+                again2.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = &v["calls"][0];
-    assert_eq!(row["similarity"], 1.0, "same seed, same deployment: same answer");
+    assert_eq!(
+        row["similarity"], 1.0,
+        "same seed, same deployment: same answer"
+    );
     assert_eq!(row["delta_completion_tokens"], 0);
     assert_eq!(row["delta_prompt_tokens"], 0);
     assert!(row["delta_ttft_ms"].is_number());
-    assert_eq!(aoai::record::load(&again).unwrap().calls.len(), 1, "the new run is recorded too");
+    assert_eq!(
+        aoai::record::load(&again).unwrap().calls.len(),
+        1,
+        "the new run is recorded too"
+    );
 
     // Against another deployment the answer and price differ, and the diff says how.
     let base = sim.base_url();
     let f = file.clone();
     let out = tokio::task::spawn_blocking(move || {
-        aoai().args(["replay", f.to_str().unwrap(), "--resend", "--endpoint", &base, "--api-key", KEY, "-d", "gpt-4.1-ptu"]).output().unwrap()
+        aoai()
+            .args([
+                "replay",
+                f.to_str().unwrap(),
+                "--resend",
+                "--endpoint",
+                &base,
+                "--api-key",
+                KEY,
+                "-d",
+                "gpt-4.1-ptu",
+            ])
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("gpt-4o → gpt-4.1-ptu") && text.contains("of words the same"), "{text}");
-    assert!(text.contains("{+") || text.contains("[-"), "word diff shown: {text}");
+    assert!(
+        text.contains("gpt-4o → gpt-4.1-ptu") && text.contains("of words the same"),
+        "{text}"
+    );
+    assert!(
+        text.contains("{+") || text.contains("[-"),
+        "word diff shown: {text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scenario_served_back_reproduces_the_answers_and_headers() {
     let sim = sim().await;
     let file = tmp("serve");
-    record_calls(sim.base_url(), file.clone(), vec![vec!["-d", "gpt-4o", "--seed", "9", "one"], vec!["-d", "gpt-4o-mini", "--seed", "9", "two"]]).await;
+    record_calls(
+        sim.base_url(),
+        file.clone(),
+        vec![
+            vec!["-d", "gpt-4o", "--seed", "9", "one"],
+            vec!["-d", "gpt-4o-mini", "--seed", "9", "two"],
+        ],
+    )
+    .await;
     let loaded = aoai::record::load(&file).unwrap();
-    let server = bounded(aoai::sim::replay::start(loaded.calls.clone(), 0)).await.unwrap();
-    let sim2 = aoai::sim::Simulator::start(aoai::sim::SimConfig::instant()).await.unwrap();
+    let server = bounded(aoai::sim::replay::start(loaded.calls.clone(), 0))
+        .await
+        .unwrap();
+    let sim2 = aoai::sim::Simulator::start(aoai::sim::SimConfig::instant())
+        .await
+        .unwrap();
     let _ = sim2; // the replay server needs no simulator; this only proves ports don't clash
     let c = client_for_url(&server.base_url());
     // Ask in the other order: requests are matched by deployment and messages.
@@ -270,14 +540,20 @@ async fn a_scenario_served_back_reproduces_the_answers_and_headers() {
         let want = &loaded.calls[idx].record;
         assert_eq!(rec.outcome, Outcome::Done, "{:?}", rec.error);
         assert_eq!(rec.text, want.text);
-        assert_eq!(rec.request_id, want.request_id, "recorded headers are served");
+        assert_eq!(
+            rec.request_id, want.request_id,
+            "recorded headers are served"
+        );
         assert_eq!(rec.usage, want.usage);
         assert!(rec.timing.ttft_ms.unwrap() + 5.0 >= want.timing.ttft_ms.unwrap() * 0.5);
     }
 }
 
 fn client_for_url(url: &str) -> aoai::azure::ChatClient {
-    let cfg = aoai::azure::ClientConfig::new(aoai::azure::Endpoint::parse(url).unwrap(), aoai::azure::Auth::ApiKey(aoai::azure::Secret::new("k")));
+    let cfg = aoai::azure::ClientConfig::new(
+        aoai::azure::Endpoint::parse(url).unwrap(),
+        aoai::azure::Auth::ApiKey(aoai::azure::Secret::new("k")),
+    );
     aoai::azure::ChatClient::new(cfg).unwrap()
 }
 
@@ -290,8 +566,16 @@ fn bundled_scenarios_load_and_report() {
         assert!(!loaded.calls.is_empty(), "{name}");
     }
     let throttled = aoai::record::load(&dir.join("throttled.jsonl")).unwrap();
-    assert!(throttled.calls.iter().any(|c| c.record.attempts.iter().any(|a| a.status == Some(429))));
+    assert!(
+        throttled
+            .calls
+            .iter()
+            .any(|c| c.record.attempts.iter().any(|a| a.status == Some(429)))
+    );
     let long = aoai::record::load(&dir.join("long-history.jsonl")).unwrap();
     let shape = long.calls.last().unwrap().prompt_shape;
-    assert!(shape.assistant > shape.user, "long history: assistant turns dominate the prompt");
+    assert!(
+        shape.assistant > shape.user,
+        "long history: assistant turns dominate the prompt"
+    );
 }

@@ -12,11 +12,11 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Auth;
-use super::identity::{Plane, SCOPE_DATA_PLANE, advice_for_denied};
 use super::endpoint::{DEFAULT_API_VERSION, Endpoint};
+use super::identity::{Plane, SCOPE_DATA_PLANE, advice_for_denied};
 use crate::domain::call::{
-    ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, SseEvent, Timings,
-    keep_response_header,
+    ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, SseEvent,
+    Timings, keep_response_header,
 };
 use crate::domain::cost::PriceTable;
 use crate::domain::ratelimit::{RateLimit, ThrottleKind, classify_429};
@@ -430,7 +430,10 @@ impl ChatClient {
             let body = self.read_body(resp, MAX_ERROR_BODY).await;
             if spec.capture_events {
                 let data = String::from_utf8_lossy(&body).into_owned();
-                end.events.push(SseEvent { t_ms: ms_since(sent), data });
+                end.events.push(SseEvent {
+                    t_ms: ms_since(sent),
+                    data,
+                });
             }
             end.marks.done = Some(sent.elapsed());
             let mut err = http_error(status, &body);
@@ -448,9 +451,11 @@ impl ChatClient {
             return end;
         }
         if spec.stream && is_sse {
-            self.read_stream(resp, sent, spec.capture_events, &mut end, on_event).await;
+            self.read_stream(resp, sent, spec.capture_events, &mut end, on_event)
+                .await;
         } else {
-            self.read_completion(resp, sent, spec.capture_events, &mut end, on_event).await;
+            self.read_completion(resp, sent, spec.capture_events, &mut end, on_event)
+                .await;
         }
         end.marks.done = Some(sent.elapsed());
         end
@@ -500,7 +505,10 @@ impl ChatClient {
         }
         if capture {
             let data = String::from_utf8_lossy(&body).into_owned();
-            end.events.push(SseEvent { t_ms: ms_since(sent), data });
+            end.events.push(SseEvent {
+                t_ms: ms_since(sent),
+                data,
+            });
         }
         match serde_json::from_slice::<CompletionIn>(&body) {
             Ok(c) => {
@@ -592,7 +600,10 @@ impl ChatClient {
             // One arrival time per event, for both the marks and the captured event.
             let at = sent.elapsed();
             if capture {
-                end.events.push(SseEvent { t_ms: at.as_secs_f64() * 1000.0, data: ev.data.clone() });
+                end.events.push(SseEvent {
+                    t_ms: at.as_secs_f64() * 1000.0,
+                    data: ev.data.clone(),
+                });
             }
             let data = ev.data.trim();
             if data.is_empty() {

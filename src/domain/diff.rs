@@ -30,7 +30,10 @@ pub fn word_diff(old: &str, new: &str) -> Vec<DiffSpan> {
         };
         match out.last_mut() {
             Some(last) if last.kind == kind => last.text.push_str(change.value()),
-            _ => out.push(DiffSpan { kind, text: change.value().to_string() }),
+            _ => out.push(DiffSpan {
+                kind,
+                text: change.value().to_string(),
+            }),
         }
     }
     out
@@ -62,7 +65,13 @@ mod tests {
     fn words_not_characters() {
         let d = word_diff("the quick brown fox", "the slow brown fox jumps");
         assert_eq!(plain(&d), "the [-quick-]{+slow+} brown fox{+ jumps+}");
-        assert_eq!(word_diff("same", "same"), vec![DiffSpan { kind: DiffKind::Same, text: "same".into() }]);
+        assert_eq!(
+            word_diff("same", "same"),
+            vec![DiffSpan {
+                kind: DiffKind::Same,
+                text: "same".into()
+            }]
+        );
         assert!((similarity("a b c d", "a b c d") - 1.0).abs() < 1e-9);
         assert!(similarity("a b c d", "w x y z") < 0.5);
     }

@@ -2,15 +2,15 @@
 //! cost, retry decisions and the stream reducer. No UI, no network, no tokio.
 
 pub mod call;
+pub mod compare;
 pub mod cost;
+pub mod diff;
 pub mod headroom;
 pub mod ptu;
+pub mod rank;
 pub mod ratelimit;
 pub mod retry;
+pub mod scenario;
 pub mod stats;
 pub mod stream;
 pub mod usage;
-pub mod diff;
-pub mod scenario;
-pub mod compare;
-pub mod rank;

@@ -17,7 +17,12 @@ impl Percentiles {
     pub fn of(mut v: Vec<f64>) -> Self {
         v.retain(|x| x.is_finite());
         v.sort_by(f64::total_cmp);
-        Percentiles { n: v.len(), p50: nearest_rank(&v, 50.0), p95: nearest_rank(&v, 95.0), max: v.last().copied() }
+        Percentiles {
+            n: v.len(),
+            p50: nearest_rank(&v, 50.0),
+            p95: nearest_rank(&v, 95.0),
+            max: v.last().copied(),
+        }
     }
 }
 
@@ -28,7 +33,6 @@ pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
     sorted.get(rank.min(sorted.len()) - 1).copied()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -42,6 +46,9 @@ mod tests {
         assert_eq!(nearest_rank(&[5.0], 95.0), Some(5.0));
         assert_eq!(nearest_rank(&[], 50.0), None);
         let p = Percentiles::of(vec![300.0, 100.0, 200.0]);
-        assert_eq!((p.p50, p.p95, p.max, p.n), (Some(200.0), Some(300.0), Some(300.0), 3));
+        assert_eq!(
+            (p.p50, p.p95, p.max, p.n),
+            (Some(200.0), Some(300.0), Some(300.0), 3)
+        );
     }
 }

@@ -81,7 +81,10 @@ pub struct SafeHeader {
 
 impl SafeHeader {
     pub fn new(name: &str, value: &str) -> Option<Self> {
-        allowed_header(name).then(|| SafeHeader { name: name.to_ascii_lowercase(), value: value.to_string() })
+        allowed_header(name).then(|| SafeHeader {
+            name: name.to_ascii_lowercase(),
+            value: value.to_string(),
+        })
     }
     pub fn name(&self) -> &str {
         &self.name
@@ -94,7 +97,8 @@ impl SafeHeader {
 impl TryFrom<(String, String)> for SafeHeader {
     type Error = String;
     fn try_from((name, value): (String, String)) -> Result<Self, Self::Error> {
-        SafeHeader::new(&name, &value).ok_or_else(|| format!("header `{name}` is not allowed in a scenario"))
+        SafeHeader::new(&name, &value)
+            .ok_or_else(|| format!("header `{name}` is not allowed in a scenario"))
     }
 }
 
@@ -105,7 +109,13 @@ impl From<SafeHeader> for (String, String) {
 }
 
 /// Request headers a scenario may keep (diagnostic ones; credentials can't pass).
-pub const REQUEST_HEADER_ALLOWLIST: &[&str] = &["x-ms-client-request-id", "x-sim-fault", "x-sim-stall-ms", "x-sim-retry-after-ms", "aoai-evals"];
+pub const REQUEST_HEADER_ALLOWLIST: &[&str] = &[
+    "x-ms-client-request-id",
+    "x-sim-fault",
+    "x-sim-stall-ms",
+    "x-sim-retry-after-ms",
+    "aoai-evals",
+];
 
 /// The request as sent. There is no field for credentials.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,13 +177,19 @@ impl ScenarioCall {
     /// Drops every response header not on the allowlist.
     pub fn sanitize(mut self) -> Self {
         self.record.headers.retain(|(k, _)| allowed_header(k));
-        self.request.headers.retain(|(k, _)| REQUEST_HEADER_ALLOWLIST.contains(&k.to_ascii_lowercase().as_str()));
+        self.request
+            .headers
+            .retain(|(k, _)| REQUEST_HEADER_ALLOWLIST.contains(&k.to_ascii_lowercase().as_str()));
         self
     }
 
     /// The response headers, checked against the allowlist.
     pub fn safe_headers(&self) -> Vec<SafeHeader> {
-        self.record.headers.iter().filter_map(|(k, v)| SafeHeader::new(k, v)).collect()
+        self.record
+            .headers
+            .iter()
+            .filter_map(|(k, v)| SafeHeader::new(k, v))
+            .collect()
     }
 }
 
@@ -181,7 +197,9 @@ impl ScenarioCall {
 pub enum ScenarioError {
     #[error("not an aoai scenario file (line 1 is not an `{FORMAT}` header): {0}")]
     NotAScenario(String),
-    #[error("scenario format version {found} was written by a newer aoai; this build reads version {VERSION} and older")]
+    #[error(
+        "scenario format version {found} was written by a newer aoai; this build reads version {VERSION} and older"
+    )]
     TooNew { found: u32 },
     #[error("the file is empty")]
     Empty,
@@ -203,9 +221,12 @@ impl std::fmt::Display for LineWarning {
 
 /// Parses and checks the header line.
 pub fn parse_header(line: &str) -> Result<Header, ScenarioError> {
-    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| ScenarioError::NotAScenario(e.to_string()))?;
     if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-        return Err(ScenarioError::NotAScenario("no `\"format\": \"aoai-scenario\"`".into()));
+        return Err(ScenarioError::NotAScenario(
+            "no `\"format\": \"aoai-scenario\"`".into(),
+        ));
     }
     let found = v.get("version").and_then(|n| n.as_u64()).unwrap_or(0) as u32;
     if found > VERSION {
@@ -215,7 +236,11 @@ pub fn parse_header(line: &str) -> Result<Header, ScenarioError> {
 }
 
 /// Parses one call line (`n` is its 1-based line number, for the message).
-pub fn parse_call(line: &str, n: usize, is_last_unterminated: bool) -> Result<ScenarioCall, LineWarning> {
+pub fn parse_call(
+    line: &str,
+    n: usize,
+    is_last_unterminated: bool,
+) -> Result<ScenarioCall, LineWarning> {
     serde_json::from_str::<ScenarioCall>(line).map_err(|e| {
         let message = if is_last_unterminated && e.is_eof() {
             format!("truncated (the file ends mid-line, as after a crash while writing): {e}")
@@ -267,12 +292,26 @@ mod tests {
                 endpoint: Some("https://res.openai.azure.com".into()),
                 stream: true,
                 retry: "none".into(),
-                headers: vec![("x-sim-fault".into(), "429".into()), ("api-key".into(), "SECRET".into())],
-                body: ChatRequest { messages: vec![ChatMessage::new("user", "hi")], ..Default::default() },
+                headers: vec![
+                    ("x-sim-fault".into(), "429".into()),
+                    ("api-key".into(), "SECRET".into()),
+                ],
+                body: ChatRequest {
+                    messages: vec![ChatMessage::new("user", "hi")],
+                    ..Default::default()
+                },
             },
-            prompt_shape: PromptShape { user: 1, framing: 8, ..Default::default() },
+            prompt_shape: PromptShape {
+                user: 1,
+                framing: 8,
+                ..Default::default()
+            },
             record: CallRecord {
-                headers: vec![("x-ms-region".into(), "East US".into()), ("set-cookie".into(), "a=b".into()), ("authorization".into(), "Bearer SECRET".into())],
+                headers: vec![
+                    ("x-ms-region".into(), "East US".into()),
+                    ("set-cookie".into(), "a=b".into()),
+                    ("authorization".into(), "Bearer SECRET".into()),
+                ],
                 ..Default::default()
             },
         }
@@ -281,8 +320,14 @@ mod tests {
     #[test]
     fn sanitize_drops_everything_not_allowed() {
         let c = call().sanitize();
-        assert_eq!(c.record.headers, vec![("x-ms-region".to_string(), "East US".to_string())]);
-        assert_eq!(c.request.headers, vec![("x-sim-fault".to_string(), "429".to_string())]);
+        assert_eq!(
+            c.record.headers,
+            vec![("x-ms-region".to_string(), "East US".to_string())]
+        );
+        assert_eq!(
+            c.request.headers,
+            vec![("x-sim-fault".to_string(), "429".to_string())]
+        );
         let line = serde_json::to_string(&c).unwrap();
         assert!(!line.contains("SECRET"));
         assert!(SafeHeader::new("api-key", "k").is_none());
@@ -291,7 +336,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_bad_lines() {
-        let h = serde_json::to_string(&Header::new("2026-11-23T05:00:00Z".into(), Some("simulator".into()))).unwrap();
+        let h = serde_json::to_string(&Header::new(
+            "2026-11-23T05:00:00Z".into(),
+            Some("simulator".into()),
+        ))
+        .unwrap();
         let c = serde_json::to_string(&call().sanitize()).unwrap();
         let text = format!("{h}\n{c}\nnot json\n{c}\n{}", &c[..c.len() / 2]);
         let (header, calls, warnings) = parse(&text).unwrap();
@@ -301,15 +350,29 @@ mod tests {
         assert_eq!(warnings.len(), 2);
         assert_eq!(warnings[0].line, 3);
         assert_eq!(warnings[1].line, 5);
-        assert!(warnings[1].message.starts_with("truncated"), "{}", warnings[1]);
+        assert!(
+            warnings[1].message.starts_with("truncated"),
+            "{}",
+            warnings[1]
+        );
     }
 
     #[test]
     fn refuses_other_formats_and_newer_versions() {
-        assert!(matches!(parse(r#"{"format":"something","version":1}"#), Err(ScenarioError::NotAScenario(_))));
-        assert!(matches!(parse("hello\n"), Err(ScenarioError::NotAScenario(_))));
-        let newer = r#"{"format":"aoai-scenario","version":2,"tool":"x","created":"y","profile":null}"#;
-        assert_eq!(parse(newer).unwrap_err(), ScenarioError::TooNew { found: 2 });
+        assert!(matches!(
+            parse(r#"{"format":"something","version":1}"#),
+            Err(ScenarioError::NotAScenario(_))
+        ));
+        assert!(matches!(
+            parse("hello\n"),
+            Err(ScenarioError::NotAScenario(_))
+        ));
+        let newer =
+            r#"{"format":"aoai-scenario","version":2,"tool":"x","created":"y","profile":null}"#;
+        assert_eq!(
+            parse(newer).unwrap_err(),
+            ScenarioError::TooNew { found: 2 }
+        );
         assert_eq!(parse("").unwrap_err(), ScenarioError::Empty);
     }
 

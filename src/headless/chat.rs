@@ -18,9 +18,13 @@ use crate::wire::{ChatMessage, ChatRequest};
 
 /// Reads a `--messages` file: a JSON array of chat messages.
 pub fn read_messages(path: &std::path::Path) -> anyhow::Result<Vec<ChatMessage>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| {
-        format!("{}: expected a JSON array of {{\"role\": …, \"content\": …}} messages", path.display())
+        format!(
+            "{}: expected a JSON array of {{\"role\": …, \"content\": …}} messages",
+            path.display()
+        )
     })
 }
 
@@ -63,7 +67,10 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let conn = connect(&args.conn).await?;
     // Open the scenario before the call, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
-        Some(path) => Some(crate::record::Recorder::open(path, conn.is_sim().then_some("simulator"))?),
+        Some(path) => Some(crate::record::Recorder::open(
+            path,
+            conn.is_sim().then_some("simulator"),
+        )?),
         None => None,
     };
     // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
@@ -114,7 +121,8 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
 
     let mut record = record;
     if let Some(rec) = recorder.as_mut() {
-        let line = crate::record::scenario_call(conn.client.config(), &spec, record.clone(), started);
+        let line =
+            crate::record::scenario_call(conn.client.config(), &spec, record.clone(), started);
         rec.append(line)?;
         // The raw events belong in the scenario, not in the one-line JSON.
         record.events.clear();

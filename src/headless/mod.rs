@@ -3,10 +3,10 @@
 
 pub mod bench;
 pub mod chat;
-pub mod ptu;
-pub mod sim;
-pub mod replay;
+pub mod compare;
 pub mod config;
 pub mod deployments;
+pub mod ptu;
 pub mod quota;
-pub mod compare;
+pub mod replay;
+pub mod sim;

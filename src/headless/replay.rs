@@ -24,7 +24,10 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         return resend_cmd(&args).await;
     }
     if !(args.speed == 0.0 || args.speed >= 0.1) || !args.speed.is_finite() {
-        bail!("--speed must be 0 (instant) or at least 0.1, got {}", args.speed);
+        bail!(
+            "--speed must be 0 (instant) or at least 0.1, got {}",
+            args.speed
+        );
     }
     let loaded = record::load(&args.file)?;
     for w in &loaded.warnings {
@@ -36,7 +39,8 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 fn prices(args: &ReplayArgs) -> anyhow::Result<PriceTable> {
     match &args.conn.prices {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading price table {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading price table {}", path.display()))?;
             Ok(PriceTable::parse(&text)?)
         }
         None => Ok(PriceTable::builtin()),
@@ -66,7 +70,13 @@ fn signed(v: Option<i64>) -> String {
 }
 
 fn signed_ms(v: Option<f64>) -> String {
-    v.map_or("—".into(), |d| if d < 0.0 { format!("-{}", fmt_ms(-d)) } else { format!("+{}", fmt_ms(d)) })
+    v.map_or("—".into(), |d| {
+        if d < 0.0 {
+            format!("-{}", fmt_ms(-d))
+        } else {
+            format!("+{}", fmt_ms(d))
+        }
+    })
 }
 
 fn row_text(r: &ResendRow) -> String {
@@ -101,9 +111,15 @@ fn row_text(r: &ResendRow) -> String {
     if let Some(e) = &r.now.error {
         s.push_str(&format!("  error now: {e}\n"));
     }
-    s.push_str(&format!("  answer: {:.0}% of words the same\n", r.similarity * 100.0));
+    s.push_str(&format!(
+        "  answer: {:.0}% of words the same\n",
+        r.similarity * 100.0
+    ));
     if r.similarity < 1.0 {
-        s.push_str(&format!("  {}\n", diff::plain(&r.diff).replace('\n', "\n  ")));
+        s.push_str(&format!(
+            "  {}\n",
+            diff::plain(&r.diff).replace('\n', "\n  ")
+        ));
     }
     s
 }
@@ -129,19 +145,33 @@ async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let json = args.json;
-    let rows = resend(&conn.client, &loaded.calls, args.deployment.as_deref(), recorder.as_mut(), &cancel, |row| {
-        if !json {
-            print!("{}", row_text(row));
-            let _ = std::io::stdout().flush();
-        }
-    })
+    let rows = resend(
+        &conn.client,
+        &loaded.calls,
+        args.deployment.as_deref(),
+        recorder.as_mut(),
+        &cancel,
+        |row| {
+            if !json {
+                print!("{}", row_text(row));
+                let _ = std::io::stdout().flush();
+            }
+        },
+    )
     .await?;
     ctrl_c.abort();
     if json {
-        println!("{}", serde_json::to_string(&serde_json::json!({ "calls": rows }))?);
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({ "calls": rows }))?
+        );
     } else {
         let failed = rows.iter().filter(|r| r.now.error.is_some()).count();
         println!("{} calls re-sent, {} failed", rows.len(), failed);
     }
-    Ok(if rows.iter().any(|r| r.now.error.is_some()) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if rows.iter().any(|r| r.now.error.is_some()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

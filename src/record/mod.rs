@@ -15,7 +15,8 @@ use serde::Deserialize;
 use crate::azure::{CallSpec, ClientConfig};
 use crate::domain::call::{ApiPath, CallRecord};
 use crate::domain::scenario::{
-    self, Header, LineWarning, PromptShape, REQUEST_HEADER_ALLOWLIST, RecordedRequest, ScenarioCall, ScenarioError,
+    self, Header, LineWarning, PromptShape, REQUEST_HEADER_ALLOWLIST, RecordedRequest,
+    ScenarioCall, ScenarioError,
 };
 use crate::wire::ChatMessage;
 
@@ -36,7 +37,10 @@ pub enum RecordError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
-    move |source| RecordError::Io { path: path.to_path_buf(), source }
+    move |source| RecordError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// RFC 3339 UTC with milliseconds.
@@ -53,7 +57,10 @@ pub struct Recorder {
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder").field("path", &self.path).field("written", &self.written).finish()
+        f.debug_struct("Recorder")
+            .field("path", &self.path)
+            .field("written", &self.written)
+            .finish()
     }
 }
 
@@ -62,17 +69,28 @@ impl Recorder {
     /// a scenario this build can read (its header is checked), and a last line cut short by a
     /// crash is closed off so the next call starts on a line of its own.
     pub fn open(path: &Path, profile: Option<&str>) -> Result<Recorder, RecordError> {
-        let mut file = OpenOptions::new().read(true).create(true).append(true).open(path).map_err(io_err(path))?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
         let len = file.metadata().map_err(io_err(path))?.len();
         if len == 0 {
             let header = Header::new(rfc3339(SystemTime::now()), profile.map(str::to_string));
             let line = serde_json::to_string(&header).expect("header serializes");
-            file.write_all(format!("{line}\n").as_bytes()).map_err(io_err(path))?;
+            file.write_all(format!("{line}\n").as_bytes())
+                .map_err(io_err(path))?;
             file.flush().map_err(io_err(path))?;
         } else {
             let mut first = String::new();
-            BufReader::new(File::open(path).map_err(io_err(path))?).read_line(&mut first).map_err(io_err(path))?;
-            scenario::parse_header(first.trim_end()).map_err(|source| RecordError::Format { path: path.to_path_buf(), source })?;
+            BufReader::new(File::open(path).map_err(io_err(path))?)
+                .read_line(&mut first)
+                .map_err(io_err(path))?;
+            scenario::parse_header(first.trim_end()).map_err(|source| RecordError::Format {
+                path: path.to_path_buf(),
+                source,
+            })?;
             file.seek(SeekFrom::End(-1)).map_err(io_err(path))?;
             let mut last = [0u8; 1];
             file.read_exact(&mut last).map_err(io_err(path))?;
@@ -80,7 +98,11 @@ impl Recorder {
                 file.write_all(b"\n").map_err(io_err(path))?;
             }
         }
-        Ok(Recorder { path: path.to_path_buf(), file, written: 0 })
+        Ok(Recorder {
+            path: path.to_path_buf(),
+            file,
+            written: 0,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -97,7 +119,9 @@ impl Recorder {
         let call = call.sanitize();
         let mut line = serde_json::to_string(&call).expect("scenario call serializes");
         line.push('\n');
-        self.file.write_all(line.as_bytes()).map_err(io_err(&self.path))?;
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(io_err(&self.path))?;
         self.file.flush().map_err(io_err(&self.path))?;
         self.written += 1;
         Ok(())
@@ -106,10 +130,15 @@ impl Recorder {
 
 /// Prompt tokens per role for a request's messages (sums to `tokens::count_messages`).
 pub fn prompt_shape(messages: &[ChatMessage]) -> PromptShape {
-    let mut s = PromptShape { framing: crate::tokens::REPLY_PRIMING as u64, ..Default::default() };
+    let mut s = PromptShape {
+        framing: crate::tokens::REPLY_PRIMING as u64,
+        ..Default::default()
+    };
     for m in messages {
         let content = crate::tokens::count(&m.text()) as u64
-            + m.tool_calls.as_ref().map_or(0, |tc| crate::tokens::count(&tc.to_string()) as u64);
+            + m.tool_calls
+                .as_ref()
+                .map_or(0, |tc| crate::tokens::count(&tc.to_string()) as u64);
         match m.role.as_str() {
             "system" | "developer" => s.system += content,
             "user" => s.user += content,
@@ -139,7 +168,12 @@ fn endpoint_for_record(cfg: &ClientConfig) -> String {
 }
 
 /// Builds the scenario line for a finished call.
-pub fn scenario_call(cfg: &ClientConfig, spec: &CallSpec, record: CallRecord, started: SystemTime) -> ScenarioCall {
+pub fn scenario_call(
+    cfg: &ClientConfig,
+    spec: &CallSpec,
+    record: CallRecord,
+    started: SystemTime,
+) -> ScenarioCall {
     let request = RecordedRequest {
         deployment: spec.deployment.clone(),
         api: cfg.api,
@@ -155,7 +189,13 @@ pub fn scenario_call(cfg: &ClientConfig, spec: &CallSpec, record: CallRecord, st
             .collect(),
         body: spec.request.clone(),
     };
-    ScenarioCall { started: rfc3339(started), prompt_shape: prompt_shape(&spec.request.messages), request, record }.sanitize()
+    ScenarioCall {
+        started: rfc3339(started),
+        prompt_shape: prompt_shape(&spec.request.messages),
+        request,
+        record,
+    }
+    .sanitize()
 }
 
 /// A whole scenario in memory.
@@ -180,7 +220,10 @@ struct Part<T> {
 fn parse_line<T: for<'de> Deserialize<'de>>(raw: &[u8], n: usize, part: &mut Part<T>) {
     let ends_nl = raw.ends_with(b"\n");
     let Ok(text) = std::str::from_utf8(raw) else {
-        part.warnings.push(LineWarning { line: n, message: "not valid UTF-8".into() });
+        part.warnings.push(LineWarning {
+            line: n,
+            message: "not valid UTF-8".into(),
+        });
         return;
     };
     let line = text.trim_end_matches(['\n', '\r']);
@@ -201,11 +244,19 @@ fn parse_line<T: for<'de> Deserialize<'de>>(raw: &[u8], n: usize, part: &mut Par
 }
 
 /// Reads the lines in `[start, end)` (both on line starts).
-fn read_range<T: for<'de> Deserialize<'de>>(path: &Path, start: u64, end: u64) -> io::Result<Part<T>> {
+fn read_range<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    start: u64,
+    end: u64,
+) -> io::Result<Part<T>> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(start))?;
     let mut reader = BufReader::with_capacity(1 << 20, file.take(end - start));
-    let mut part = Part { items: Vec::new(), warnings: Vec::new(), lines: 0 };
+    let mut part = Part {
+        items: Vec::new(),
+        warnings: Vec::new(),
+        lines: 0,
+    };
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -220,8 +271,13 @@ fn read_range<T: for<'de> Deserialize<'de>>(path: &Path, start: u64, end: u64) -
 /// Reads a scenario: the header (a bad one refuses the file), then every call line. Large
 /// files are split into byte ranges at line starts and parsed on all cores; results keep file
 /// order and bad lines become warnings with their real line numbers (`line N: …`).
-fn read_all<T: for<'de> Deserialize<'de> + Send>(path: &Path) -> Result<(Header, Vec<T>, Vec<LineWarning>), RecordError> {
-    let format_err = |source| RecordError::Format { path: path.to_path_buf(), source };
+fn read_all<T: for<'de> Deserialize<'de> + Send>(
+    path: &Path,
+) -> Result<(Header, Vec<T>, Vec<LineWarning>), RecordError> {
+    let format_err = |source| RecordError::Format {
+        path: path.to_path_buf(),
+        source,
+    };
     let len = std::fs::metadata(path).map_err(io_err(path))?.len();
     let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
     // The header: the first non-blank line.
@@ -245,7 +301,9 @@ fn read_all<T: for<'de> Deserialize<'de> + Send>(path: &Path) -> Result<(Header,
     let threads = if len - offset < PARALLEL_MIN_BYTES {
         1
     } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) as u64
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8) as u64
     };
     let mut bounds = vec![offset];
     for k in 1..threads {
@@ -265,8 +323,17 @@ fn read_all<T: for<'de> Deserialize<'de> + Send>(path: &Path) -> Result<(Header,
     }
     bounds.push(len);
     let parts: Vec<io::Result<Part<T>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bounds.windows(2).map(|w| s.spawn(move || read_range::<T>(path, w[0], w[1]))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("reader thread panicked")))).collect()
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| s.spawn(move || read_range::<T>(path, w[0], w[1])))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("reader thread panicked")))
+            })
+            .collect()
     });
     let mut items = Vec::new();
     let mut warnings = Vec::new();
@@ -274,7 +341,10 @@ fn read_all<T: for<'de> Deserialize<'de> + Send>(path: &Path) -> Result<(Header,
     for part in parts {
         let part = part.map_err(io_err(path))?;
         items.extend(part.items);
-        warnings.extend(part.warnings.into_iter().map(|w| LineWarning { line: w.line + lines_before, ..w }));
+        warnings.extend(part.warnings.into_iter().map(|w| LineWarning {
+            line: w.line + lines_before,
+            ..w
+        }));
         lines_before += part.lines;
     }
     Ok((header, items, warnings))
@@ -283,12 +353,19 @@ fn read_all<T: for<'de> Deserialize<'de> + Send>(path: &Path) -> Result<(Header,
 /// Loads a whole scenario.
 pub fn load(path: &Path) -> Result<Loaded, RecordError> {
     let (header, calls, warnings) = read_all::<ScenarioCall>(path)?;
-    Ok(Loaded { header, calls, warnings })
+    Ok(Loaded {
+        header,
+        calls,
+        warnings,
+    })
 }
 
 /// A scenario's lines as report rows, in file order (events are skipped while parsing, never
 /// kept).
-pub fn for_each_summary(path: &Path, mut each: impl FnMut(report::CallSummary)) -> Result<(Header, Vec<LineWarning>), RecordError> {
+pub fn for_each_summary(
+    path: &Path,
+    mut each: impl FnMut(report::CallSummary),
+) -> Result<(Header, Vec<LineWarning>), RecordError> {
     let (header, rows, warnings) = read_all::<report::CallSummary>(path)?;
     rows.into_iter().for_each(&mut each);
     Ok((header, warnings))
@@ -309,8 +386,14 @@ mod tests {
         ];
         let s = prompt_shape(&msgs);
         assert_eq!(s.total() as usize, crate::tokens::count_messages(&msgs));
-        assert_eq!(s.user as usize, crate::tokens::count("What is a PTU?") + crate::tokens::count("And its price?"));
-        assert_eq!(s.system as usize, crate::tokens::count("You are terse and precise."));
+        assert_eq!(
+            s.user as usize,
+            crate::tokens::count("What is a PTU?") + crate::tokens::count("And its price?")
+        );
+        assert_eq!(
+            s.system as usize,
+            crate::tokens::count("You are terse and precise.")
+        );
         assert!(s.tool > 0 && s.assistant > 0);
     }
 }

@@ -70,7 +70,10 @@ impl From<&crate::domain::scenario::ScenarioCall> for CallSummary {
         CallSummary {
             request: RequestSummary {
                 deployment: c.request.deployment.clone(),
-                body: BodySummary { max_tokens: c.request.body.max_tokens, max_completion_tokens: c.request.body.max_completion_tokens },
+                body: BodySummary {
+                    max_tokens: c.request.body.max_tokens,
+                    max_completion_tokens: c.request.body.max_completion_tokens,
+                },
             },
             prompt_shape: c.prompt_shape,
             record: RecordSummary {
@@ -81,7 +84,11 @@ impl From<&crate::domain::scenario::ScenarioCall> for CallSummary {
                 usage: r.usage,
                 timing: r.timing,
                 cost_usd: r.cost_usd,
-                attempts: r.attempts.iter().map(|a| AttemptSummary { status: a.status }).collect(),
+                attempts: r
+                    .attempts
+                    .iter()
+                    .map(|a| AttemptSummary { status: a.status })
+                    .collect(),
             },
         }
     }
@@ -156,7 +163,12 @@ pub struct ReportBuilder<'p> {
 
 impl<'p> ReportBuilder<'p> {
     pub fn new(prices: &'p PriceTable) -> Self {
-        ReportBuilder { prices, report: Report::default(), ttft: Vec::new(), e2e: Vec::new() }
+        ReportBuilder {
+            prices,
+            report: Report::default(),
+            ttft: Vec::new(),
+            e2e: Vec::new(),
+        }
     }
 
     pub fn add(&mut self, c: CallSummary) {
@@ -194,11 +206,13 @@ impl<'p> ReportBuilder<'p> {
         let shape = c.prompt_shape;
         let s = &mut t.prompt_shape;
         s.tokens.add(&shape);
-        if let (Some(cost), Some(model)) = (r.cost_usd, r.model.as_deref().or(Some(c.request.deployment.as_str()))) {
-            let output_usd = self
-                .prices
-                .lookup(model)
-                .map_or(0.0, |(_, p)| usage.completion_tokens as f64 * p.output as f64 / 1e12);
+        if let (Some(cost), Some(model)) = (
+            r.cost_usd,
+            r.model.as_deref().or(Some(c.request.deployment.as_str())),
+        ) {
+            let output_usd = self.prices.lookup(model).map_or(0.0, |(_, p)| {
+                usage.completion_tokens as f64 * p.output as f64 / 1e12
+            });
             let input_usd = (cost - output_usd).max(0.0);
             let total = shape.total().max(1) as f64;
             s.system_usd += input_usd * shape.system as f64 / total;
@@ -207,7 +221,11 @@ impl<'p> ReportBuilder<'p> {
             s.tool_usd += input_usd * shape.tool as f64 / total;
             s.framing_usd += input_usd * shape.framing as f64 / total;
         }
-        let budget = c.request.body.max_completion_tokens.or(c.request.body.max_tokens);
+        let budget = c
+            .request
+            .body
+            .max_completion_tokens
+            .or(c.request.body.max_tokens);
         if let (Some(b), Some(u)) = (budget, r.usage) {
             t.max_tokens_requested += b as u64;
             t.completion_tokens_of_budgeted_calls += u.completion_tokens;
@@ -237,8 +255,10 @@ impl<'p> ReportBuilder<'p> {
         let t = &mut self.report.total;
         t.ttft_ms = Percentiles::of(self.ttft);
         t.e2e_ms = Percentiles::of(self.e2e);
-        t.over_reservation = (t.max_tokens_requested > 0)
-            .then(|| 1.0 - (t.completion_tokens_of_budgeted_calls as f64 / t.max_tokens_requested as f64).min(1.0));
+        t.over_reservation = (t.max_tokens_requested > 0).then(|| {
+            1.0 - (t.completion_tokens_of_budgeted_calls as f64 / t.max_tokens_requested as f64)
+                .min(1.0)
+        });
         self.report
     }
 }
@@ -248,11 +268,19 @@ fn opt_ms(v: Option<f64>) -> String {
 }
 
 fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(['…']).collect()
+    }
 }
 
 fn pct(part: u64, whole: u64) -> String {
-    if whole == 0 { "0%".into() } else { format!("{:.0}%", part as f64 * 100.0 / whole as f64) }
+    if whole == 0 {
+        "0%".into()
+    } else {
+        format!("{:.0}%", part as f64 * 100.0 / whole as f64)
+    }
 }
 
 /// The report as text for a terminal.
@@ -260,7 +288,19 @@ pub fn render_text(r: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{:>5}  {:<16} {:<9} {:>6} {:>8} {:>8} {:>7} {:>7} {:>10} {:>9} {:>9} {:>4} {:>7}\n",
-        "call", "deployment", "outcome", "status", "prompt", "complet.", "cached", "reason.", "cost", "TTFT", "e2e", "429", "max_tok"
+        "call",
+        "deployment",
+        "outcome",
+        "status",
+        "prompt",
+        "complet.",
+        "cached",
+        "reason.",
+        "cost",
+        "TTFT",
+        "e2e",
+        "429",
+        "max_tok"
     ));
     for c in &r.calls {
         out.push_str(&format!(
@@ -287,12 +327,35 @@ pub fn render_text(r: &Report) -> String {
     ));
     out.push_str(&format!(
         "Tokens: prompt {} (cached {}) · completion {} (reasoning {}) · total {}\n",
-        t.usage.prompt_tokens, t.usage.cached_tokens, t.usage.completion_tokens, t.usage.reasoning_tokens, t.usage.total_tokens
+        t.usage.prompt_tokens,
+        t.usage.cached_tokens,
+        t.usage.completion_tokens,
+        t.usage.reasoning_tokens,
+        t.usage.total_tokens
     ));
-    let unpriced = if t.unpriced_calls > 0 { format!(" ({} calls on unpriced models not included)", t.unpriced_calls) } else { String::new() };
+    let unpriced = if t.unpriced_calls > 0 {
+        format!(
+            " ({} calls on unpriced models not included)",
+            t.unpriced_calls
+        )
+    } else {
+        String::new()
+    };
     out.push_str(&format!("Cost: ${:.6}{unpriced}\n", t.cost_usd));
-    let p = |x: &Percentiles| format!("p50 {} · p95 {} · max {} (n={})", opt_ms(x.p50), opt_ms(x.p95), opt_ms(x.max), x.n);
-    out.push_str(&format!("TTFT: {}\ne2e:  {}\n", p(&t.ttft_ms), p(&t.e2e_ms)));
+    let p = |x: &Percentiles| {
+        format!(
+            "p50 {} · p95 {} · max {} (n={})",
+            opt_ms(x.p50),
+            opt_ms(x.p95),
+            opt_ms(x.max),
+            x.n
+        )
+    };
+    out.push_str(&format!(
+        "TTFT: {}\ne2e:  {}\n",
+        p(&t.ttft_ms),
+        p(&t.e2e_ms)
+    ));
     let s = &t.prompt_shape;
     let whole = s.tokens.total();
     out.push_str("Prompt shape (where the prompt tokens and input dollars go):\n");
@@ -303,7 +366,10 @@ pub fn render_text(r: &Report) -> String {
         ("tools", s.tokens.tool, s.tool_usd),
         ("message framing", s.tokens.framing, s.framing_usd),
     ] {
-        out.push_str(&format!("  {name:<18} {tokens:>10} tokens {:>5}  ${usd:.6}\n", pct(tokens, whole)));
+        out.push_str(&format!(
+            "  {name:<18} {tokens:>10} tokens {:>5}  ${usd:.6}\n",
+            pct(tokens, whole)
+        ));
     }
     match t.over_reservation {
         Some(o) => out.push_str(&format!(
@@ -316,4 +382,3 @@ pub fn render_text(r: &Report) -> String {
     }
     out
 }
-

@@ -88,7 +88,10 @@ pub fn compare(call: usize, recorded: &CallRecord, now: &CallRecord) -> ResendRo
 
 /// The request of a recorded call, ready to send again.
 pub fn spec_for(c: &ScenarioCall, deployment: Option<&str>) -> CallSpec {
-    let mut spec = CallSpec::new(deployment.unwrap_or(&c.request.deployment), c.request.body.clone());
+    let mut spec = CallSpec::new(
+        deployment.unwrap_or(&c.request.deployment),
+        c.request.body.clone(),
+    );
     spec.stream = c.request.stream;
     spec.retry = c.request.retry.parse().unwrap_or(RetryPolicy::None);
     spec.extra_headers = c.request.headers.clone();

@@ -17,13 +17,13 @@ mod data_plane;
 pub mod faults;
 pub mod fleet;
 pub mod limits;
+pub mod metrics;
 pub mod replay;
 mod respond;
 mod sse;
 mod state;
 pub mod text;
 pub mod token;
-pub mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -184,7 +184,9 @@ fn router(shared: Arc<Shared>) -> Router {
             get(arm::model_capacities),
         )
         .route(
-            &format!("{arm_base}/providers/Microsoft.CognitiveServices/locations/{{loc}}/modelCapacities"),
+            &format!(
+                "{arm_base}/providers/Microsoft.CognitiveServices/locations/{{loc}}/modelCapacities"
+            ),
             get(arm::model_capacities_in),
         )
         .route(

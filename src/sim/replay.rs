@@ -39,7 +39,11 @@ impl Replay {
         let (served, next) = &mut *st;
         let same_msgs = |c: &ScenarioCall| c.request.body.messages == body.messages;
         let found = (0..self.calls.len())
-            .find(|&i| !served[i] && same_msgs(&self.calls[i]) && deployment.is_none_or(|d| d == self.calls[i].request.deployment))
+            .find(|&i| {
+                !served[i]
+                    && same_msgs(&self.calls[i])
+                    && deployment.is_none_or(|d| d == self.calls[i].request.deployment)
+            })
             .or_else(|| (0..self.calls.len()).find(|&i| !served[i] && same_msgs(&self.calls[i])));
         let i = match found {
             Some(i) => i,
@@ -77,9 +81,15 @@ impl Drop for ReplayHandle {
 /// Starts serving `calls` on `127.0.0.1:port` (0 = any free port).
 pub async fn start(calls: Vec<ScenarioCall>, port: u16) -> std::io::Result<ReplayHandle> {
     let n = calls.len();
-    let replay = Arc::new(Replay { calls, state: Mutex::new((vec![false; n], 0)) });
+    let replay = Arc::new(Replay {
+        calls,
+        state: Mutex::new((vec![false; n], 0)),
+    });
     let app = Router::new()
-        .route("/openai/deployments/{deployment}/chat/completions", post(classic))
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(classic),
+        )
         .route("/openai/v1/chat/completions", post(by_body))
         .route("/models/chat/completions", post(by_body))
         .fallback(not_found)
@@ -94,7 +104,10 @@ pub async fn start(calls: Vec<ScenarioCall>, port: u16) -> std::io::Result<Repla
             })
             .await;
     });
-    Ok(ReplayHandle { addr, shutdown: Some(tx) })
+    Ok(ReplayHandle {
+        addr,
+        shutdown: Some(tx),
+    })
 }
 
 /// `aoai sim --replay FILE`: prints `listening on http://127.0.0.1:PORT`, serves until Ctrl+C.
@@ -114,17 +127,25 @@ pub async fn serve(port: u16, calls: Vec<ScenarioCall>) -> anyhow::Result<()> {
 }
 
 async fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, r#"{"error":{"code":"404","message":"Resource not found"}}"#)
+    json_response(
+        StatusCode::NOT_FOUND,
+        r#"{"error":{"code":"404","message":"Resource not found"}}"#,
+    )
 }
 
 fn json_response(status: StatusCode, body: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     r
 }
 
-async fn classic(State(r): State<Arc<Replay>>, Path(deployment): Path<String>, body: Bytes) -> Response {
+async fn classic(
+    State(r): State<Arc<Replay>>,
+    Path(deployment): Path<String>,
+    body: Bytes,
+) -> Response {
     respond(&r, Some(&deployment), &body).await
 }
 
@@ -144,7 +165,10 @@ async fn respond(r: &Arc<Replay>, deployment: Option<&str>, body: &[u8]) -> Resp
     };
     let deployment = deployment.map(str::to_string).or(req.model.clone());
     let Some(i) = r.pick(deployment.as_deref(), &req) else {
-        return json_response(StatusCode::NOT_FOUND, r#"{"error":{"code":"404","message":"The scenario has no calls to replay."}}"#);
+        return json_response(
+            StatusCode::NOT_FOUND,
+            r#"{"error":{"code":"404","message":"The scenario has no calls to replay."}}"#,
+        );
     };
     let start = Instant::now();
     let call = &r.calls[i];
@@ -153,31 +177,60 @@ async fn respond(r: &Arc<Replay>, deployment: Option<&str>, body: &[u8]) -> Resp
     if let Some(ttfb) = rec.timing.ttfb_ms {
         tokio::time::sleep_until(start + Duration::from_secs_f64(ttfb.max(0.0) / 1000.0)).await;
     }
-    let status = rec.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let stream = rec.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
+    let status = rec
+        .status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    let stream = rec
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
     let events = rec.events.clone();
     let body = if events.is_empty() {
         // Recorded without events: only the final text is known.
         Body::from(serde_json::json!({"choices":[{"finish_reason":rec.finish_reason,"index":0,"message":{"content":rec.text,"role":"assistant"}}],"model":rec.model,"object":"chat.completion","usage":rec.usage.map(|u| serde_json::json!({"completion_tokens":u.completion_tokens,"prompt_tokens":u.prompt_tokens,"total_tokens":u.total_tokens,"prompt_tokens_details":{"cached_tokens":u.cached_tokens},"completion_tokens_details":{"reasoning_tokens":u.reasoning_tokens}}))}).to_string())
     } else {
-        let paced = futures_util::stream::unfold((events.into_iter(), start, stream), |(mut it, start, stream)| async move {
-            let ev = it.next()?;
-            tokio::time::sleep_until(start + Duration::from_secs_f64(ev.t_ms.max(0.0) / 1000.0)).await;
-            let bytes = if stream { format!("data: {}\n\n", ev.data) } else { ev.data };
-            Some((Ok::<_, std::convert::Infallible>(Bytes::from(bytes)), (it, start, stream)))
-        });
+        let paced = futures_util::stream::unfold(
+            (events.into_iter(), start, stream),
+            |(mut it, start, stream)| async move {
+                let ev = it.next()?;
+                tokio::time::sleep_until(
+                    start + Duration::from_secs_f64(ev.t_ms.max(0.0) / 1000.0),
+                )
+                .await;
+                let bytes = if stream {
+                    format!("data: {}\n\n", ev.data)
+                } else {
+                    ev.data
+                };
+                Some((
+                    Ok::<_, std::convert::Infallible>(Bytes::from(bytes)),
+                    (it, start, stream),
+                ))
+            },
+        );
         Body::from_stream(paced)
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     for sh in call.safe_headers() {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(sh.name().as_bytes()), HeaderValue::from_str(sh.value())) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(sh.name().as_bytes()),
+            HeaderValue::from_str(sh.value()),
+        ) {
             h.append(name, value);
         }
     }
     if !h.contains_key("content-type") {
-        h.insert("content-type", HeaderValue::from_static(if stream { "text/event-stream" } else { "application/json" }));
+        h.insert(
+            "content-type",
+            HeaderValue::from_static(if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            }),
+        );
     }
     h.insert("x-aoai-replay-call", HeaderValue::from(i + 1));
     resp

@@ -135,7 +135,11 @@ impl App {
         if self.compare.is_none() {
             let prompt = match self.chat.prompt() {
                 p if !p.trim().is_empty() => p,
-                _ => self.session.latest().map(|c| c.prompt.clone()).unwrap_or_default(),
+                _ => self
+                    .session
+                    .latest()
+                    .map(|c| c.prompt.clone())
+                    .unwrap_or_default(),
             };
             let mut v = crate::domain::compare::Variant::new("v1", prompt);
             let system = self.chat.system_prompt();
@@ -163,13 +167,20 @@ impl App {
         let (api, retry) = (self.chat.params.api, self.chat.params.retry.clone());
         c.start(&mut self.next_id, &self.deployment, api, &retry, now)
             .into_iter()
-            .map(|(id, spec)| Effect::StartCall { id, api, spec: Box::new(spec) })
+            .map(|(id, spec)| Effect::StartCall {
+                id,
+                api,
+                spec: Box::new(spec),
+            })
             .collect()
     }
 
     fn compare_cancel(&mut self) -> Vec<Effect> {
         let now = self.clock.now();
-        let ids = self.compare.as_mut().map_or_else(Vec::new, |c| c.cancel_all(now));
+        let ids = self
+            .compare
+            .as_mut()
+            .map_or_else(Vec::new, |c| c.cancel_all(now));
         ids.into_iter().map(Effect::CancelCall).collect()
     }
 
@@ -197,7 +208,10 @@ impl App {
     /// Whether something on screen changes with time alone (then the loop ticks).
     pub fn animating(&self) -> bool {
         self.session.animating(self.clock.now())
-            || self.compare.as_ref().is_some_and(|c| c.animating(self.clock.now()))
+            || self
+                .compare
+                .as_ref()
+                .is_some_and(|c| c.animating(self.clock.now()))
     }
 
     pub fn in_flight(&self) -> Option<CallId> {
@@ -243,7 +257,10 @@ impl App {
         if self.screen == Screen::Chat && self.help.is_none() {
             self.chat.paste(s);
         }
-        if self.screen == Screen::Compare && self.help.is_none() && let Some(c) = &mut self.compare {
+        if self.screen == Screen::Compare
+            && self.help.is_none()
+            && let Some(c) = &mut self.compare
+        {
             c.paste(s);
         }
         self.redraw()
@@ -292,7 +309,10 @@ impl App {
                 Some(r) => r.handle_key(k, self.session.in_flight().is_some()),
                 None => Outcome::Ignored,
             },
-            (None, Screen::Compare) => self.compare.as_mut().map_or(Outcome::Ignored, |c| c.handle_key(k)),
+            (None, Screen::Compare) => self
+                .compare
+                .as_mut()
+                .map_or(Outcome::Ignored, |c| c.handle_key(k)),
             (None, Screen::Bench) => self.bench_key(k),
         };
         match outcome {
@@ -628,7 +648,10 @@ impl App {
             }
             Screen::Compare => {
                 if let Some(c) = &mut self.compare {
-                    let props = CompareProps { deployment: &self.deployment, now };
+                    let props = CompareProps {
+                        deployment: &self.deployment,
+                        now,
+                    };
                     c.render(body, buf, &theme, &props);
                 }
             }

@@ -582,8 +582,18 @@ pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
         "previous account",
         false,
     ),
-    b(&[ch('d')], DeployAction::Details, "headroom & metrics", false),
-    b(&[ch('m')], DeployAction::ReloadMetrics, "reload metrics", false),
+    b(
+        &[ch('d')],
+        DeployAction::Details,
+        "headroom & metrics",
+        false,
+    ),
+    b(
+        &[ch('m')],
+        DeployAction::ReloadMetrics,
+        "reload metrics",
+        false,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -637,9 +647,24 @@ pub enum ProfileAction {
 /// The profile picker (Alt+P, or `p` where no text input has focus).
 pub const PROFILES: &[Binding<ProfileAction>] = &[
     b(&[k(KeyCode::Up), ch('k')], ProfileAction::Up, "up", false),
-    b(&[k(KeyCode::Down), ch('j')], ProfileAction::Down, "down", false),
-    b(&[k(KeyCode::Enter)], ProfileAction::Choose, "switch to it", true),
-    b(&[k(KeyCode::Esc), ch('q')], ProfileAction::Close, "close", true),
+    b(
+        &[k(KeyCode::Down), ch('j')],
+        ProfileAction::Down,
+        "down",
+        false,
+    ),
+    b(
+        &[k(KeyCode::Enter)],
+        ProfileAction::Choose,
+        "switch to it",
+        true,
+    ),
+    b(
+        &[k(KeyCode::Esc), ch('q')],
+        ProfileAction::Close,
+        "close",
+        true,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -755,19 +780,74 @@ pub enum CompareAction {
 
 /// The Compare screen (columns of variants).
 pub const COMPARE: &[Binding<CompareAction>] = &[
-    b(&[k(KeyCode::Enter), ch('r')], CompareAction::RunAll, "run all", true),
-    b(&[ch('d')], CompareAction::Duplicate, "duplicate column", true),
+    b(
+        &[k(KeyCode::Enter), ch('r')],
+        CompareAction::RunAll,
+        "run all",
+        true,
+    ),
+    b(
+        &[ch('d')],
+        CompareAction::Duplicate,
+        "duplicate column",
+        true,
+    ),
     b(&[ch('e')], CompareAction::Edit, "edit column", true),
     b(&[ch('b')], CompareAction::Baseline, "make baseline", true),
-    b(&[ch('x'), k(KeyCode::Delete)], CompareAction::Remove, "remove column", false),
-    b(&[k(KeyCode::Left), ch('h')], CompareAction::Left, "previous column", false),
-    b(&[k(KeyCode::Right), ch('l')], CompareAction::Right, "next column", false),
-    b(&[k(KeyCode::Up), ch('k')], CompareAction::Up, "scroll up (all columns)", false),
-    b(&[k(KeyCode::Down), ch('j')], CompareAction::Down, "scroll down (all columns)", false),
-    b(&[k(KeyCode::PageUp)], CompareAction::PageUp, "page up", false),
-    b(&[k(KeyCode::PageDown), ch(' ')], CompareAction::PageDown, "page down", false),
-    b(&[ch('g'), k(KeyCode::Home)], CompareAction::Top, "top", false),
-    b(&[k(KeyCode::Esc)], CompareAction::Cancel, "cancel run", false),
+    b(
+        &[ch('x'), k(KeyCode::Delete)],
+        CompareAction::Remove,
+        "remove column",
+        false,
+    ),
+    b(
+        &[k(KeyCode::Left), ch('h')],
+        CompareAction::Left,
+        "previous column",
+        false,
+    ),
+    b(
+        &[k(KeyCode::Right), ch('l')],
+        CompareAction::Right,
+        "next column",
+        false,
+    ),
+    b(
+        &[k(KeyCode::Up), ch('k')],
+        CompareAction::Up,
+        "scroll up (all columns)",
+        false,
+    ),
+    b(
+        &[k(KeyCode::Down), ch('j')],
+        CompareAction::Down,
+        "scroll down (all columns)",
+        false,
+    ),
+    b(
+        &[k(KeyCode::PageUp)],
+        CompareAction::PageUp,
+        "page up",
+        false,
+    ),
+    b(
+        &[k(KeyCode::PageDown), ch(' ')],
+        CompareAction::PageDown,
+        "page down",
+        false,
+    ),
+    b(
+        &[ch('g'), k(KeyCode::Home)],
+        CompareAction::Top,
+        "top",
+        false,
+    ),
+    b(
+        &[k(KeyCode::Esc)],
+        CompareAction::Cancel,
+        "cancel run",
+        false,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -781,11 +861,36 @@ pub enum CompareEditAction {
 
 /// Editing a column's fields (other keys edit the field's text).
 pub const COMPARE_EDIT: &[Binding<CompareEditAction>] = &[
-    b(&[k(KeyCode::Enter)], CompareEditAction::Apply, "apply", true),
-    b(&[k(KeyCode::Esc)], CompareEditAction::Discard, "discard", true),
-    b(&[k(KeyCode::Tab), k(KeyCode::Down)], CompareEditAction::NextField, "next field", true),
-    b(&[k(KeyCode::BackTab), k(KeyCode::Up)], CompareEditAction::PrevField, "previous field", false),
-    b(&[alt(KeyCode::Enter), ctrl('j')], CompareEditAction::Newline, "newline", false),
+    b(
+        &[k(KeyCode::Enter)],
+        CompareEditAction::Apply,
+        "apply",
+        true,
+    ),
+    b(
+        &[k(KeyCode::Esc)],
+        CompareEditAction::Discard,
+        "discard",
+        true,
+    ),
+    b(
+        &[k(KeyCode::Tab), k(KeyCode::Down)],
+        CompareEditAction::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        &[k(KeyCode::BackTab), k(KeyCode::Up)],
+        CompareEditAction::PrevField,
+        "previous field",
+        false,
+    ),
+    b(
+        &[alt(KeyCode::Enter), ctrl('j')],
+        CompareEditAction::Newline,
+        "newline",
+        false,
+    ),
 ];
 
 /// One section of the `?` help: a title and (keys, help) rows, built from the tables above.

@@ -176,7 +176,9 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
             "PTU util",
             c.ratelimit
                 .utilization_pct
-                .map_or("— (PTU, no token price)".into(), |u| format!("{u:.1} % (PTU)")),
+                .map_or("— (PTU, no token price)".into(), |u| {
+                    format!("{u:.1} % (PTU)")
+                }),
             theme.text,
         )),
         None => out.push(kv("cost", cost, theme.text)),

@@ -92,11 +92,12 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
         };
         // The Replay tab needs the room of the long labels.
         let extra = usize::from(p.replay) + usize::from(p.compare);
-        let label = if area.width >= 70 && (extra == 0 || area.width >= 100 + 12 * (extra as u16 - 1)) {
-            format!(" {} {} ", s.key(), s.title())
-        } else {
-            format!(" {} ", s.title())
-        };
+        let label =
+            if area.width >= 70 && (extra == 0 || area.width >= 100 + 12 * (extra as u16 - 1)) {
+                format!(" {} {} ", s.key(), s.title())
+            } else {
+                format!(" {} ", s.title())
+            };
         left.push(Span::styled(label, style));
     }
     let badge = if p.sim { " SIMULATOR " } else { " LIVE " };
