@@ -256,13 +256,25 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    let result = run_on_terminal(&mut app, &mut exec, &mut rx).await;
+    drop(conn);
+    result
+}
+
+/// Runs the loop on the real terminal until the user quits; the guard restores the terminal
+/// whatever happens (quit, error or panic).
+async fn run_on_terminal(
+    app: &mut App,
+    exec: &mut Executor,
+    rx: &mut mpsc::UnboundedReceiver<AppEvent>,
+) -> anyhow::Result<ExitCode> {
     let mut guard = terminal::TerminalGuard::new()?;
     let mut input = CrosstermInput::new();
     let result = run_loop(
         &mut guard.terminal,
-        &mut app,
-        &mut exec,
-        &mut rx,
+        app,
+        exec,
+        rx,
         &mut input,
         &mut RealOps,
         &mut |_| false,
@@ -270,7 +282,6 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     .await;
     drop(input);
     drop(guard);
-    drop(conn);
     result?;
     Ok(ExitCode::SUCCESS)
 }
@@ -327,23 +338,9 @@ pub async fn replay(
     );
     app.open_replay(&file, loaded.calls, replay::Speed::from_factor(args.speed));
 
-    let mut guard = terminal::TerminalGuard::new()?;
-    let mut input = CrosstermInput::new();
-    let result = run_loop(
-        &mut guard.terminal,
-        &mut app,
-        &mut exec,
-        &mut rx,
-        &mut input,
-        &mut RealOps,
-        &mut |_| false,
-    )
-    .await;
-    drop(input);
-    drop(guard);
+    let result = run_on_terminal(&mut app, &mut exec, &mut rx).await;
     drop(conn);
-    result?;
-    Ok(ExitCode::SUCCESS)
+    result
 }
 
 /// The config file's profiles, for the profile picker (none when there is no file).
