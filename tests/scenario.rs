@@ -579,3 +579,37 @@ fn bundled_scenarios_load_and_report() {
         "long history: assistant turns dominate the prompt"
     );
 }
+
+#[test]
+fn a_line_cut_inside_its_events_is_reported_not_counted() {
+    let mut call = hand_call(
+        "gpt-4o",
+        usage(10, 5, 0),
+        1.0,
+        2.0,
+        &[200],
+        None,
+        PromptShape::default(),
+    );
+    call.record.events = (0..20)
+        .map(|i| SseEvent {
+            t_ms: i as f64,
+            data: format!("{{\"n\":{i}}}"),
+        })
+        .collect();
+    let file = tmp("cut-events");
+    write_scenario(&file, &[call.clone(), call]);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.truncate(text.len() - 60); // inside the last call's events
+    std::fs::write(&file, &text).unwrap();
+    let prices = PriceTable::builtin();
+    let mut b = ReportBuilder::new(&prices);
+    let (_, warnings) = aoai::record::for_each_summary(&file, |c| b.add(c)).unwrap();
+    assert_eq!(b.finish().total.calls, 1);
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].message.starts_with("truncated"),
+        "{:?}",
+        warnings
+    );
+}

@@ -242,7 +242,7 @@ pub fn parse_call(
     is_last_unterminated: bool,
 ) -> Result<ScenarioCall, LineWarning> {
     serde_json::from_str::<ScenarioCall>(line).map_err(|e| {
-        let message = if is_last_unterminated && e.is_eof() {
+        let message = if is_last_unterminated {
             format!("truncated (the file ends mid-line, as after a crash while writing): {e}")
         } else {
             e.to_string()
