@@ -4,6 +4,11 @@ use clap::Parser;
 
 use aoai::cli::{Cli, Command};
 
+/// mimalloc: the load generator and simulator allocate many small, short-lived buffers per
+/// request, where it is markedly cheaper than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -82,6 +82,10 @@ pub struct CallSpec {
     pub extra_headers: Vec<(String, String)>,
     /// Keep the raw response events on the record (for scenario recording).
     pub capture_events: bool,
+    /// `true` (default): each [`CallEvent::Delta`] carries its text. `false`: deltas are still
+    /// reported, at the same instants, but with an empty string (no allocation per delta), for
+    /// callers that only time them; the record's `text` is complete either way.
+    pub delta_text: bool,
 }
 
 impl CallSpec {
@@ -93,6 +97,7 @@ impl CallSpec {
             retry: RetryPolicy::None,
             extra_headers: vec![],
             capture_events: false,
+            delta_text: true,
         }
     }
 }
@@ -451,8 +456,15 @@ impl ChatClient {
             return end;
         }
         if spec.stream && is_sse {
-            self.read_stream(resp, sent, spec.capture_events, &mut end, on_event)
-                .await;
+            self.read_stream(
+                resp,
+                sent,
+                spec.capture_events,
+                spec.delta_text,
+                &mut end,
+                on_event,
+            )
+            .await;
         } else {
             self.read_completion(resp, sent, spec.capture_events, &mut end, on_event)
                 .await;
@@ -559,10 +571,11 @@ impl ChatClient {
         resp: reqwest::Response,
         sent: Instant,
         capture: bool,
+        delta_text: bool,
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
-        let mut events = resp.bytes_stream().eventsource();
+        let mut events = event_sized(resp.bytes_stream()).eventsource();
         let mut event_no = 0u64;
         loop {
             let next = match tokio::time::timeout(self.cfg.timeouts.idle, events.next()).await {
@@ -645,7 +658,11 @@ impl ChatClient {
                     });
                 }
                 end.marks.last_content = Some(at);
-                on_event(CallEvent::Delta(delta.to_string()));
+                on_event(CallEvent::Delta(if delta_text {
+                    delta.to_string()
+                } else {
+                    String::new()
+                }));
             }
         }
         if end.state.finish_reason.is_none() {
@@ -659,6 +676,52 @@ impl ChatClient {
         } else if !end.state.saw_done {
             end.notes
                 .push("stream ended without `data: [DONE]` (treated as complete)".to_string());
+        }
+    }
+}
+
+/// Cuts each received chunk after every blank line (`\n\n` or `\n\r\n`), so that
+/// `eventsource-stream` sees about one event per chunk. Its parser copies the unparsed rest
+/// of its buffer after every line, which is quadratic when a whole stream arrives in one
+/// read; any cut is valid for an SSE parser (and a cut after `\n` never splits a UTF-8
+/// character or a CRLF), so the events are the same. The pieces share the chunk's memory.
+fn event_sized<S, E>(stream: S) -> impl futures_util::Stream<Item = Result<bytes::Bytes, E>>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>>,
+{
+    stream.flat_map(|item| {
+        let pieces: Vec<Result<bytes::Bytes, E>> = match item {
+            Ok(b) => split_after_blank_lines(b).into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        futures_util::stream::iter(pieces)
+    })
+}
+
+fn split_after_blank_lines(mut b: bytes::Bytes) -> Vec<bytes::Bytes> {
+    let mut out = Vec::new();
+    loop {
+        let s = &b[..];
+        let mut cut = None;
+        let mut i = 0;
+        while let Some(off) = s[i..].iter().position(|&c| c == b'\n') {
+            let at = i + off;
+            if s.get(at + 1) == Some(&b'\n') {
+                cut = Some(at + 2);
+                break;
+            }
+            if s.get(at + 1) == Some(&b'\r') && s.get(at + 2) == Some(&b'\n') {
+                cut = Some(at + 3);
+                break;
+            }
+            i = at + 1;
+        }
+        match cut {
+            Some(c) if c < b.len() => out.push(b.split_to(c)),
+            _ => {
+                out.push(b);
+                return out;
+            }
         }
     }
 }
@@ -712,6 +775,17 @@ fn http_error(status: u16, body: &[u8]) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_line_cuts_keep_every_byte() {
+        let body =
+            bytes::Bytes::from_static(b"data: a\n\ndata: b\r\n\r\n: c\n\ndata: [DONE]\n\ntail");
+        let parts = split_after_blank_lines(body.clone());
+        assert_eq!(parts.len(), 5);
+        assert_eq!(parts[1], &b"data: b\r\n\r\n"[..]);
+        assert_eq!(parts.concat(), body.to_vec());
+        assert_eq!(split_after_blank_lines(bytes::Bytes::new()).len(), 1);
+    }
 
     #[test]
     fn http_errors_are_readable() {

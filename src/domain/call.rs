@@ -209,10 +209,10 @@ pub struct SseEvent {
 /// Response headers worth keeping on a record. Cookies are dropped; nothing request-side is
 /// ever kept, so keys and tokens cannot reach a record.
 pub fn keep_response_header(name: &str) -> bool {
-    !matches!(
-        name.to_ascii_lowercase().as_str(),
-        "set-cookie" | "authorization" | "api-key" | "cookie"
-    )
+    // Case-insensitive, without allocating a lowercased copy per header.
+    !["set-cookie", "authorization", "api-key", "cookie"]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s))
 }
 
 /// What a running call reports, in order, to whoever watches it.

@@ -161,6 +161,8 @@ fn spec_for(plan: &LoadPlan, n: u64) -> CallSpec {
     // max_completion_tokens rather than max_tokens: reasoning models reject the latter.
     spec.request.max_completion_tokens = spec.request.max_tokens.take();
     spec.retry = plan.retry.clone();
+    // Deltas are only timed here; their text stays on the record.
+    spec.delta_text = false;
     spec
 }
 

@@ -46,7 +46,6 @@ pub fn generate(
     let mut trng = text::rng_for(seed, &d.cfg.name);
     let target = text::target_length(&mut trng, d.cfg.answer_tokens);
     let body = text::generate(&mut trng, target);
-    let mut pieces = tokens::split(&body);
     let mut reasoning = if d.info.model.reasoning {
         let [lo, hi] = d.cfg.reasoning_tokens;
         trng.random_range(lo..=hi)
@@ -54,16 +53,25 @@ pub fn generate(
         0
     };
     let mut finish = "stop";
-    if let Some(budget) = req.output_budget().map(u64::from) {
-        if reasoning >= budget {
+    // Same pieces as `tokens::split(&body)` cut to the budget, but only the part of the
+    // answer that can be sent is tokenized.
+    let pieces = match req.output_budget().map(u64::from) {
+        Some(budget) if reasoning >= budget => {
             reasoning = budget;
-            pieces.clear();
             finish = "length";
-        } else if pieces.len() as u64 > budget - reasoning {
-            pieces.truncate((budget - reasoning) as usize);
-            finish = "length";
+            Vec::new()
         }
-    }
+        Some(budget) => {
+            let max = usize::try_from(budget - reasoning).unwrap_or(usize::MAX);
+            let (pieces, more) = tokens::split_first(&body, max);
+            if more {
+                finish = "length";
+            }
+            pieces
+        }
+        None => tokens::split(&body),
+    };
+    let mut pieces = pieces;
     if output_filtered {
         pieces.truncate(pieces.len().min(12));
         finish = "content_filter";
