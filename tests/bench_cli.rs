@@ -5,21 +5,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::Duration;
 
-use assert_cmd::Command;
 use common::*;
 use serde_json::Value;
-
-fn aoai() -> Command {
-    let mut c = Command::cargo_bin("aoai").unwrap();
-    c.env_remove("AZURE_OPENAI_ENDPOINT")
-        .env_remove("AZURE_OPENAI_API_KEY")
-        .env_remove("AZURE_OPENAI_DEPLOYMENT")
-        .env_remove("OPENAI_API_VERSION")
-        .timeout(Duration::from_secs(60));
-    c
-}
 
 async fn bench(args: Vec<String>) -> std::process::Output {
     tokio::task::spawn_blocking(move || aoai().arg("bench").args(args).output().unwrap())

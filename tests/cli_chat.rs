@@ -3,19 +3,8 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::*;
 use serde_json::Value;
-
-fn aoai() -> Command {
-    let mut c = Command::cargo_bin("aoai").unwrap();
-    c.env_remove("AZURE_OPENAI_ENDPOINT")
-        .env_remove("AZURE_OPENAI_API_KEY")
-        .env_remove("AZURE_OPENAI_DEPLOYMENT")
-        .env_remove("OPENAI_API_VERSION")
-        .timeout(std::time::Duration::from_secs(30));
-    c
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_output_has_every_field() {

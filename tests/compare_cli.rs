@@ -4,7 +4,6 @@
 
 mod common;
 
-use assert_cmd::Command;
 use common::*;
 use serde_json::Value;
 
@@ -21,18 +20,6 @@ name = "other, seed"
 seed = 2
 system = "Be brief."
 "#;
-
-fn aoai() -> Command {
-    let mut c = Command::cargo_bin("aoai").unwrap();
-    c.env_remove("AZURE_OPENAI_ENDPOINT")
-        .env_remove("AZURE_OPENAI_API_KEY")
-        .env_remove("AZURE_OPENAI_DEPLOYMENT")
-        .env_remove("OPENAI_API_VERSION")
-        .env_remove("AOAI_PROFILE")
-        .env_remove("AOAI_CONFIG")
-        .timeout(std::time::Duration::from_secs(60));
-    c
-}
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("aoai-compare-cli-{}", std::process::id()));

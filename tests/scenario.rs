@@ -13,21 +13,11 @@ use aoai::domain::stream::StreamState;
 use aoai::domain::usage::Usage;
 use aoai::record::report::ReportBuilder;
 use aoai::wire::{ChatMessage, ChatRequest, ChunkIn};
-use assert_cmd::Command;
 use common::*;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 const KEY: &str = "sk-SUPER-SECRET-KEY-4242";
-
-fn aoai() -> Command {
-    let mut c = Command::cargo_bin("aoai").unwrap();
-    c.env_remove("AZURE_OPENAI_ENDPOINT")
-        .env_remove("AZURE_OPENAI_API_KEY")
-        .env_remove("AZURE_OPENAI_DEPLOYMENT");
-    c.timeout(std::time::Duration::from_secs(60));
-    c
-}
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("aoai-scenario-{}-{name}", std::process::id()));

@@ -70,3 +70,22 @@ pub async fn run(client: &ChatClient, spec: &CallSpec) -> (CallRecord, Vec<CallE
     let rec = bounded(client.run(1, spec, &cancel, &mut |e| events.push(e))).await;
     (rec, events)
 }
+
+/// The `aoai` binary with none of the user's Azure/aoai environment, so a test sees only the
+/// flags it passes (and the embedded simulator when it passes no endpoint).
+pub fn aoai() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("aoai").unwrap();
+    for var in [
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY",
+        "AZURE_OPENAI_DEPLOYMENT",
+        "OPENAI_API_VERSION",
+        "AZURE_SUBSCRIPTION_ID",
+        "AOAI_PROFILE",
+        "AOAI_CONFIG",
+    ] {
+        c.env_remove(var);
+    }
+    c.timeout(Duration::from_secs(60));
+    c
+}
