@@ -331,6 +331,12 @@ pub struct BenchArgs {
     /// Most requests running at once (open loop); a scheduled start beyond it is dropped and counted.
     #[arg(long, default_value_t = 1000)]
     pub max_in_flight: u64,
+    /// Most requests on the wire at once (HTTP/1: most connections); a start that finds them
+    /// all busy waits for one, and the wait counts in its latency (like wrk2's -c). Default:
+    /// no limit beyond --max-in-flight. Against a local simulator at hundreds of thousands of
+    /// requests/min, 32 avoids a storm of new connections on a latency spike.
+    #[arg(long, value_name = "N")]
+    pub connections: Option<usize>,
     /// After --duration, how long requests still running may take before they are cancelled.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub drain: std::time::Duration,

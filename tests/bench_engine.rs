@@ -22,6 +22,7 @@ fn plan(deployment: &str, pacing: Pacing, secs: f64) -> LoadPlan {
         report_every: Duration::from_millis(250),
         retry: RetryPolicy::None,
         max_in_flight: 1000,
+        connections: None,
         drain: Duration::from_secs(10),
     }
 }
@@ -111,6 +112,44 @@ async fn a_slow_service_neither_slows_nor_floods_the_schedule() {
     assert_eq!(fin.cancelled, 10);
     assert_eq!(fin.completed, 0);
     assert_eq!(fin.in_flight, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cap_queues_starts_instead_of_opening_more_connections() {
+    // Every answer takes 200 ms to start; 3,000 RPM for 0.5 s = 25 slots, 10 would be on the
+    // wire at once. With --connections 3 at most 3 are: the rest wait for a connection (the
+    // wait counts in their start lag and latency), none is dropped and all complete.
+    let sim = sim_with(|c| {
+        for d in &mut c.deployments {
+            d.latency.ttft_ms = 200;
+        }
+    })
+    .await;
+    let client = client(&sim);
+    let mut p = plan("gpt-4o", Pacing::Rate { rpm: 3000.0 }, 0.5);
+    p.connections = Some(3);
+    let (fin, _) = go(&client, &p, &CancellationToken::new(), None).await;
+    assert_eq!(fin.started, 25);
+    assert_eq!(fin.completed, 25, "{fin:?}");
+    assert_eq!(fin.dropped, 0);
+    // The queue shows in the start lag and in latency, which counts from the scheduled
+    // start (25 calls, 3 at a time, ≥ 200 ms each → the last starts ≥ 1.1 s after its slot).
+    assert!(fin.start_lag_ms.max >= 1000.0, "{:?}", fin.start_lag_ms);
+    assert!(fin.e2e_ms.max >= 1000.0, "{:?}", fin.e2e_ms);
+    // A connection goes back to the pool a moment after its call ends, so a queued start
+    // may now and then open one more; still far fewer than without the cap.
+    let capped = sim.connections();
+    assert!(capped <= 6, "{capped} connections");
+    let sim2 = sim_with(|c| {
+        for d in &mut c.deployments {
+            d.latency.ttft_ms = 200;
+        }
+    })
+    .await;
+    p.connections = None;
+    let (fin, _) = go(&common::client(&sim2), &p, &CancellationToken::new(), None).await;
+    assert_eq!(fin.completed, 25);
+    assert!(sim2.connections() >= 9, "uncapped: {}", sim2.connections());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,19 @@ async fn stream_classic_measures_the_call() {
 }
 
 #[tokio::test]
+async fn sequential_streamed_calls_reuse_one_connection() {
+    // The client reads each body to its end after `[DONE]`, so the connection goes back to
+    // the pool: 20 calls, one after another, one TCP connection.
+    let sim = sim().await;
+    let client = client(&sim);
+    for i in 0..20 {
+        let (rec, _) = run(&client, &ask("gpt-4o", &format!("call {i}"))).await;
+        assert!(rec.error.is_none(), "{:?}", rec.error);
+    }
+    assert_eq!(sim.connections(), 1);
+}
+
+#[tokio::test]
 async fn v1_path_stream_and_non_stream() {
     let sim = sim().await;
     let c = client_for(&sim, ApiPath::V1, Auth::Bearer(Secret::new("entra-token")));

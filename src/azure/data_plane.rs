@@ -469,7 +469,9 @@ impl ChatClient {
             self.read_completion(resp, sent, spec.capture_events, &mut end, on_event)
                 .await;
         }
-        end.marks.done = Some(sent.elapsed());
+        if end.marks.done.is_none() {
+            end.marks.done = Some(sent.elapsed());
+        }
         end
     }
 
@@ -624,6 +626,8 @@ impl ChatClient {
             }
             if data == "[DONE]" {
                 end.state.saw_done = true;
+                end.marks.done = Some(at);
+                finish_body(events).await;
                 break;
             }
             let chunk: ChunkIn = match serde_json::from_str(data) {
@@ -680,6 +684,37 @@ impl ChatClient {
     }
 }
 
+/// How long the end of a body after `data: [DONE]` is awaited before the call returns,
+/// and how long a background task then goes on waiting for it (see [`finish_body`]).
+const DRAIN_INLINE: Duration = Duration::from_millis(100);
+const DRAIN_AFTER_DONE: Duration = Duration::from_secs(2);
+
+/// Reads what follows `data: [DONE]` (normally nothing but the end of the chunked body) so
+/// that hyper sees the body end and returns the connection to the pool: a response dropped
+/// before its last chunk has been read closes its connection, and under load the next
+/// request then opens a new one — which, at thousands of calls per second, snowballed into
+/// thousands of connects. The call's end time is taken at `[DONE]`, before this wait (which
+/// is microseconds against a well-behaved server); a server that keeps the body open after
+/// `[DONE]` costs at most [`DRAIN_INLINE`], the rest is awaited in the background.
+async fn finish_body<S>(mut events: S)
+where
+    S: futures_util::Stream + Unpin + Send + 'static,
+{
+    if tokio::time::timeout(DRAIN_INLINE, async {
+        while events.next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(DRAIN_AFTER_DONE, async {
+                while events.next().await.is_some() {}
+            })
+            .await;
+        });
+    }
+}
+
 /// Cuts each received chunk after every blank line (`\n\n` or `\n\r\n`), so that
 /// `eventsource-stream` sees about one event per chunk. Its parser copies the unparsed rest
 /// of its buffer after every line, which is quadratic when a whole stream arrives in one
@@ -704,7 +739,7 @@ fn split_after_blank_lines(mut b: bytes::Bytes) -> Vec<bytes::Bytes> {
         let s = &b[..];
         let mut cut = None;
         let mut i = 0;
-        while let Some(off) = s[i..].iter().position(|&c| c == b'\n') {
+        while let Some(off) = memchr::memchr(b'\n', &s[i..]) {
             let at = i + off;
             if s.get(at + 1) == Some(&b'\n') {
                 cut = Some(at + 2);

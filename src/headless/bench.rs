@@ -8,6 +8,7 @@
 //! [`run_load`] (the engine, UI-free, reusable by the console and the benchmark), [`run`]
 //! (the CLI twin: text or JSONL on stdout).
 
+pub mod pacer;
 pub mod prompt;
 pub mod schedule;
 
@@ -69,6 +70,10 @@ pub struct LoadPlan {
     pub report_every: Duration,
     pub retry: RetryPolicy,
     pub max_in_flight: u64,
+    /// Most requests on the wire at once (so at most this many HTTP/1 connections); a start
+    /// that finds them all busy waits for one, and the wait counts in its latency. `None`:
+    /// no limit (a connection per concurrent request).
+    pub connections: Option<usize>,
     pub drain: Duration,
 }
 
@@ -121,6 +126,7 @@ struct Ctx {
     tx: mpsc::UnboundedSender<Sample>,
     trace: Option<TraceFn>,
     recorder: Option<Arc<std::sync::Mutex<crate::record::Recorder>>>,
+    connections: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// Turns a finished call into a sample; times from the scheduled start.
@@ -169,6 +175,13 @@ fn spec_for(plan: &LoadPlan, n: u64) -> CallSpec {
 /// Runs request `n`, scheduled at `scheduled`, and sends its sample.
 async fn one(ctx: &Ctx, n: u64, scheduled: Instant) {
     let spec = spec_for(&ctx.plan, n);
+    let _conn = match &ctx.connections {
+        Some(sem) => match sem.acquire().await {
+            Ok(p) => Some(p),
+            Err(_) => return,
+        },
+        None => None,
+    };
     let started = Instant::now();
     let mut first: Option<Instant> = None;
     let mut last: Option<Instant> = None;
@@ -215,12 +228,14 @@ async fn one(ctx: &Ctx, n: u64, scheduled: Instant) {
 
 async fn open_loop(ctx: Arc<Ctx>, rpm: f64, t0: tokio::time::Instant, cancel: CancellationToken) {
     let mut sched = OpenLoop::new(rpm, ctx.plan.duration);
+    // Sub-millisecond wake-ups: each slot starts at its own time, not in 1 ms bursts.
+    let pacer = pacer::Pacer::new(Duration::from_secs_f64(60.0 / rpm));
     let t0_std = t0.into_std();
     while let Some(next) = sched.next_due() {
         tokio::select! {
             biased;
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep_until(t0 + next) => {}
+            _ = pacer.sleep_until(t0 + next) => {}
         }
         let now = t0_std.elapsed();
         let c = &ctx.counters;
@@ -312,6 +327,9 @@ pub async fn run_load_recording(
         tx,
         trace,
         recorder,
+        connections: plan
+            .connections
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
     });
     let t0 = tokio::time::Instant::now();
     let t0_std = t0.into_std();
@@ -580,6 +598,9 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
         (None, Some(_)) => bail!("--clients must be at least 1"),
         _ => bail!("pass one of --rate RPM or --clients N"),
     };
+    if args.connections == Some(0) {
+        bail!("--connections must be at least 1");
+    }
     if args.max_in_flight == 0 {
         bail!("--max-in-flight must be at least 1");
     }
@@ -591,6 +612,7 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
         report_every: args.report_every,
         retry: args.retry.clone(),
         max_in_flight: args.max_in_flight,
+        connections: args.connections,
         drain: args.drain,
     })
 }

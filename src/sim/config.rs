@@ -84,6 +84,8 @@ pub struct SimConfig {
     pub deployments: Vec<DeploymentConfig>,
     /// The fake Entra ID token endpoints and bearer validation (`sim/token.rs`).
     pub entra: super::token::EntraConfig,
+    /// How many of the latest requests the request log keeps (metrics, tests, benches).
+    pub request_log: usize,
 }
 
 /// The one Azure OpenAI account the simulator serves.
@@ -309,6 +311,7 @@ impl SimConfig {
                 o4,
             ],
             entra: super::token::EntraConfig::default(),
+            request_log: super::state::LOG_CAPACITY,
         }
     }
 

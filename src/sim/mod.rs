@@ -75,7 +75,17 @@ pub async fn start_on(cfg: SimConfig, port: u16) -> std::io::Result<SimHandle> {
     let shared = Arc::new(Shared::new(cfg, base_url));
     let app = router(shared.clone());
     let (tx, rx) = oneshot::channel::<()>();
+    let counted = shared.clone();
     let task = tokio::spawn(async move {
+        // TCP_NODELAY: SSE is many small writes; with Nagle a chunk written while the
+        // previous one is unacknowledged waits for the peer's delayed ACK (up to 40 ms on
+        // Linux), which showed as rare multi-ms stalls under load.
+        let listener = axum::serve::ListenerExt::tap_io(listener, move |tcp| {
+            counted
+                .connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = tcp.set_nodelay(true);
+        });
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = rx.await;
@@ -107,6 +117,13 @@ impl SimHandle {
     /// The last 10,000 requests, oldest first.
     pub fn requests(&self) -> Vec<SimRequestLog> {
         self.shared.log_snapshot()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops accepting, lets in-flight requests finish (at most 5 s), then aborts the rest.

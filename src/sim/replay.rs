@@ -98,6 +98,12 @@ pub async fn start(calls: Vec<ScenarioCall>, port: u16) -> std::io::Result<Repla
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
+        // TCP_NODELAY: SSE is many small writes; with Nagle a chunk written while the
+        // previous one is unacknowledged waits for the peer's delayed ACK (up to 40 ms on
+        // Linux), which showed as rare multi-ms stalls under load.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = rx.await;

@@ -19,6 +19,7 @@ use super::sse::FirstTokenSink;
 use crate::tokens;
 use crate::wire::ChatMessage;
 
+/// Default size of the request log (`request_log`).
 pub const LOG_CAPACITY: usize = 10_000;
 const CACHE_CAPACITY: usize = 200_000;
 
@@ -135,6 +136,8 @@ pub struct Shared {
     pub order: Vec<String>,
     pub region: HeaderValue,
     counter: AtomicU64,
+    /// TCP connections accepted so far (connection reuse is visible in tests and benches).
+    pub connections: AtomicU64,
     rng_base: u64,
     log: Mutex<VecDeque<Arc<LogEntry>>>,
     pub arm_bucket: Mutex<TokenBucket>,
@@ -167,6 +170,7 @@ impl Shared {
             deployments,
             order,
             counter: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             rng_base,
             log: Mutex::new(VecDeque::with_capacity(1024)),
             epoch: Instant::now(),
@@ -229,7 +233,7 @@ impl Shared {
             first_token_at: OnceLock::new(),
         });
         let mut log = lock(&self.log);
-        if log.len() >= LOG_CAPACITY {
+        if log.len() >= self.cfg.request_log.max(1) {
             log.pop_front();
         }
         log.push_back(entry.clone());

@@ -254,6 +254,7 @@ async fn run_bench(
         report_every: Duration::from_secs(1),
         retry: RetryPolicy::None,
         max_in_flight: 1000,
+        connections: None,
         drain: Duration::from_secs(10),
     };
     let served = match bench::probe(&client, &plan, &cancel).await {
