@@ -228,6 +228,17 @@ async fn bad_usage_is_refused() {
     .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--context-tokens"));
+    let out = bench(args(
+        &sim.base_url(),
+        &["--rate", "60", "--connections", "0"],
+    ))
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--connections must be at least 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
