@@ -27,6 +27,16 @@ fn plan(deployment: &str, pacing: Pacing, secs: f64) -> LoadPlan {
     }
 }
 
+/// A simulator whose every deployment takes `ttft_ms` to start answering.
+async fn slow_sim(ttft_ms: u64) -> aoai::sim::SimHandle {
+    sim_with(|c| {
+        for d in &mut c.deployments {
+            d.latency.ttft_ms = ttft_ms;
+        }
+    })
+    .await
+}
+
 async fn go(
     client: &aoai::azure::ChatClient,
     plan: &LoadPlan,
@@ -95,12 +105,7 @@ async fn a_slow_service_neither_slows_nor_floods_the_schedule() {
     // Every answer takes 3 s to start; 6,000 RPM for 1 s = 100 slots, room for 10 in flight:
     // 10 start on schedule (nothing waits for an answer), the other 90 are dropped and
     // counted (never queued, never sent late in a burst); the drain then cancels the 10.
-    let sim = sim_with(|c| {
-        for d in &mut c.deployments {
-            d.latency.ttft_ms = 3000;
-        }
-    })
-    .await;
+    let sim = slow_sim(3000).await;
     let client = client(&sim);
     let mut p = plan("gpt-4o", Pacing::Rate { rpm: 6000.0 }, 1.0);
     p.max_in_flight = 10;
@@ -119,12 +124,7 @@ async fn a_connection_cap_queues_starts_instead_of_opening_more_connections() {
     // Every answer takes 200 ms to start; 3,000 RPM for 0.5 s = 25 slots, 10 would be on the
     // wire at once. With --connections 3 at most 3 are: the rest wait for a connection (the
     // wait counts in their start lag and latency), none is dropped and all complete.
-    let sim = sim_with(|c| {
-        for d in &mut c.deployments {
-            d.latency.ttft_ms = 200;
-        }
-    })
-    .await;
+    let sim = slow_sim(200).await;
     let client = client(&sim);
     let mut p = plan("gpt-4o", Pacing::Rate { rpm: 3000.0 }, 0.5);
     p.connections = Some(3);
@@ -140,12 +140,7 @@ async fn a_connection_cap_queues_starts_instead_of_opening_more_connections() {
     // may now and then open one more; still far fewer than without the cap.
     let capped = sim.connections();
     assert!(capped <= 6, "{capped} connections");
-    let sim2 = sim_with(|c| {
-        for d in &mut c.deployments {
-            d.latency.ttft_ms = 200;
-        }
-    })
-    .await;
+    let sim2 = slow_sim(200).await;
     p.connections = None;
     let (fin, _) = go(&common::client(&sim2), &p, &CancellationToken::new(), None).await;
     assert_eq!(fin.completed, 25);
@@ -181,12 +176,7 @@ async fn provisioned_deployments_report_utilisation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_at_once_with_a_final_report() {
-    let sim = sim_with(|c| {
-        for d in &mut c.deployments {
-            d.latency.ttft_ms = 60_000;
-        }
-    })
-    .await;
+    let sim = slow_sim(60_000).await;
     let client = client(&sim);
     let p = plan("gpt-4o", Pacing::Rate { rpm: 600.0 }, 3600.0);
     let cancel = CancellationToken::new();
