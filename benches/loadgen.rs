@@ -49,7 +49,7 @@ fn tid() -> u32 {
 
 /// Sets this thread's priority and, with LOADGEN_PIN=1, pins it to one CPU (the simulator
 /// and the generator then never share a core or migrate mid-run).
-fn pin(cpu: usize) {
+fn prepare_thread(cpu: usize) {
     // A raised priority (LOADGEN_NICE, default -10; 0 leaves it): a kernel thread that wakes
     // on a core we use (here `kdamond`, ~1 ms at a time) then waits for us instead of
     // stalling the simulator or the generator mid-burst. Without the privilege, a note.
@@ -98,7 +98,7 @@ fn start_sim() -> SimThread {
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        pin(0);
+        prepare_thread(0);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -243,7 +243,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    pin(1);
+    prepare_thread(1);
     let me = tid();
     rt.block_on(async {
         let cfg = ClientConfig::new(
