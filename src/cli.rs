@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::call::ApiPath;
+use crate::domain::params::{self, MaxTokensField};
 use crate::domain::retry::RetryPolicy;
 
 #[derive(Debug, Parser)]
@@ -35,11 +36,12 @@ pub struct ConsoleArgs {
     /// Initial system prompt.
     #[arg(long, short = 's')]
     pub system: Option<String>,
-    /// Initial output budget (sent as `max_completion_tokens`); change it in the console with Tab to the parameters row.
-    #[arg(long, default_value_t = 1024)]
+    /// Initial output budget (>= 1), sent as `max_completion_tokens` (see
+    /// --max-tokens-field); change it in the console with Tab to the parameters row.
+    #[arg(long, default_value_t = 1024, value_parser = parse_budget)]
     pub max_tokens: u32,
-    /// Initial temperature (default: the service's).
-    #[arg(long)]
+    /// Initial temperature, 0..=2 (default: the service's).
+    #[arg(long, value_parser = parse_temperature, allow_hyphen_values = true)]
     pub temperature: Option<f64>,
     /// Initial retry policy: none | honor | honor:N | failover:DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
@@ -80,7 +82,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DeploymentsArgs {
     #[command(flatten)]
-    pub conn: ConnArgs,
+    pub arm: ArmArgs,
     /// One JSON object on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -89,7 +91,7 @@ pub struct DeploymentsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct QuotaArgs {
     #[command(flatten)]
-    pub conn: ConnArgs,
+    pub arm: ArmArgs,
     /// Region (ARM location name, e.g. swedencentral); default: the regions of the accounts.
     #[arg(long)]
     pub location: Option<String>,
@@ -157,6 +159,46 @@ pub struct ConnArgs {
     /// ~/.config/aoai/config.toml).
     #[arg(long, env = "AOAI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The body field that carries the output budget (--max-tokens, a bench shape's, a
+    /// variant's `max_tokens`): max_completion_tokens (what current API versions and every
+    /// reasoning model expect) or max_tokens (for API versions before 2024-09-01-preview and
+    /// deployments that only know it).
+    #[arg(long, value_name = "FIELD", default_value = "max_completion_tokens", value_parser = parse_field)]
+    pub max_tokens_field: MaxTokensField,
+}
+
+/// What the ARM commands (`deployments`, `quota`) take: the profile and its file. The
+/// subscription, ARM endpoint and credential come from the profile (or
+/// `AZURE_SUBSCRIPTION_ID` and the Entra ID `auto` credential); with neither, the embedded
+/// simulator's ARM plane answers.
+#[derive(Debug, Clone, Args)]
+pub struct ArmArgs {
+    /// Profile from the config file (subscriptions, auth, arm_endpoint); docs/azure.md.
+    #[arg(long, env = "AOAI_PROFILE")]
+    pub profile: Option<String>,
+    /// Config file with profiles (default: the platform config dir, e.g.
+    /// ~/.config/aoai/config.toml).
+    #[arg(long, env = "AOAI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ArmArgs {
+    /// The connection flags these stand for: endpoint and key from the environment only.
+    pub fn conn(&self) -> ConnArgs {
+        ConnArgs {
+            endpoint: None,
+            api_key: None,
+            api: ApiPath::Classic,
+            api_version: crate::azure::endpoint::DEFAULT_API_VERSION.to_string(),
+            prices: None,
+            connect_timeout: 10.0,
+            first_byte_timeout: 120.0,
+            idle_timeout: 60.0,
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            max_tokens_field: MaxTokensField::default(),
+        }
+    }
 }
 
 fn parse_api(s: &str) -> Result<ApiPath, String> {
@@ -183,6 +225,51 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     Ok((k.to_string(), v.trim().to_string()))
 }
 
+fn parse_field(s: &str) -> Result<MaxTokensField, String> {
+    s.parse()
+}
+
+fn in_range(r: params::Range, s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number (allowed: {})", r.describe()))?;
+    r.check(v).map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
+fn parse_temperature(s: &str) -> Result<f64, String> {
+    in_range(params::TEMPERATURE, s)
+}
+
+fn parse_top_p(s: &str) -> Result<f64, String> {
+    in_range(params::TOP_P, s)
+}
+
+fn parse_presence(s: &str) -> Result<f64, String> {
+    in_range(params::PRESENCE_PENALTY, s)
+}
+
+fn parse_frequency(s: &str) -> Result<f64, String> {
+    in_range(params::FREQUENCY_PENALTY, s)
+}
+
+/// An output budget: a whole number >= 1.
+fn parse_budget(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err(params::ParamError::OutOfRange {
+            key: params::MAX_TOKENS.key,
+            value: "0".into(),
+            range: params::MAX_TOKENS.describe(),
+        }
+        .to_string()),
+        Err(_) => Err(format!(
+            "`{s}` is not a whole number of tokens (allowed: >= 1)"
+        )),
+    }
+}
+
 fn parse_retry(s: &str) -> Result<RetryPolicy, String> {
     s.parse()
         .map_err(|e: crate::domain::retry::RetryPolicyParseError| e.to_string())
@@ -198,17 +285,26 @@ pub struct ChatArgs {
     /// System prompt.
     #[arg(long, short = 's')]
     pub system: Option<String>,
-    /// `max_tokens` (legacy; reasoning models reject it — use --max-completion-tokens).
-    #[arg(long)]
+    /// Output budget (>= 1), sent as `max_completion_tokens`; `--max-tokens-field max_tokens`
+    /// sends the legacy `max_tokens` instead (old API versions and deployments).
+    #[arg(long, visible_alias = "max-completion-tokens", value_name = "N", value_parser = parse_budget, allow_hyphen_values = true)]
     pub max_tokens: Option<u32>,
-    /// `max_completion_tokens`.
-    #[arg(long)]
-    pub max_completion_tokens: Option<u32>,
-    #[arg(long)]
+    /// Sampling temperature, 0..=2 (default: the service's).
+    #[arg(long, value_parser = parse_temperature, allow_hyphen_values = true)]
     pub temperature: Option<f64>,
-    #[arg(long)]
+    /// Nucleus sampling, 0..=1 (default: the service's).
+    #[arg(long, value_parser = parse_top_p, allow_hyphen_values = true)]
+    pub top_p: Option<f64>,
+    /// `presence_penalty`, -2..=2.
+    #[arg(long, value_parser = parse_presence, allow_hyphen_values = true)]
+    pub presence_penalty: Option<f64>,
+    /// `frequency_penalty`, -2..=2.
+    #[arg(long, value_parser = parse_frequency, allow_hyphen_values = true)]
+    pub frequency_penalty: Option<f64>,
+    /// Seed for (best-effort) deterministic sampling.
+    #[arg(long, allow_hyphen_values = true)]
     pub seed: Option<i64>,
-    /// none | honor | honor:N | failover:DEPLOYMENT
+    /// Retry policy on 429 / 5xx: none | honor | honor:N | failover:DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
     pub retry: RetryPolicy,
     /// Ask for a non-streamed completion.
@@ -247,6 +343,7 @@ pub struct SimArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("headless").args(["report", "resend"])))]
 pub struct ReplayArgs {
     /// The scenario file (JSON Lines; docs/scenarios.md).
     pub file: PathBuf,
@@ -263,8 +360,9 @@ pub struct ReplayArgs {
     /// With --resend: record the new run as a scenario (appends).
     #[arg(long, value_name = "FILE", requires = "resend")]
     pub record: Option<PathBuf>,
-    /// Machine-readable output (with --report or --resend).
-    #[arg(long)]
+    /// Machine-readable output; needs --report or --resend (without them the scenario opens
+    /// in the console).
+    #[arg(long, requires = "headless")]
     pub json: bool,
     /// Console replay speed: 1 (recorded pace), 2, 10, or 0 (instant).
     #[arg(long, default_value_t = 1.0)]
@@ -285,13 +383,17 @@ pub enum BenchShape {
     Context,
     /// 7000 / 150: a long document summarised briefly.
     Summarization,
+    /// 64 / 16: a quick check.
+    Small,
     /// --context-tokens / --max-tokens.
     Custom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchOutput {
+    /// A readable report every --report-every, then the final one.
     Text,
+    /// One JSON object per report.
     Jsonl,
 }
 
@@ -312,17 +414,20 @@ pub struct BenchArgs {
     /// How long to generate load: 90, 90s, 10m, 1h.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub duration: std::time::Duration,
+    /// Request shape (prompt / max output tokens), named as on the console's Bench screen.
     #[arg(long, value_enum, default_value = "balanced")]
     pub shape: BenchShape,
     /// Prompt tokens per request (required with --shape custom; overrides the shape's).
     #[arg(long, value_name = "P")]
     pub context_tokens: Option<u32>,
-    /// Output budget per request, sent as max_completion_tokens (overrides the shape's).
-    #[arg(long, value_name = "C")]
+    /// Output budget per request (>= 1; overrides the shape's), sent as
+    /// max_completion_tokens (see --max-tokens-field).
+    #[arg(long, value_name = "C", value_parser = parse_budget)]
     pub max_tokens: Option<u32>,
-    /// none | honor | honor:N | failover:DEPLOYMENT
+    /// Retry policy on 429 / 5xx: none | honor | honor:N | failover:DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
     pub retry: RetryPolicy,
+    /// Report format on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub output: BenchOutput,
     /// Seconds between reports.
@@ -357,7 +462,7 @@ pub struct PtuArgs {
     /// Model name or version (gpt-4o, gpt-4o-2024-11-20, gpt-4.1-mini, …).
     #[arg(long)]
     pub model: String,
-    /// global | datazone | regional
+    /// Deployment type: global | datazone | regional
     #[arg(long, default_value = "global")]
     pub deployment_type: crate::domain::ptu::DeploymentType,
     /// Average prompt tokens per request.
@@ -408,9 +513,13 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 /// Output formats of `aoai compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CompareFormat {
+    /// Aligned columns for a terminal.
     Table,
+    /// One JSON object.
     Json,
+    /// One row per variant.
     Csv,
+    /// A GitHub-flavoured Markdown table.
     Markdown,
 }
 
@@ -432,6 +541,7 @@ pub struct CompareArgs {
     /// none | honor | honor:N | failover:DEPLOYMENT (default: the file's `retry`, else honor).
     #[arg(long, value_parser = parse_retry)]
     pub retry: Option<RetryPolicy>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: CompareFormat,
     /// Same as --format json: one JSON object with a row per variant.
@@ -452,5 +562,85 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            let blank = arg
+                .get_help()
+                .is_none_or(|h| h.to_string().trim().is_empty());
+            if blank {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            if sub.get_about().is_none() {
+                missing.push(format!("{path} {} (no about)", sub.get_name()));
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn every_flag_of_every_command_has_a_description() {
+        let cmd = Cli::command();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cmd, "aoai", &mut missing);
+        assert!(missing.is_empty(), "args without help: {missing:#?}");
+    }
+
+    #[test]
+    fn arm_commands_list_only_flags_that_apply() {
+        let cmd = Cli::command();
+        for (name, allowed) in [
+            ("deployments", &["profile", "config", "json"][..]),
+            (
+                "quota",
+                &[
+                    "profile",
+                    "config",
+                    "json",
+                    "location",
+                    "model",
+                    "model_version",
+                ][..],
+            ),
+        ] {
+            let sub = cmd.find_subcommand(name).unwrap();
+            let ids: Vec<&str> = sub
+                .get_arguments()
+                .map(|a| a.get_id().as_str())
+                .filter(|id| !matches!(*id, "help" | "version"))
+                .collect();
+            let extra: Vec<&&str> = ids.iter().filter(|id| !allowed.contains(id)).collect();
+            assert!(extra.is_empty(), "`aoai {name}` lists {extra:?}");
+        }
+    }
+
+    #[test]
+    fn max_tokens_help_names_the_wire_field() {
+        let mut cmd = Cli::command();
+        for name in ["chat", "bench"] {
+            let sub = cmd.find_subcommand_mut(name).unwrap();
+            let help = sub.render_long_help().to_string();
+            assert!(
+                help.contains("max_completion_tokens") && help.contains("--max-tokens-field"),
+                "{name}: {help}"
+            );
+        }
     }
 }

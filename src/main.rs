@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("aoai: {e:#}");
+            eprintln!("aoai: {}", aoai::headless::error_text(&e));
             ExitCode::from(2)
         }
     }

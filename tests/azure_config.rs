@@ -99,3 +99,80 @@ auth = { type = "entra", credential = "managed-identity" }
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_missing_file_is_said_plainly_with_how_to_create_one() {
+    let dir = std::env::temp_dir().join(format!("aoai-cfg-missing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The implicit path (XDG config dir) and an explicit one.
+    let implicit = dir.join("aoai").join("config.toml");
+    let out = aoai()
+        .env("XDG_CONFIG_HOME", &dir)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    let explicit = dir.join("nope.toml");
+    let out2 = aoai()
+        .args(["config", "check"])
+        .arg(&explicit)
+        .output()
+        .unwrap();
+    for (out, path) in [(out, implicit), (out2, explicit)] {
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!(
+                "aoai config: there is no config file at {}",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("entity not found"), "{err}");
+        // The example it gives is itself a valid config.
+        let example: String = err
+            .lines()
+            .skip_while(|l| !l.starts_with("default_profile"))
+            .take_while(|l| !l.starts_with("(a profile"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let file = dir.join("example.toml");
+        std::fs::write(&file, &example).unwrap();
+        let ok = aoai()
+            .args(["config", "check"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{example}\n{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_profile_without_endpoint_is_refused_when_used() {
+    // Not only by `config check`: using the profile is the same error (it used to fall back to
+    // the simulator silently).
+    let dir = std::env::temp_dir().join(format!("aoai-cfg-noep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(&file, "[profiles.prod]\ndeployment = \"gpt-4o\"\n").unwrap();
+    let out = aoai()
+        .env_remove("AZURE_OPENAI_ENDPOINT")
+        .args(["chat", "--profile", "prod", "--config"])
+        .arg(&file)
+        .arg("hi")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("key `profiles.prod.endpoint`: missing"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing was answered");
+    let _ = std::fs::remove_dir_all(&dir);
+}

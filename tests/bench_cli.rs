@@ -418,3 +418,113 @@ async fn record_then_size_from_the_scenario() {
     assert_eq!(v["ptu"], 40);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ptu_text_has_no_float_noise() {
+    let out = aoai()
+        .args([
+            "ptu",
+            "--model",
+            "gpt-4o",
+            "--prompt-tokens",
+            "1000.3333333333334",
+            "--completion-tokens",
+            "200",
+            "--rpm",
+            "27.300648390399267",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("27.3 RPM × (1000.3 prompt"), "{text}");
+    assert!(!text.contains("27.30064"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shapes_are_named_as_on_the_console_bench_screen() {
+    // The console offers these shapes (src/tui/components/bench.rs SHAPES); the flag takes
+    // the same names, and the header spells them the same way.
+    let sim = sim().await;
+    for name in [
+        "balanced",
+        "context",
+        "generation",
+        "summarization",
+        "small",
+    ] {
+        let out = bench(args(
+            &sim.base_url(),
+            &[
+                "-d",
+                "gpt-4o",
+                "--rate",
+                "600",
+                "--duration",
+                "100ms",
+                "--shape",
+                name,
+            ],
+        ))
+        .await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "--shape {name}: {err}");
+        assert!(err.contains(&format!("· {name} shape:")), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_budget_field_is_max_completion_tokens_unless_told() {
+    let sim = sim().await;
+    for (extra, field, other) in [
+        (vec![], "max_completion_tokens", "max_tokens"),
+        (
+            vec!["--max-tokens-field", "max_tokens"],
+            "max_tokens",
+            "max_completion_tokens",
+        ),
+    ] {
+        let file = std::env::temp_dir().join(format!(
+            "aoai-bench-field-{}-{field}.jsonl",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&file);
+        let path = file.to_str().unwrap().to_string();
+        let mut a = vec![
+            "-d",
+            "gpt-4o",
+            "--clients",
+            "1",
+            "--duration",
+            "100ms",
+            "--shape",
+            "small",
+            "--record",
+            &path,
+        ];
+        a.extend(extra);
+        let out = bench(args(&sim.base_url(), &a)).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        let line: Value = serde_json::from_str(text.lines().nth(1).expect("a call")).unwrap();
+        let body = &line["request"]["body"];
+        assert_eq!(body[field], 16, "{body}");
+        assert!(body.get(other).is_none(), "{body}");
+        let _ = std::fs::remove_file(&file);
+    }
+    let out = bench(args(
+        &sim.base_url(),
+        &["--clients", "1", "--max-tokens", "0"],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(allowed: >= 1)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

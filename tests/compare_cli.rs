@@ -199,7 +199,7 @@ fn a_bad_set_names_the_key() {
     assert_eq!(
         err,
         format!(
-            "aoai: {}: variant[1].temperature: 9 is not between 0 and 2\n",
+            "aoai: {}: variant[1] (`a`).temperature: 9 is out of range (allowed: 0..=2)\n",
             bad.display()
         )
     );

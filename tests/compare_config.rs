@@ -42,15 +42,15 @@ fn each_error_names_its_key() {
         ),
         (
             &format!("{V}temperature = 2.5\n"),
-            "variant[1].temperature: 2.5 is not between 0 and 2",
+            "variant[1] (`a`).temperature: 2.5 is out of range (allowed: 0..=2)",
         ),
         (
             &format!("{V}top_p = 1.5\n"),
-            "variant[1].top_p: 1.5 is not between 0 and 1",
+            "variant[1] (`a`).top_p: 1.5 is out of range (allowed: 0..=1)",
         ),
         (
             &format!("{V}max_tokens = 0\n"),
-            "variant[1].max_tokens: must be at least 1",
+            "variant[1] (`a`).max_tokens: 0 is out of range (allowed: >= 1)",
         ),
         (
             &format!("{V}deployment = \" \"\n"),

@@ -107,6 +107,7 @@ fn report() -> (aoai::domain::compare::CompareReport, Plan) {
         },
         default_deployment: "gpt-4o".into(),
         capture_events: false,
+        max_tokens_field: Default::default(),
     };
     (summarize(&set, "gpt-4o", 3, &[plain, terse, broken]), plan)
 }
@@ -140,6 +141,14 @@ fn csv() {
     assert_eq!(rows[3][col("throttled")], "3");
     assert_eq!(rows[3][col("http_429")], "9");
     assert_eq!(rows[3][col("retries")], "6");
+    // Fixed precision: no float noise (`0.00039333333333333337`, `33.333333333333336`).
+    assert_eq!(rows[2][col("cost_per_call_usd")], "0.000393");
+    assert_eq!(rows[2][col("completion_tokens")], "33.33");
+    assert_eq!(rows[2][col("delta_completion_tokens")], "-6.67");
+    for cell in rows.iter().skip(1).flatten() {
+        let decimals = cell.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 6, "`{cell}` has {decimals} decimals");
+    }
 }
 
 #[test]

@@ -42,6 +42,7 @@ fn plan(repeat: u32, concurrency: usize) -> Plan {
         retry: RetryPolicy::None,
         default_deployment: "gpt-4o".into(),
         capture_events: false,
+        max_tokens_field: Default::default(),
     }
 }
 

@@ -603,3 +603,93 @@ fn a_line_cut_inside_its_events_is_reported_not_counted() {
         warnings
     );
 }
+
+#[test]
+fn replay_errors_are_printed_once_and_say_what_is_missing() {
+    // The error text once, not `the file is empty: the file is empty`.
+    let empty = tmp("empty");
+    std::fs::write(&empty, "").unwrap();
+    let out = aoai()
+        .args(["replay", empty.to_str().unwrap(), "--report"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("aoai: {}: the file is empty\n", empty.display())
+    );
+    let newer = tmp("newer");
+    std::fs::write(&newer, "{\"format\":\"aoai-scenario\",\"version\":9,\"tool\":\"x\",\"created\":\"y\",\"profile\":null}\n").unwrap();
+    let out = aoai()
+        .args(["replay", newer.to_str().unwrap(), "--report"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("newer aoai").count(), 1, "{err}");
+    // --json alone would open the console: say what it needs.
+    let out = aoai()
+        .args(["replay", empty.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--report") && err.contains("--resend"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resend_exits_3_when_throttled_and_refuses_out_of_range_bodies() {
+    let sim = sim().await;
+    let file = tmp("resend-429");
+    // The recorded x-sim-fault header is re-sent, so the re-run is throttled again.
+    record_calls(
+        sim.base_url(),
+        file.clone(),
+        vec![vec!["-d", "gpt-4o", "-H", "x-sim-fault:429", "hello"]],
+    )
+    .await;
+    let resend = |file: PathBuf, base: String| {
+        tokio::task::spawn_blocking(move || {
+            aoai()
+                .args(["replay", file.to_str().unwrap(), "--resend"])
+                .args(["--endpoint", &base, "--api-key", KEY])
+                .output()
+                .unwrap()
+        })
+    };
+    let out = resend(file.clone(), sim.base_url()).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 call re-sent"), "{text}");
+
+    // A recorded body out of range is refused before anything is sent.
+    let bad = tmp("resend-range");
+    let mut call = hand_call(
+        "gpt-4o",
+        usage(10, 5, 0),
+        1.0,
+        2.0,
+        &[200],
+        None,
+        PromptShape::default(),
+    );
+    call.request.body.temperature = Some(7.0);
+    write_scenario(&bad, &[call]);
+    let before = sim.requests().len();
+    let out = resend(bad.clone(), sim.base_url()).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("call 1: temperature 7 is out of range (allowed: 0..=2)"),
+        "{err}"
+    );
+    assert_eq!(sim.requests().len(), before, "nothing sent");
+}

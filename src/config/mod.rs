@@ -135,7 +135,7 @@ struct ProfileW {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub name: String,
-    /// Data-plane endpoint; `None` = discover from ARM or use the simulator.
+    /// Data-plane endpoint; `None` only for a `simulator` profile.
     pub endpoint: Option<String>,
     pub deployment: Option<String>,
     pub api: Option<ApiPath>,
@@ -335,6 +335,14 @@ fn parse_profile(name: &str, v: toml::Value) -> Result<Profile, (String, String)
         return Err((
             at("simulator"),
             "a simulator profile cannot also set `endpoint`".into(),
+        ));
+    }
+    if !w.simulator && endpoint.is_none() {
+        return Err((
+            at("endpoint"),
+            format!(
+                "missing: profile `{name}` needs `endpoint = \"https://<resource>.openai.azure.com\"` (or `simulator = true` for the embedded simulator)"
+            ),
         ));
     }
     Ok(Profile {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::call::{CallRecord, Outcome};
 use super::diff::{DiffSpan, plain, similarity, word_diff};
+use super::params::ParamError;
 use super::retry::RetryPolicy;
 use crate::domain::rank::Percentiles;
 use crate::wire::{ChatMessage, ChatRequest};
@@ -162,24 +163,19 @@ impl Variant {
                 "no `user` prompt and no `messages`: the variant sends nothing",
             ));
         }
-        if let Some(t) = self.temperature
-            && !(t.is_finite() && (0.0..=2.0).contains(&t))
-        {
-            return Err(invalid(
-                format!("{key}.temperature"),
-                format!("{t} is not between 0 and 2"),
-            ));
-        }
-        if let Some(p) = self.top_p
-            && !(p.is_finite() && (0.0..=1.0).contains(&p))
-        {
-            return Err(invalid(
-                format!("{key}.top_p"),
-                format!("{p} is not between 0 and 1"),
-            ));
-        }
-        if self.max_tokens == Some(0) {
-            return Err(invalid(format!("{key}.max_tokens"), "must be at least 1"));
+        if let Err(e) = super::params::check_request(&self.request()) {
+            // The file's key: `max_tokens` (sent as `max_completion_tokens`), `temperature`, …
+            let field = match e.key() {
+                "max_completion_tokens" => "max_tokens",
+                k => k,
+            };
+            let message = match &e {
+                ParamError::OutOfRange { value, range, .. } => {
+                    format!("{value} is out of range (allowed: {range})")
+                }
+                ParamError::NotANumber { found, .. } => format!("must be a number, not {found}"),
+            };
+            return Err(invalid(format!("{key} (`{}`).{field}", self.name), message));
         }
         if self
             .deployment
@@ -613,7 +609,7 @@ temperature = 0.2
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "variant[1].temperature: 3 is not between 0 and 2"
+            "variant[1] (`a`).temperature: 3 is out of range (allowed: 0..=2)"
         );
     }
 

@@ -6,6 +6,8 @@ pub mod compare;
 pub mod cost;
 pub mod diff;
 pub mod headroom;
+pub mod num;
+pub mod params;
 pub mod ptu;
 pub mod rank;
 pub mod ratelimit;

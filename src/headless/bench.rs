@@ -47,8 +47,17 @@ pub fn shape_tokens(shape: BenchShape) -> Option<(u32, u32)> {
         BenchShape::Balanced => Some((500, 500)),
         BenchShape::Context => Some((2000, 200)),
         BenchShape::Summarization => Some((7000, 150)),
+        BenchShape::Small => Some((64, 16)),
         BenchShape::Custom => None,
     }
+}
+
+/// The shape's name as the flag and the console's Bench screen spell it.
+pub fn shape_name(shape: BenchShape) -> String {
+    use clap::ValueEnum;
+    shape
+        .to_possible_value()
+        .map_or_else(|| format!("{shape:?}"), |v| v.get_name().to_string())
 }
 
 /// How requests are paced.
@@ -163,9 +172,9 @@ pub fn sample_of(
 }
 
 fn spec_for(plan: &LoadPlan, n: u64) -> CallSpec {
+    // The budget is in the template's field (max_completion_tokens unless told otherwise:
+    // reasoning models reject max_tokens).
     let mut spec = CallSpec::new(plan.deployment.clone(), plan.template.request(n));
-    // max_completion_tokens rather than max_tokens: reasoning models reject the latter.
-    spec.request.max_completion_tokens = spec.request.max_tokens.take();
     spec.retry = plan.retry.clone();
     // Deltas are only timed here; their text stays on the record.
     spec.delta_text = false;
@@ -412,7 +421,9 @@ pub async fn probe(
     cancel: &CancellationToken,
 ) -> Result<Option<String>, LoadError> {
     let mut spec = spec_for(plan, u64::MAX / 3);
-    spec.request.max_completion_tokens = Some(1);
+    plan.template
+        .max_tokens_field
+        .apply(&mut spec.request, Some(1));
     spec.retry = RetryPolicy::None;
     let rec = client.run(0, &spec, cancel, &mut |_| {}).await;
     match (&rec.outcome, &rec.error) {
@@ -586,8 +597,8 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
         (None, None, _) => bail!("--shape custom needs --context-tokens (and --max-tokens)"),
         (None, Some(_), None) => bail!("--shape custom needs --max-tokens too"),
     };
-    if c == 0 {
-        bail!("--max-tokens must be at least 1");
+    if let Err(e) = crate::domain::params::MAX_TOKENS.check(f64::from(c)) {
+        bail!("--max-tokens: {e}");
     }
     let pacing = match (args.rate, args.clients) {
         (Some(r), None) if r.is_finite() && r > 0.0 => Pacing::Rate { rpm: r },
@@ -606,7 +617,11 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
     }
     Ok(LoadPlan {
         deployment,
-        template: Arc::new(PromptTemplate::new(p, c)),
+        template: Arc::new({
+            let mut t = PromptTemplate::new(p, c);
+            t.max_tokens_field = args.conn.max_tokens_field;
+            t
+        }),
         pacing,
         duration: args.duration,
         report_every: args.report_every,
@@ -643,11 +658,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Pacing::Clients { n } => format!("{n} clients closed loop"),
     };
     eprintln!(
-        "aoai bench: {} · {:?} shape: {} prompt tokens, max {} output tokens · {pacing} · {:.0}s{}",
+        "aoai bench: {} · {} shape: {} prompt tokens, max {} output tokens ({}) · {pacing} · {:.0}s{}",
         plan.deployment,
-        args.shape,
+        shape_name(args.shape),
         plan.template.prompt_tokens,
         plan.template.max_tokens,
+        plan.template.max_tokens_field,
         plan.duration.as_secs_f64(),
         if conn.is_sim() { " · simulator" } else { "" }
     );

@@ -14,6 +14,7 @@ use crate::azure::CallSpec;
 use crate::cli::ChatArgs;
 use crate::connect::connect;
 use crate::domain::call::{CallEvent, CallRecord, Outcome};
+use crate::domain::params;
 use crate::wire::{ChatMessage, ChatRequest};
 
 /// Reads a `--messages` file: a JSON array of chat messages.
@@ -37,14 +38,23 @@ pub fn build_request(args: &ChatArgs, history: Vec<ChatMessage>, message: &str) 
     if !message.trim().is_empty() {
         messages.push(ChatMessage::new("user", message));
     }
-    ChatRequest {
+    let mut req = ChatRequest {
         messages,
-        max_tokens: args.max_tokens,
-        max_completion_tokens: args.max_completion_tokens,
         temperature: args.temperature,
+        top_p: args.top_p,
         seed: args.seed,
         ..Default::default()
+    };
+    for (key, v) in [
+        ("presence_penalty", args.presence_penalty),
+        ("frequency_penalty", args.frequency_penalty),
+    ] {
+        if let Some(v) = v.and_then(serde_json::Number::from_f64) {
+            req.extra.insert(key.into(), serde_json::Value::Number(v));
+        }
     }
+    args.conn.max_tokens_field.apply(&mut req, args.max_tokens);
+    req
 }
 
 pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
@@ -64,6 +74,9 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     if message.trim().is_empty() && history.is_empty() {
         bail!("the message is empty");
     }
+    let request = build_request(&args, history, &message);
+    // Refused here, with the range, rather than sent (the flags are checked by clap too).
+    params::check_request(&request)?;
     let conn = connect(&args.conn).await?;
     // Open the scenario before the call, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
@@ -75,7 +88,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     };
     // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
     let deployment = conn.deployment(args.deployment.as_ref())?;
-    let mut spec = CallSpec::new(deployment, build_request(&args, history, &message));
+    let mut spec = CallSpec::new(deployment, request);
     spec.stream = !args.no_stream;
     spec.retry = args.retry.clone();
     spec.capture_events = recorder.is_some();

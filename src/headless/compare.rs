@@ -22,6 +22,7 @@ use crate::cli::{CompareArgs, CompareFormat};
 use crate::connect::connect;
 use crate::domain::call::{CallRecord, Outcome};
 use crate::domain::compare::{CompareReport, VariantSet, summarize};
+use crate::domain::params::MaxTokensField;
 use crate::domain::retry::RetryPolicy;
 
 /// Calls at once when neither `--concurrency` nor the file says.
@@ -37,6 +38,8 @@ pub struct Plan {
     pub default_deployment: String,
     /// Keep the raw events on the records (for recording).
     pub capture_events: bool,
+    /// The body field a variant's `max_tokens` is sent in.
+    pub max_tokens_field: MaxTokensField,
 }
 
 impl Plan {
@@ -62,6 +65,7 @@ impl Plan {
                 }),
             default_deployment: deployment,
             capture_events: false,
+            max_tokens_field: MaxTokensField::default(),
         }
     }
 }
@@ -82,6 +86,7 @@ pub fn jobs(set: &VariantSet, plan: &Plan) -> Vec<Job> {
     for repeat in 0..plan.repeat {
         for (variant, v) in set.variants.iter().enumerate() {
             let mut spec = CallSpec::new(v.deployment_or(&plan.default_deployment), v.request());
+            plan.max_tokens_field.normalise(&mut spec.request);
             spec.stream = v.stream;
             spec.retry = plan.retry.clone();
             spec.capture_events = plan.capture_events;
@@ -212,6 +217,7 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         deployment,
     );
     plan.capture_events = recorder.is_some();
+    plan.max_tokens_field = args.conn.max_tokens_field;
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();

@@ -22,6 +22,10 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(1));
                 }
             };
+            if !path.exists() {
+                eprint!("{}", missing_file(&path));
+                return Ok(ExitCode::from(1));
+            }
             match ConfigFile::load(&path) {
                 Ok(c) => {
                     let names = c.names();
@@ -48,4 +52,28 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// What `config check` says when there is no file: where it was looked for and how to make one.
+pub fn missing_file(path: &std::path::Path) -> String {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or(String::new(), |d| format!("mkdir -p {} && ", d.display()));
+    format!(
+        "aoai config: there is no config file at {path} (none is needed: without one aoai uses \
+AZURE_OPENAI_ENDPOINT / AZURE_OPENAI_API_KEY, else the embedded simulator).
+To create one, write {path}, e.g. `{dir}$EDITOR {path}`, with at least:
+
+default_profile = \"prod\"
+
+[profiles.prod]
+endpoint = \"https://my-resource.openai.azure.com\"
+deployment = \"gpt-4o\"
+auth = {{ type = \"key\", key_env = \"AZURE_OPENAI_API_KEY\" }}   # or {{ type = \"entra\" }}
+
+(a profile needs `endpoint`, or `simulator = true`; every key is in docs/azure.md), then run `aoai config check` again.
+",
+        path = path.display(),
+    )
 }

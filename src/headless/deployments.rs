@@ -49,7 +49,7 @@ pub fn deployment_json(d: &Deployment, endpoint: Option<&str>) -> Value {
 }
 
 pub async fn run(args: DeploymentsArgs) -> anyhow::Result<ExitCode> {
-    let conn = connect(&args.conn).await?;
+    let conn = connect(&args.arm.conn()).await?;
     let clients = conn.arm_clients();
     if clients.is_empty() {
         anyhow::bail!(

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use crate::cli::PtuArgs;
+use crate::domain::num::fixed;
 use crate::domain::ptu::{PtuEstimate, PtuTable, Workload};
 
 pub fn run(args: PtuArgs) -> anyhow::Result<ExitCode> {
@@ -100,16 +101,16 @@ pub fn format_text(e: &PtuEstimate) -> String {
          PTU          {}  (minimum {}, increments of {})\n",
         e.model,
         e.deployment_type.as_str(),
-        e.rpm,
-        e.prompt_tokens,
-        e.cached_tokens,
-        e.completion_tokens,
+        fixed(e.rpm, 1),
+        fixed(e.prompt_tokens, 1),
+        fixed(e.cached_tokens, 1),
+        fixed(e.completion_tokens, 1),
         e.input_tpm,
         e.output_tpm,
         e.total_tpm,
         e.weighted_tpm,
-        e.output_weight,
-        e.input_tpm_per_ptu,
+        fixed(e.output_weight, 2),
+        fixed(e.input_tpm_per_ptu, 0),
         e.ptu_exact,
         e.ptu,
         e.min,

@@ -13,7 +13,7 @@ use crate::domain::headroom::pool_name;
 use super::deployments::discover;
 
 pub async fn run(args: QuotaArgs) -> anyhow::Result<ExitCode> {
-    let conn = connect(&args.conn).await?;
+    let conn = connect(&args.arm.conn()).await?;
     let clients = conn.arm_clients();
     if clients.is_empty() {
         anyhow::bail!(

@@ -9,8 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ReplayArgs;
 use crate::connect::connect;
+use crate::domain::call::Outcome;
 use crate::domain::cost::PriceTable;
 use crate::domain::diff;
+use crate::domain::params;
 use crate::headless::chat::fmt_ms;
 use crate::record::report::{ReportBuilder, render_text};
 use crate::record::resend::{ResendRow, resend};
@@ -132,6 +134,16 @@ async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     if loaded.calls.is_empty() {
         bail!("{}: no calls to re-send", args.file.display());
     }
+    // Every recorded body is checked before the first is sent.
+    for (i, c) in loaded.calls.iter().enumerate() {
+        if let Err(e) = params::check_request(&c.request.body) {
+            bail!(
+                "{}: call {}: {e}; nothing was re-sent",
+                args.file.display(),
+                i + 1
+            );
+        }
+    }
     let conn = connect(&args.conn).await?;
     let mut recorder = match &args.record {
         Some(p) => Some(Recorder::open(p, conn.is_sim().then_some("simulator"))?),
@@ -169,9 +181,19 @@ async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         let failed = rows.iter().filter(|r| r.now.error.is_some()).count();
         println!("{} calls re-sent, {} failed", rows.len(), failed);
     }
-    Ok(if rows.iter().any(|r| r.now.error.is_some()) {
+    Ok(exit_code(&rows, cancel.is_cancelled()))
+}
+
+/// As `aoai chat`: 130 cancelled, 1 some call failed, 3 some throttled (none failed), else 0.
+fn exit_code(rows: &[ResendRow], cancelled: bool) -> ExitCode {
+    let any = |o: Outcome| rows.iter().any(|r| r.now.outcome == o);
+    if cancelled || any(Outcome::Cancelled) {
+        ExitCode::from(130)
+    } else if any(Outcome::Failed) {
         ExitCode::from(1)
+    } else if any(Outcome::Throttled) {
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }

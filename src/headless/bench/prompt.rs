@@ -8,6 +8,7 @@
 //! written in base-K digits (K ≈ 200 words), first digit first, so consecutive requests
 //! differ in their very first token (no shared prefix for a cache to match).
 
+use crate::domain::params::MaxTokensField;
 use crate::tokens;
 use crate::wire::{ChatMessage, ChatRequest};
 
@@ -53,6 +54,8 @@ pub struct PromptTemplate {
     /// Billed prompt tokens of every request (framing included).
     pub prompt_tokens: u64,
     pub max_tokens: u32,
+    /// The body field the budget goes in (`max_completion_tokens` unless told otherwise).
+    pub max_tokens_field: MaxTokensField,
 }
 
 impl PromptTemplate {
@@ -91,6 +94,7 @@ impl PromptTemplate {
             body,
             prompt_tokens: measured,
             max_tokens,
+            max_tokens_field: MaxTokensField::default(),
         }
     }
 
@@ -112,11 +116,12 @@ impl PromptTemplate {
         content.push_str(&self.body);
         let mut message = ChatMessage::new("user", "");
         message.content = serde_json::Value::String(content);
-        ChatRequest {
+        let mut req = ChatRequest {
             messages: vec![message],
-            max_tokens: Some(self.max_tokens),
             ..Default::default()
-        }
+        };
+        self.max_tokens_field.apply(&mut req, Some(self.max_tokens));
+        req
     }
 }
 
@@ -139,7 +144,7 @@ mod tests {
             for n in [0, 1, 199, 123_456_789] {
                 let r = t.request(n);
                 assert_eq!(tokens::count_messages(&r.messages), p as usize, "n={n}");
-                assert_eq!(r.max_tokens, Some(c));
+                assert_eq!((r.max_tokens, r.max_completion_tokens), (None, Some(c)));
             }
         }
     }

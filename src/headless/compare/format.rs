@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::Plan;
 use crate::domain::compare::{CompareReport, Delta, VariantRow};
+use crate::domain::num::fixed;
 use crate::headless::chat::fmt_ms;
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
@@ -288,16 +289,23 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-fn num(v: Option<f64>) -> String {
-    v.map_or(String::new(), |x| format!("{x}"))
+/// Decimals per kind of CSV cell: tokens 2, milliseconds / tok/s / percent 1, USD 6
+/// (as `aoai chat` prints cost), similarity 3.
+const TOKENS: usize = 2;
+const MS: usize = 1;
+const PCT: usize = 1;
+const USD: usize = 6;
+
+fn num(v: Option<f64>, places: usize) -> String {
+    v.map_or(String::new(), |x| fixed(x, places))
 }
 
-fn d_abs(d: Option<Delta>) -> String {
-    num(d.map(|d| d.abs))
+fn d_abs(d: Option<Delta>, places: usize) -> String {
+    num(d.map(|d| d.abs), places)
 }
 
 fn d_pct(d: Option<Delta>) -> String {
-    num(d.and_then(|d| d.pct))
+    num(d.and_then(|d| d.pct), PCT)
 }
 
 /// One header row, then one row per variant; empty cells where a value is unknown.
@@ -322,32 +330,32 @@ pub fn csv(rep: &CompareReport) -> String {
             s.failed.to_string(),
             s.throttled.to_string(),
             s.cancelled.to_string(),
-            num(s.prompt_tokens),
-            num(s.completion_tokens),
-            num(s.cached_tokens),
-            num(s.reasoning_tokens),
-            num(s.ttft_ms.p50),
-            num(s.ttft_ms.p95),
-            num(s.e2e_ms.p50),
-            num(s.e2e_ms.p95),
-            num(s.tokens_per_s),
-            num(s.cost_per_call_usd),
-            num(s.cost_per_1k_calls_usd),
+            num(s.prompt_tokens, TOKENS),
+            num(s.completion_tokens, TOKENS),
+            num(s.cached_tokens, TOKENS),
+            num(s.reasoning_tokens, TOKENS),
+            num(s.ttft_ms.p50, MS),
+            num(s.ttft_ms.p95, MS),
+            num(s.e2e_ms.p50, MS),
+            num(s.e2e_ms.p95, MS),
+            num(s.tokens_per_s, MS),
+            num(s.cost_per_call_usd, USD),
+            num(s.cost_per_1k_calls_usd, USD),
             s.unpriced_calls.to_string(),
             s.http_429.to_string(),
             s.retries.to_string(),
             finish,
-            d_abs(d.prompt_tokens),
+            d_abs(d.prompt_tokens, TOKENS),
             d_pct(d.prompt_tokens),
-            d_abs(d.completion_tokens),
+            d_abs(d.completion_tokens, TOKENS),
             d_pct(d.completion_tokens),
-            d_abs(d.ttft_p50_ms),
+            d_abs(d.ttft_p50_ms, MS),
             d_pct(d.ttft_p50_ms),
-            d_abs(d.e2e_p50_ms),
+            d_abs(d.e2e_p50_ms, MS),
             d_pct(d.e2e_p50_ms),
-            d_abs(d.cost_per_call_usd),
+            d_abs(d.cost_per_call_usd, USD),
             d_pct(d.cost_per_call_usd),
-            num(r.diff.as_ref().map(|d| d.similarity)),
+            num(r.diff.as_ref().map(|d| d.similarity), 3),
         ];
         debug_assert_eq!(cells.len(), CSV_COLUMNS.len());
         out.push_str(
