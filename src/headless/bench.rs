@@ -707,8 +707,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         && let Ok(r) = r.lock()
     {
         eprintln!(
-            "aoai bench: recorded {} calls to {}",
-            r.written(),
+            "aoai bench: recorded {} to {}",
+            crate::domain::num::plural(r.written() as u64, "call", "calls"),
             r.path().display()
         );
     }

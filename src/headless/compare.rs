@@ -247,8 +247,8 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     print!("{}", render(&report, &plan, fmt, conn.is_sim()));
     if let Some(rec) = &recorder {
         eprintln!(
-            "recorded {} calls to {}",
-            rec.written(),
+            "recorded {} to {}",
+            crate::domain::num::plural(rec.written() as u64, "call", "calls"),
             rec.path().display()
         );
     }

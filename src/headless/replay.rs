@@ -12,6 +12,7 @@ use crate::connect::connect;
 use crate::domain::call::Outcome;
 use crate::domain::cost::PriceTable;
 use crate::domain::diff;
+use crate::domain::num::plural;
 use crate::domain::params;
 use crate::headless::chat::fmt_ms;
 use crate::record::report::{ReportBuilder, render_text};
@@ -178,8 +179,13 @@ async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_string(&serde_json::json!({ "calls": rows }))?
         );
     } else {
-        let failed = rows.iter().filter(|r| r.now.error.is_some()).count();
-        println!("{} calls re-sent, {} failed", rows.len(), failed);
+        let count = |o: Outcome| rows.iter().filter(|r| r.now.outcome == o).count();
+        println!(
+            "{} re-sent: {} failed, {} throttled",
+            plural(rows.len() as u64, "call", "calls"),
+            count(Outcome::Failed),
+            count(Outcome::Throttled)
+        );
     }
     Ok(exit_code(&rows, cancel.is_cancelled()))
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::call::{Outcome, Timings};
 use crate::domain::cost::PriceTable;
+use crate::domain::num::plural;
 use crate::domain::scenario::PromptShape;
 use crate::domain::usage::Usage;
 
@@ -322,8 +323,14 @@ pub fn render_text(r: &Report) -> String {
     }
     let t = &r.total;
     out.push_str(&format!(
-        "\nTotal: {} calls ({} done, {} failed, {} throttled, {} cancelled) · {} HTTP 429s · {} retries\n",
-        t.calls, t.done, t.failed, t.throttled, t.cancelled, t.http_429, t.retries
+        "\nTotal: {} ({} done, {} failed, {} throttled, {} cancelled) · {} · {}\n",
+        plural(t.calls as u64, "call", "calls"),
+        t.done,
+        t.failed,
+        t.throttled,
+        t.cancelled,
+        plural(t.http_429, "HTTP 429", "HTTP 429s"),
+        plural(t.retries, "retry", "retries")
     ));
     out.push_str(&format!(
         "Tokens: prompt {} (cached {}) · completion {} (reasoning {}) · total {}\n",
@@ -335,8 +342,8 @@ pub fn render_text(r: &Report) -> String {
     ));
     let unpriced = if t.unpriced_calls > 0 {
         format!(
-            " ({} calls on unpriced models not included)",
-            t.unpriced_calls
+            " ({} on unpriced models not included)",
+            plural(t.unpriced_calls as u64, "call", "calls")
         )
     } else {
         String::new()

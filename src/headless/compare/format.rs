@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Plan;
 use crate::domain::compare::{CompareReport, Delta, VariantRow};
-use crate::domain::num::fixed;
+use crate::domain::num::{fixed, plural};
 use crate::headless::chat::fmt_ms;
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
@@ -110,11 +110,10 @@ fn label(r: &VariantRow) -> String {
 pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "compare{} · {} variants · {} repeat{} each · {} at once · retry {}{}\n\n",
+        "compare{} · {} · {} each · {} at once · retry {}{}\n\n",
         rep.set.as_ref().map_or(String::new(), |s| format!(" {s}")),
-        rep.variants.len(),
-        rep.repeat,
-        if rep.repeat == 1 { "" } else { "s" },
+        plural(rep.variants.len() as u64, "variant", "variants"),
+        plural(rep.repeat, "repeat", "repeats"),
         plan.concurrency,
         plan.retry,
         if sim { " · simulator" } else { "" },
