@@ -618,7 +618,7 @@ impl ArmClient {
                 } else {
                     info.message
                 };
-                if let Some(advice) = advice_for_denied(Plane::Arm, status, &code, &message) {
+                if let Some(advice) = advice_for_denied(Plane::Arm, self.auth.credential(), status, &code, &message) {
                     message = format!("{advice} ({message})");
                 }
                 return Err(ArmError::Http {

@@ -45,6 +45,16 @@ pub enum Auth {
 }
 
 impl Auth {
+    /// Which kind of credential this sends (for advice on a refusal).
+    pub fn credential(&self) -> super::identity::SentCredential {
+        use super::identity::SentCredential as Credential;
+        match self {
+            Auth::ApiKey(_) | Auth::Bearer(_) => Credential::Key,
+            Auth::Token(_) => Credential::Entra,
+            Auth::None => Credential::Anonymous,
+        }
+    }
+
     /// The header to send, as (name, value), for the static kinds; `None` for
     /// [`Auth::Token`] (use [`Auth::header_for`]).
     pub fn header(&self) -> Option<(&'static str, String)> {

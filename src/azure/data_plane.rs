@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventsource_stream::{EventStreamError, Eventsource};
+
+use super::sse::{Body, Sniffed, finish_body, normalized, sniff};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
 use tokio_util::sync::CancellationToken;
@@ -221,11 +223,8 @@ impl ChatClient {
                 attempt: attempt_no,
                 deployment: deployment.clone(),
             });
-            let end = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => AttemptEnd::failed(CallError::new(ErrorKind::Cancelled, "cancelled")),
-                end = self.attempt(spec, &deployment, on_event) => end,
-            };
+            // The attempt watches `cancel` itself, so a cancelled call keeps what arrived.
+            let end = self.attempt(spec, &deployment, cancel, on_event).await;
             let outcome = match (&end.error, end.status) {
                 (Some(e), _) if e.kind == ErrorKind::Cancelled => None,
                 (Some(e), None)
@@ -305,6 +304,7 @@ impl ChatClient {
         record.model = end.state.model.clone();
         record.finish_reason = end.state.finish_reason.clone();
         record.text = end.state.text;
+        record.tool_calls = end.state.tool_calls;
         record.usage = usage;
         record.ratelimit = end.ratelimit;
         record.request_id = end.request_id;
@@ -366,16 +366,32 @@ impl ChatClient {
         &self,
         spec: &CallSpec,
         deployment: &str,
+        cancel: &CancellationToken,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) -> AttemptEnd {
         // Entra ID: a cached token, refreshed before expiry (identity.rs).
-        let auth = match self.cfg.auth.header_for(SCOPE_DATA_PLANE).await {
+        let auth = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return AttemptEnd::failed(cancelled_error()),
+            h = self.cfg.auth.header_for(SCOPE_DATA_PLANE) => h,
+        };
+        let auth = match auth {
             Ok(h) => h,
             Err(e) => return AttemptEnd::failed(CallError::new(ErrorKind::Connect, e.to_string())),
         };
         let rb = self.build_request(spec, deployment, auth);
         let sent = Instant::now();
-        let resp = match tokio::time::timeout(self.cfg.timeouts.first_byte, rb.send()).await {
+        let sending = tokio::time::timeout(self.cfg.timeouts.first_byte, rb.send());
+        let resp = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                let mut end = AttemptEnd::failed(cancelled_error());
+                end.marks.done = Some(sent.elapsed());
+                return end;
+            }
+            r = sending => r,
+        };
+        let resp = match resp {
             Err(_) => {
                 let secs = self.cfg.timeouts.first_byte.as_secs_f64();
                 return AttemptEnd::failed(CallError::new(
@@ -407,8 +423,8 @@ impl ChatClient {
                 )
             })
             .collect();
-        let is_sse =
-            header_str(h, "content-type").is_some_and(|c| c.starts_with("text/event-stream"));
+        let says_sse =
+            header_str(h, "content-type").is_some_and(|c| c.contains("text/event-stream"));
         on_event(CallEvent::Headers {
             status,
             ttfb_ms: headers_at.as_secs_f64() * 1000.0,
@@ -432,7 +448,16 @@ impl ChatClient {
             events: vec![],
         };
         if !(200..300).contains(&status) {
-            let body = self.read_body(resp, MAX_ERROR_BODY).await;
+            let body = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => None,
+                b = self.read_body(resp, MAX_ERROR_BODY) => Some(b),
+            };
+            end.marks.done = Some(sent.elapsed());
+            let Some(body) = body else {
+                end.error = Some(cancelled_error());
+                return end;
+            };
             if spec.capture_events {
                 let data = String::from_utf8_lossy(&body).into_owned();
                 end.events.push(SseEvent {
@@ -440,11 +465,11 @@ impl ChatClient {
                     data,
                 });
             }
-            end.marks.done = Some(sent.elapsed());
             let mut err = http_error(status, &body);
             if matches!(status, 401 | 403)
                 && let Some(advice) = advice_for_denied(
                     Plane::DataPlane,
+                    self.cfg.auth.credential(),
                     status,
                     err.code.as_deref().unwrap_or(""),
                     &err.message,
@@ -455,24 +480,78 @@ impl ChatClient {
             end.error = Some(err);
             return end;
         }
-        if spec.stream && is_sse {
-            self.read_stream(
-                resp,
-                sent,
-                spec.capture_events,
-                spec.delta_text,
-                &mut end,
-                on_event,
-            )
-            .await;
+        let mut body: Body = Box::pin(resp.bytes_stream());
+        // The body is read by what it is, not by its content-type: recorders, gateways and
+        // other simulators drop or change the header (issue 11). The first bytes decide.
+        let first = match self.next_chunk(&mut body, sent, cancel, &mut end).await {
+            Some(b) => b,
+            None => {
+                if end.error.is_none() && spec.stream && says_sse {
+                    // An empty event stream: no events, no finish_reason.
+                    self.read_stream(body, sent, spec, cancel, &mut end, on_event)
+                        .await;
+                } else if end.error.is_none() {
+                    self.parse_completion(&[], sent, spec.capture_events, &mut end, on_event);
+                }
+                return self.ended(end, sent);
+            }
+        };
+        let is_sse = match sniff(&first) {
+            Sniffed::Sse => true,
+            Sniffed::Json => false,
+            Sniffed::Unknown => says_sse,
+        };
+        let body: Body = Box::pin(futures_util::stream::iter([Ok(first)]).chain(body));
+        if is_sse {
+            self.read_stream(body, sent, spec, cancel, &mut end, on_event)
+                .await;
         } else {
-            self.read_completion(resp, sent, spec.capture_events, &mut end, on_event)
+            self.read_completion(body, sent, spec.capture_events, cancel, &mut end, on_event)
                 .await;
         }
+        self.ended(end, sent)
+    }
+
+    fn ended(&self, mut end: AttemptEnd, sent: Instant) -> AttemptEnd {
         if end.marks.done.is_none() {
             end.marks.done = Some(sent.elapsed());
         }
         end
+    }
+
+    /// The next non-empty body chunk, with the idle timeout and cancellation. `None` at the
+    /// end of the body or on failure (then `end.error` is set).
+    async fn next_chunk(
+        &self,
+        body: &mut Body,
+        sent: Instant,
+        cancel: &CancellationToken,
+        end: &mut AttemptEnd,
+    ) -> Option<bytes::Bytes> {
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {
+                    end.marks.done = Some(sent.elapsed());
+                    end.error = Some(cancelled_error());
+                    return None;
+                }
+                n = tokio::time::timeout(self.cfg.timeouts.idle, body.next()) => n,
+            };
+            match next {
+                Err(_) => {
+                    end.error = Some(self.idle_error());
+                    return None;
+                }
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => {
+                    end.error = Some(transport_error(&e, "while reading the body"));
+                    return None;
+                }
+                Ok(Some(Ok(b))) if b.is_empty() => continue,
+                Ok(Some(Ok(b))) => return Some(b),
+            }
+        }
     }
 
     /// Reads a body with the idle timeout, keeping at most `limit` bytes. Best effort: an
@@ -494,41 +573,57 @@ impl ChatClient {
 
     async fn read_completion(
         &self,
-        resp: reqwest::Response,
+        mut body: Body,
+        sent: Instant,
+        capture: bool,
+        cancel: &CancellationToken,
+        end: &mut AttemptEnd,
+        on_event: &mut (dyn FnMut(CallEvent) + Send),
+    ) {
+        // Read fully (idle timeout between chunks), then parse.
+        let mut bytes = Vec::new();
+        while let Some(b) = self.next_chunk(&mut body, sent, cancel, end).await {
+            bytes.extend_from_slice(&b);
+        }
+        if end.error.is_some() {
+            if capture && !bytes.is_empty() {
+                end.events.push(SseEvent {
+                    t_ms: ms_since(sent),
+                    data: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+            }
+            return;
+        }
+        self.parse_completion(&bytes, sent, capture, end, on_event);
+    }
+
+    fn parse_completion(
+        &self,
+        body: &[u8],
         sent: Instant,
         capture: bool,
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
-        // Read fully (idle timeout between chunks), then parse.
-        let mut body = Vec::new();
-        let mut stream = resp.bytes_stream();
-        loop {
-            match tokio::time::timeout(self.cfg.timeouts.idle, stream.next()).await {
-                Err(_) => {
-                    end.error = Some(self.idle_error());
-                    return;
-                }
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    end.error = Some(transport_error(&e, "while reading the body"));
-                    return;
-                }
-                Ok(Some(Ok(b))) => body.extend_from_slice(&b),
-            }
-        }
         if capture {
-            let data = String::from_utf8_lossy(&body).into_owned();
+            let data = String::from_utf8_lossy(body).into_owned();
             end.events.push(SseEvent {
                 t_ms: ms_since(sent),
                 data,
             });
         }
-        match serde_json::from_slice::<CompletionIn>(&body) {
+        match serde_json::from_slice::<CompletionIn>(body) {
+            Ok(c) if c.error.is_some() => {
+                // A 2xx carrying an error envelope (some gateways do this).
+                let info = ErrorInfo::from_value(&serde_json::json!({ "error": c.error }))
+                    .unwrap_or_default();
+                let mut ce = CallError::new(ErrorKind::StreamError, info.message);
+                ce.code = info.code;
+                end.error = Some(ce);
+            }
             Ok(c) => {
-                let content = c
-                    .choices
-                    .first()
+                let first = c.choices.iter().find(|ch| ch.index == 0);
+                let content = first
                     .and_then(|ch| ch.message.as_ref())
                     .and_then(|m| m.content.clone())
                     .unwrap_or_default();
@@ -542,19 +637,26 @@ impl ChatClient {
                     on_event(CallEvent::Delta(content.clone()));
                 }
                 end.state.text = content;
-                end.state.finish_reason = c.choices.first().and_then(|ch| ch.finish_reason.clone());
+                end.state.finish_reason = first.and_then(|ch| ch.finish_reason.clone());
+                end.state.tool_calls = first
+                    .and_then(|ch| ch.message.as_ref())
+                    .and_then(|m| m.tool_calls.as_ref())
+                    .and_then(|t| t.as_array())
+                    .map_or(0, |a| a.len() as u32);
                 end.state.usage = c.usage;
                 end.state.model = (!c.model.is_empty()).then_some(c.model);
                 end.state.id = (!c.id.is_empty()).then_some(c.id);
             }
             Err(e) => {
-                let text = String::from_utf8_lossy(&body);
+                let text = String::from_utf8_lossy(body);
+                let shown = if text.trim().is_empty() {
+                    "the body is empty".to_string()
+                } else {
+                    excerpt(text.trim())
+                };
                 end.error = Some(CallError::new(
                     ErrorKind::BadBody,
-                    format!(
-                        "response body is not a chat completion ({e}): {}",
-                        excerpt(&text)
-                    ),
+                    format!("response body is not a chat completion ({e}): {shown}"),
                 ));
             }
         }
@@ -570,17 +672,28 @@ impl ChatClient {
 
     async fn read_stream(
         &self,
-        resp: reqwest::Response,
+        body: Body,
         sent: Instant,
-        capture: bool,
-        delta_text: bool,
+        spec: &CallSpec,
+        cancel: &CancellationToken,
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
-        let mut events = event_sized(resp.bytes_stream()).eventsource();
+        let (capture, delta_text) = (spec.capture_events, spec.delta_text);
+        let mut events = Box::pin(normalized(body)).eventsource();
         let mut event_no = 0u64;
         loop {
-            let next = match tokio::time::timeout(self.cfg.timeouts.idle, events.next()).await {
+            let next = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {
+                    // Keep what arrived: status, headers, marks, text, events, usage.
+                    end.marks.done = Some(sent.elapsed());
+                    end.error = Some(cancelled_error());
+                    return;
+                }
+                n = tokio::time::timeout(self.cfg.timeouts.idle, events.next()) => n,
+            };
+            let next = match next {
                 Err(_) => {
                     end.error = Some(self.idle_error());
                     return;
@@ -681,84 +794,15 @@ impl ChatClient {
             end.notes
                 .push("stream ended without `data: [DONE]` (treated as complete)".to_string());
         }
-    }
-}
-
-/// How long the end of a body after `data: [DONE]` is awaited before the call returns,
-/// and how long a background task then goes on waiting for it (see [`finish_body`]).
-const DRAIN_INLINE: Duration = Duration::from_millis(100);
-const DRAIN_AFTER_DONE: Duration = Duration::from_secs(2);
-
-/// Reads what follows `data: [DONE]` (normally nothing but the end of the chunked body) so
-/// that hyper sees the body end and returns the connection to the pool: a response dropped
-/// before its last chunk has been read closes its connection, and under load the next
-/// request then opens a new one — which, at thousands of calls per second, snowballed into
-/// thousands of connects. The call's end time is taken at `[DONE]`, before this wait (which
-/// is microseconds against a well-behaved server); a server that keeps the body open after
-/// `[DONE]` costs at most [`DRAIN_INLINE`], the rest is awaited in the background.
-async fn finish_body<S>(mut events: S)
-where
-    S: futures_util::Stream + Unpin + Send + 'static,
-{
-    if tokio::time::timeout(DRAIN_INLINE, async {
-        while events.next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(DRAIN_AFTER_DONE, async {
-                while events.next().await.is_some() {}
-            })
-            .await;
-        });
-    }
-}
-
-/// Cuts each received chunk after every blank line (`\n\n` or `\n\r\n`), so that
-/// `eventsource-stream` sees about one event per chunk. Its parser copies the unparsed rest
-/// of its buffer after every line, which is quadratic when a whole stream arrives in one
-/// read; any cut is valid for an SSE parser (and a cut after `\n` never splits a UTF-8
-/// character or a CRLF), so the events are the same. The pieces share the chunk's memory.
-fn event_sized<S, E>(stream: S) -> impl futures_util::Stream<Item = Result<bytes::Bytes, E>>
-where
-    S: futures_util::Stream<Item = Result<bytes::Bytes, E>>,
-{
-    stream.flat_map(|item| {
-        let pieces: Vec<Result<bytes::Bytes, E>> = match item {
-            Ok(b) => split_after_blank_lines(b).into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-        };
-        futures_util::stream::iter(pieces)
-    })
-}
-
-fn split_after_blank_lines(mut b: bytes::Bytes) -> Vec<bytes::Bytes> {
-    let mut out = Vec::new();
-    loop {
-        let s = &b[..];
-        let mut cut = None;
-        let mut i = 0;
-        while let Some(off) = memchr::memchr(b'\n', &s[i..]) {
-            let at = i + off;
-            if s.get(at + 1) == Some(&b'\n') {
-                cut = Some(at + 2);
-                break;
-            }
-            if s.get(at + 1) == Some(&b'\r') && s.get(at + 2) == Some(&b'\n') {
-                cut = Some(at + 3);
-                break;
-            }
-            i = at + 1;
-        }
-        match cut {
-            Some(c) if c < b.len() => out.push(b.split_to(c)),
-            _ => {
-                out.push(b);
-                return out;
-            }
+        if end.state.usage.is_none() && end.error.is_none() {
+            end.notes
+                .push("the service sent no usage (token counts unknown)".to_string());
         }
     }
+}
+
+fn cancelled_error() -> CallError {
+    CallError::new(ErrorKind::Cancelled, "cancelled")
 }
 
 /// Turns a non-2xx answer into a [`CallError`] with the service's code and message.
@@ -810,17 +854,6 @@ fn http_error(status: u16, body: &[u8]) -> CallError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn blank_line_cuts_keep_every_byte() {
-        let body =
-            bytes::Bytes::from_static(b"data: a\n\ndata: b\r\n\r\n: c\n\ndata: [DONE]\n\ntail");
-        let parts = split_after_blank_lines(body.clone());
-        assert_eq!(parts.len(), 5);
-        assert_eq!(parts[1], &b"data: b\r\n\r\n"[..]);
-        assert_eq!(parts.concat(), body.to_vec());
-        assert_eq!(split_after_blank_lines(bytes::Bytes::new()).len(), 1);
-    }
 
     #[test]
     fn http_errors_are_readable() {

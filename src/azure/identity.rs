@@ -334,22 +334,47 @@ pub fn classify(kind: Credential, msg: &str) -> AuthError {
     AuthError::Other(first.chars().take(160).collect())
 }
 
-/// Advice for an HTTP 401/403 from the data plane or ARM, given the error code and message.
-pub fn advice_for_denied(plane: Plane, status: u16, code: &str, message: &str) -> Option<String> {
+/// Which kind of credential a request carried: the advice for a refusal depends on it (a
+/// refused API key is not fixed by `az login`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentCredential {
+    /// `api-key`, or a fixed bearer key (OpenAI-compatible endpoints).
+    Key,
+    /// An Entra ID token (az CLI, managed identity, service principal).
+    Entra,
+    /// Nothing was sent.
+    Anonymous,
+}
+
+/// Advice for an HTTP 401/403 from the data plane or ARM, given the credential that was sent
+/// and the error code and message.
+pub fn advice_for_denied(
+    plane: Plane,
+    credential: SentCredential,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> Option<String> {
     let m = message.to_ascii_lowercase();
-    match plane {
-        Plane::DataPlane
+    match (plane, credential) {
+        (Plane::DataPlane, SentCredential::Key) if status == 401 => Some(
+            "the key was refused: check it belongs to this resource (Keys and Endpoint in the portal, or `az cognitiveservices account keys list`) and that the env var or profile `api_key_env` names the right one".into(),
+        ),
+        (Plane::DataPlane, SentCredential::Anonymous) if status == 401 => Some(
+            "no credential was sent: set AZURE_OPENAI_API_KEY, or give the profile `auth = \"entra\"` (then `az login`)".into(),
+        ),
+        (Plane::DataPlane, SentCredential::Entra)
             if code == "PermissionDenied" || m.contains("principal does not have access") =>
         {
             Some("the signed-in principal lacks the `Cognitive Services OpenAI User` role on this resource: ask an owner to assign it (role changes take up to 5 minutes)".into())
         }
-        Plane::DataPlane if status == 401 && m.contains("access token") => Some(
+        (Plane::DataPlane, SentCredential::Entra) if status == 401 => Some(
             "the token was refused (wrong tenant, expired, or not for https://cognitiveservices.azure.com): run `az login` again".into(),
         ),
-        Plane::Arm if code == "AuthorizationFailed" || status == 403 => Some(
+        (Plane::Arm, _) if code == "AuthorizationFailed" || status == 403 => Some(
             "the signed-in principal cannot read this subscription: it needs the `Reader` (or `Cognitive Services Usages Reader` for quota) role".into(),
         ),
-        Plane::Arm if code.contains("AuthenticationToken") || code == "AuthenticationFailed" => {
+        (Plane::Arm, _) if code.contains("AuthenticationToken") || code == "AuthenticationFailed" => {
             Some("ARM refused the token: run `az login` again (or check the tenant)".into())
         }
         _ => None,

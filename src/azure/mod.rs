@@ -7,6 +7,7 @@ pub mod data_plane;
 pub mod endpoint;
 pub mod identity;
 pub mod monitor;
+mod sse;
 
 pub use auth::{Auth, Secret};
 pub use data_plane::{CallSpec, ChatClient, ClientConfig, Timeouts};

@@ -179,6 +179,9 @@ pub struct CallRecord {
     pub model: Option<String>,
     pub finish_reason: Option<String>,
     pub text: String,
+    /// How many tool (function) calls the answer asked for; their arguments are in `events`.
+    #[serde(default)]
+    pub tool_calls: u32,
     pub timing: Timings,
     pub usage: Option<Usage>,
     pub ratelimit: RateLimit,

@@ -14,6 +14,8 @@ pub struct StreamState {
     pub usage: Option<WireUsage>,
     pub content_chunks: u64,
     pub saw_done: bool,
+    /// Distinct tool calls choice 0 asked for (streamed calls are counted by `index`).
+    pub tool_calls: u32,
 }
 
 impl StreamState {
@@ -30,10 +32,31 @@ impl StreamState {
         }
         let mut delta_out = None;
         for choice in chunk.choices.iter().filter(|c| c.index == 0) {
-            if let Some(fr) = &choice.finish_reason {
+            let delta = choice.delta.as_ref();
+            if let Some(fr) = choice
+                .finish_reason
+                .as_ref()
+                .or(delta.and_then(|d| d.finish_reason.as_ref()))
+            {
                 self.finish_reason = Some(fr.clone());
             }
-            if let Some(content) = choice.delta.as_ref().and_then(|d| d.content.as_deref()) {
+            if let Some(calls) = delta
+                .and_then(|d| d.tool_calls.as_ref())
+                .and_then(|t| t.as_array())
+            {
+                for call in calls {
+                    // A call's first fragment carries its `id` (later ones only arguments).
+                    let index = call.get("index").and_then(|i| i.as_u64());
+                    let starts = call.get("id").is_some_and(|id| id.is_string());
+                    let n = match index {
+                        Some(i) => u32::try_from(i).unwrap_or(u32::MAX - 1) + 1,
+                        None if starts => self.tool_calls + 1,
+                        None => continue,
+                    };
+                    self.tool_calls = self.tool_calls.max(n);
+                }
+            }
+            if let Some(content) = delta.and_then(|d| d.content.as_deref()) {
                 if !content.is_empty() {
                     self.text.push_str(content);
                     self.content_chunks += 1;
@@ -83,5 +106,37 @@ mod tests {
         assert_eq!(st.model.as_deref(), Some("gpt-4o-2024-08-06"));
         assert_eq!(st.usage.unwrap().total_tokens, 6);
         assert_eq!(st.content_chunks, 1);
+    }
+
+    #[test]
+    fn liberal_about_other_servers() {
+        let mut st = StreamState::default();
+        // `finish_reason` inside the delta, `model_name` for `model`, a new id per chunk.
+        st.apply(&chunk(
+            r#"{"id":"a","model_name":"m1","choices":[{"index":0,"delta":{"content":"x"}}]}"#,
+        ));
+        st.apply(&chunk(
+            r#"{"id":"b","choices":[{"index":0,"delta":{"content":"y","finish_reason":"length"}}]}"#,
+        ));
+        assert_eq!(st.text, "xy");
+        assert_eq!(st.model.as_deref(), Some("m1"));
+        assert_eq!(st.id.as_deref(), Some("a"));
+        assert_eq!(st.finish_reason.as_deref(), Some("length"));
+        assert_eq!(st.usage, None);
+    }
+
+    #[test]
+    fn counts_streamed_tool_calls() {
+        let mut st = StreamState::default();
+        for c in [
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","function":{"name":"g","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+        ] {
+            st.apply(&chunk(c));
+        }
+        assert_eq!(st.tool_calls, 2);
+        assert_eq!(st.finish_reason.as_deref(), Some("tool_calls"));
     }
 }

@@ -135,7 +135,8 @@ pub struct WireUsage {
 pub struct ChunkIn {
     #[serde(default)]
     pub id: String,
-    #[serde(default)]
+    /// `model_name` is what some OpenAI-compatible servers send instead.
+    #[serde(default, alias = "model_name")]
     pub model: String,
     #[serde(default)]
     pub choices: Vec<ChunkChoiceIn>,
@@ -167,6 +168,9 @@ pub struct DeltaIn {
     pub refusal: Option<String>,
     #[serde(default)]
     pub tool_calls: Option<Value>,
+    /// Some servers put the finish reason inside the delta instead of beside it.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
 }
 
 /// A non-streamed `chat.completion` as the client reads it.
@@ -174,12 +178,15 @@ pub struct DeltaIn {
 pub struct CompletionIn {
     #[serde(default)]
     pub id: String,
-    #[serde(default)]
+    #[serde(default, alias = "model_name")]
     pub model: String,
     #[serde(default)]
     pub choices: Vec<CompletionChoiceIn>,
     #[serde(default)]
     pub usage: Option<WireUsage>,
+    /// An error envelope in a 2xx body (some gateways answer so).
+    #[serde(default)]
+    pub error: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -198,6 +205,8 @@ pub struct MessageIn {
     pub role: Option<String>,
     #[serde(default)]
     pub content: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Option<Value>,
 }
 
 /// The error envelope. Azure uses two shapes: `{"error":{"code","message",...}}` and the flat
