@@ -10,21 +10,16 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum RetryPolicy {
     /// One attempt; a 429 is reported as it came.
+    #[default]
     None,
     /// Wait as the service asks and try again, up to `max_attempts` attempts in all.
     Honor { max_attempts: u32, max_wait_ms: u64 },
     /// On 429 (or 5xx), send the same request once to another deployment at once.
     Failover { deployment: String },
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy::None
-    }
 }
 
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
