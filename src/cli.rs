@@ -160,11 +160,12 @@ pub struct ConnArgs {
     #[arg(long, env = "AOAI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The body field that carries the output budget (--max-tokens, a bench shape's, a
-    /// variant's `max_tokens`): max_completion_tokens (what current API versions and every
-    /// reasoning model expect) or max_tokens (for API versions before 2024-09-01-preview and
-    /// deployments that only know it).
-    #[arg(long, value_name = "FIELD", default_value = "max_completion_tokens", value_parser = parse_field)]
-    pub max_tokens_field: MaxTokensField,
+    /// variant's `max_tokens`): max_completion_tokens (the default: what current API versions
+    /// and every reasoning model expect) or max_tokens (for API versions before
+    /// 2024-09-01-preview and deployments that only know it). Default: the profile's
+    /// `max_tokens_field`, else max_completion_tokens.
+    #[arg(long, value_name = "FIELD", value_parser = parse_field)]
+    pub max_tokens_field: Option<MaxTokensField>,
 }
 
 /// What the ARM commands (`deployments`, `quota`) take: the profile and its file. The
@@ -196,7 +197,7 @@ impl ArmArgs {
             idle_timeout: 60.0,
             profile: self.profile.clone(),
             config: self.config.clone(),
-            max_tokens_field: MaxTokensField::default(),
+            max_tokens_field: None,
         }
     }
 }

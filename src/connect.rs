@@ -18,6 +18,7 @@ use crate::cli::ConnArgs;
 use crate::config::{self, AuthConfig, Credential, Profile};
 use crate::domain::call::ApiPath;
 use crate::domain::cost::PriceTable;
+use crate::domain::params::MaxTokensField;
 use crate::sim::{SimConfig, SimHandle, Simulator};
 
 /// Deployment used against the simulator when none is named.
@@ -157,6 +158,41 @@ fn entra_provider(
     Ok(TokenProvider::new(source))
 }
 
+/// The profile that applies: `--profile`, else the file's default unless an endpoint came
+/// from a flag or the environment.
+fn effective_profile(args: &ConnArgs) -> anyhow::Result<Option<Profile>> {
+    let (profile, explicit_profile) = select_profile(args)?;
+    Ok(match profile {
+        Some(_) if !explicit_profile && endpoint_outside_profile(args) => None,
+        p => p,
+    })
+}
+
+/// A value equal to its env var came from the environment (clap `env`), not a flag.
+fn from_env(v: &Option<String>, name: &str) -> bool {
+    v.as_deref().map(str::trim) == env_var(name).as_deref()
+}
+
+fn flag_endpoint(args: &ConnArgs) -> Option<String> {
+    nonempty(args.endpoint.as_deref())
+        .filter(|_| !from_env(&args.endpoint, "AZURE_OPENAI_ENDPOINT"))
+}
+
+fn endpoint_outside_profile(args: &ConnArgs) -> bool {
+    flag_endpoint(args).is_some() || env_var("AZURE_OPENAI_ENDPOINT").is_some()
+}
+
+/// The body field for the output budget: `--max-tokens-field`, else the profile's
+/// `max_tokens_field`, else `max_completion_tokens`.
+pub fn max_tokens_field(args: &ConnArgs) -> anyhow::Result<MaxTokensField> {
+    if let Some(f) = args.max_tokens_field {
+        return Ok(f);
+    }
+    Ok(effective_profile(args)?
+        .and_then(|p| p.max_tokens_field)
+        .unwrap_or_default())
+}
+
 pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
     let timeouts = Timeouts {
         connect: secs("connect-timeout", args.connect_timeout)?,
@@ -171,18 +207,10 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
         }
         None => PriceTable::builtin(),
     };
-    let (profile, explicit_profile) = select_profile(args)?;
-    // A value equal to its env var came from the environment (clap `env`), not a flag.
-    let from_env =
-        |v: &Option<String>, name: &str| v.as_deref().map(str::trim) == env_var(name).as_deref();
-    let flag_endpoint = nonempty(args.endpoint.as_deref())
-        .filter(|_| !from_env(&args.endpoint, "AZURE_OPENAI_ENDPOINT"));
-    let env_endpoint = env_var("AZURE_OPENAI_ENDPOINT");
     // Without an explicit --profile, environment variables beat the file's default profile.
-    let profile = match profile {
-        Some(_) if !explicit_profile && (flag_endpoint.is_some() || env_endpoint.is_some()) => None,
-        p => p,
-    };
+    let profile = effective_profile(args)?;
+    let flag_endpoint = flag_endpoint(args);
+    let env_endpoint = env_var("AZURE_OPENAI_ENDPOINT");
     let profile_endpoint = profile.as_ref().and_then(|p| p.endpoint.clone());
     let use_sim = profile.as_ref().is_some_and(|p| p.simulator);
     let endpoint_arg = if use_sim {

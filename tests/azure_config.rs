@@ -176,3 +176,33 @@ fn a_profile_without_endpoint_is_refused_when_used() {
     assert!(out.stdout.is_empty(), "nothing was answered");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_profile_chooses_the_budget_field_and_the_flag_overrides_it() {
+    let dir = std::env::temp_dir().join(format!("aoai-cfg-field-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        "[profiles.old]\nsimulator = true\nmax_tokens_field = \"max_tokens\"\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = aoai()
+            .env_remove("AZURE_OPENAI_ENDPOINT")
+            .args(["chat", "--profile", "old", "--config"])
+            .arg(&file)
+            .args(["-d", "o4-mini", "--max-tokens", "20", "--json"])
+            .args(extra)
+            .arg("hi")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["status"].clone()
+    };
+    // The simulator, like Azure, refuses `max_tokens` on a reasoning model: the profile's
+    // field was sent.
+    assert_eq!(run(&[]), 400);
+    assert_eq!(run(&["--max-tokens-field", "max_completion_tokens"]), 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,6 +11,7 @@
 //! deployment = "gpt-4o"
 //! api = "classic"                 # classic | v1 | openai
 //! api_version = "2024-10-21"
+//! max_tokens_field = "max_completion_tokens"   # or "max_tokens" for old deployments
 //! subscriptions = ["00000000-0000-0000-0000-000000000000"]
 //! auth = { type = "entra", credential = "managed-identity" }
 //! ```
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::domain::call::ApiPath;
+use crate::domain::params::MaxTokensField;
 
 /// Env var naming the config file.
 pub const CONFIG_ENV: &str = "AOAI_CONFIG";
@@ -128,6 +130,8 @@ struct ProfileW {
     #[serde(default)]
     simulator: bool,
     #[serde(default)]
+    max_tokens_field: Option<String>,
+    #[serde(default)]
     auth: Option<toml::Value>,
 }
 
@@ -145,6 +149,8 @@ pub struct Profile {
     pub arm_endpoint: Option<String>,
     /// Use the embedded simulator (no endpoint, no credentials).
     pub simulator: bool,
+    /// The body field for the output budget (`--max-tokens-field` overrides).
+    pub max_tokens_field: Option<MaxTokensField>,
     pub auth: Option<AuthConfig>,
 }
 
@@ -297,6 +303,13 @@ fn parse_profile(name: &str, v: toml::Value) -> Result<Profile, (String, String)
         Some(a) => Some(a.parse::<ApiPath>().map_err(|m| (at("api"), m))?),
         None => None,
     };
+    let max_tokens_field = match w.max_tokens_field {
+        Some(f) => Some(
+            f.parse::<MaxTokensField>()
+                .map_err(|m| (at("max_tokens_field"), m))?,
+        ),
+        None => None,
+    };
     for (i, s) in w.subscriptions.iter().enumerate() {
         if !is_guid(s) {
             return Err((
@@ -354,6 +367,7 @@ fn parse_profile(name: &str, v: toml::Value) -> Result<Profile, (String, String)
         subscriptions: w.subscriptions,
         arm_endpoint,
         simulator: w.simulator,
+        max_tokens_field,
         auth,
     })
 }

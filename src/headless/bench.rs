@@ -619,7 +619,7 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
         deployment,
         template: Arc::new({
             let mut t = PromptTemplate::new(p, c);
-            t.max_tokens_field = args.conn.max_tokens_field;
+            t.max_tokens_field = crate::connect::max_tokens_field(&args.conn)?;
             t
         }),
         pacing,

@@ -29,7 +29,13 @@ pub fn read_messages(path: &std::path::Path) -> anyhow::Result<Vec<ChatMessage>>
     })
 }
 
-pub fn build_request(args: &ChatArgs, history: Vec<ChatMessage>, message: &str) -> ChatRequest {
+/// The request `aoai chat` sends; the output budget goes in `field`.
+pub fn build_request(
+    args: &ChatArgs,
+    history: Vec<ChatMessage>,
+    message: &str,
+    field: params::MaxTokensField,
+) -> ChatRequest {
     let mut messages = Vec::new();
     if let Some(s) = args.system.as_deref().filter(|s| !s.is_empty()) {
         messages.push(ChatMessage::new("system", s));
@@ -53,7 +59,7 @@ pub fn build_request(args: &ChatArgs, history: Vec<ChatMessage>, message: &str) 
             req.extra.insert(key.into(), serde_json::Value::Number(v));
         }
     }
-    args.conn.max_tokens_field.apply(&mut req, args.max_tokens);
+    field.apply(&mut req, args.max_tokens);
     req
 }
 
@@ -74,7 +80,8 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     if message.trim().is_empty() && history.is_empty() {
         bail!("the message is empty");
     }
-    let request = build_request(&args, history, &message);
+    let field = crate::connect::max_tokens_field(&args.conn)?;
+    let request = build_request(&args, history, &message, field);
     // Refused here, with the range, rather than sent (the flags are checked by clap too).
     params::check_request(&request)?;
     let conn = connect(&args.conn).await?;

@@ -217,7 +217,7 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         deployment,
     );
     plan.capture_events = recorder.is_some();
-    plan.max_tokens_field = args.conn.max_tokens_field;
+    plan.max_tokens_field = crate::connect::max_tokens_field(&args.conn)?;
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
