@@ -453,6 +453,58 @@ async fn cancel_mid_stream_keeps_the_partial_answer() {
     assert_eq!(rec.outcome, Outcome::Cancelled);
     assert_eq!(rec.error.unwrap().kind, ErrorKind::Cancelled);
     assert_eq!(rec.id, 7);
+    // What arrived before the cancel is kept: the response, its headers and the TTFB.
+    assert_eq!(rec.status, Some(200));
+    assert!(rec.request_id.is_some() && !rec.headers.is_empty());
+    assert!(rec.timing.ttfb_ms.is_some() && rec.timing.e2e_ms.is_some());
+}
+
+#[tokio::test]
+async fn cancel_after_some_deltas_keeps_text_timings_and_events() {
+    let sim = sim_with(|c| {
+        for d in c.deployments.iter_mut() {
+            d.latency.tokens_per_s = 200.0;
+            d.answer_tokens = [400, 400];
+        }
+    })
+    .await;
+    let c = client(&sim);
+    let mut spec = ask("gpt-4o", "Write a long essay about rate limits.");
+    spec.request.max_tokens = Some(2000);
+    spec.capture_events = true;
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let mut deltas = 0;
+    let mut seen = String::new();
+    let rec = bounded(c.run(8, &spec, &cancel, &mut |e| {
+        if let CallEvent::Delta(d) = e {
+            seen.push_str(&d);
+            deltas += 1;
+            if deltas == 5 {
+                trigger.cancel();
+            }
+        }
+    }))
+    .await;
+    assert_eq!(rec.outcome, Outcome::Cancelled, "{:?}", rec.error);
+    assert_eq!(rec.status, Some(200));
+    assert!(!rec.text.is_empty());
+    assert_eq!(
+        rec.text, seen,
+        "the record keeps exactly the text that was shown"
+    );
+    assert!(rec.finish_reason.is_none());
+    let t = rec.timing;
+    assert!(
+        t.ttfb_ms.is_some() && t.ttft_ms.is_some() && t.e2e_ms.is_some(),
+        "{t:?}"
+    );
+    assert!(t.ttft_ms <= t.e2e_ms);
+    // The events that arrived are kept (docs/scenarios.md: every event is recorded).
+    assert!(rec.events.len() >= 5, "{} events", rec.events.len());
+    assert!(!rec.headers.is_empty() && rec.request_id.is_some());
+    assert_eq!(rec.attempts.len(), 1);
+    assert_eq!(rec.attempts[0].status, Some(200));
 }
 
 #[tokio::test]

@@ -9,6 +9,8 @@
 //! content-type (recorders and gateways drop it) and with a wrong one, in chunks cut at event
 //! boundaries and at arbitrary bytes. The Responses API recordings (9x) wait for issue 13.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -400,4 +402,131 @@ async fn recordings_without_a_content_type() {
 #[tokio::test]
 async fn recordings_with_a_wrong_content_type() {
     run_corpus(Serve::WrongContentType).await;
+}
+
+/// A stream from a server we did not write (another simulator, a gateway): no content-type,
+/// a new id on every chunk, `model_name` for `model`, `finish_reason` inside the delta, no
+/// usage chunk, and a bare `[DONE]` with no `data: ` prefix and no newline at the very end.
+#[tokio::test]
+async fn a_third_party_stream_with_every_quirk() {
+    let body = concat!(
+        "data: {\"id\":\"c1\",\"model_name\":\"sim-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
+        "data: {\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n",
+        "data: {\"id\":\"c3\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\",\"finish_reason\":\"stop\"}}]}\n\n",
+        "[DONE]"
+    );
+    let f = Fixture {
+        source: Source {
+            repo: "-/-".into(),
+            path: "-".into(),
+            commit: "0".repeat(40),
+            scrubbed: "-".into(),
+        },
+        request: Req {
+            path: "/openai/deployments/third/chat/completions".into(),
+            stream: true,
+            body: None,
+        },
+        response: Resp {
+            status: 200,
+            headers: serde_json::Map::new(),
+            body: body.into(),
+        },
+        expect: Expect {
+            status: 200,
+            text: "Hello!".into(),
+            finish_reason: Some("stop".into()),
+            usage: None,
+            tool_calls: 0,
+            error_message: None,
+            error_code: None,
+            model: Some("sim-4o".into()),
+        },
+    };
+    for how in [
+        Serve::AsRecorded,
+        Serve::NoContentType,
+        Serve::WrongContentType,
+    ] {
+        let (rec, _) = call(&f, how).await;
+        assert_eq!(mismatches(&f, &rec), Vec::<String>::new(), "{how:?}");
+        assert!(
+            !rec.notes.iter().any(|n| n.contains("[DONE]")),
+            "the bare [DONE] was seen: {:?}",
+            rec.notes
+        );
+        assert_eq!(rec.usage, None, "no usage invented");
+    }
+}
+
+/// The top-level keys of each event of a stream body, in order, with the keys of choice 0.
+fn shapes(body: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    body.split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| {
+            let v: Value = serde_json::from_str(d).unwrap();
+            let keys = v.as_object().unwrap().keys().cloned().collect();
+            let choice = v["choices"]
+                .get(0)
+                .and_then(Value::as_object)
+                .map(|c| c.keys().cloned().collect())
+                .unwrap_or_default();
+            (keys, choice)
+        })
+        .collect()
+}
+
+/// The simulator is fitted to the same recordings: its stream has the recorded shape, chunk
+/// kind by chunk kind (annotation without `usage`, `obfuscation` on every other chunk,
+/// `usage: null` until the usage chunk), and the same framing.
+#[tokio::test]
+async fn the_simulator_streams_the_recorded_shape() {
+    let recorded = fixtures()
+        .into_iter()
+        .find(|(p, _)| p.to_string_lossy().contains("02-stream-include-usage-v1"))
+        .unwrap()
+        .1;
+    let want = shapes(&recorded.response.body);
+    let sim = common::sim().await;
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21",
+            sim.base_url()
+        ))
+        .header("api-key", "k")
+        .json(&serde_json::json!({
+            "messages": [{"role": "user", "content": "What is 4200 + 42?"}],
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "max_tokens": 12
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["content-type"],
+        recorded.response.headers["content-type"].as_str().unwrap()
+    );
+    let body = resp.text().await.unwrap();
+    assert!(body.ends_with("data: [DONE]\n\n"));
+    let got = shapes(&body);
+    // Same kinds in the same order: annotation, role, content…, finish, usage.
+    let kinds = |s: &[(Vec<String>, Vec<String>)]| {
+        let mut k: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for e in s {
+            if k.last() != Some(e) {
+                k.push(e.clone());
+            }
+        }
+        k
+    };
+    assert_eq!(kinds(&got), kinds(&want), "\n{body}");
+    // `obfuscation` varies from chunk to chunk, as recorded.
+    let obf: std::collections::HashSet<String> = body
+        .split("\"obfuscation\":\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect();
+    assert!(obf.len() > 2, "{obf:?}");
 }

@@ -58,6 +58,25 @@ impl Resp {
             .map(|s| s.strip_prefix("data: ").unwrap_or(s).to_string())
             .collect()
     }
+
+    /// [`Self::events`] with each chunk's random `obfuscation` padding emptied, so that
+    /// chunks can be compared byte for byte.
+    pub fn events_unpadded(&self) -> Vec<String> {
+        self.events().iter().map(|e| unpad(e)).collect()
+    }
+}
+
+/// `"obfuscation":"<anything>"` → `"obfuscation":""`.
+pub fn unpad(event: &str) -> String {
+    const KEY: &str = "\"obfuscation\":\"";
+    match event.find(KEY) {
+        Some(i) => {
+            let start = i + KEY.len();
+            let end = start + event[start..].find('"').unwrap_or(0);
+            format!("{}{}", &event[..start], &event[end..])
+        }
+        None => event.to_string(),
+    }
 }
 
 pub fn classic_url(sim: &SimHandle, deployment: &str) -> String {

@@ -221,7 +221,8 @@ struct DeploymentPropsW {
     model: Option<ModelW>,
     #[serde(default)]
     provisioning_state: Option<String>,
-    #[serde(default)]
+    /// `rateLimits`; recorded lists of api-version 2023-05-01 spell it `ratelimits`.
+    #[serde(default, alias = "ratelimits")]
     rate_limits: Vec<RateLimitW>,
     #[serde(default)]
     current_capacity: Option<u64>,
@@ -618,7 +619,9 @@ impl ArmClient {
                 } else {
                     info.message
                 };
-                if let Some(advice) = advice_for_denied(Plane::Arm, self.auth.credential(), status, &code, &message) {
+                if let Some(advice) =
+                    advice_for_denied(Plane::Arm, self.auth.credential(), status, &code, &message)
+                {
                     message = format!("{advice} ({message})");
                 }
                 return Err(ArmError::Http {
@@ -665,6 +668,24 @@ mod tests {
                 state: "Succeeded".into(),
             }
         );
+    }
+
+    #[test]
+    fn deployment_with_lower_case_ratelimits_and_string_capabilities() {
+        // The shape of a recorded 2023-05-01 list entry: `ratelimits` in lower case and
+        // string-valued `capabilities`.
+        let json = r#"{"id":"/subscriptions/0/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a/deployments/gpt-35",
+          "type":"Microsoft.CognitiveServices/accounts/deployments","name":"gpt-35",
+          "sku":{"name":"Standard","capacity":120},
+          "properties":{"model":{"format":"OpenAI","name":"gpt-35-turbo","version":"0301"},
+            "versionUpgradeOption":"OnceNewDefaultVersionAvailable",
+            "capabilities":{"completion":"true","chatCompletion":"true"},
+            "raiPolicyName":"Microsoft.Default",
+            "provisioningState":"Succeeded",
+            "ratelimits":[{"key":"request","renewalPeriod":10,"count":720},{"key":"token","renewalPeriod":60,"count":120000}]}}"#;
+        let d: Deployment = serde_json::from_str::<DeploymentW>(json).unwrap().into();
+        assert_eq!((d.rpm, d.tpm, d.capacity), (Some(4320), Some(120000), 120));
+        assert_eq!(d.model, "gpt-35-turbo");
     }
 
     #[test]

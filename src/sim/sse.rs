@@ -10,8 +10,9 @@ use futures_util::Stream;
 
 use super::config::ChunkFilterResults;
 
-/// `prompt_filter_results` as captured (key order of the capture, not alphabetical).
-pub const PROMPT_FILTER_RESULTS: &str = r#"[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"jailbreak":{"filtered":false,"detected":false},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}}]"#;
+/// `prompt_filter_results` as recorded (key order of the recording, not alphabetical; since
+/// 2026 `jailbreak` lists `detected` first: tests/fixtures/conformance/05 and 11).
+pub const PROMPT_FILTER_RESULTS: &str = r#"[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"jailbreak":{"detected":false,"filtered":false},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}}]"#;
 /// Per-choice results of a non-streamed completion (§4.1).
 pub const CHOICE_FILTER_RESULTS: &str = r#"{"hate":{"filtered":false,"severity":"safe"},"protected_material_code":{"filtered":false,"detected":false},"protected_material_text":{"filtered":false,"detected":false},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}"#;
 /// Per-choice results of a non-streamed completion whose output was filtered.
@@ -67,14 +68,22 @@ impl Framing {
 }
 
 /// Per-stream chunk writer: the constant tail of every chunk is serialized once.
+///
+/// Every chunk but the annotation one carries `obfuscation`, a random 0–15 character string
+/// between `model` and `object` (in every stream recorded since November 2025:
+/// tests/fixtures/conformance/README.md), so the writer keeps a small random state.
 pub struct ChunkWriter {
     framing: Framing,
-    /// `],"created":…,"system_fingerprint":"…"` plus `,"usage":null` when include_usage.
+    /// `],"created":…,"id":"…","model":"…"`: the part of every chunk's tail before
+    /// `obfuscation`.
+    tail_head: String,
+    /// `,"object":"chat.completion.chunk","system_fingerprint":"…"` plus `,"usage":null`
+    /// when include_usage.
     tail: String,
-    /// `],"created":…,"system_fingerprint":"…"` without usage (for the usage chunk).
+    /// The same without usage (for the usage chunk).
     tail_no_usage: String,
-    include_usage: bool,
     content_prefix: String,
+    rng: std::cell::Cell<u64>,
 }
 
 impl ChunkWriter {
@@ -87,9 +96,9 @@ impl ChunkWriter {
         include_usage: bool,
         filter: ChunkFilterResults,
     ) -> Self {
-        let tail_no_usage = format!(
-            r#"],"created":{created},"id":"{id}","model":"{model}","object":"chat.completion.chunk","system_fingerprint":"{fingerprint}""#
-        );
+        let tail_head = format!(r#"],"created":{created},"id":"{id}","model":"{model}""#);
+        let tail_no_usage =
+            format!(r#","object":"chat.completion.chunk","system_fingerprint":"{fingerprint}""#);
         let tail = if include_usage {
             format!(r#"{tail_no_usage},"usage":null"#)
         } else {
@@ -99,15 +108,48 @@ impl ChunkWriter {
             ChunkFilterResults::Full => CHUNK_FILTER_RESULTS,
             ChunkFilterResults::Empty => "{}",
         };
+        // Seeded from the stream's id: the same request gives the same bytes.
+        let seed = id.bytes().fold(0x9E37_79B9_7F4A_7C15u64 ^ created, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+        });
         Self {
             framing,
+            tail_head,
             tail,
             tail_no_usage,
-            include_usage,
+            rng: std::cell::Cell::new(seed | 1),
             content_prefix: format!(
                 r#"{{"choices":[{{"content_filter_results":{filters},"delta":{{"content":"#
             ),
         }
+    }
+
+    /// The tail of a chunk: `],"created":…,"model":"…","obfuscation":"…","object":…`.
+    fn write_tail(&self, with_usage_null: bool, out: &mut Vec<u8>) {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        out.extend_from_slice(self.tail_head.as_bytes());
+        out.extend_from_slice(br#","obfuscation":""#);
+        // xorshift64: cheap, and enough to look like the service's padding.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        let len = (x & 0xF) as usize;
+        let mut bits = x >> 4;
+        for _ in 0..len {
+            out.push(ALPHABET[(bits % ALPHABET.len() as u64) as usize]);
+            bits /= ALPHABET.len() as u64;
+            if bits == 0 {
+                bits = x.rotate_left(29) | 1;
+            }
+        }
+        out.push(b'"');
+        out.extend_from_slice(if with_usage_null {
+            self.tail.as_bytes()
+        } else {
+            self.tail_no_usage.as_bytes()
+        });
     }
 
     fn open(&self, out: &mut Vec<u8>) {
@@ -126,9 +168,7 @@ impl ChunkWriter {
             br#"{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":"#,
         );
         out.extend_from_slice(PROMPT_FILTER_RESULTS.as_bytes());
-        if self.include_usage {
-            out.extend_from_slice(br#","usage":null"#);
-        }
+        // No `usage` key here, even with include_usage (every recording: fixtures 01–13).
         out.push(b'}');
         self.close(out);
     }
@@ -136,7 +176,7 @@ impl ChunkWriter {
     pub fn role(&self, out: &mut Vec<u8>) {
         self.open(out);
         out.extend_from_slice(br#"{"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}"#);
-        out.extend_from_slice(self.tail.as_bytes());
+        self.write_tail(true, out);
         out.push(b'}');
         self.close(out);
     }
@@ -146,7 +186,7 @@ impl ChunkWriter {
         out.extend_from_slice(self.content_prefix.as_bytes());
         write_json_str(out, text);
         out.extend_from_slice(br#"},"finish_reason":null,"index":0,"logprobs":null}"#);
-        out.extend_from_slice(self.tail.as_bytes());
+        self.write_tail(true, out);
         out.push(b'}');
         self.close(out);
     }
@@ -157,7 +197,7 @@ impl ChunkWriter {
         out.extend_from_slice(self.content_prefix.as_bytes());
         out.extend_from_slice(b"\"bad \xff\xfe\xc3 bytes\"");
         out.extend_from_slice(br#"},"finish_reason":null,"index":0,"logprobs":null}"#);
-        out.extend_from_slice(self.tail.as_bytes());
+        self.write_tail(true, out);
         out.push(b'}');
         self.close(out);
     }
@@ -173,7 +213,7 @@ impl ChunkWriter {
         out.extend_from_slice(br#","delta":{},"finish_reason":""#);
         out.extend_from_slice(reason.as_bytes());
         out.extend_from_slice(br#"","index":0,"logprobs":null}"#);
-        out.extend_from_slice(self.tail.as_bytes());
+        self.write_tail(true, out);
         out.push(b'}');
         self.close(out);
     }
@@ -181,7 +221,7 @@ impl ChunkWriter {
     pub fn usage(&self, usage: &Usage, out: &mut Vec<u8>) {
         self.open(out);
         out.extend_from_slice(b"{\"choices\":[");
-        out.extend_from_slice(self.tail_no_usage.as_bytes());
+        self.write_tail(false, out);
         out.extend_from_slice(br#","usage":"#);
         usage.write_json(out);
         out.push(b'}');
