@@ -144,13 +144,28 @@ pub struct ConnArgs {
     #[arg(long, env = "AOAI_PRICES")]
     pub prices: Option<PathBuf>,
     /// Connect timeout, seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECS",
+        allow_hyphen_values = true
+    )]
     pub connect_timeout: f64,
     /// Time allowed until the response headers, seconds.
-    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
+    #[arg(
+        long,
+        default_value_t = 120.0,
+        value_name = "SECS",
+        allow_hyphen_values = true
+    )]
     pub first_byte_timeout: f64,
     /// Longest silence allowed between stream events, seconds.
-    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    #[arg(
+        long,
+        default_value_t = 60.0,
+        value_name = "SECS",
+        allow_hyphen_values = true
+    )]
     pub idle_timeout: f64,
     /// Profile from the config file (endpoint, auth, deployment, subscriptions); docs/azure.md.
     #[arg(long, env = "AOAI_PROFILE")]
@@ -366,7 +381,7 @@ pub struct ReplayArgs {
     #[arg(long, requires = "headless")]
     pub json: bool,
     /// Console replay speed: 1 (recorded pace), 2, 10, or 0 (instant).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub speed: f64,
     /// Where to re-send (with --resend); without an endpoint the embedded simulator is used.
     #[command(flatten)]
@@ -407,7 +422,7 @@ pub struct BenchArgs {
     #[arg(long, short = 'd', env = "AZURE_OPENAI_DEPLOYMENT")]
     pub deployment: Option<String>,
     /// Open loop: start this many requests per minute, on schedule, whatever the service does.
-    #[arg(long, value_name = "RPM")]
+    #[arg(long, value_name = "RPM", allow_hyphen_values = true)]
     pub rate: Option<f64>,
     /// Closed loop: N clients, each sending its next request when the previous one ends.
     #[arg(long, value_name = "N")]
@@ -467,16 +482,16 @@ pub struct PtuArgs {
     #[arg(long, default_value = "global")]
     pub deployment_type: crate::domain::ptu::DeploymentType,
     /// Average prompt tokens per request.
-    #[arg(long, conflicts_with = "scenario")]
+    #[arg(long, conflicts_with = "scenario", allow_hyphen_values = true)]
     pub prompt_tokens: Option<f64>,
     /// Average completion (output) tokens per request.
-    #[arg(long, conflicts_with = "scenario")]
+    #[arg(long, conflicts_with = "scenario", allow_hyphen_values = true)]
     pub completion_tokens: Option<f64>,
     /// Average cached prompt tokens per request (a part of the prompt tokens).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub cached_tokens: f64,
     /// Requests per minute at peak (with --scenario: overrides the recorded rate).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub rpm: Option<f64>,
     /// Take the shape and rate from a recorded scenario (JSONL).
     #[arg(long, value_name = "FILE")]
