@@ -1,19 +1,42 @@
 //! End to end in a real terminal: the built binary in a private tmux server at 80×24 with
-//! TERM=xterm-16color, embedded simulator. Fails loudly when tmux is missing.
+//! TERM=xterm-16color, embedded simulator (or an `aoai sim` child with a slow deployment).
+//!
+//! Requires tmux (`.ci/run` installs it). Outside CI a missing tmux is reported loudly on
+//! stderr and the tests are skipped; with `CI` set they fail.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(100);
+
+/// Whether tmux can run; without it, skips loudly (fails under CI).
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        let msg =
+            "tmux is needed for tests/e2e_tmux.rs (apt-get install tmux, or brew install tmux)";
+        if std::env::var_os("CI").is_some() {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+    }
+    ok
+}
 
 struct Tmux {
     socket: String,
 }
 
 impl Tmux {
-    fn start(cmd: &str) -> Tmux {
-        let socket = format!("aoai-{}", std::process::id());
+    /// A private server (one per test) running `cmd` in an 80×24 pane.
+    fn start(name: &str, cmd: &str) -> Tmux {
+        let socket = format!("aoai-{}-{name}", std::process::id());
         let t = Tmux { socket };
         let ok = Command::new("tmux")
             .args([
@@ -33,7 +56,7 @@ impl Tmux {
             .arg(cmd)
             .env("TERM", "xterm-16color")
             .status()
-            .expect("tmux is required for tests/e2e_tmux.rs (apt-get install tmux)");
+            .expect("tmux runs");
         assert!(ok.success(), "tmux new-session failed");
         t
     }
@@ -57,6 +80,12 @@ impl Tmux {
 
     fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn alternate_on(&self) -> String {
+        self.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"])
+            .trim()
+            .to_string()
     }
 
     /// Polls the screen until `pred` holds; panics with the last screen after [`WAIT`].
@@ -83,14 +112,63 @@ impl Drop for Tmux {
     }
 }
 
+/// The console command line: no Azure settings from the environment, 16 colours; the pane
+/// stays after exit so the shell's state can be checked.
+fn console_cmd(env: &str, args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_aoai");
+    format!(
+        "env -u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY -u AZURE_OPENAI_DEPLOYMENT -u AOAI_THEME -u NO_COLOR -u VISUAL {env} TERM=xterm-16color {bin} {args}; echo AOAI-EXITED-$?; sleep 60"
+    )
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aoai-e2e-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `aoai sim` as a child process with a given config; killed on drop.
+struct SimChild {
+    child: Child,
+    url: String,
+}
+
+impl SimChild {
+    fn start(config: &std::path::Path) -> SimChild {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aoai"))
+            .args(["sim", "--port", "0", "--config"])
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aoai sim starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        SimChild { child, url }
+    }
+}
+
+impl Drop for SimChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn console_end_to_end_in_tmux() {
-    let bin = env!("CARGO_BIN_EXE_aoai");
-    // Keep the pane after the console exits so alternate_on can be checked on the shell.
-    let cmd = format!(
-        "env -u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY -u AOAI_THEME -u NO_COLOR TERM=xterm-16color {bin}; echo AOAI-EXITED-$?; sleep 60"
-    );
-    let t = Tmux::start(&cmd);
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("main", &console_cmd("", ""));
     t.wait_for("the console with the simulator badge", |s| {
         s.contains("SIMULATOR") && s.contains("Prompt")
     });
@@ -133,8 +211,134 @@ fn console_end_to_end_in_tmux() {
     t.keys(&["Escape"]);
     t.keys(&["q"]);
     t.wait_for("the console to exit", |s| s.contains("AOAI-EXITED-0"));
-    let alt = t.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
-    assert_eq!(alt.trim(), "0", "alternate screen still on");
+    assert_eq!(t.alternate_on(), "0", "alternate screen still on");
+}
+
+/// Ctrl+G hands the terminal to `$EDITOR`: the editor reads its own keys (the console's input
+/// reader is paused), the console leaves the alternate screen and comes back redrawn with the
+/// edited text in the prompt, which then sends.
+#[test]
+fn editor_gets_the_terminal_and_its_text_becomes_the_prompt() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = scratch("editor");
+    let editor = dir.join("editor.sh");
+    // Reads one line from the terminal (as an editor would) and writes it into the file.
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'EDITOR-READY> '\nIFS= read -r line\nprintf 'edited: %s\\n' \"$line\" > \"$1\"\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&editor).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&editor, perm).unwrap();
+
+    let t = Tmux::start(
+        "editor",
+        &console_cmd(&format!("EDITOR={}", editor.display()), ""),
+    );
+    t.wait_for("the console", |s| {
+        s.contains("SIMULATOR") && s.contains("Prompt")
+    });
+    t.text("draft");
+    t.keys(&["C-g"]);
+    t.wait_for("the editor", |s| s.contains("EDITOR-READY>"));
+    assert_eq!(t.alternate_on(), "0", "the editor runs on the main screen");
+    t.text("typed in the editor");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the console back with the edited prompt", |s| {
+        s.contains("SIMULATOR") && s.contains("edited: typed in the editor")
+    });
+    assert!(!s.contains("cursor position"), "{s}");
+    assert!(!s.contains("Editor:"), "no editor error\n{s}");
+    assert_eq!(t.alternate_on(), "1", "back on the alternate screen");
+    // Everything is redrawn: the parameters row and the call panel are back.
+    assert!(s.contains("max tokens") && s.contains("No call yet"), "{s}");
+
+    t.keys(&["Enter"]);
+    t.wait_for("the edited prompt answered", |s| s.contains("✓ done"));
+    // To the top of the transcript: the prompt sent was the edited text.
+    t.keys(&["Escape"]);
+    t.text("g");
+    t.wait_for("the prompt sent", |s| {
+        s.contains("› edited: typed in the editor")
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A long answer cancelled mid-stream keeps its text, the call panel keeps its figures and
+/// History says cancelled.
+#[test]
+fn a_cancelled_answer_stays_on_screen() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = scratch("cancel");
+    let config = dir.join("sim.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[deployments]]
+name = "slow"
+model = "gpt-4o"
+version = "2024-11-20"
+sku = "GlobalStandard"
+capacity = 450
+answer_tokens = [2000, 2000]
+[deployments.latency]
+ttft_ms = 50
+tokens_per_s = 30.0
+"#,
+    )
+    .unwrap();
+    let sim = SimChild::start(&config);
+    let t = Tmux::start(
+        "cancel",
+        &console_cmd("", &format!("--endpoint {} --api-key sim -d slow", sim.url)),
+    );
+    t.wait_for("the console", |s| {
+        s.contains("→ slow") && s.contains("Prompt")
+    });
+    t.text("Tell me a long story");
+    t.keys(&["Enter"]);
+    // The transcript's answer lines: left of the call panel, indented, with words.
+    fn answer_lines(s: &str) -> Vec<String> {
+        s.lines()
+            .map(|l| l.split('│').next().unwrap_or(l))
+            .filter(|l| l.starts_with("  ") && !l.contains("streaming") && l.trim().len() > 20)
+            .map(|l| l.trim().to_string())
+            .collect()
+    }
+    // Wait until several lines of the answer are on screen, then cancel.
+    let before = t.wait_for("the answer streaming", |s| {
+        s.contains("streaming") && answer_lines(s).len() >= 3
+    });
+    t.keys(&["Escape"]);
+    // The record has arrived once the attempts row lists statuses.
+    let s = t.wait_for("the cancelled call's record", |s| {
+        s.contains("■ cancelled") && s.contains("attempts 1 [")
+    });
+    // The lines of the answer seen before the cancel are still there.
+    for kept in answer_lines(&before) {
+        assert!(s.contains(&kept), "lost {kept:?}\n{s}");
+    }
+    assert!(
+        s.contains("status   200"),
+        "the panel keeps the status\n{s}"
+    );
+    for row in ["TTFT     —", "TTFB     —", "e2e      —"] {
+        assert!(!s.contains(row), "the panel keeps its timings: {row}\n{s}");
+    }
+    assert!(s.contains("requests █") || s.contains("requests ░"), "{s}");
+
+    t.keys(&["F3"]);
+    let h = t.wait_for("history", |s| s.contains("History ("));
+    assert!(h.contains("cancelled"), "{h}");
+    assert!(!h.contains("no response"), "{h}");
+    t.keys(&["q"]);
+    t.wait_for("the console to exit", |s| s.contains("AOAI-EXITED-0"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -509,7 +509,11 @@ impl App {
         if let Some(path) = self.recording.active.take() {
             let n = self.recording.written;
             return self.say_and(
-                format!("Recording stopped: {n} calls in {}", path.display()),
+                format!(
+                    "Recording stopped: {} in {}",
+                    super::components::count(n, "call"),
+                    path.display()
+                ),
                 Effect::StopRecording,
             );
         }
@@ -610,7 +614,8 @@ impl App {
         match self.screen {
             Screen::Chat => {
                 let wide = body.width >= PANEL_FROM;
-                let panel_w = if body.width >= 120 { 44 } else { 32 };
+                // From 120 columns the panel is wide enough for a whole request id (36) on one row.
+                let panel_w = if body.width >= 120 { 47 } else { 32 };
                 let [params_a, body] =
                     Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
                 self.chat

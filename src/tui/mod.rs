@@ -6,10 +6,12 @@
 //! app is dirty, at most once per [`FRAME`], so a fast stream coalesces into ~60 fps.
 
 pub mod app;
+pub mod backend;
 pub mod command;
 pub mod compare;
 pub mod components;
 pub mod event;
+pub mod input;
 pub mod keymap;
 pub mod markdown;
 pub mod ops;
@@ -26,7 +28,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use crossterm::event::{Event, EventStream};
+use crossterm::event::Event;
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -52,40 +54,7 @@ pub trait Input: Stream<Item = io::Result<Event>> + Unpin {
     fn resume(&mut self) {}
 }
 
-/// The real terminal's events.
-pub struct CrosstermInput(Option<EventStream>);
-
-impl CrosstermInput {
-    pub fn new() -> Self {
-        CrosstermInput(Some(EventStream::new()))
-    }
-}
-
-impl Default for CrosstermInput {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Stream for CrosstermInput {
-    type Item = io::Result<Event>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.0.as_mut() {
-            Some(s) => s.poll_next_unpin(cx),
-            None => Poll::Pending,
-        }
-    }
-}
-
-impl Input for CrosstermInput {
-    fn pause(&mut self) {
-        // Dropping the stream stops crossterm's reader thread, so the editor gets every key.
-        self.0 = None;
-    }
-    fn resume(&mut self) {
-        self.0 = Some(EventStream::new());
-    }
-}
+pub use input::ThreadInput;
 
 /// Injected input for tests: events sent on a channel.
 pub struct ChannelInput(pub mpsc::UnboundedReceiver<Event>);
@@ -110,12 +79,21 @@ pub trait TerminalOps<B: Backend> {
 pub struct RealOps;
 
 impl<B: Backend> TerminalOps<B> for RealOps {
+    /// The caller has paused the input reader. Leaves the alternate screen and raw mode, runs
+    /// the editor, comes back and clears, so the next frame redraws everything. No step asks
+    /// the terminal anything (see [`backend`]).
     fn edit(&mut self, terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
         terminal::restore();
         let result = terminal::run_editor(text);
-        terminal::reenter().map_err(|e| e.to_string())?;
-        terminal.clear().map_err(|e| e.to_string())?;
-        result
+        let back = terminal::reenter()
+            .map_err(|e| e.to_string())
+            .and_then(|()| terminal.clear().map_err(|e| e.to_string()));
+        match back {
+            Ok(()) => result,
+            Err(e) => Err(format!(
+                "the terminal could not be restored after the editor: {e}"
+            )),
+        }
     }
     fn copy(&mut self, text: &str) -> Result<(), String> {
         terminal::copy_osc52(text).map_err(|e| e.to_string())
@@ -269,7 +247,7 @@ async fn run_on_terminal(
     rx: &mut mpsc::UnboundedReceiver<AppEvent>,
 ) -> anyhow::Result<ExitCode> {
     let mut guard = terminal::TerminalGuard::new()?;
-    let mut input = CrosstermInput::new();
+    let mut input = ThreadInput::new();
     let result = run_loop(
         &mut guard.terminal,
         app,

@@ -158,10 +158,15 @@ impl LiveCall {
         true
     }
 
-    /// The final record arrived.
+    /// The final record arrived. A call the user cancelled stays cancelled, and whatever the
+    /// record lacks that the live call saw (status, timings, rate limits, ids, the partial
+    /// answer) is kept from the live call: nothing that arrived is blanked.
     pub fn finish(&mut self, mut record: CallRecord, now: Duration) {
         if self.phase == Phase::Ended(Outcome::Cancelled) {
             record.outcome = Outcome::Cancelled;
+        }
+        if record.outcome == Outcome::Cancelled {
+            self.fill_cancelled(&mut record, now);
         }
         self.phase = Phase::Ended(record.outcome);
         self.status = record.status.or(self.status);
@@ -176,6 +181,32 @@ impl LiveCall {
         self.answer.finish();
         self.ended_at.get_or_insert(now);
         self.record = Some(record);
+    }
+
+    /// Completes a cancelled call's record from what the live call saw.
+    fn fill_cancelled(&self, r: &mut CallRecord, now: Duration) {
+        if r.deployment.is_empty() {
+            r.deployment = self.deployment.clone();
+        }
+        r.status = r.status.or(self.status);
+        r.timing.ttfb_ms = r.timing.ttfb_ms.or(self.ttfb_ms);
+        r.timing.ttft_ms = r.timing.ttft_ms.or(self.ttft_ms);
+        if r.timing.e2e_ms.is_none() {
+            let end = self.ended_at.unwrap_or(now);
+            r.timing.e2e_ms = Some(end.saturating_sub(self.started).as_secs_f64() * 1000.0);
+        }
+        if r.ratelimit == RateLimit::default() {
+            r.ratelimit = self.ratelimit.clone();
+        }
+        if r.request_id.is_none() {
+            r.request_id = self.request_id.clone();
+        }
+        if r.region.is_none() {
+            r.region = self.region.clone();
+        }
+        if r.text.len() < self.answer.text().len() {
+            r.text = self.answer.text().to_string();
+        }
     }
 
     /// The user cancelled: the call ends now; later events for it are dropped.
@@ -314,6 +345,49 @@ mod tests {
         );
         assert_eq!(c.phase, Phase::Ended(Outcome::Cancelled));
         assert_eq!(c.record.as_ref().unwrap().outcome, Outcome::Cancelled);
+    }
+
+    #[test]
+    fn a_cancelled_call_keeps_what_arrived() {
+        let mut c = LiveCall::new(1, "gpt-4o", ApiPath::Classic, "hi", ms(0));
+        let rl = RateLimit {
+            remaining_requests: Some(9),
+            limit_requests: Some(10),
+            ..Default::default()
+        };
+        c.apply(
+            CallEvent::Headers {
+                status: 200,
+                ttfb_ms: 90.0,
+                ratelimit: rl.clone(),
+                request_id: Some("req-1".into()),
+                region: Some("Sweden Central".into()),
+            },
+            ms(90),
+        );
+        c.apply(CallEvent::FirstToken { ttft_ms: 300.0 }, ms(300));
+        c.apply(CallEvent::Delta("First line\nsecond".into()), ms(310));
+        c.cancel(ms(400));
+        // What a client that drops everything on cancel reports.
+        c.finish(
+            CallRecord {
+                outcome: Outcome::Cancelled,
+                ..Default::default()
+            },
+            ms(420),
+        );
+        assert_eq!(c.phase, Phase::Ended(Outcome::Cancelled));
+        assert_eq!(c.answer.text(), "First line\nsecond");
+        assert_eq!(c.status, Some(200));
+        assert_eq!(c.ttft_ms, Some(300.0));
+        assert_eq!(c.ratelimit, rl);
+        let r = c.record.as_ref().unwrap();
+        assert_eq!(r.status, Some(200));
+        assert_eq!(r.text, "First line\nsecond");
+        assert_eq!(r.timing.ttfb_ms, Some(90.0));
+        assert_eq!(r.timing.e2e_ms, Some(400.0));
+        assert_eq!(r.request_id.as_deref(), Some("req-1"));
+        assert_eq!(r.deployment, "gpt-4o");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+
+use super::backend::ConsoleBackend;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TerminalError {
@@ -19,8 +20,15 @@ pub enum TerminalError {
         "the console needs a terminal, but standard {0} is not one. For scripts and pipes use `aoai chat \"your message\"` (add --json for one JSON object per call)"
     )]
     NotATty(&'static str),
+    /// Not a `source`: the message already carries it, and `{:#}` would print it twice.
     #[error("could not set up the terminal: {0}")]
-    Setup(#[from] io::Error),
+    Setup(io::Error),
+}
+
+impl From<io::Error> for TerminalError {
+    fn from(e: io::Error) -> Self {
+        TerminalError::Setup(e)
+    }
 }
 
 /// Fails unless stdin and stdout are terminals.
@@ -76,20 +84,26 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// The console's terminal over any writer: the backend never queries the cursor position,
+/// so a terminal that does not answer `ESC [ 6 n` still starts (see [`super::backend`]).
+pub fn open<W: Write>(backend: ConsoleBackend<W>) -> io::Result<Terminal<ConsoleBackend<W>>> {
+    let mut t = Terminal::new(backend)?;
+    t.clear()?;
+    Ok(t)
+}
+
 /// Owns the real terminal; restores it when dropped.
 pub struct TerminalGuard {
-    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    pub terminal: Terminal<ConsoleBackend<Stdout>>,
 }
 
 impl TerminalGuard {
     pub fn new() -> Result<Self, TerminalError> {
         ensure_tty()?;
         install_panic_hook();
-        let guard = || -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+        let guard = || -> io::Result<Terminal<ConsoleBackend<Stdout>>> {
             enter()?;
-            let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-            t.clear()?;
-            Ok(t)
+            open(ConsoleBackend::new(io::stdout()))
         };
         match guard() {
             Ok(terminal) => Ok(TerminalGuard { terminal }),
@@ -128,7 +142,7 @@ pub fn copy_osc52(text: &str) -> io::Result<()> {
 static EDIT_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `$VISUAL` / `$EDITOR` (default `vi`) on a temporary file holding `text`; returns the
-/// edited text. The caller suspends the terminal around it.
+/// edited text. The caller suspends the terminal (and pauses the input reader) around it.
 pub fn run_editor(text: &str) -> Result<String, String> {
     let editor = std::env::var("VISUAL")
         .ok()
@@ -153,4 +167,26 @@ pub fn run_editor(text: &str) -> Result<String, String> {
     };
     let _ = std::fs::remove_file(&path);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_that_never_answers_still_opens() {
+        // A Vec is a terminal that answers nothing: opening must not wait for a reply.
+        let t = open(ConsoleBackend::with_size(Vec::new(), 80, 24)).expect("opens");
+        let out = String::from_utf8_lossy(t.backend().writer()).into_owned();
+        assert!(!out.contains("\x1b[6n"), "{out:?}");
+    }
+
+    #[test]
+    fn a_setup_error_is_printed_once() {
+        let e = anyhow::Error::from(TerminalError::from(io::Error::other(
+            "The cursor position could not be read within a normal duration",
+        )));
+        let shown = format!("{e:#}");
+        assert_eq!(shown.matches("cursor position").count(), 1, "{shown}");
+    }
 }

@@ -54,6 +54,97 @@ fn phase_icon(phase: Phase) -> &'static str {
     }
 }
 
+/// How a finished answer ended, when `✓ done` would hide it (`finish_reason` other than
+/// `stop`, or no text at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `length`: cut at the output budget.
+    Cut,
+    /// `length` with no text: every output token went to reasoning.
+    AllReasoning { reasoning: u64, completion: u64 },
+    /// `content_filter`: the output filter stopped it.
+    Filtered,
+    /// `tool_calls` / `function_call`: the model asks for tools.
+    ToolCalls,
+    /// `stop` (or none) with an empty answer.
+    Empty,
+}
+
+impl Ending {
+    /// Short form for tables (History).
+    pub fn short(self) -> &'static str {
+        match self {
+            Ending::Cut => "cut",
+            Ending::AllReasoning { .. } => "no answer",
+            Ending::Filtered => "filtered",
+            Ending::ToolCalls => "tools",
+            Ending::Empty => "empty",
+        }
+    }
+
+    /// The phrase in the phase line, `… in 2.8 s` follows.
+    fn phrase(self) -> String {
+        match self {
+            Ending::Cut => "✂ cut at max tokens".into(),
+            Ending::AllReasoning {
+                reasoning,
+                completion,
+            } => {
+                format!("⚠ no answer: {reasoning} of {completion} output tokens spent on reasoning")
+            }
+            Ending::Filtered => "⚠ stopped by the content filter".into(),
+            Ending::ToolCalls => "⚙ asks for tool calls".into(),
+            Ending::Empty => "✓ done, empty answer".into(),
+        }
+    }
+
+    /// What to do about it, for the call panel.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Ending::Cut => "cut at max tokens: raise max tokens",
+            Ending::AllReasoning { .. } => "all on reasoning: raise max tokens",
+            Ending::Filtered => "output filter stopped the answer",
+            Ending::ToolCalls => "the model asks to call tools",
+            Ending::Empty => "empty answer",
+        }
+    }
+}
+
+/// The ending of a call that finished with HTTP success, if worth saying.
+pub fn ending(c: &LiveCall) -> Option<Ending> {
+    if c.phase != Phase::Ended(Outcome::Done) {
+        return None;
+    }
+    let r = c.record.as_ref()?;
+    let empty = c.answer.text().trim().is_empty();
+    match r.finish_reason.as_deref() {
+        Some("length") => match r.usage {
+            Some(u) if empty && u.reasoning_tokens > 0 => Some(Ending::AllReasoning {
+                reasoning: u.reasoning_tokens,
+                completion: u.completion_tokens,
+            }),
+            _ => Some(Ending::Cut),
+        },
+        Some("content_filter") => Some(Ending::Filtered),
+        Some("tool_calls" | "function_call") => Some(Ending::ToolCalls),
+        _ if empty => Some(Ending::Empty),
+        _ => None,
+    }
+}
+
+/// The style of a call's phase line: a done call that was cut or filtered warns.
+pub fn call_style(c: &LiveCall, theme: &Theme) -> Style {
+    match ending(c) {
+        Some(Ending::Cut | Ending::AllReasoning { .. } | Ending::Filtered) => theme.warn,
+        Some(Ending::ToolCalls | Ending::Empty) | None => phase_style(c.phase, theme),
+    }
+}
+
+/// The outcome word for tables: `done`, `cut`, `filtered`, `cancelled`, …
+pub fn outcome_label(c: &LiveCall) -> &'static str {
+    ending(c).map_or_else(|| c.phase.label(), Ending::short)
+}
+
 /// The phase line with its ticking timer.
 pub fn phase_text(c: &LiveCall, now: Duration) -> String {
     let icon = phase_icon(c.phase);
@@ -62,7 +153,10 @@ pub fn phase_text(c: &LiveCall, now: Duration) -> String {
         Phase::Waiting => format!("{icon} waiting for first token {}", dur(c.waiting_for(now))),
         Phase::Streaming => format!("{icon} streaming {}", dur(c.elapsed(now))),
         Phase::Retrying { .. } => format!("{icon} retrying (attempt {})", c.attempt + 1),
-        Phase::Ended(_) => format!("{icon} {} in {}", c.phase.label(), dur(c.elapsed(now))),
+        Phase::Ended(_) => match ending(c) {
+            Some(e) => format!("{} in {}", e.phrase(), dur(c.elapsed(now))),
+            None => format!("{icon} {} in {}", c.phase.label(), dur(c.elapsed(now))),
+        },
     }
 }
 
@@ -104,7 +198,7 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
     let mut out = vec![
         Line::from(Span::styled(
             ellipsize(&phase_text(c, now), width),
-            phase_style(c.phase, theme),
+            call_style(c, theme),
         )),
         kv(
             "target",
@@ -142,6 +236,16 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         .tokens_per_s(now)
         .map_or("—".into(), |v| format!("{v:.1}"));
     out.push(kv("tok/s", tps, theme.accent));
+    // How the answer ended (only once known: rows are scarce at 80×24).
+    let finish = match (rec.and_then(|r| r.finish_reason.as_deref()), ending(c)) {
+        (Some(f), Some(e)) => Some((format!("{f} · {}", e.advice()), theme.warn)),
+        (None, Some(e)) => Some((e.advice().to_string(), theme.warn)),
+        (Some(f), None) => Some((f.to_string(), theme.text)),
+        (None, None) => None,
+    };
+    if let Some((v, style)) = finish {
+        out.push(kv("finish", v, style));
+    }
     match rec.and_then(|r| r.usage) {
         Some(u) => {
             out.push(kv(
@@ -198,13 +302,27 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         width,
         theme,
     ));
-    let retry = match (c.retry_countdown(now), rl.retry_after_ms) {
-        (Some(left), _) => (format!("{} left", dur(left)), theme.warn),
-        (None, Some(ms)) => (format!("{} (elapsed)", fmt_ms(ms as f64)), theme.muted),
-        (None, None) => ("—".into(), theme.muted),
+    // A live countdown while one runs; afterwards what happened, never a stale "retry in".
+    let retried = rec.is_some_and(|r| r.attempts.len() > 1);
+    let (label, value, style) = match (c.retry_countdown(now), rl.retry_after_ms) {
+        (Some(left), _) => ("retry in", format!("{} left", dur(left)), theme.warn),
+        (None, Some(ms)) if retried => (
+            "retried",
+            format!("after {}", fmt_ms(ms as f64)),
+            theme.muted,
+        ),
+        (None, Some(ms)) => (
+            "retry",
+            format!("now (asked {})", fmt_ms(ms as f64)),
+            theme.muted,
+        ),
+        // Nothing to say: the row is left out (rows are scarce at 80×24).
+        (None, None) => ("", String::new(), theme.muted),
     };
-    out.push(kv("retry in", retry.0, retry.1));
-    let attempts = match rec {
+    if !label.is_empty() {
+        out.push(kv(label, value, style));
+    }
+    let attempts = match rec.filter(|r| !r.attempts.is_empty()) {
         Some(r) => {
             let list: Vec<String> = r
                 .attempts
@@ -216,14 +334,23 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         None => c.attempt.max(1).to_string(),
     };
     out.push(kv("attempts", attempts, theme.text));
-    out.push(kv(
-        "req id",
-        c.request_id
-            .as_deref()
-            .map_or("—".into(), |r| ellipsize(r, width.saturating_sub(9))),
-        theme.text,
-    ));
-    if let Some(e) = rec.and_then(|r| r.error.as_ref()) {
+    // The request id whole (support asks for it): wrapped under its label when long.
+    match c.request_id.as_deref() {
+        None => out.push(kv("req id", "—".into(), theme.text)),
+        Some(id) => {
+            let w = width.saturating_sub(9).max(8);
+            let chars: Vec<char> = id.chars().collect();
+            for (i, part) in chars.chunks(w).enumerate() {
+                let label = if i == 0 { "req id" } else { "" };
+                out.push(kv(label, part.iter().collect(), theme.text));
+            }
+        }
+    }
+    // A cancel is the user's doing, not an error worth a red line.
+    if let Some(e) = rec
+        .and_then(|r| r.error.as_ref())
+        .filter(|_| c.phase != Phase::Ended(Outcome::Cancelled))
+    {
         out.push(Line::from(Span::styled(format!("error: {e}"), theme.error)));
     }
     out

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 use ratatui_textarea::{TextArea, WrapMode};
 
-use super::call_panel::{phase_style, phase_text};
+use super::call_panel::{call_style, phase_text};
 use super::{block, ellipsize, put_line};
 use crate::domain::call::{ApiPath, Outcome as CallOutcome};
 use crate::domain::retry::RetryPolicy;
@@ -388,7 +388,7 @@ impl Chat {
             Phase::Connecting | Phase::Waiting | Phase::Streaming | Phase::Retrying { .. } => {
                 Line::from(Span::styled(
                     format!("  {}", phase_text(c, now)),
-                    phase_style(c.phase, theme),
+                    call_style(c, theme),
                 ))
             }
             Phase::Ended(outcome) => {
@@ -410,7 +410,7 @@ impl Chat {
                 let mut lines = markdown::plain(
                     &parts.join(" · "),
                     width,
-                    phase_style(c.phase, theme),
+                    call_style(c, theme),
                     Span::raw("  "),
                     Span::raw("  "),
                 );
@@ -568,7 +568,7 @@ impl Chat {
                     summary_a,
                     &Line::styled(
                         ellipsize(&s, summary_a.width as usize),
-                        phase_style(c.phase, theme),
+                        call_style(c, theme),
                     ),
                 );
             }

@@ -19,7 +19,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::call_panel::{phase_style, phase_text};
+use super::call_panel::{call_style, phase_text};
 use super::{block, ellipsize, put_line};
 use crate::azure::CallSpec;
 use crate::domain::call::{ApiPath, CallRecord, Outcome};
@@ -445,10 +445,7 @@ impl Compare {
                 if let Some(f) = c.record.as_ref().and_then(|r| r.finish_reason.as_deref()) {
                     phase.push_str(&format!(" · {f}"));
                 }
-                head.push(Line::styled(
-                    ellipsize(&phase, w),
-                    phase_style(c.phase, theme),
-                ));
+                head.push(Line::styled(ellipsize(&phase, w), call_style(c, theme)));
                 let ms = |v: Option<f64>| v.map_or("—".to_string(), fmt_ms);
                 let rec = c.record.as_ref();
                 let tps = c

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
 
 use super::block;
-use super::call_panel::phase_style;
+use super::call_panel::{call_style, outcome_label};
 use crate::headless::chat::{fmt_ms, metrics_block};
 use crate::tui::command::{Command, Outcome};
 use crate::tui::keymap::{self, Binding, HistoryAction};
@@ -101,7 +101,7 @@ impl History {
             self.detail = false;
         }
         let blk = block(
-            format!(" History ({} calls) ", session.calls.len()),
+            format!(" History ({}) ", super::count(session.calls.len(), "call")),
             true,
             theme,
         );
@@ -134,7 +134,7 @@ impl History {
             Row::new(vec![
                 Cell::from(c.id.to_string()),
                 Cell::from(c.deployment.clone()),
-                Cell::from(Span::styled(c.phase.label(), phase_style(c.phase, theme))),
+                Cell::from(Span::styled(outcome_label(c), call_style(c, theme))),
                 Cell::from(c.status.map_or("—".into(), |s| s.to_string())),
                 Cell::from(opt(c.ttft_ms)),
                 Cell::from(opt(r.and_then(|r| r.timing.e2e_ms))),

@@ -54,6 +54,15 @@ pub fn put_line(buf: &mut Buffer, area: Rect, line: &Line<'_>) {
     }
 }
 
+/// `1 call`, `2 calls`: a count with its noun in the right number (`noun` is the singular).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Cuts a string to `max` display columns, with `…` when cut.
 pub fn ellipsize(s: &str, max: usize) -> String {
     if Span::raw(s).width() <= max {
@@ -68,4 +77,16 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(count(0, "call"), "0 calls");
+        assert_eq!(count(1, "call"), "1 call");
+        assert_eq!(count(2, "call"), "2 calls");
+    }
 }

@@ -83,8 +83,12 @@ pub fn lines(w: Option<&SessionWorkload>, table: &PtuTable, theme: &Theme) -> Ve
     let wl = &w.workload;
     let mut out = vec![Line::styled(
         format!(
-            "{} calls · avg {:.0} prompt ({:.0} cached) + {:.0} completion tokens · {:.1} RPM",
-            w.calls, wl.prompt_tokens, wl.cached_tokens, wl.completion_tokens, wl.rpm
+            "{} · avg {:.0} prompt ({:.0} cached) + {:.0} completion tokens · {:.1} RPM",
+            super::count(w.calls, "call"),
+            wl.prompt_tokens,
+            wl.cached_tokens,
+            wl.completion_tokens,
+            wl.rpm
         ),
         theme.text,
     )];

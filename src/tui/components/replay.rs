@@ -139,7 +139,7 @@ impl Replay {
             Layout::vertical([Constraint::Length(table_h), Constraint::Min(1)]).areas(area);
         self.render_table(top, buf, theme);
         let wide = area.width >= 80;
-        let panel_w = if area.width >= 120 { 44 } else { 32 };
+        let panel_w = if area.width >= 120 { 47 } else { 32 };
         let [left, right] = if wide {
             Layout::horizontal([Constraint::Min(20), Constraint::Length(panel_w)]).areas(bottom)
         } else {
@@ -164,9 +164,9 @@ impl Replay {
 
     fn render_table(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let title = format!(
-            " Replay · {} · {} calls · speed {} ",
+            " Replay · {} · {} · speed {} ",
             self.file,
-            self.calls.len(),
+            super::count(self.calls.len(), "call"),
             self.speed.label()
         );
         let blk = block(title, true, theme);
