@@ -174,11 +174,10 @@ pub struct ConnArgs {
     /// ~/.config/aoai/config.toml).
     #[arg(long, env = "AOAI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The body field that carries the output budget (--max-tokens, a bench shape's, a
-    /// variant's `max_tokens`): max_completion_tokens (the default: what current API versions
-    /// and every reasoning model expect) or max_tokens (for API versions before
-    /// 2024-09-01-preview and deployments that only know it). Default: the profile's
-    /// `max_tokens_field`, else max_completion_tokens.
+    /// Body field for the output budget (--max-tokens, a bench shape's, a variant's):
+    /// max_completion_tokens (default; reasoning models require it) or max_tokens (API
+    /// versions before 2024-09-01-preview, deployments that only know it). Default: the
+    /// profile's `max_tokens_field`.
     #[arg(long, value_name = "FIELD", value_parser = parse_field)]
     pub max_tokens_field: Option<MaxTokensField>,
 }
