@@ -530,3 +530,40 @@ async fn the_simulator_streams_the_recorded_shape() {
         .collect();
     assert!(obf.len() > 2, "{obf:?}");
 }
+
+/// A non-streamed body from the simulator has the keys of the recorded ones, at every level
+/// the client reads.
+#[tokio::test]
+async fn the_simulator_answers_the_recorded_completion_shape() {
+    let recorded = fixtures()
+        .into_iter()
+        .find(|(p, _)| p.to_string_lossy().contains("23-nonstream-finish-length"))
+        .unwrap()
+        .1;
+    let want: Value = serde_json::from_str(&recorded.response.body).unwrap();
+    let sim = common::sim().await;
+    let got: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21",
+            sim.base_url()
+        ))
+        .header("api-key", "k")
+        .json(&serde_json::json!({
+            "messages": [{"role": "user", "content": "List all U.S. states."}],
+            "max_tokens": 10
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    for pointer in ["", "/choices/0", "/choices/0/message", "/usage"] {
+        assert_eq!(
+            keys(got.pointer(pointer).unwrap()),
+            keys(want.pointer(pointer).unwrap()),
+            "keys at {pointer:?}"
+        );
+    }
+}

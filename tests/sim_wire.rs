@@ -114,7 +114,7 @@ async fn non_stream_body_and_headers() {
     assert_eq!(r.status, 200);
     let text = r.text();
     let fp = fingerprint("gpt-4o");
-    assert!(text.starts_with(r#"{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"protected_material_code":{"filtered":false,"detected":false},"protected_material_text":{"filtered":false,"detected":false},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}},"finish_reason":"stop","index":0,"logprobs":null,"message":{"content":"#), "{text}");
+    assert!(text.starts_with(r#"{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"protected_material_code":{"filtered":false,"detected":false},"protected_material_text":{"filtered":false,"detected":false},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}},"finish_reason":"stop","index":0,"logprobs":null,"message":{"annotations":[],"content":"#), "{text}");
     assert!(text.contains(r#","refusal":null,"role":"assistant"}}],"created":1745504517,"id":"chatcmpl-SIM00000000000000000000000001","model":"gpt-4o-2024-11-20","object":"chat.completion","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate""#));
     assert!(text.contains(&format!(
         r#""system_fingerprint":"{fp}","usage":{{"completion_tokens":"#

@@ -241,7 +241,9 @@ pub fn completion_body(head: &Head<'_>, content: &str, g: &Generated, usage: &Us
     });
     out.extend_from_slice(br#","finish_reason":""#);
     out.extend_from_slice(g.finish.as_bytes());
-    out.extend_from_slice(br#"","index":0,"logprobs":null,"message":{"content":"#);
+    // `annotations: []` leads the message in every body recorded since 2025
+    // (tests/fixtures/conformance/20, 23, 25).
+    out.extend_from_slice(br#"","index":0,"logprobs":null,"message":{"annotations":[],"content":"#);
     sse::write_json_str(&mut out, content);
     out.extend_from_slice(br#","refusal":null,"role":"assistant"}}],"created":"#);
     out.extend_from_slice(
