@@ -240,6 +240,21 @@ async fn configured_key_is_enforced() {
     )
     .await;
     assert_eq!(rec.status, Some(401));
+    // A refused key gets key advice, never `az login` — also as a bearer key (`--api openai`).
+    for auth in [
+        Auth::ApiKey(Secret::new("k-3f9a7")),
+        Auth::Bearer(Secret::new("sk-3f9a7")),
+    ] {
+        for api in [ApiPath::Classic, ApiPath::V1] {
+            let (rec, _) = run(&client_for(&sim, api, auth.clone()), &ask("gpt-4o", "hi")).await;
+            let msg = rec.error.map(|e| e.message).unwrap_or_default();
+            assert!(
+                msg.contains("key was refused") && !msg.contains("az login"),
+                "{api:?}: {msg}"
+            );
+            assert!(!msg.contains("3f9a7"), "the key is never shown: {msg}");
+        }
+    }
     let (rec, _) = run(
         &client_for(&sim, ApiPath::Classic, Auth::ApiKey(Secret::new("right"))),
         &ask("gpt-4o", "hi"),

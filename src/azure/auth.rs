@@ -44,11 +44,18 @@ pub enum Auth {
     None,
 }
 
+/// `eyJ…` with three dot-separated parts: the shape of a JWT (an Entra access token).
+fn looks_like_jwt(s: &str) -> bool {
+    s.starts_with("eyJ") && s.split('.').count() == 3
+}
+
 impl Auth {
     /// Which kind of credential this sends (for advice on a refusal).
     pub fn credential(&self) -> super::identity::SentCredential {
         use super::identity::SentCredential as Credential;
         match self {
+            // A fixed bearer is an Entra token pasted in (a JWT) or an OpenAI-compatible key.
+            Auth::Bearer(s) if looks_like_jwt(s.expose()) => Credential::Entra,
             Auth::ApiKey(_) | Auth::Bearer(_) => Credential::Key,
             Auth::Token(_) => Credential::Entra,
             Auth::None => Credential::Anonymous,
