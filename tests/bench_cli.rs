@@ -528,3 +528,18 @@ async fn the_budget_field_is_max_completion_tokens_unless_told() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn every_console_bench_shape_is_a_headless_shape_with_the_same_tokens() {
+    use clap::ValueEnum;
+    for (name, p, c) in aoai::tui::components::bench::SHAPES {
+        let shape = aoai::cli::BenchShape::from_str(name, false)
+            .unwrap_or_else(|_| panic!("console shape `{name}` has no `--shape {name}`"));
+        assert_eq!(
+            aoai::headless::bench::shape_tokens(shape),
+            Some((p, c)),
+            "`{name}`"
+        );
+        assert_eq!(aoai::headless::bench::shape_name(shape), name);
+    }
+}
