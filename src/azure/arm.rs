@@ -221,11 +221,22 @@ struct DeploymentPropsW {
     model: Option<ModelW>,
     #[serde(default)]
     provisioning_state: Option<String>,
-    /// `rateLimits`; recorded lists of api-version 2023-05-01 spell it `ratelimits`.
+    /// `rateLimits`; api-version 2023-05-01 bodies also spell it `ratelimits`
+    /// (tests/fixtures/arm/09), so both are read.
     #[serde(default, alias = "ratelimits")]
     rate_limits: Vec<RateLimitW>,
     #[serde(default)]
     current_capacity: Option<u64>,
+    /// Before `sku` (api-version 2021-10-01) capacity lived here
+    /// (tests/fixtures/arm/03).
+    #[serde(default)]
+    scale_settings: Option<ScaleSettingsW>,
+}
+
+#[derive(Deserialize)]
+struct ScaleSettingsW {
+    #[serde(default)]
+    capacity: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +384,10 @@ impl From<DeploymentW> for Deployment {
             capacity: sku
                 .capacity
                 .or(props.as_ref().and_then(|p| p.current_capacity))
+                .or(props
+                    .as_ref()
+                    .and_then(|p| p.scale_settings.as_ref())
+                    .and_then(|s| s.capacity))
                 .unwrap_or(0),
             sku: sku.name,
             rpm: per_minute(limits, "request"),
@@ -614,10 +629,19 @@ impl ArmClient {
             if !(200..300).contains(&status) {
                 let info = crate::wire::ErrorInfo::parse(&body).unwrap_or_default();
                 let code = info.code.unwrap_or_else(|| "Error".into());
-                let mut message = if info.message.is_empty() {
-                    String::from_utf8_lossy(&body).chars().take(200).collect()
-                } else {
+                let mut message = if !info.message.is_empty() {
                     info.message
+                } else {
+                    // ARM's front door can answer with an IIS HTML page (tests/fixtures/arm/11).
+                    let text = String::from_utf8_lossy(&body);
+                    let text = text.trim();
+                    if text.starts_with('<') {
+                        format!("non-JSON body (HTML, {} bytes)", body.len())
+                    } else if text.is_empty() {
+                        "empty body".to_string()
+                    } else {
+                        text.chars().take(200).collect()
+                    }
                 };
                 if let Some(advice) =
                     advice_for_denied(Plane::Arm, self.auth.credential(), status, &code, &message)

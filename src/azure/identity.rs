@@ -358,7 +358,7 @@ pub fn advice_for_denied(
     let m = message.to_ascii_lowercase();
     match (plane, credential) {
         (Plane::DataPlane, SentCredential::Key) if status == 401 => Some(
-            "the key was refused: check it belongs to this resource (Keys and Endpoint in the portal, or `az cognitiveservices account keys list`) and that the env var or profile `api_key_env` names the right one".into(),
+            "the key was refused: check that it belongs to this resource (Keys and Endpoint in the portal, or `az cognitiveservices account keys list`) and where it came from: `--api-key`, `AZURE_OPENAI_API_KEY`, or the profile's `auth.key_env` / `auth.key_file`".into(),
         ),
         (Plane::DataPlane, SentCredential::Anonymous) if status == 401 => Some(
             "no credential was sent: set AZURE_OPENAI_API_KEY, or give the profile `auth = \"entra\"` (then `az login`)".into(),

@@ -41,7 +41,11 @@ pub struct DeploymentMetrics {
 
 impl DeploymentMetrics {
     pub fn total_requests(&self) -> f64 {
-        self.requests_by_status.values().flatten().sum()
+        // Folded from +0.0: an empty `sum()` of floats is -0.0, printed as `-0`.
+        self.requests_by_status
+            .values()
+            .flatten()
+            .fold(0.0, |a, b| a + b)
     }
     /// Requests per minute summed over status codes.
     pub fn requests(&self) -> Vec<f64> {
@@ -258,6 +262,19 @@ pub fn iso(unix: u64) -> String {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn no_requests_total_zero_not_minus_zero() {
+        let m = DeploymentMetrics {
+            deployment: "d".into(),
+            requests_by_status: BTreeMap::new(),
+            prompt_tokens: vec![],
+            generated_tokens: vec![],
+            ptu_utilization: vec![],
+            time_to_response_ms: vec![],
+        };
+        assert_eq!(format!("{}", m.total_requests()), "0");
+    }
 
     #[test]
     fn parses_and_merges_both_name_sets() {

@@ -56,12 +56,12 @@ impl StreamState {
                     self.tool_calls = self.tool_calls.max(n);
                 }
             }
-            if let Some(content) = delta.and_then(|d| d.content.as_deref()) {
-                if !content.is_empty() {
-                    self.text.push_str(content);
-                    self.content_chunks += 1;
-                    delta_out = Some(content);
-                }
+            if let Some(content) = delta.and_then(|d| d.content.as_deref())
+                && !content.is_empty()
+            {
+                self.text.push_str(content);
+                self.content_chunks += 1;
+                delta_out = Some(content);
             }
         }
         delta_out
