@@ -13,7 +13,7 @@ const WAIT: Duration = Duration::from_secs(15);
 /// A pty pair (master, slave) of 80×24.
 fn pty() -> (OwnedFd, OwnedFd) {
     let (mut master, mut slave) = (0, 0);
-    let mut ws = libc::winsize {
+    let ws = libc::winsize {
         ws_row: 24,
         ws_col: 80,
         ws_xpixel: 0,
@@ -26,7 +26,7 @@ fn pty() -> (OwnedFd, OwnedFd) {
             &mut slave,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
-            &mut ws,
+            &ws,
         )
     };
     assert_eq!(rc, 0, "openpty failed");

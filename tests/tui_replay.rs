@@ -440,10 +440,7 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
     h.key(KeyCode::Enter, KeyModifiers::NONE);
     h.run_until(|a| ended(a, 1)).await;
     assert!(
-        h.terminal
-            .backend()
-            .to_string()
-            .contains("● REC session.jsonl"),
+        h.terminal.backend().to_string().contains("● REC "),
         "{}",
         h.terminal.backend()
     );
@@ -452,10 +449,7 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
     h.run_until(|a| ended(a, 2) && a.recording.written == 2)
         .await;
     assert!(
-        h.terminal
-            .backend()
-            .to_string()
-            .contains("● REC session.jsonl (2)"),
+        h.terminal.backend().to_string().contains("● REC 2"),
         "{}",
         h.terminal.backend()
     );

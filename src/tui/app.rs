@@ -77,6 +77,9 @@ pub struct App {
     /// A transient line in the hint bar (cleared by the next key).
     pub message: Option<String>,
     quit_armed: bool,
+    /// Keys seen; `q_armed_at` is the key that asked to confirm a `q` with work in flight.
+    keys: u64,
+    q_armed_at: Option<u64>,
     /// Set when something visible changed; the loop draws and clears it.
     pub dirty: bool,
     /// The scenario open on the Replay screen (`aoai replay FILE`).
@@ -111,6 +114,8 @@ impl App {
             next_id: 1,
             message: None,
             quit_armed: false,
+            keys: 0,
+            q_armed_at: None,
             dirty: true,
             replay: None,
             recording: Recording::default(),
@@ -288,6 +293,7 @@ impl App {
 
     fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
         self.dirty = true;
+        self.keys += 1;
         if let Some(a) = keymap::lookup(keymap::GLOBAL_ALWAYS, &k) {
             if a != GlobalAction::Interrupt {
                 self.quit_armed = false;
@@ -302,7 +308,7 @@ impl App {
         }
         let outcome = match (&mut self.help, self.screen) {
             (Some(h), _) => h.handle_key(k),
-            (None, Screen::Chat) => self.chat.handle_key(k, self.session.in_flight().is_some()),
+            (None, Screen::Chat) => return self.chat_key(k),
             (None, Screen::History) => self.history.handle_key(k, &self.session),
             (None, Screen::Deployments) => self.deployments.handle_key(k),
             (None, Screen::Replay) => match &mut self.replay {
@@ -325,13 +331,41 @@ impl App {
         }
     }
 
+    /// Keys of the chat screen. The retry parameter fails over to the other deployments the
+    /// browser knows; reaching the parameters loads them once in the background.
+    fn chat_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let current = self.deployment.clone();
+        self.chat.failover_targets = self
+            .deployments
+            .names()
+            .into_iter()
+            .filter(|d| *d != current)
+            .collect();
+        let outcome = self.chat.handle_key(k, self.session.in_flight().is_some());
+        let mut effects = match outcome {
+            Outcome::Consumed => vec![],
+            Outcome::Command(c) => self.command(c),
+            Outcome::Ignored => match keymap::lookup(keymap::GLOBAL_UNFOCUSED, &k) {
+                Some(a) => self.global(a),
+                None => vec![],
+            },
+        };
+        if self.chat.focus == super::components::chat::Focus::Params
+            && self.deployments.needs_load()
+        {
+            self.deployments.loading();
+            effects.push(Effect::LoadAccounts);
+        }
+        effects
+    }
+
     fn global(&mut self, a: GlobalAction) -> Vec<Effect> {
         match a {
             GlobalAction::Help => {
                 self.help = if self.help.is_some() {
                     None
                 } else {
-                    Some(Help::default())
+                    Some(Help::on(self.help_first()))
                 };
                 vec![]
             }
@@ -339,7 +373,7 @@ impl App {
             GlobalAction::History => self.go(Screen::History),
             GlobalAction::Deployments => self.go(Screen::Deployments),
             GlobalAction::Interrupt => self.interrupt(),
-            GlobalAction::Quit => vec![Effect::Quit],
+            GlobalAction::Quit => self.quit_asked(),
             GlobalAction::Replay if self.replay.is_some() => self.go(Screen::Replay),
             GlobalAction::Replay => {
                 self.say("No scenario open: `aoai replay FILE` opens one".into())
@@ -359,6 +393,61 @@ impl App {
             return vec![Effect::LoadAccounts];
         }
         vec![]
+    }
+
+    /// The help sections of what has focus, for the top of `?`.
+    fn help_first(&self) -> Vec<&'static str> {
+        use super::components::chat::Focus;
+        let mut v: Vec<&'static str> = match self.screen {
+            Screen::Chat => {
+                let focused = match self.chat.focus {
+                    Focus::Input => "Chat: prompt input",
+                    Focus::System => "Chat: system prompt",
+                    Focus::Params => "Chat: parameters",
+                    Focus::Transcript => "Chat: transcript",
+                };
+                let mut v = vec![focused];
+                v.extend([
+                    "Chat: prompt input",
+                    "Chat: transcript",
+                    "Chat: parameters",
+                    "Chat: system prompt",
+                ]);
+                v
+            }
+            Screen::History => vec!["History", "History: call details"],
+            Screen::Deployments => vec!["Deployments", "Deployments: filter"],
+            Screen::Bench => vec!["Bench"],
+            Screen::Replay => vec!["Replay"],
+            Screen::Compare => vec!["Compare", "Compare: editing a column"],
+        };
+        if self.picker_open() {
+            v.insert(0, "Profile picker");
+        }
+        v.dedup();
+        v.extend(["Everywhere", "Where no text input has focus"]);
+        v
+    }
+
+    /// Whether a chat call, a compare run or a bench run is in flight.
+    pub fn busy(&self) -> bool {
+        self.in_flight().is_some()
+            || self
+                .compare
+                .as_ref()
+                .is_some_and(|c| !c.in_flight().is_empty())
+            || self.bench().running()
+    }
+
+    /// `q`: quits at once when idle; with work in flight, a second `q` right away quits.
+    fn quit_asked(&mut self) -> Vec<Effect> {
+        if !self.busy() || self.q_armed_at == Some(self.keys - 1) {
+            return vec![Effect::Quit];
+        }
+        self.q_armed_at = Some(self.keys);
+        self.say(
+            "A call is in flight: q again quits (cancelling it), Esc cancels only the call".into(),
+        )
     }
 
     fn interrupt(&mut self) -> Vec<Effect> {
@@ -608,7 +697,7 @@ impl App {
             calls_in_flight: self.in_flight().is_some(),
             replay: self.replay.is_some(),
             recording: self.recording.label(),
-            compare: self.compare.is_some(),
+            recording_short: self.recording.short_label(),
         };
         status_bar::render_status(top, buf, &theme, &props);
         match self.screen {

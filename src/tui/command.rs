@@ -122,6 +122,9 @@ pub enum Effect {
     Console(super::ops::ConsoleEffect),
 }
 
+/// Why there is no ARM client, and what to do about it.
+pub const NO_ARM: &str = "No ARM access with this connection: the deployments and quota browser needs a profile with `subscriptions = [\"<subscription id>\"]` and `auth = { type = \"entra\" }` (docs/azure.md); `aoai config check` validates it, Alt+P switches profile";
+
 /// Owns the clients and the cancellation tokens of calls in flight.
 pub struct Executor {
     base: ClientConfig,
@@ -274,8 +277,8 @@ impl Executor {
             Some(arm) => {
                 tokio::spawn(f(arm.clone(), tx));
             }
-            None => tx.arm(ArmMsg::Accounts(Err(crate::azure::arm::ArmError::Transport(
-                "no ARM access yet for real endpoints (Entra sign-in comes later); the simulator serves ARM".into(),
+            None => tx.arm(ArmMsg::Accounts(Err(crate::azure::arm::ArmError::Auth(
+                NO_ARM.into(),
             )))),
         }
     }

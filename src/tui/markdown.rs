@@ -2,7 +2,7 @@
 //! collector: while an answer streams, only text up to the last newline is rendered, so a
 //! half-received line never flickers between paragraph, list item and heading.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
@@ -196,13 +196,9 @@ impl<'t> Renderer<'t> {
             Tag::Heading { level, .. } => {
                 self.flush();
                 self.blank_line();
+                // Every level alike: the heading slot, bold, no `#` marks.
                 self.heading = Some(level);
-                let h = self.theme.heading;
-                let h = if level == HeadingLevel::H1 {
-                    h.add_modifier(Modifier::UNDERLINED)
-                } else {
-                    h
-                };
+                let h = self.theme.heading.add_modifier(Modifier::BOLD);
                 self.styles.push(h);
             }
             Tag::BlockQuote(_) => {
@@ -212,21 +208,12 @@ impl<'t> Renderer<'t> {
                 let q = self.theme.quote;
                 self.styles.push(q);
             }
-            Tag::CodeBlock(kind) => {
+            Tag::CodeBlock(_) => {
                 self.flush();
                 self.blank_line();
-                let lang = match kind {
-                    CodeBlockKind::Fenced(l) => l.to_string(),
-                    CodeBlockKind::Indented => String::new(),
-                };
+                // No fence lines (neither the opening nor the closing one): the code rows are
+                // marked by their gutter `▏`.
                 self.code = Some(vec![String::new()]);
-                if !lang.is_empty() {
-                    let indent = self.indent();
-                    self.out.push(Line::from(vec![
-                        Span::raw(indent),
-                        Span::styled(format!("```{lang}"), self.theme.muted),
-                    ]));
-                }
             }
             Tag::List(start) => {
                 self.flush();
@@ -279,13 +266,7 @@ impl<'t> Renderer<'t> {
         match tag {
             TagEnd::Paragraph => self.flush(),
             TagEnd::Heading(_) => {
-                if let Some(level) = self.heading.take() {
-                    if level != HeadingLevel::H1 && level != HeadingLevel::H2 {
-                        // keep a visible marker for minor headings
-                        let h = self.theme.heading;
-                        self.inline.insert(0, ("#".repeat(level as usize) + " ", h));
-                    }
-                }
+                self.heading = None;
                 self.flush();
                 self.styles.pop();
             }
@@ -397,6 +378,10 @@ pub fn render(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     r.flush();
     if r.code.is_some() {
         r.end(TagEnd::CodeBlock);
+    }
+    // A block that has not shown a row yet (an open fence) leaves no trailing blank line.
+    while r.out.last().is_some_and(|l| l.width() == 0) {
+        r.out.pop();
     }
     r.out
 }
@@ -601,7 +586,6 @@ mod tests {
                 "1. one",
                 "2. two",
                 "",
-                "```rust",
                 "▏ fn main() {}",
             ]
         );
@@ -612,6 +596,36 @@ mod tests {
                 .iter()
                 .any(|s| s.style.add_modifier.contains(Modifier::BOLD))
         );
+    }
+
+    #[test]
+    fn every_heading_level_renders_alike_and_apart_from_body() {
+        let t = Theme::dark();
+        let styles: Vec<Style> = (1..=6)
+            .map(|n| {
+                let md = format!("{} Title\n\nbody", "#".repeat(n));
+                let lines = render(&md, 40, &t);
+                assert_eq!(plain(&lines[..1]), vec!["Title"], "level {n}");
+                let body = lines.last().unwrap().spans.last().unwrap().style;
+                let head = lines[0].spans.last().unwrap().style;
+                assert_ne!(head, body, "level {n} looks like body text");
+                head
+            })
+            .collect();
+        assert!(styles.windows(2).all(|w| w[0] == w[1]), "{styles:?}");
+    }
+
+    #[test]
+    fn a_fenced_block_shows_no_fence_line() {
+        let t = Theme::dark();
+        for md in [
+            "```\ncode\n```\n",
+            "```rust\ncode\n```\n",
+            "~~~py\ncode\n~~~\n",
+        ] {
+            let out = plain(&render(md, 40, &t));
+            assert_eq!(out, vec!["▏ code"], "{md:?}");
+        }
     }
 
     #[test]

@@ -284,6 +284,13 @@ impl Recording {
         );
         Some(format!("● REC {name} ({})", self.written))
     }
+
+    /// `● REC 3`: the badge for narrow terminals.
+    pub fn short_label(&self) -> Option<String> {
+        self.active
+            .as_ref()
+            .map(|_| format!("● REC {}", self.written))
+    }
 }
 
 /// `./aoai-YYYYMMDD-HHMMSS.jsonl` (UTC) for a recording toggled on without `--record`.

@@ -271,10 +271,32 @@ fn indexed_to_rgb(i: u8) -> (u8, u8, u8) {
     }
 }
 
+/// The 16 ANSI colours in index order (0–15).
+const ANSI16: [Color; 16] = [
+    Color::Black,
+    Color::Red,
+    Color::Green,
+    Color::Yellow,
+    Color::Blue,
+    Color::Magenta,
+    Color::Cyan,
+    Color::Gray,
+    Color::DarkGray,
+    Color::LightRed,
+    Color::LightGreen,
+    Color::LightYellow,
+    Color::LightBlue,
+    Color::LightMagenta,
+    Color::LightCyan,
+    Color::White,
+];
+
 fn downgrade(c: Color) -> Color {
     match c {
         Color::Rgb(r, g, b) => nearest_ansi(r, g, b),
-        Color::Indexed(i) if i < 16 => Color::Indexed(i),
+        // Written as `38;5;N` by most backends, which a 16-colour terminal may not know:
+        // the same colour by name is a base SGR code.
+        Color::Indexed(i) if i < 16 => ANSI16[i as usize],
         Color::Indexed(i) => {
             let (r, g, b) = indexed_to_rgb(i);
             nearest_ansi(r, g, b)

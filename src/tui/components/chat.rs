@@ -14,8 +14,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use super::call_panel::{call_style, phase_text};
 use super::{block, ellipsize, put_line};
-use crate::domain::call::{ApiPath, Outcome as CallOutcome};
-use crate::domain::retry::RetryPolicy;
+use crate::domain::call::Outcome as CallOutcome;
 use crate::headless::chat::fmt_ms;
 use crate::tui::command::{ChatParams, Command, Outcome, Submit};
 use crate::tui::event::{CallId, EditTarget};
@@ -23,6 +22,11 @@ use crate::tui::keymap::{self, Binding, ChatAction};
 use crate::tui::markdown;
 use crate::tui::session::{LiveCall, Phase, Session};
 use crate::tui::theme::Theme;
+
+mod params;
+
+use params::PARAMS;
+pub use params::retry_choices;
 
 /// Columns answers are indented by in the transcript.
 const ANSWER_INDENT: u16 = 2;
@@ -78,19 +82,8 @@ impl Focus {
     }
 }
 
-const MAX_TOKENS: [Option<u32>; 9] = [
-    None,
-    Some(64),
-    Some(256),
-    Some(512),
-    Some(1024),
-    Some(2048),
-    Some(4096),
-    Some(8192),
-    Some(16384),
-];
-const APIS: [ApiPath; 3] = [ApiPath::Classic, ApiPath::V1, ApiPath::Openai];
-const PARAMS: usize = 4;
+/// The most rows the prompt box grows to.
+const MAX_INPUT_ROWS: u16 = 8;
 
 const PLACEHOLDER: &str = "Ask something… (Enter sends)";
 
@@ -107,6 +100,8 @@ pub struct Chat {
     /// Rendered answers, per call, kept between frames (see [`markdown::MarkdownCache`]).
     answers: HashMap<CallId, markdown::MarkdownCache>,
     page: usize,
+    /// Other deployments the retry parameter can fail over to (set by the app).
+    pub failover_targets: Vec<String>,
 }
 
 /// Facts the chat pane shows but does not own.
@@ -143,6 +138,7 @@ impl Chat {
             scroll: 0,
             answers: HashMap::new(),
             page: 10,
+            failover_targets: Vec::new(),
         }
     }
 
@@ -232,6 +228,13 @@ impl Chat {
                 self.input.insert_newline();
                 Outcome::Consumed
             }
+            ChatAction::ClearLine => {
+                // As in a shell: the whole current line goes (the text area's own Ctrl+U
+                // would undo instead).
+                self.input.move_cursor(ratatui_textarea::CursorMove::End);
+                self.input.delete_line_by_head();
+                Outcome::Consumed
+            }
             ChatAction::Cancel if busy => Outcome::Command(Command::CancelCall),
             ChatAction::Cancel => {
                 self.focus = Focus::Transcript;
@@ -294,73 +297,7 @@ impl Chat {
         }))
     }
 
-    fn step_param(&mut self, d: i32) -> Outcome {
-        fn cycle<T: PartialEq + Clone>(list: &[T], cur: &T, d: i32) -> T {
-            let i = list.iter().position(|x| x == cur).unwrap_or(0) as i32;
-            let n = list.len() as i32;
-            list[((i + d).rem_euclid(n)) as usize].clone()
-        }
-        let p = &mut self.params;
-        match self.param_sel {
-            0 => p.max_tokens = cycle(&MAX_TOKENS, &p.max_tokens, d),
-            1 => {
-                p.temperature = match p.temperature {
-                    None if d > 0 => Some(0.0),
-                    None => None,
-                    Some(t) if t <= 0.05 && d < 0 => None,
-                    Some(t) => Some(((t * 10.0).round() + d as f64).clamp(0.0, 20.0) / 10.0),
-                }
-            }
-            2 => p.api = cycle(&APIS, &p.api, d),
-            _ => {
-                p.retry = match p.retry {
-                    RetryPolicy::None => RetryPolicy::honor(),
-                    RetryPolicy::Honor { .. } | RetryPolicy::Failover { .. } => RetryPolicy::None,
-                }
-            }
-        }
-        Outcome::Consumed
-    }
-
     // ---- rendering ----
-
-    fn params_line(&self, deployment: &str, theme: &Theme) -> Line<'static> {
-        let p = &self.params;
-        let retry = match &p.retry {
-            RetryPolicy::None => "none".to_string(),
-            RetryPolicy::Honor { max_attempts, .. } => format!("honor:{max_attempts}"),
-            RetryPolicy::Failover { deployment } => format!("failover:{deployment}"),
-        };
-        let values = [
-            (
-                "max tokens",
-                p.max_tokens.map_or("default".into(), |v| v.to_string()),
-            ),
-            (
-                "temp",
-                p.temperature
-                    .map_or("default".into(), |t| format!("{t:.1}")),
-            ),
-            ("api", p.api.as_str().to_string()),
-            ("retry", retry),
-        ];
-        let mut spans = vec![
-            Span::styled("→ ", theme.muted),
-            Span::styled(deployment.to_string(), theme.accent),
-        ];
-        for (i, (k, v)) in values.into_iter().enumerate() {
-            spans.push(Span::styled(" │ ", theme.border));
-            let selected = self.focus == Focus::Params && i == self.param_sel;
-            let vs = if selected {
-                theme.selection
-            } else {
-                theme.text
-            };
-            spans.push(Span::styled(format!("{k} "), theme.muted));
-            spans.push(Span::styled(v, vs));
-        }
-        Line::from(spans)
-    }
 
     fn prompt_lines(c: &LiveCall, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         markdown::plain(
@@ -478,13 +415,29 @@ impl Chat {
         out
     }
 
+    /// Rows the prompt takes wrapped at `width` (as the text area wraps: by word).
+    fn input_rows(&self, width: u16) -> u16 {
+        let w = width.max(4);
+        let rows: usize = self
+            .input
+            .lines()
+            .iter()
+            .map(|l| markdown::plain(l, w, Style::default(), Span::raw(""), Span::raw("")).len())
+            .sum();
+        rows.min(u16::MAX as usize) as u16
+    }
+
     /// The parameters row (target deployment, max tokens, temperature, API path, retry).
     pub fn render_params(&self, area: Rect, buf: &mut Buffer, theme: &Theme, deployment: &str) {
         put_line(buf, area, &self.params_line(deployment, theme));
     }
 
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, p: &ChatProps<'_>) {
-        let input_lines = self.input.lines().len().clamp(1, 6) as u16;
+        // The prompt box grows with its wrapped rows, up to a limit (a third of the pane).
+        let max_rows = (area.height / 3).clamp(1, MAX_INPUT_ROWS);
+        let input_lines = self
+            .input_rows(area.width.saturating_sub(2))
+            .clamp(1, max_rows);
         let system_h = if self.focus == Focus::System { 5 } else { 1 };
         let summary_h = u16::from(p.summary);
         let [system_a, transcript_a, summary_a, input_a] = Layout::vertical([
@@ -513,12 +466,8 @@ impl Chat {
             put_line(buf, system_a, &line);
         }
 
-        // transcript
+        // transcript: the scroll offset is clamped before the title shows it.
         let focused = self.focus == Focus::Transcript;
-        let mut title = " Transcript ".to_string();
-        if self.scroll > 0 {
-            title = format!(" Transcript ↑{} (G follows) ", self.scroll);
-        }
         let blk = ratatui::widgets::Block::default()
             .borders(ratatui::widgets::Borders::TOP)
             .border_style(if focused {
@@ -526,16 +475,20 @@ impl Chat {
             } else {
                 theme.border
             })
-            .title(title)
             .title_style(if focused { theme.accent } else { theme.muted });
         let inner = blk.inner(transcript_a);
-        blk.render(transcript_a, buf);
         let segments = Self::transcript(&mut self.answers, p, inner.width, theme);
         let total: usize = segments.iter().map(Segment::len).sum();
         let h = inner.height as usize;
         self.page = h.saturating_sub(1).max(1);
         let max_scroll = total.saturating_sub(h);
         self.scroll = self.scroll.min(max_scroll);
+        let title = if self.scroll > 0 {
+            format!(" Transcript ↑{} (G follows) ", self.scroll)
+        } else {
+            " Transcript ".to_string()
+        };
+        blk.title(title).render(transcript_a, buf);
         let top = total.saturating_sub(h + self.scroll);
         let rows = segments.iter().flat_map(Segment::rows).skip(top).take(h);
         for (row, (indent, line)) in rows.enumerate() {
@@ -548,30 +501,30 @@ impl Chat {
             );
         }
 
-        if p.summary {
-            if let Some(c) = p.session.latest() {
-                let mut s = phase_text(c, p.now);
-                if let Some(v) = c.ttft_ms {
-                    s.push_str(&format!(" · TTFT {}", fmt_ms(v)));
-                }
-                if let Some(v) = c.tokens_per_s(p.now) {
-                    s.push_str(&format!(" · {v:.1} tok/s"));
-                }
-                if let Some(left) = c.retry_countdown(p.now) {
-                    s.push_str(&format!(
-                        " · retry in {}",
-                        fmt_ms(left.as_secs_f64() * 1000.0)
-                    ));
-                }
-                put_line(
-                    buf,
-                    summary_a,
-                    &Line::styled(
-                        ellipsize(&s, summary_a.width as usize),
-                        call_style(c, theme),
-                    ),
-                );
+        if p.summary
+            && let Some(c) = p.session.latest()
+        {
+            let mut s = phase_text(c, p.now);
+            if let Some(v) = c.ttft_ms {
+                s.push_str(&format!(" · TTFT {}", fmt_ms(v)));
             }
+            if let Some(v) = c.tokens_per_s(p.now) {
+                s.push_str(&format!(" · {v:.1} tok/s"));
+            }
+            if let Some(left) = c.retry_countdown(p.now) {
+                s.push_str(&format!(
+                    " · retry in {}",
+                    fmt_ms(left.as_secs_f64() * 1000.0)
+                ));
+            }
+            put_line(
+                buf,
+                summary_a,
+                &Line::styled(
+                    ellipsize(&s, summary_a.width as usize),
+                    call_style(c, theme),
+                ),
+            );
         }
 
         let focused = self.focus == Focus::Input;
@@ -589,6 +542,8 @@ impl Chat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::call::ApiPath;
+    use crate::domain::retry::RetryPolicy;
     use crossterm::event::{KeyCode, KeyModifiers};
 
     fn key(code: KeyCode) -> KeyEvent {

@@ -496,7 +496,10 @@ impl Compare {
         Paragraph::new(head).render(top, buf);
         let lines = match (is_base, base_text, answer_text.as_deref()) {
             (false, Some(b), Some(a)) => diff_lines(b, a, theme),
-            _ => call.map_or_else(Vec::new, |c| plain_lines(c.answer.text(), theme)),
+            // Rendered as the chat renders it (the diff view stays a word diff).
+            _ => call.map_or_else(Vec::new, |c| {
+                crate::tui::markdown::render(c.answer.text(), body.width, theme)
+            }),
         };
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -528,12 +531,6 @@ fn vs_baseline(
         _ => String::new(),
     };
     format!("vs base: e2e {e2e} · $ {cost}{same}")
-}
-
-fn plain_lines(text: &str, theme: &Theme) -> Vec<Line<'static>> {
-    text.split('\n')
-        .map(|l| Line::styled(l.to_string(), theme.text))
-        .collect()
 }
 
 /// The answer as a word diff against the baseline's, split into lines.

@@ -167,15 +167,25 @@ impl Deployments {
                 self.accounts = Load::Ready(list);
                 match self.select_account(self.account) {
                     Outcome::Command(c) => return Some(c),
-                    Outcome::Ignored | Outcome::Consumed => self.deployments = Load::Ready(vec![]),
+                    // No account: nothing more will load.
+                    Outcome::Ignored | Outcome::Consumed => {
+                        self.deployments = Load::Ready(vec![]);
+                        self.quota = Load::Ready(vec![]);
+                    }
                 }
             }
-            ArmMsg::Accounts(Err(e)) => self.accounts = Load::Failed(e.to_string()),
+            // Without accounts nothing else loads: every pane ends in the error.
+            ArmMsg::Accounts(Err(e)) => {
+                let m = with_advice(&e);
+                self.accounts = Load::Failed(m.clone());
+                self.deployments = Load::Failed(m.clone());
+                self.quota = Load::Failed(m);
+            }
             ArmMsg::Deployments { account_id, result } => {
                 if self.current_account().is_some_and(|a| a.id == account_id) {
                     self.deployments = match result {
                         Ok(d) => Load::Ready(d),
-                        Err(e) => Load::Failed(e.to_string()),
+                        Err(e) => Load::Failed(with_advice(&e)),
                     };
                     return self.metrics_wanted();
                 }
@@ -187,12 +197,20 @@ impl Deployments {
                 {
                     self.quota = match result {
                         Ok(q) => Load::Ready(q),
-                        Err(e) => Load::Failed(e.to_string()),
+                        Err(e) => Load::Failed(with_advice(&e)),
                     };
                 }
             }
         }
         None
+    }
+
+    /// Every deployment of the selected account, by name (empty until loaded).
+    pub fn names(&self) -> Vec<String> {
+        match &self.deployments {
+            Load::Ready(all) => all.iter().map(|d| d.name.clone()).collect(),
+            Load::NotLoaded | Load::Loading | Load::Failed(_) => vec![],
+        }
     }
 
     /// The rows shown: filtered and sorted.
@@ -385,6 +403,7 @@ impl Deployments {
         }
         let quota_rows = match &self.quota {
             Load::Ready(q) => q.len().clamp(1, 8) as u16,
+            Load::Failed(_) if !matches!(self.accounts, Load::Failed(_)) => 3,
             Load::NotLoaded | Load::Loading | Load::Failed(_) => 1,
         };
         let [acct_a, table_a, quota_a] = Layout::vertical([
@@ -476,7 +495,9 @@ impl Deployments {
     fn render_account(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let line = match &self.accounts {
             Load::NotLoaded | Load::Loading => Line::styled("Loading accounts…", theme.muted),
-            Load::Failed(e) => Line::styled(format!("Accounts: {e}  (r retries)"), theme.error),
+            Load::Failed(_) => {
+                Line::styled("Accounts could not be listed (r retries)", theme.error)
+            }
             Load::Ready(list) if list.is_empty() => Line::styled(
                 "No Azure OpenAI accounts in this subscription.",
                 theme.muted,
@@ -594,6 +615,9 @@ impl Deployments {
         blk.render(area, buf);
         let lines: Vec<Line> = match &self.quota {
             Load::NotLoaded | Load::Loading => vec![Line::styled("Loading quota…", theme.muted)],
+            Load::Failed(_) if matches!(self.accounts, Load::Failed(_)) => {
+                vec![Line::styled("No quota without ARM access.", theme.muted)]
+            }
             Load::Failed(e) => vec![Line::styled(e.clone(), theme.error)],
             Load::Ready(q) if q.is_empty() => vec![Line::styled("No quota lines.", theme.muted)],
             Load::Ready(q) => {
@@ -615,7 +639,32 @@ impl Deployments {
                     .collect()
             }
         };
-        Paragraph::new(lines).render(inner, buf);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .render(inner, buf);
+    }
+}
+
+/// An ARM error with what to do about it.
+fn with_advice(e: &crate::azure::arm::ArmError) -> String {
+    use crate::azure::arm::ArmError;
+    let m = e.to_string();
+    match e {
+        // Already says what to do (sign in, or the profile to write).
+        ArmError::Auth(_) => m,
+        ArmError::Http {
+            status: 401 | 403, ..
+        } => format!(
+            "{m}. The signed-in identity needs Reader on the subscription; the profile names it with `subscriptions` and `auth` (docs/azure.md, `aoai config check`)"
+        ),
+        ArmError::Http { status: 404, .. } => {
+            format!("{m}. Check the profile's `subscriptions` (docs/azure.md, `aoai config check`)")
+        }
+        ArmError::Http { .. }
+        | ArmError::Throttled { .. }
+        | ArmError::Transport(_)
+        | ArmError::Decode(_)
+        | ArmError::TooManyPages(_) => m,
     }
 }
 

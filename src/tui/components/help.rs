@@ -14,9 +14,16 @@ use crate::tui::theme::Theme;
 #[derive(Debug, Default)]
 pub struct Help {
     scroll: u16,
+    /// Section titles shown first: the keys of the screen (and field) help was opened on.
+    first: Vec<&'static str>,
 }
 
 impl Help {
+    /// Help opened on a screen: its sections first, then everything else.
+    pub fn on(first: Vec<&'static str>) -> Self {
+        Help { scroll: 0, first }
+    }
+
     pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
         match keymap::lookup(keymap::HELP, &key) {
             Some(HelpAction::Close) => Outcome::Command(Command::CloseHelp),
@@ -33,10 +40,18 @@ impl Help {
         }
     }
 
-    /// The help text as lines (also used for docs/console.md).
+    /// The help text as lines, in the order of docs/console.md.
     pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
+        Self::lines_with_first(theme, &[])
+    }
+
+    /// The help text with the sections titled in `first` moved to the top, in that order.
+    pub fn lines_with_first(theme: &Theme, first: &[&str]) -> Vec<Line<'static>> {
+        let mut sections = keymap::help_sections();
+        let rank = |t: &str| first.iter().position(|f| *f == t).unwrap_or(first.len());
+        sections.sort_by_key(|s| rank(s.title));
         let mut out = Vec::new();
-        for (i, s) in keymap::help_sections().into_iter().enumerate() {
+        for (i, s) in sections.into_iter().enumerate() {
             if i > 0 {
                 out.push(Line::default());
             }
@@ -67,7 +82,7 @@ impl Help {
             height: h,
         };
         Clear.render(r, buf);
-        let lines = Self::lines(theme);
+        let lines = Self::lines_with_first(theme, &self.first);
         let max = (lines.len() as u16).saturating_sub(h.saturating_sub(2));
         self.scroll = self.scroll.min(max);
         Paragraph::new(lines)

@@ -12,6 +12,7 @@ use super::call_panel::{call_style, outcome_label};
 use crate::headless::chat::{fmt_ms, metrics_block};
 use crate::tui::command::{Command, Outcome};
 use crate::tui::keymap::{self, Binding, HistoryAction};
+use crate::tui::markdown::plain;
 use crate::tui::session::{LiveCall, Session};
 use crate::tui::theme::Theme;
 
@@ -184,13 +185,21 @@ impl History {
             true,
             theme,
         );
+        // Every line is wrapped here so that a wrapped line keeps its indent.
+        let inner_w = area.width.saturating_sub(2);
+        let indented = |text: &str, style: ratatui::style::Style, first: Span<'static>| {
+            let rest = Span::raw(" ".repeat(first.width() + 2));
+            plain(text, inner_w, style, first, rest)
+        };
         let mut lines: Vec<Line<'static>> = Vec::new();
         match &c.record {
-            Some(r) => lines.extend(
-                metrics_block(r, sim)
-                    .lines()
-                    .map(|l| Line::styled(l.to_string(), theme.text)),
-            ),
+            Some(r) => {
+                for l in metrics_block(r, sim).lines() {
+                    let body = l.trim_start();
+                    let lead = " ".repeat(l.len() - body.len());
+                    lines.extend(indented(body, theme.text, Span::raw(lead)));
+                }
+            }
             None => lines.push(Line::styled(
                 "in flight — the full record appears when the call ends",
                 theme.muted,
@@ -198,19 +207,30 @@ impl History {
         }
         lines.push(Line::default());
         lines.push(Line::styled("Prompt", theme.user));
-        lines.extend(c.prompt.lines().map(|l| Line::raw(format!("  {l}"))));
+        for l in c.prompt.lines() {
+            lines.extend(plain(
+                l,
+                inner_w,
+                theme.text,
+                Span::raw("  "),
+                Span::raw("  "),
+            ));
+        }
         lines.push(Line::default());
         lines.push(Line::styled("Answer", theme.assistant));
-        lines.extend(c.answer.text().lines().map(|l| Line::raw(format!("  {l}"))));
+        // Markdown as in the chat, indented under its heading.
+        for l in crate::tui::markdown::render(c.answer.text(), inner_w.saturating_sub(2), theme) {
+            let mut spans = vec![Span::raw("  ")];
+            spans.extend(l.spans);
+            lines.push(Line::from(spans));
+        }
         lines.push(Line::default());
         lines.push(Line::styled("Response headers", theme.title));
         match c.record.as_ref().map(|r| &r.headers) {
             Some(h) if !h.is_empty() => {
                 for (k, v) in h {
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("  {k}: "), theme.muted),
-                        Span::raw(v.clone()),
-                    ]));
+                    let first = Span::styled(format!("  {k}: "), theme.muted);
+                    lines.extend(plain(v, inner_w, theme.text, first, Span::raw("      ")));
                 }
             }
             _ => lines.push(Line::styled("  —", theme.muted)),

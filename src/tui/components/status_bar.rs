@@ -17,20 +17,21 @@ pub enum Screen {
     Deployments,
     /// Only listed when a scenario is open (`aoai replay FILE`).
     Replay,
-    /// Only listed once a variant set is open (F7, `aoai compare FILE --tui`).
+    /// Prompt variants side by side (F7, `aoai compare FILE --tui`); always listed.
     Compare,
-    /// Load test (F5); listed while it is the current screen.
+    /// Load test (F5); always listed.
     Bench,
 }
 
 impl Screen {
+    /// In F-key order.
     pub const ALL: [Screen; 6] = [
         Screen::Chat,
         Screen::History,
         Screen::Deployments,
-        Screen::Replay,
-        Screen::Compare,
         Screen::Bench,
+        Screen::Compare,
+        Screen::Replay,
     ];
 
     pub fn title(self) -> &'static str {
@@ -67,22 +68,25 @@ pub struct StatusProps<'a> {
     pub replay: bool,
     /// `● REC file.jsonl (3)` while recording.
     pub recording: Option<String>,
-    /// A variant set is open: list the Compare screen.
-    pub compare: bool,
+    /// The short form, `● REC 3`, for narrow terminals.
+    pub recording_short: Option<String>,
 }
 
-pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProps<'_>) {
-    buf.set_style(area, theme.status_bar);
-    let mut left: Vec<Span<'static>> =
-        vec![Span::styled(" aoai ", theme.status_bar.patch(theme.accent))];
+/// How much the tab labels say: `F2 Chat`, `Chat`, or only the current one named.
+#[derive(Clone, Copy, PartialEq)]
+enum Tabs {
+    Long,
+    Short,
+    Keys,
+}
+
+fn tab_spans(p: &StatusProps<'_>, theme: &Theme, tabs: Tabs, brand: bool) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    if brand {
+        out.push(Span::styled(" aoai ", theme.status_bar.patch(theme.accent)));
+    }
     for s in Screen::ALL {
         if s == Screen::Replay && !p.replay {
-            continue;
-        }
-        if s == Screen::Compare && !p.compare {
-            continue;
-        }
-        if s == Screen::Bench && p.screen != Screen::Bench {
             continue;
         }
         let style = if s == p.screen {
@@ -90,41 +94,97 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
         } else {
             theme.status_bar
         };
-        // The Replay tab needs the room of the long labels.
-        let extra = usize::from(p.replay) + usize::from(p.compare);
-        let label =
-            if area.width >= 70 && (extra == 0 || area.width >= 100 + 12 * (extra as u16 - 1)) {
-                format!(" {} {} ", s.key(), s.title())
-            } else {
-                format!(" {} ", s.title())
-            };
-        left.push(Span::styled(label, style));
+        let label = match tabs {
+            Tabs::Long => format!(" {} {} ", s.key(), s.title()),
+            Tabs::Short => format!(" {} ", s.title()),
+            Tabs::Keys if s == p.screen => format!(" {} ", s.title()),
+            Tabs::Keys => format!(" {} ", s.key()),
+        };
+        out.push(Span::styled(label, style));
     }
+    out
+}
+
+/// The top line. Degrades, in order, to fit: short tab labels, the short recording badge,
+/// only the current tab named, then the target is cut. The SIMULATOR / LIVE badge and the
+/// recording badge are never cut.
+pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProps<'_>) {
+    buf.set_style(area, theme.status_bar);
+    let width = area.width as usize;
     let badge = if p.sim { " SIMULATOR " } else { " LIVE " };
     let badge_style = if p.sim {
         theme.badge_sim
     } else {
         theme.badge_live
     };
-    let rec = p.recording.as_deref().map(|r| {
-        let max = (area.width as usize / 3).max(8);
-        Span::styled(
-            format!("{} ", ellipsize(r, max)),
-            theme.status_bar.patch(theme.error),
-        )
-    });
-    let used: usize =
-        left.iter().map(Span::width).sum::<usize>() + rec.as_ref().map_or(0, Span::width);
-    let room = (area.width as usize).saturating_sub(used + badge.len() + 2);
     let busy = if p.calls_in_flight { "● " } else { "" };
-    let target = ellipsize(&format!("{busy}{} @ {}", p.deployment, p.endpoint), room);
-    let pad =
-        (area.width as usize).saturating_sub(used + Span::raw(&target).width() + badge.len() + 1);
+    let target_full = format!("{busy}{} @ {}", p.deployment, p.endpoint);
+    let dep = format!("{busy}{}", p.deployment);
+    let dep_w = Span::raw(&dep).width();
+    let rec_style = theme.status_bar.patch(theme.error);
+    let rec_long = p
+        .recording
+        .as_deref()
+        .map(|r| format!("{} ", ellipsize(r, (width / 3).max(8))));
+    let rec_short = p.recording_short.as_deref().map(|r| format!("{r} "));
+    let full_w = Span::raw(&target_full).width();
+    // In order of preference: (tabs, brand, recording badge, target width wanted).
+    let tiers = [
+        (Tabs::Long, true, &rec_long, full_w),
+        (Tabs::Short, true, &rec_long, full_w),
+        (Tabs::Short, false, &rec_long, full_w),
+        (Tabs::Short, false, &rec_short, full_w),
+        (Tabs::Short, false, &rec_short, dep_w),
+        (Tabs::Keys, false, &rec_short, full_w),
+        (Tabs::Keys, false, &rec_short, dep_w),
+    ];
+    let fixed = |tabs: &[Span<'_>], rec: &Option<String>| {
+        tabs.iter().map(Span::width).sum::<usize>()
+            + rec.as_deref().map_or(0, |r| Span::raw(r).width())
+            + badge.len()
+            + 2
+    };
+    let chosen = tiers.iter().find_map(|(tabs, brand, rec, want)| {
+        let spans = tab_spans(p, theme, *tabs, *brand);
+        let used = fixed(&spans, rec);
+        (used + want <= width).then(|| (spans, (*rec).clone(), used))
+    });
+    let (mut left, rec, used) = chosen.unwrap_or_else(|| {
+        let spans = tab_spans(p, theme, Tabs::Keys, false);
+        let used = fixed(&spans, &rec_short);
+        (spans, rec_short.clone(), used)
+    });
+    // The deployment stays whole while it fits; the endpoint is what gets cut.
+    let room = width.saturating_sub(used);
+    let target = if Span::raw(&target_full).width() <= room {
+        target_full
+    } else if room >= dep_w + 5 {
+        format!(
+            "{dep} @ {}",
+            ellipsize(p.endpoint, room.saturating_sub(dep_w + 3))
+        )
+    } else {
+        ellipsize(&dep, room)
+    };
+    let pad = width.saturating_sub(used + Span::raw(&target).width()) + 1;
     left.push(Span::styled(" ".repeat(pad), theme.status_bar));
     left.push(Span::styled(target, theme.status_bar));
     left.push(Span::styled(" ", theme.status_bar));
-    left.extend(rec);
+    if let Some(r) = rec {
+        left.push(Span::styled(r, rec_style));
+    }
     left.push(Span::styled(badge, badge_style));
+    // Too narrow even for that: the badge stays at the right edge.
+    let total: usize = left.iter().map(Span::width).sum();
+    if total > width {
+        let bw = badge.len() as u16;
+        put_line(buf, area, &Line::from(left));
+        if area.width >= bw {
+            let x = area.x + area.width - bw;
+            buf.set_line(x, area.y, &Line::styled(badge, badge_style), bw);
+        }
+        return;
+    }
     put_line(buf, area, &Line::from(left));
 }
 

@@ -104,6 +104,7 @@ pub const GLOBAL_UNFOCUSED: &[Binding<GlobalAction>] = &[
 pub enum ChatAction {
     Send,
     Newline,
+    ClearLine,
     Cancel,
     Editor,
     FocusNext,
@@ -138,6 +139,7 @@ pub const CHAT_INPUT: &[Binding<ChatAction>] = &[
         "$EDITOR",
         true,
     ),
+    b(&[ctrl('u')], ChatAction::ClearLine, "clear the line", false),
     b(
         &[k(KeyCode::Tab)],
         ChatAction::FocusNext,
