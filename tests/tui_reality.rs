@@ -571,3 +571,76 @@ fn the_light_themes_borders_are_not_pale() {
         );
     }
 }
+
+// ---- item 12: the status bar names the endpoint in use; a down profile warns ----
+
+#[test]
+fn opening_a_deployment_names_its_accounts_endpoint() {
+    use aoai::azure::arm::{Account, Deployment};
+    use aoai::tui::event::ArmMsg;
+    let clock = ManualClock::default();
+    let mut a = app(&clock);
+    press(&mut a, KeyCode::F(4));
+    let acct = Account {
+        id: "acct".into(),
+        name: "prod".into(),
+        location: "swedencentral".into(),
+        kind: "OpenAI".into(),
+        sku: "S0".into(),
+        endpoint: Some("https://prod-res.openai.azure.com/".into()),
+        state: "Succeeded".into(),
+    };
+    a.handle(AppEvent::Arm(ArmMsg::Accounts(Ok(vec![acct]))));
+    a.handle(AppEvent::Arm(ArmMsg::Deployments {
+        account_id: "acct".into(),
+        result: Ok(vec![Deployment {
+            name: "chat".into(),
+            model: "gpt-4o".into(),
+            version: "2024-11-20".into(),
+            sku: "GlobalStandard".into(),
+            capacity: 10,
+            rpm: None,
+            tpm: None,
+            state: "Succeeded".into(),
+        }]),
+    }));
+    let effects = press(&mut a, KeyCode::Enter);
+    assert!(!effects.is_empty());
+    let s = screen(&mut a, 160, 48);
+    assert!(
+        top_line(&s).contains("chat @ prod-res.openai.azure.com"),
+        "{s}"
+    );
+}
+
+#[test]
+fn switching_to_a_profile_whose_endpoint_is_down_warns() {
+    use aoai::tui::ops::{ConnSlot, ConsoleMsg, ProfileInfo};
+    let clock = ManualClock::default();
+    let mut a = app(&clock);
+    press(&mut a, KeyCode::Esc);
+    press(&mut a, KeyCode::Char('p'));
+    let effects = press(&mut a, KeyCode::Enter);
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Console(aoai::tui::ops::ConsoleEffect::ConnectProfile {
+                generation, ..
+            }) => Some(*generation),
+            _ => None,
+        })
+        .expect("a profile switch");
+    a.handle(AppEvent::Console(ConsoleMsg::ProfileReady {
+        generation,
+        result: Ok(ProfileInfo {
+            name: "prod".into(),
+            endpoint_label: "127.0.0.1:9 (prod)".into(),
+            sim: false,
+            deployment: Some("chat".into()),
+            warning: Some("127.0.0.1:9 is not reachable (Connection refused)".into()),
+        }),
+        slot: ConnSlot::default(),
+    }));
+    let m = a.message.clone().unwrap_or_default();
+    assert!(m.contains("warning") && m.contains("not reachable"), "{m}");
+}

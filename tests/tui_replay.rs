@@ -531,3 +531,30 @@ async fn a_write_error_turns_recording_off_with_a_message() {
     assert!(msg.starts_with("Recording stopped:"), "{msg}");
     let _ = std::fs::remove_dir(&dir);
 }
+
+/// A damaged scenario's skipped lines are shown in the console, not only by `--report`.
+#[test]
+fn skipped_lines_of_a_damaged_scenario_are_shown() {
+    use aoai::domain::scenario::LineWarning;
+    let clock = ManualClock::default();
+    let mut a = app(&clock);
+    a.set_replay_skipped(&[
+        LineWarning {
+            line: 3,
+            message: "not JSON".into(),
+        },
+        LineWarning {
+            line: 7,
+            message: "unknown field `x`".into(),
+        },
+    ]);
+    let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    t.draw(|f| a.render(f.area(), f.buffer_mut())).unwrap();
+    let s = t.backend().to_string();
+    assert!(s.contains("2 lines of the file skipped"), "{s}");
+    assert!(s.contains("line 3: not JSON"), "{s}");
+    assert!(
+        s.contains("Skipped 2 damaged lines"),
+        "the hint bar says so too\n{s}"
+    );
+}

@@ -201,6 +201,24 @@ impl App {
         self.dirty = true;
     }
 
+    /// The damaged lines skipped while loading the open scenario: on the Replay screen and
+    /// in the hint bar (not only in `aoai replay --report`).
+    pub fn set_replay_skipped(&mut self, warnings: &[crate::domain::scenario::LineWarning]) {
+        if warnings.is_empty() {
+            return;
+        }
+        let lines: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        self.message = Some(format!(
+            "Skipped {} of the scenario: {}",
+            super::components::count(lines.len(), "damaged line"),
+            lines.join("; ")
+        ));
+        if let Some(r) = &mut self.replay {
+            r.set_skipped(lines);
+        }
+        self.dirty = true;
+    }
+
     /// `--record FILE`: where toggling recording on writes.
     pub fn set_record_path(&mut self, path: Option<std::path::PathBuf>) {
         self.recording.default_path = path;

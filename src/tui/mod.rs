@@ -315,6 +315,7 @@ pub async fn replay(
         |n| n.to_string_lossy().into_owned(),
     );
     app.open_replay(&file, loaded.calls, replay::Speed::from_factor(args.speed));
+    app.set_replay_skipped(&loaded.warnings);
 
     let result = run_on_terminal(&mut app, &mut exec, &mut rx).await;
     drop(conn);

@@ -88,6 +88,8 @@ pub struct ProfileInfo {
     pub endpoint_label: String,
     pub sim: bool,
     pub deployment: Option<String>,
+    /// The endpoint did not answer a connection attempt: calls will fail until it does.
+    pub warning: Option<String>,
 }
 
 /// Results, tagged so stale ones are dropped.

@@ -95,8 +95,9 @@ impl App {
 
     fn open_deployment(&mut self, t: OpenTarget) -> Vec<Effect> {
         self.ops.models.insert(t.name.clone(), t.model.clone());
+        // The status bar names the endpoint the executor switches to (the account's).
         if let Some(e) = &t.endpoint
-            && !self.sim
+            && crate::azure::Endpoint::parse(e).is_ok()
         {
             self.endpoint = endpoint_host(e);
         }
@@ -207,10 +208,14 @@ impl App {
                         self.ops.models.clear();
                         self.ops.profile = Some(info.name.clone());
                         self.deployments = Deployments::default();
-                        self.say(format!(
+                        let mut m = format!(
                             "Profile {}: {} @ {}",
                             info.name, self.deployment, self.endpoint
-                        ));
+                        );
+                        if let Some(w) = &info.warning {
+                            m.push_str(&format!(" — warning: {w}; calls fail until it is up"));
+                        }
+                        self.say(m);
                         let mut effects =
                             vec![Effect::Console(ConsoleEffect::InstallProfile(slot))];
                         if self.screen == Screen::Deployments {

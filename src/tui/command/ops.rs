@@ -153,6 +153,11 @@ impl Executor {
             let result = connect_named(args, base, &name).await;
             let (result, slot) = match result {
                 Ok(c) => {
+                    // A profile is switched to even when its endpoint is down, but it says so.
+                    let warning = match &c.sim {
+                        Some(_) => None,
+                        None => probe(&c.client.config().endpoint, PROBE_WAIT).await,
+                    };
                     let info = ProfileInfo {
                         name: name.clone(),
                         endpoint_label: match &c.sim {
@@ -161,6 +166,7 @@ impl Executor {
                         },
                         sim: c.is_sim(),
                         deployment: c.default_deployment.clone(),
+                        warning,
                     };
                     (Ok(info), ConnSlot::new(c))
                 }
@@ -331,4 +337,50 @@ async fn connect_named(
     args.endpoint = None;
     args.api_key = None;
     crate::connect::connect(&args).await
+}
+
+/// How long a profile switch waits to see whether the endpoint accepts a connection.
+const PROBE_WAIT: Duration = Duration::from_secs(3);
+
+/// Whether `endpoint` accepts a TCP connection within `wait`: `None` when it does, else why not.
+pub async fn probe(endpoint: &Endpoint, wait: Duration) -> Option<String> {
+    let host = endpoint.host();
+    let has_port = host.rsplit_once(':').is_some_and(|(h, p)| {
+        !h.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !host.ends_with(']')
+    });
+    let addr = if has_port {
+        host
+    } else {
+        let port = if endpoint.as_str().starts_with("http://") {
+            80
+        } else {
+            443
+        };
+        format!("{host}:{port}")
+    };
+    match tokio::time::timeout(wait, tokio::net::TcpStream::connect(&addr)).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(format!("{addr} is not reachable ({e})")),
+        Err(_) => Some(format!("{addr} did not answer within {} s", wait.as_secs())),
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_closed_port_is_reported_and_an_open_one_is_not() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        assert_eq!(probe(&open, Duration::from_secs(10)).await, None);
+        drop(listener);
+        let closed = Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let w = probe(&closed, Duration::from_secs(10)).await;
+        assert!(
+            w.as_deref().is_some_and(|w| w.contains("not reachable")),
+            "{w:?}"
+        );
+    }
 }

@@ -39,6 +39,8 @@ pub struct Replay {
     speed: Speed,
     /// The call id of the latest replay and the scenario row it plays.
     playing: Option<(CallId, usize)>,
+    /// Damaged lines of the file that were skipped (`line 3: …`).
+    skipped: Vec<String>,
 }
 
 /// The last user message of a request (what the transcript shows as the prompt).
@@ -69,7 +71,17 @@ impl Replay {
             table,
             speed,
             playing: None,
+            skipped: Vec::new(),
         }
+    }
+
+    /// The file's damaged lines, shown above every call's request.
+    pub fn set_skipped(&mut self, lines: Vec<String>) {
+        self.skipped = lines;
+    }
+
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     pub fn keymap(&self) -> &'static [Binding<ReplayAction>] {
@@ -288,6 +300,15 @@ impl Replay {
                 Span::styled(last_user_message(call), theme.user),
             ]),
         ];
+        if !self.skipped.is_empty() {
+            let n = self.skipped.len();
+            let head = format!(
+                "⚠ {} of the file skipped (damaged): {}",
+                super::count(n, "line"),
+                self.skipped.join("; ")
+            );
+            lines.insert(0, Line::styled(head, theme.warn));
+        }
         let playing_this = self.playing.is_some_and(|(_, i)| i == sel);
         let answer = live.filter(|_| playing_this).map(|c| c.answer.text());
         if answer.is_none() {
