@@ -644,3 +644,31 @@ fn switching_to_a_profile_whose_endpoint_is_down_warns() {
     let m = a.message.clone().unwrap_or_default();
     assert!(m.contains("warning") && m.contains("not reachable"), "{m}");
 }
+
+// ---- item 15: retry-after wording once the wait is over ----
+
+#[test]
+fn a_passed_retry_after_is_not_called_elapsed() {
+    let clock = ManualClock::default();
+    let mut a = app(&clock);
+    stream(&mut a, &clock, 1, "hi", "ok\n");
+    let mut rec = done_record("ok\n", "stop", usage(2, 0));
+    rec.ratelimit.retry_after_ms = Some(3320);
+    rec.attempts = vec![
+        Attempt {
+            deployment: "gpt-4o".into(),
+            status: Some(429),
+            retry_after_ms: Some(3320),
+            ..Default::default()
+        },
+        Attempt {
+            deployment: "gpt-4o".into(),
+            status: Some(200),
+            ..Default::default()
+        },
+    ];
+    finished(&mut a, 1, rec);
+    let s = screen(&mut a, 80, 24);
+    assert!(!s.contains("(elapsed)"), "{s}");
+    assert!(s.contains("retried  after 3.32 s"), "{s}");
+}
