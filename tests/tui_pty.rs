@@ -1,6 +1,7 @@
 //! The console on a bare pseudo-terminal that answers nothing: no reply to a cursor-position
 //! query (`ESC [ 6 n`), as with some serial consoles, web terminals and pipes through `ssh`.
-//! It must start, draw and quit without waiting for a reply.
+//! It must start, draw and quit without waiting for a reply, and (TERM=xterm-16color) write
+//! only the base 16-colour SGR codes.
 
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -79,6 +80,13 @@ fn starts_and_quits_on_a_terminal_that_never_answers_a_cursor_query() {
     let shown = text();
     assert!(!shown.contains("cursor position"), "{shown}");
     assert!(!shown.contains("\x1b[6n"), "asked for the cursor position");
+    // A 16-colour terminal gets only the base SGR colour codes.
+    for code in ["38;5;", "48;5;", "38;2;", "48;2;"] {
+        assert!(
+            !shown.contains(code),
+            "{code} written on a 16-colour terminal"
+        );
+    }
 
     // Ctrl+C twice (idle) quits.
     let mut writer = std::fs::File::from(master);

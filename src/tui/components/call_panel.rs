@@ -261,7 +261,7 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         }
         None => {
             let live = if c.deltas > 0 {
-                format!("~{} chunks", c.deltas)
+                format!("~{}", super::count(c.deltas as usize, "chunk"))
             } else {
                 "—".into()
             };
