@@ -10,6 +10,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
 
+mod advice;
+
 use super::call_panel::compact;
 use super::headroom::{self as headroom_view, HeadroomProps};
 use super::{bar, block, ellipsize, put_line};
@@ -22,6 +24,7 @@ use crate::tui::keymap::{self, DeployAction, FilterAction, Hint};
 use crate::tui::ops::{ConsoleCommand, OpenTarget};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
+use advice::with_advice;
 
 /// A value fetched over the network.
 #[derive(Debug, Clone, PartialEq)]
@@ -642,29 +645,6 @@ impl Deployments {
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .render(inner, buf);
-    }
-}
-
-/// An ARM error with what to do about it.
-fn with_advice(e: &crate::azure::arm::ArmError) -> String {
-    use crate::azure::arm::ArmError;
-    let m = e.to_string();
-    match e {
-        // Already says what to do (sign in, or the profile to write).
-        ArmError::Auth(_) => m,
-        ArmError::Http {
-            status: 401 | 403, ..
-        } => format!(
-            "{m}. The signed-in identity needs Reader on the subscription; the profile names it with `subscriptions` and `auth` (docs/azure.md, `aoai config check`)"
-        ),
-        ArmError::Http { status: 404, .. } => {
-            format!("{m}. Check the profile's `subscriptions` (docs/azure.md, `aoai config check`)")
-        }
-        ArmError::Http { .. }
-        | ArmError::Throttled { .. }
-        | ArmError::Transport(_)
-        | ArmError::Decode(_)
-        | ArmError::TooManyPages(_) => m,
     }
 }
 
