@@ -172,6 +172,11 @@ fn a_cancelled_call_keeps_its_partial_answer_and_figures() {
     assert!(s.contains("TTFT     420 ms"), "{s}");
     assert!(s.contains("449/450"), "the gauges stay\n{s}");
     assert!(!s.contains("error: cancelled"), "{s}");
+    // The request id is there whole, wrapped under its label.
+    assert!(
+        s.contains("req id   0d6a3c1e-0000-4000-80") && s.contains("         00-000000000001"),
+        "{s}"
+    );
     assert_snapshot!("chat_cancelled_80x24", draw(&mut a, 80, 24).backend());
 
     press(&mut a, KeyCode::F(3));
