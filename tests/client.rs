@@ -51,6 +51,7 @@ async fn stream_classic_measures_the_call() {
     let t = rec.timing;
     let (ttfb, ttft, e2e) = (t.ttfb_ms.unwrap(), t.ttft_ms.unwrap(), t.e2e_ms.unwrap());
     assert!(ttfb <= ttft && ttft <= e2e, "{ttfb} <= {ttft} <= {e2e}");
+    assert_eq!(rec.call_ms, Some(e2e), "one attempt: the call is its e2e");
     assert!(rec.ratelimit.remaining_requests.is_some() && rec.ratelimit.limit_tokens.is_some());
     // Request id matches what the simulator logged.
     let rid = rec.request_id.clone().unwrap();
@@ -345,6 +346,9 @@ async fn retry_honor_waits_as_asked_then_gives_up() {
     assert_eq!(rec.outcome, Outcome::Throttled);
     let waits: Vec<u64> = rec.attempts.iter().map(|a| a.waited_ms).collect();
     assert_eq!(waits, vec![40, 40, 0]);
+    // The whole call spans the waits; e2e is the last attempt alone.
+    let (call, e2e) = (rec.call_ms.unwrap(), rec.timing.e2e_ms.unwrap());
+    assert!(call >= 80.0 && call > e2e, "call {call} ms, e2e {e2e} ms");
     assert!(
         rec.attempts
             .iter()

@@ -207,8 +207,12 @@ fn console_end_to_end_in_tmux() {
     });
     assert!(s.contains("429"), "{s}");
 
-    // Leave the prompt, quit with q; the terminal is restored.
+    // Leave the prompt, quit with q; the terminal is restored. Wait for the focus to move
+    // first: an Esc and a `q` read together are Alt+q, as on any terminal.
     t.keys(&["Escape"]);
+    t.wait_for("the focus to leave the prompt", |s| {
+        !s.contains("Enter  send")
+    });
     t.keys(&["q"]);
     t.wait_for("the console to exit", |s| s.contains("AOAI-EXITED-0"));
     assert_eq!(t.alternate_on(), "0", "alternate screen still on");

@@ -112,6 +112,8 @@ pub struct ChatClient {
 
 /// How one attempt ended, internally.
 struct AttemptEnd {
+    /// When the request was handed to the HTTP client (`None` if it never was).
+    sent: Option<Instant>,
     status: Option<u16>,
     ratelimit: RateLimit,
     request_id: Option<String>,
@@ -127,6 +129,7 @@ struct AttemptEnd {
 impl AttemptEnd {
     fn failed(error: CallError) -> Self {
         AttemptEnd {
+            sent: None,
             status: error.status,
             ratelimit: RateLimit::default(),
             request_id: None,
@@ -217,6 +220,7 @@ impl ChatClient {
         let mut deployment = spec.deployment.clone();
         let mut failed_over = false;
         let mut attempt_no = 0u32;
+        let mut first_sent: Option<Instant> = None;
         loop {
             attempt_no += 1;
             on_event(CallEvent::AttemptStarted {
@@ -225,6 +229,7 @@ impl ChatClient {
             });
             // The attempt watches `cancel` itself, so a cancelled call keeps what arrived.
             let end = self.attempt(spec, &deployment, cancel, on_event).await;
+            first_sent = first_sent.or(end.sent);
             let outcome = match (&end.error, end.status) {
                 (Some(e), _) if e.kind == ErrorKind::Cancelled => None,
                 (Some(e), None)
@@ -281,19 +286,31 @@ impl ChatClient {
                             ErrorKind::Cancelled,
                             "cancelled while waiting to retry",
                         ));
-                        self.finish(&mut record, end, &deployment);
+                        self.finish(&mut record, end, &deployment, first_sent);
                         return record;
                     }
                 }
                 Decision::GiveUp => {
-                    self.finish(&mut record, end, &deployment);
+                    self.finish(&mut record, end, &deployment, first_sent);
                     return record;
                 }
             }
         }
     }
 
-    fn finish(&self, record: &mut CallRecord, end: AttemptEnd, deployment: &str) {
+    fn finish(
+        &self,
+        record: &mut CallRecord,
+        end: AttemptEnd,
+        deployment: &str,
+        first_sent: Option<Instant>,
+    ) {
+        record.call_ms = match (first_sent, end.sent, end.marks.done) {
+            (Some(first), Some(sent), Some(done)) => {
+                Some(((sent + done) - first).as_secs_f64() * 1000.0)
+            }
+            _ => None,
+        };
         let usage = end.state.usage.as_ref().map(Usage::from);
         let completion = usage
             .map(|u| u.completion_tokens)
@@ -386,6 +403,7 @@ impl ChatClient {
             biased;
             _ = cancel.cancelled() => {
                 let mut end = AttemptEnd::failed(cancelled_error());
+                end.sent = Some(sent);
                 end.marks.done = Some(sent.elapsed());
                 return end;
             }
@@ -433,6 +451,7 @@ impl ChatClient {
             region: region.clone(),
         });
         let mut end = AttemptEnd {
+            sent: Some(sent),
             status: Some(status),
             ratelimit,
             request_id,

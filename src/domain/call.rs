@@ -183,6 +183,10 @@ pub struct CallRecord {
     #[serde(default)]
     pub tool_calls: u32,
     pub timing: Timings,
+    /// The whole call, ms: from the first attempt's request to the end of the last, retries
+    /// and waits between them included. Equals `timing.e2e_ms` for a call of one attempt.
+    #[serde(default)]
+    pub call_ms: Option<f64>,
     pub usage: Option<Usage>,
     pub ratelimit: RateLimit,
     pub request_id: Option<String>,

@@ -264,7 +264,7 @@ pub fn completion_body(head: &Head<'_>, content: &str, g: &Generated, usage: &Us
 
 /// Inserts raw invalid UTF-8 right after the opening quote of `message.content`.
 pub fn corrupt_utf8(body: &mut Vec<u8>) {
-    let needle = br#""message":{"content":""#;
+    let needle = br#""message":{"annotations":[],"content":""#;
     if let Some(pos) = body.windows(needle.len()).position(|w| w == needle) {
         let at = pos + needle.len();
         body.splice(at..at, b"\xff\xfe".iter().copied());

@@ -218,7 +218,20 @@ impl LiveCall {
         }
     }
 
+    /// How long the call has run; once ended, the client's own measure of the whole call
+    /// (`call_ms`, the same clock as `e2e`), so "failed in" never disagrees with "e2e".
     pub fn elapsed(&self, now: Duration) -> Duration {
+        if self.ended_at.is_some()
+            && let Some(ms) = self.record.as_ref().and_then(|r| {
+                // Records from before `call_ms` (recordings): one attempt is its e2e.
+                r.call_ms
+                    .or_else(|| (r.attempts.len() <= 1).then_some(r.timing.e2e_ms).flatten())
+            })
+            && ms.is_finite()
+            && ms >= 0.0
+        {
+            return Duration::from_secs_f64(ms / 1000.0);
+        }
         self.ended_at.unwrap_or(now).saturating_sub(self.started)
     }
 
@@ -388,6 +401,35 @@ mod tests {
         assert_eq!(r.timing.e2e_ms, Some(400.0));
         assert_eq!(r.request_id.as_deref(), Some("req-1"));
         assert_eq!(r.deployment, "gpt-4o");
+    }
+
+    #[test]
+    fn an_ended_call_is_timed_by_the_clients_clock() {
+        // The console saw 24 ms between submit and the record; the client measured the call
+        // (request to last byte) at 15 ms, and that is what e2e says: one figure, not two.
+        let mut c = LiveCall::new(1, "gpt-4o", ApiPath::Classic, "hi", ms(0));
+        let rec = CallRecord {
+            outcome: Outcome::Failed,
+            status: Some(500),
+            timing: crate::domain::call::Timings {
+                e2e_ms: Some(15.0),
+                ..Default::default()
+            },
+            call_ms: Some(15.0),
+            ..Default::default()
+        };
+        c.finish(rec, ms(24));
+        assert_eq!(c.elapsed(ms(30)), ms(15));
+        // A record without `call_ms` (an older recording): its e2e, for one attempt.
+        let mut c = LiveCall::new(2, "gpt-4o", ApiPath::Classic, "hi", ms(0));
+        let mut rec = CallRecord::default();
+        rec.timing.e2e_ms = Some(15.0);
+        c.finish(rec, ms(24));
+        assert_eq!(c.elapsed(ms(30)), ms(15));
+        // No figure at all: the console's own clock.
+        let mut c = LiveCall::new(3, "gpt-4o", ApiPath::Classic, "hi", ms(0));
+        c.finish(CallRecord::default(), ms(24));
+        assert_eq!(c.elapsed(ms(30)), ms(24));
     }
 
     #[test]
