@@ -217,3 +217,29 @@ async fn editor_round_trip_replaces_the_prompt() {
     .unwrap();
     h.run_until(|a| a.chat.prompt() == "draft (edited)").await;
 }
+
+/// The console sends the output budget in the same wire field as `aoai chat`, bench and
+/// compare (`max_completion_tokens`, which reasoning models require), or `max_tokens` when
+/// told (`--max-tokens-field`, profile key): the simulator refuses `max_tokens` on o4-mini as
+/// Azure does.
+#[tokio::test]
+async fn the_budget_goes_in_the_configured_wire_field() {
+    let mut h = harness("o4-mini").await;
+    keys(&h.tx, "hi");
+    key(&h.tx, KeyCode::Enter);
+    h.run_until(|a| ended(a, 1)).await;
+    let rec = h.app.session.latest().unwrap().record.clone().unwrap();
+    assert_eq!(rec.status, Some(200), "{:?}", rec.error);
+
+    h.app
+        .set_max_tokens_field(aoai::domain::params::MaxTokensField::MaxTokens);
+    keys(&h.tx, "again");
+    key(&h.tx, KeyCode::Enter);
+    h.run_until(|a| ended(a, 2)).await;
+    let rec = h.app.session.latest().unwrap().record.clone().unwrap();
+    assert_eq!(rec.status, Some(400));
+    assert!(
+        rec.error.unwrap().message.contains("max_tokens"),
+        "the service names the field"
+    );
+}

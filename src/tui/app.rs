@@ -472,12 +472,18 @@ impl App {
             }
         }
         messages.push(ChatMessage::new("user", &s.prompt));
-        let request = ChatRequest {
+        let mut request = ChatRequest {
             messages,
-            max_completion_tokens: s.params.max_tokens,
             temperature: s.params.temperature,
             ..Default::default()
         };
+        // The same wire field as `aoai chat`, bench and compare send.
+        self.ops
+            .max_tokens_field
+            .apply(&mut request, s.params.max_tokens);
+        if let Err(e) = crate::domain::params::check_request(&request) {
+            return self.say(format!("Not sent: {e}"));
+        }
         let id = self.next_id;
         self.next_id += 1;
         let mut spec = CallSpec::new(self.deployment.clone(), request);

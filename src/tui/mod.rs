@@ -222,6 +222,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     // Profile switching (Alt+P / `p`): the config's profiles plus the simulator.
     exec.set_conn_args(args.conn.clone());
     app.set_profiles(profile_names(&args.conn));
+    app.set_max_tokens_field(crate::connect::max_tokens_field(&args.conn)?);
     if let Some(set) = compare_set {
         app.open_compare(set);
     }

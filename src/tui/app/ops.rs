@@ -34,12 +34,19 @@ pub struct AppOps {
     models: HashMap<String, ModelRef>,
     bench: BenchView,
     bench_generation: u64,
+    /// Which wire field carries the output budget (`--max-tokens-field`, profile key).
+    pub max_tokens_field: crate::domain::params::MaxTokensField,
 }
 
 impl App {
     /// The config file's profiles, offered by the picker (plus `simulator`).
     pub fn set_profiles(&mut self, names: Vec<String>) {
         self.ops.profiles = names;
+    }
+
+    /// The wire field the output budget goes in (`max_completion_tokens` unless told).
+    pub fn set_max_tokens_field(&mut self, field: crate::domain::params::MaxTokensField) {
+        self.ops.max_tokens_field = field;
     }
 
     pub fn bench(&self) -> &BenchView {
