@@ -106,6 +106,8 @@ fn main() {
     // 1. The report, as a user runs it.
     let bin = env!("CARGO_BIN_EXE_aoai");
     let t = Instant::now();
+    // Reaped by `wait4` below, which also gives its peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(bin)
         .args(["replay", path.to_str().unwrap(), "--report", "--json"])
         .stdout(std::process::Stdio::null())
