@@ -11,48 +11,12 @@ use aoai::tui::app::{App, AppConfig};
 use aoai::tui::command::Effect;
 use aoai::tui::event::{AppEvent, CallMsg, ManualClock};
 use aoai::tui::theme::{ColourSupport, Theme};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-fn app_on(clock: &ManualClock, deployment: &str) -> App {
-    let cfg = AppConfig {
-        deployment: deployment.into(),
-        endpoint_label: "in-process".into(),
-        sim: true,
-        ..Default::default()
-    };
-    App::new(
-        cfg,
-        Theme::dark().for_terminal(ColourSupport::Ansi16),
-        Arc::new(clock.clone()),
-    )
-}
-
-fn app(clock: &ManualClock) -> App {
-    app_on(clock, "gpt-4o")
-}
-
-fn key(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(code, mods))))
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    key(app, code, KeyModifiers::NONE)
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
-
-fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| app.render(f.area(), f.buffer_mut())).unwrap();
-    t
-}
+#[path = "common/console.rs"]
+mod console;
+use console::*;
 
 fn screen(app: &mut App, w: u16, h: u16) -> String {
     format!("{}", draw(app, w, h).backend())

@@ -12,47 +12,15 @@ use aoai::tui::app::{App, AppConfig};
 use aoai::tui::command::Effect;
 use aoai::tui::event::{AppEvent, ArmMsg, CallMsg, ManualClock};
 use aoai::tui::theme::{ColourSupport, Theme};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
+#[path = "common/console.rs"]
+mod console;
+use console::*;
+
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
-
-fn app(clock: &ManualClock) -> App {
-    let cfg = AppConfig {
-        deployment: "gpt-4o".into(),
-        endpoint_label: "in-process".into(),
-        sim: true,
-        ..Default::default()
-    };
-    App::new(
-        cfg,
-        Theme::dark().for_terminal(ColourSupport::Ansi16),
-        Arc::new(clock.clone()),
-    )
-}
-
-fn key(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(code, mods))))
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    key(app, code, KeyModifiers::NONE)
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
-
-fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| app.render(f.area(), f.buffer_mut())).unwrap();
-    t
-}
 
 fn snap_sizes(app: &mut App, name: &str) {
     for (w, h) in SIZES {

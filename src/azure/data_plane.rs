@@ -548,28 +548,42 @@ impl ChatClient {
         end: &mut AttemptEnd,
     ) -> Option<bytes::Bytes> {
         loop {
-            let next = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    end.marks.done = Some(sent.elapsed());
-                    end.error = Some(cancelled_error());
-                    return None;
-                }
-                n = tokio::time::timeout(self.cfg.timeouts.idle, body.next()) => n,
-            };
-            match next {
-                Err(_) => {
-                    end.error = Some(self.idle_error());
-                    return None;
-                }
-                Ok(None) => return None,
-                Ok(Some(Err(e))) => {
+            match self.next_within(body, sent, cancel, end).await? {
+                None => return None,
+                Some(Err(e)) => {
                     end.error = Some(transport_error(&e, "while reading the body"));
                     return None;
                 }
-                Ok(Some(Ok(b))) if b.is_empty() => continue,
-                Ok(Some(Ok(b))) => return Some(b),
+                Some(Ok(b)) if b.is_empty() => continue,
+                Some(Ok(b)) => return Some(b),
             }
+        }
+    }
+
+    /// The next item of `stream`, unless the call is cancelled or the stream goes silent
+    /// for the idle timeout first: then `None`, with `end` saying which (what arrived is
+    /// kept). `Some(None)` is the end of the stream.
+    async fn next_within<S: futures_util::Stream + Unpin>(
+        &self,
+        stream: &mut S,
+        sent: Instant,
+        cancel: &CancellationToken,
+        end: &mut AttemptEnd,
+    ) -> Option<Option<S::Item>> {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                end.marks.done = Some(sent.elapsed());
+                end.error = Some(cancelled_error());
+                None
+            }
+            n = tokio::time::timeout(self.cfg.timeouts.idle, stream.next()) => match n {
+                Err(_) => {
+                    end.error = Some(self.idle_error());
+                    None
+                }
+                Ok(item) => Some(item),
+            },
         }
     }
 
@@ -702,22 +716,9 @@ impl ChatClient {
         let mut events = Box::pin(normalized(body)).eventsource();
         let mut event_no = 0u64;
         loop {
-            let next = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    // Keep what arrived: status, headers, marks, text, events, usage.
-                    end.marks.done = Some(sent.elapsed());
-                    end.error = Some(cancelled_error());
-                    return;
-                }
-                n = tokio::time::timeout(self.cfg.timeouts.idle, events.next()) => n,
-            };
-            let next = match next {
-                Err(_) => {
-                    end.error = Some(self.idle_error());
-                    return;
-                }
-                Ok(n) => n,
+            // Cancelled or silent: keep what arrived (status, headers, marks, text, events).
+            let Some(next) = self.next_within(&mut events, sent, cancel, end).await else {
+                return;
             };
             let ev = match next {
                 None => break,

@@ -220,29 +220,9 @@ mod tests {
     use ratatui::style::Style;
     use ratatui::text::Line;
 
-    const ANSI16: [Color; 17] = [
-        Color::Reset,
-        Color::Black,
-        Color::Red,
-        Color::Green,
-        Color::Yellow,
-        Color::Blue,
-        Color::Magenta,
-        Color::Cyan,
-        Color::Gray,
-        Color::DarkGray,
-        Color::LightRed,
-        Color::LightGreen,
-        Color::LightYellow,
-        Color::LightBlue,
-        Color::LightMagenta,
-        Color::LightCyan,
-        Color::White,
-    ];
-
     #[test]
     fn base_colours_use_base_sgr_codes() {
-        for c in ANSI16 {
+        for c in std::iter::once(Color::Reset).chain(crate::tui::theme::ANSI16) {
             for bg in [false, true] {
                 let s = sgr_colour(c, bg);
                 let n: u8 = s.parse().unwrap_or_else(|_| panic!("{c:?} → {s}"));

@@ -272,7 +272,7 @@ fn indexed_to_rgb(i: u8) -> (u8, u8, u8) {
 }
 
 /// The 16 ANSI colours in index order (0–15).
-const ANSI16: [Color; 16] = [
+pub(crate) const ANSI16: [Color; 16] = [
     Color::Black,
     Color::Red,
     Color::Green,

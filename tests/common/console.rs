@@ -1,0 +1,52 @@
+//! Driving the console's `App` on TestBackend with a manual clock: one set of helpers for the
+//! snapshot and behaviour suites (`#[path = "common/console.rs"] mod console;`).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use aoai::tui::app::{App, AppConfig};
+use aoai::tui::command::Effect;
+use aoai::tui::event::{AppEvent, ManualClock};
+use aoai::tui::theme::{ColourSupport, Theme};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// The console on the simulator with `deployment`, in the 16-colour dark theme.
+pub fn app_on(clock: &ManualClock, deployment: &str) -> App {
+    let cfg = AppConfig {
+        deployment: deployment.into(),
+        endpoint_label: "in-process".into(),
+        sim: true,
+        ..Default::default()
+    };
+    App::new(
+        cfg,
+        Theme::dark().for_terminal(ColourSupport::Ansi16),
+        Arc::new(clock.clone()),
+    )
+}
+
+pub fn app(clock: &ManualClock) -> App {
+    app_on(clock, "gpt-4o")
+}
+
+pub fn key(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(code, mods))))
+}
+
+pub fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    key(app, code, KeyModifiers::NONE)
+}
+
+pub fn type_str(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+pub fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| app.render(f.area(), f.buffer_mut())).unwrap();
+    t
+}
