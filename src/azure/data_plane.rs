@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::{EventStreamError, Eventsource};
 
+use super::call_error::{cancelled_error, excerpt, http_error, transport_error};
 use super::sse::{Body, Sniffed, finish_body, normalized, sniff};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -21,7 +22,7 @@ use crate::domain::call::{
     Timings, keep_response_header,
 };
 use crate::domain::cost::PriceTable;
-use crate::domain::ratelimit::{RateLimit, ThrottleKind, classify_429};
+use crate::domain::ratelimit::RateLimit;
 use crate::domain::retry::{AttemptOutcome, Decision, RetryPolicy, decide};
 use crate::domain::stream::StreamState;
 use crate::domain::usage::Usage;
@@ -150,41 +151,8 @@ fn header_str<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter(|s| !s.is_empty())
 }
 
-fn transport_error(e: &reqwest::Error, phase: &str) -> CallError {
-    if e.is_timeout() {
-        CallError::new(ErrorKind::Timeout, format!("timed out {phase}"))
-    } else if e.is_connect() {
-        CallError::new(
-            ErrorKind::Connect,
-            format!("could not connect: {}", root_cause(e)),
-        )
-    } else {
-        CallError::new(
-            ErrorKind::Connect,
-            format!("connection failed {phase}: {}", root_cause(e)),
-        )
-    }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur: &dyn std::error::Error = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
-}
-
-/// A short, printable excerpt of bad input for an error message.
-fn excerpt(s: &str) -> String {
-    let mut out: String = s.chars().take(120).collect();
-    if s.chars().count() > 120 {
-        out.push('…');
-    }
-    out
 }
 
 impl ChatClient {
@@ -818,75 +786,5 @@ impl ChatClient {
             end.notes
                 .push("the service sent no usage (token counts unknown)".to_string());
         }
-    }
-}
-
-fn cancelled_error() -> CallError {
-    CallError::new(ErrorKind::Cancelled, "cancelled")
-}
-
-/// Turns a non-2xx answer into a [`CallError`] with the service's code and message.
-fn http_error(status: u16, body: &[u8]) -> CallError {
-    let (kind, throttle) = if status == 429 {
-        (ErrorKind::Throttled, None)
-    } else {
-        (ErrorKind::Http, None::<ThrottleKind>)
-    };
-    match ErrorInfo::parse(body) {
-        Some(info) => {
-            let throttle = if status == 429 {
-                Some(classify_429(&info.message))
-            } else {
-                throttle
-            };
-            CallError {
-                kind,
-                message: info.message,
-                status: Some(status),
-                code: info.code,
-                throttle,
-            }
-        }
-        None => {
-            let text = String::from_utf8_lossy(body);
-            let shown = if text.trim_start().starts_with('<') {
-                format!("non-JSON body (HTML, {} bytes)", body.len())
-            } else if text.trim().is_empty() {
-                "empty body".to_string()
-            } else {
-                excerpt(text.trim())
-            };
-            let reason = http::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("");
-            CallError {
-                kind,
-                message: format!("{reason}: {shown}"),
-                status: Some(status),
-                code: None,
-                throttle: (status == 429).then_some(ThrottleKind::Unknown),
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn http_errors_are_readable() {
-        let e = http_error(502, b"<html><body>Bad gateway</body></html>");
-        assert_eq!(
-            e.to_string(),
-            "502: Bad Gateway: non-JSON body (HTML, 37 bytes)"
-        );
-        let e = http_error(404, br#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}"#);
-        assert_eq!(e.code.as_deref(), Some("DeploymentNotFound"));
-        assert_eq!(e.kind, ErrorKind::Http);
-        let e = http_error(429, br#"{"error":{"code":"429","message":"... have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after 5 seconds."}}"#);
-        assert_eq!(e.kind, ErrorKind::Throttled);
-        assert_eq!(e.throttle, Some(ThrottleKind::Requests));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod arm;
 pub mod auth;
+mod call_error;
 pub mod data_plane;
 pub mod endpoint;
 pub mod identity;

@@ -1,0 +1,110 @@
+//! How a call's failures are put into words: transport errors by their root cause, non-2xx
+//! answers with the service's code and message (or a line for an HTML page), and the short
+//! excerpts of bad input that error messages quote.
+
+use crate::domain::call::{CallError, ErrorKind};
+use crate::domain::ratelimit::{ThrottleKind, classify_429};
+use crate::wire::ErrorInfo;
+
+pub(super) fn transport_error(e: &reqwest::Error, phase: &str) -> CallError {
+    if e.is_timeout() {
+        CallError::new(ErrorKind::Timeout, format!("timed out {phase}"))
+    } else if e.is_connect() {
+        CallError::new(
+            ErrorKind::Connect,
+            format!("could not connect: {}", root_cause(e)),
+        )
+    } else {
+        CallError::new(
+            ErrorKind::Connect,
+            format!("connection failed {phase}: {}", root_cause(e)),
+        )
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// A short, printable excerpt of bad input for an error message.
+pub(super) fn excerpt(s: &str) -> String {
+    let mut out: String = s.chars().take(120).collect();
+    if s.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
+
+pub(super) fn cancelled_error() -> CallError {
+    CallError::new(ErrorKind::Cancelled, "cancelled")
+}
+
+/// Turns a non-2xx answer into a [`CallError`] with the service's code and message.
+pub(super) fn http_error(status: u16, body: &[u8]) -> CallError {
+    let (kind, throttle) = if status == 429 {
+        (ErrorKind::Throttled, None)
+    } else {
+        (ErrorKind::Http, None::<ThrottleKind>)
+    };
+    match ErrorInfo::parse(body) {
+        Some(info) => {
+            let throttle = if status == 429 {
+                Some(classify_429(&info.message))
+            } else {
+                throttle
+            };
+            CallError {
+                kind,
+                message: info.message,
+                status: Some(status),
+                code: info.code,
+                throttle,
+            }
+        }
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let shown = if text.trim_start().starts_with('<') {
+                format!("non-JSON body (HTML, {} bytes)", body.len())
+            } else if text.trim().is_empty() {
+                "empty body".to_string()
+            } else {
+                excerpt(text.trim())
+            };
+            let reason = http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            CallError {
+                kind,
+                message: format!("{reason}: {shown}"),
+                status: Some(status),
+                code: None,
+                throttle: (status == 429).then_some(ThrottleKind::Unknown),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_errors_are_readable() {
+        let e = http_error(502, b"<html><body>Bad gateway</body></html>");
+        assert_eq!(
+            e.to_string(),
+            "502: Bad Gateway: non-JSON body (HTML, 37 bytes)"
+        );
+        let e = http_error(404, br#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}"#);
+        assert_eq!(e.code.as_deref(), Some("DeploymentNotFound"));
+        assert_eq!(e.kind, ErrorKind::Http);
+        let e = http_error(429, br#"{"error":{"code":"429","message":"... have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after 5 seconds."}}"#);
+        assert_eq!(e.kind, ErrorKind::Throttled);
+        assert_eq!(e.throttle, Some(ThrottleKind::Requests));
+    }
+}
