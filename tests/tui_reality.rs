@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aoai::domain::call::{Attempt, CallEvent, CallRecord, Outcome, Timings};
-use aoai::domain::ratelimit::RateLimit;
 use aoai::domain::usage::Usage;
 use aoai::tui::app::{App, AppConfig};
 use aoai::tui::command::Effect;
@@ -30,13 +29,7 @@ fn headers() -> CallEvent {
     CallEvent::Headers {
         status: 200,
         ttfb_ms: 120.0,
-        ratelimit: RateLimit {
-            remaining_requests: Some(449),
-            limit_requests: Some(450),
-            remaining_tokens: Some(449_000),
-            limit_tokens: Some(450_000),
-            ..Default::default()
-        },
+        ratelimit: sample_ratelimit(),
         request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
         region: Some("Sweden Central".into()),
     }

@@ -104,13 +104,7 @@ fn done_record() -> CallRecord {
             reasoning_tokens: 0,
             total_tokens: 76,
         }),
-        ratelimit: RateLimit {
-            remaining_requests: Some(449),
-            limit_requests: Some(450),
-            remaining_tokens: Some(449_000),
-            limit_tokens: Some(450_000),
-            ..Default::default()
-        },
+        ratelimit: sample_ratelimit(),
         request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
         region: Some("Sweden Central".into()),
         cost_usd: Some(0.00058),

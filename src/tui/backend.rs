@@ -55,32 +55,23 @@ impl<W: Write> ConsoleBackend<W> {
     }
 }
 
+/// ANSI colour `i` (0–15) as a base SGR code: 30–37 / 90–97 (40–47 / 100–107 background).
+fn ansi_code(base: u8, i: u8) -> u8 {
+    if i < 8 { base + i } else { base + 60 + (i - 8) }
+}
+
 /// The SGR parameter(s) for a colour: base codes for the 16 ANSI colours.
 pub fn sgr_colour(c: Color, background: bool) -> String {
     let base: u8 = if background { 40 } else { 30 };
-    let bright = base + 60;
     let code = match c {
         Color::Reset => base + 9,
-        Color::Black => base,
-        Color::Red => base + 1,
-        Color::Green => base + 2,
-        Color::Yellow => base + 3,
-        Color::Blue => base + 4,
-        Color::Magenta => base + 5,
-        Color::Cyan => base + 6,
-        Color::Gray => base + 7,
-        Color::DarkGray => bright,
-        Color::LightRed => bright + 1,
-        Color::LightGreen => bright + 2,
-        Color::LightYellow => bright + 3,
-        Color::LightBlue => bright + 4,
-        Color::LightMagenta => bright + 5,
-        Color::LightCyan => bright + 6,
-        Color::White => bright + 7,
-        Color::Indexed(i) if i < 8 => base + i,
-        Color::Indexed(i) if i < 16 => bright + (i - 8),
+        Color::Indexed(i) if i < 16 => ansi_code(base, i),
         Color::Indexed(i) => return format!("{};5;{i}", base + 8),
         Color::Rgb(r, g, b) => return format!("{};2;{r};{g};{b}", base + 8),
+        named => match super::theme::ANSI16.iter().position(|x| *x == named) {
+            Some(i) => ansi_code(base, i as u8),
+            None => base + 9,
+        },
     };
     code.to_string()
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use aoai::domain::ratelimit::RateLimit;
 use aoai::tui::app::{App, AppConfig};
 use aoai::tui::command::Effect;
 use aoai::tui::event::{AppEvent, ManualClock};
@@ -49,4 +50,15 @@ pub fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| app.render(f.area(), f.buffer_mut())).unwrap();
     t
+}
+
+/// The rate-limit headers of a fresh Standard deployment (450 RPM, 450k TPM), one call in.
+pub fn sample_ratelimit() -> RateLimit {
+    RateLimit {
+        remaining_requests: Some(449),
+        limit_requests: Some(450),
+        remaining_tokens: Some(449_000),
+        limit_tokens: Some(450_000),
+        ..Default::default()
+    }
 }
