@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use aoai::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
 use aoai::domain::retry::RetryPolicy;
 use aoai::domain::stats::{BenchReport, Hist};
-use aoai::headless::bench::{LoadPlan, Pacing, PromptTemplate, Trace, run_load};
+use aoai::engine::bench::{LoadPlan, Pacing, PromptTemplate, Trace, run_load};
 use aoai::sim::{SimConfig, SimHandle, Simulator};
 use tokio_util::sync::CancellationToken;
 

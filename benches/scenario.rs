@@ -1,7 +1,7 @@
 //! Scenario load + report at scale (figures, not assertions): writes a 100,000-call scenario
 //! (calls recorded from the simulator, then repeated with varied figures), then measures
 //!  - `aoai replay FILE --report --json` as a user runs it: wall time and peak RSS (child rusage);
-//!  - a full in-memory load (`aoai::record::load`, what the console replay uses): time and the
+//!  - a full in-memory load (`aoai::engine::record::load`, what the console replay uses): time and the
 //!    growth of this process's peak RSS.
 //!
 //! Run: `cargo bench --bench scenario` (BENCH_CALLS changes the count).
@@ -65,7 +65,9 @@ fn main() {
             let rec = client
                 .run(i as u64, &spec, &CancellationToken::new(), &mut |_| {})
                 .await;
-            out.push(aoai::record::scenario_call(&ccfg, &spec, rec, started));
+            out.push(aoai::engine::record::scenario_call(
+                &ccfg, &spec, rec, started,
+            ));
         }
         out
     });
@@ -129,7 +131,7 @@ fn main() {
     // 2. A full in-memory load (the console's replay).
     let before = peak_rss_kib();
     let t = Instant::now();
-    let loaded = aoai::record::load(&path).unwrap();
+    let loaded = aoai::engine::record::load(&path).unwrap();
     let load_s = t.elapsed().as_secs_f64();
     let grew = peak_rss_kib().saturating_sub(before);
     println!(

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::domain::call::ApiPath;
 use crate::domain::params::{self, MaxTokensField};
 use crate::domain::retry::RetryPolicy;
+use crate::engine::connect::ConnectOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -197,21 +198,32 @@ pub struct ArmArgs {
     pub config: Option<PathBuf>,
 }
 
-impl ArmArgs {
-    /// The connection flags these stand for: endpoint and key from the environment only.
-    pub fn conn(&self) -> ConnArgs {
-        ConnArgs {
-            endpoint: None,
-            api_key: None,
-            api: ApiPath::Classic,
-            api_version: crate::azure::endpoint::DEFAULT_API_VERSION.to_string(),
-            prices: None,
-            connect_timeout: 10.0,
-            first_byte_timeout: 120.0,
-            idle_timeout: 60.0,
+impl ConnArgs {
+    /// The engine's connection options these flags stand for.
+    pub fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            endpoint: self.endpoint.clone(),
+            api_key: self.api_key.clone(),
+            api: self.api.clone(),
+            api_version: self.api_version.clone(),
+            prices: self.prices.clone(),
+            connect_timeout: self.connect_timeout.clone(),
+            first_byte_timeout: self.first_byte_timeout.clone(),
+            idle_timeout: self.idle_timeout.clone(),
             profile: self.profile.clone(),
             config: self.config.clone(),
-            max_tokens_field: None,
+            max_tokens_field: self.max_tokens_field.clone(),
+        }
+    }
+}
+
+impl ArmArgs {
+    /// The connection these stand for: endpoint and key from the environment only.
+    pub fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            ..ConnectOptions::default()
         }
     }
 }
@@ -385,6 +397,13 @@ pub struct ReplayArgs {
     /// Where to re-send (with --resend); without an endpoint the embedded simulator is used.
     #[command(flatten)]
     pub conn: ConnArgs,
+}
+
+impl ReplayArgs {
+    /// Without `--report` or `--resend` the file opens in the console.
+    pub fn opens_console(&self) -> bool {
+        !self.report && !self.resend
+    }
 }
 
 /// Request shapes of `aoai bench` (prompt tokens / max output tokens).

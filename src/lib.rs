@@ -1,16 +1,16 @@
 //! aoai-console: a terminal operator console for Azure OpenAI / Azure AI Foundry.
 //!
-//! Layers (imports point downward only): `wire` and `domain` are pure; `azure` (clients)
-//! and `sim` (the simulator) are siblings that never import each other; `headless` and
-//! `tui` sit on top.
+//! Layers (imports point downward only; `docs/architecture.md`): `wire`, `domain` and
+//! `tokens` are pure; `config` reads profiles; `azure` (clients) and `sim` (the simulator)
+//! are siblings that never import each other; `engine` runs what both front ends need;
+//! `cli` defines the flags; `headless` and `tui` are sibling front ends on top.
 
 pub mod azure;
 pub mod cli;
 pub mod config;
-pub mod connect;
 pub mod domain;
+pub mod engine;
 pub mod headless;
-pub mod record;
 pub mod sim;
 pub mod tokens;
 pub mod tui;

@@ -15,12 +15,14 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Chat(args)) => aoai::headless::chat::run(args).await,
         Some(Command::Sim(args)) => aoai::headless::sim::run(args).await,
+        Some(Command::Replay(args)) if args.opens_console() => aoai::tui::run_replay(args).await,
         Some(Command::Replay(args)) => aoai::headless::replay::run(args).await,
         Some(Command::Bench(args)) => aoai::headless::bench::run(args).await,
         Some(Command::Ptu(args)) => aoai::headless::ptu::run(args),
         Some(Command::Deployments(args)) => aoai::headless::deployments::run(args).await,
         Some(Command::Quota(args)) => aoai::headless::quota::run(args).await,
         Some(Command::Config(args)) => aoai::headless::config::run(args),
+        Some(Command::Compare(args)) if args.tui => aoai::tui::compare::run(args).await,
         Some(Command::Compare(args)) => aoai::headless::compare::run(args).await,
         None => aoai::tui::run(cli.console).await,
     };

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aoai::domain::retry::RetryPolicy;
 use aoai::domain::stats::{BenchReport, ReportKind};
-use aoai::headless::bench::{LoadPlan, Pacing, PromptTemplate, Trace, probe, run_load};
+use aoai::engine::bench::{LoadPlan, Pacing, PromptTemplate, Trace, probe, run_load};
 use common::*;
 use tokio_util::sync::CancellationToken;
 
@@ -41,7 +41,7 @@ async fn go(
     client: &aoai::azure::ChatClient,
     plan: &LoadPlan,
     cancel: &CancellationToken,
-    trace: Option<aoai::headless::bench::TraceFn>,
+    trace: Option<aoai::engine::bench::TraceFn>,
 ) -> (BenchReport, Vec<BenchReport>) {
     let mut reports = Vec::new();
     let fin = bounded(run_load(client, plan, cancel, trace, &mut |r| {
@@ -229,5 +229,5 @@ async fn a_dead_endpoint_is_a_clear_error() {
     assert!(err.to_string().contains("stopped answering"), "{err}");
     let fin = last.expect("final report before the error");
     assert_eq!(fin.kind, ReportKind::Final);
-    assert!(fin.failed >= aoai::headless::bench::DEAD_AFTER);
+    assert!(fin.failed >= aoai::engine::bench::DEAD_AFTER);
 }

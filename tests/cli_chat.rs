@@ -419,7 +419,7 @@ async fn sigint_keeps_what_arrived_and_exits_130() {
         "{stderr}"
     );
     // The recorded line keeps status, text and events.
-    let loaded = aoai::record::load(&file).unwrap();
+    let loaded = aoai::engine::record::load(&file).unwrap();
     let call = &loaded.calls[0];
     assert_eq!(call.record.status, Some(200));
     assert!(!call.record.text.is_empty());

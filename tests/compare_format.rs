@@ -5,7 +5,8 @@ use aoai::domain::call::{Attempt, CallRecord, Outcome, Timings};
 use aoai::domain::compare::{VariantSet, summarize};
 use aoai::domain::retry::RetryPolicy;
 use aoai::domain::usage::Usage;
-use aoai::headless::compare::{Plan, format};
+use aoai::engine::compare::Plan;
+use aoai::headless::compare::format;
 use insta::assert_snapshot;
 
 const SET: &str = r#"

@@ -10,7 +10,7 @@ use aoai::domain::compare::{VariantSet, VariantStats, summarize};
 use aoai::domain::cost::PriceTable;
 use aoai::domain::diff::DiffKind;
 use aoai::domain::retry::RetryPolicy;
-use aoai::headless::compare::{Plan, jobs, run_set};
+use aoai::engine::compare::{Plan, jobs, run_set};
 use aoai::sim::SimConfig;
 use aoai::sim::text;
 use aoai::tokens;
@@ -215,7 +215,7 @@ async fn every_call_is_recorded_as_a_scenario() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("run.jsonl");
     let _ = std::fs::remove_file(&path);
-    let mut rec = aoai::record::Recorder::open(&path, Some("simulator")).unwrap();
+    let mut rec = aoai::engine::record::Recorder::open(&path, Some("simulator")).unwrap();
     let mut p = plan(2, 2);
     p.capture_events = true;
     let cfg = client.config().clone();
@@ -225,7 +225,7 @@ async fn every_call_is_recorded_as_a_scenario() {
             !f.record.events.is_empty(),
             "events are captured for the scenario"
         );
-        rec.append(aoai::record::scenario_call(
+        rec.append(aoai::engine::record::scenario_call(
             &cfg,
             &f.job.spec,
             f.record.clone(),
@@ -237,11 +237,11 @@ async fn every_call_is_recorded_as_a_scenario() {
     .await;
     assert_eq!(rec.written(), 6);
     assert!(records.iter().flatten().all(|r| r.events.is_empty()));
-    let loaded = aoai::record::load(&path).unwrap();
+    let loaded = aoai::engine::record::load(&path).unwrap();
     assert_eq!(loaded.calls.len(), 6);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let mut n = 0;
-    aoai::record::for_each_summary(&path, |_| n += 1).unwrap();
+    aoai::engine::record::for_each_summary(&path, |_| n += 1).unwrap();
     assert_eq!(n, 6);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,7 +11,7 @@ use aoai::domain::cost::PriceTable;
 use aoai::domain::scenario::{Header, PromptShape, RecordedRequest, ScenarioCall};
 use aoai::domain::stream::StreamState;
 use aoai::domain::usage::Usage;
-use aoai::record::report::ReportBuilder;
+use aoai::engine::record::report::ReportBuilder;
 use aoai::wire::{ChatMessage, ChatRequest, ChunkIn};
 use common::*;
 use pretty_assertions::assert_eq;
@@ -81,7 +81,7 @@ async fn record_then_load_preserves_events_timings_and_redacts() {
     assert!(!text.to_ascii_lowercase().contains("\"api-key\""));
     assert_eq!(text.lines().count(), 4, "header + one line per call");
 
-    let loaded = aoai::record::load(&file).unwrap();
+    let loaded = aoai::engine::record::load(&file).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.header.format, "aoai-scenario");
     assert_eq!(loaded.header.profile, None);
@@ -274,7 +274,7 @@ fn report_figures_match_hand_computed_values() {
 
     let prices = PriceTable::builtin();
     let mut b = ReportBuilder::new(&prices);
-    aoai::record::for_each_summary(&file, |c| b.add(c)).unwrap();
+    aoai::engine::record::for_each_summary(&file, |c| b.add(c)).unwrap();
     let r = b.finish();
     let t = &r.total;
     assert_eq!((t.calls, t.done, t.throttled), (4, 3, 1));
@@ -378,9 +378,9 @@ fn damaged_and_foreign_files() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total"]["calls"], 2, "the rest loads");
     // Appending to a damaged file starts a fresh line (the cut line stays reported, nothing else lost).
-    let mut rec = aoai::record::Recorder::open(&file, None).unwrap();
+    let mut rec = aoai::engine::record::Recorder::open(&file, None).unwrap();
     rec.append(calls[0].clone()).unwrap();
-    let loaded = aoai::record::load(&file).unwrap();
+    let loaded = aoai::engine::record::load(&file).unwrap();
     assert_eq!((loaded.calls.len(), loaded.warnings.len()), (3, 1));
 
     let other = tmp("other");
@@ -402,7 +402,7 @@ fn damaged_and_foreign_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        aoai::record::Recorder::open(&other, None).is_err(),
+        aoai::engine::record::Recorder::open(&other, None).is_err(),
         "never appends to a file it cannot read"
     );
 }
@@ -463,7 +463,7 @@ async fn resend_compares_against_the_recording() {
     assert_eq!(row["delta_prompt_tokens"], 0);
     assert!(row["delta_ttft_ms"].is_number());
     assert_eq!(
-        aoai::record::load(&again).unwrap().calls.len(),
+        aoai::engine::record::load(&again).unwrap().calls.len(),
         1,
         "the new run is recorded too"
     );
@@ -513,7 +513,7 @@ async fn a_scenario_served_back_reproduces_the_answers_and_headers() {
         ],
     )
     .await;
-    let loaded = aoai::record::load(&file).unwrap();
+    let loaded = aoai::engine::record::load(&file).unwrap();
     let server = bounded(aoai::sim::replay::start(loaded.calls.clone(), 0))
         .await
         .unwrap();
@@ -551,18 +551,19 @@ fn client_for_url(url: &str) -> aoai::azure::ChatClient {
 fn bundled_scenarios_load_and_report() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     for name in ["normal.jsonl", "throttled.jsonl", "long-history.jsonl"] {
-        let loaded = aoai::record::load(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let loaded =
+            aoai::engine::record::load(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(loaded.warnings.is_empty(), "{name}: {:?}", loaded.warnings);
         assert!(!loaded.calls.is_empty(), "{name}");
     }
-    let throttled = aoai::record::load(&dir.join("throttled.jsonl")).unwrap();
+    let throttled = aoai::engine::record::load(&dir.join("throttled.jsonl")).unwrap();
     assert!(
         throttled
             .calls
             .iter()
             .any(|c| c.record.attempts.iter().any(|a| a.status == Some(429)))
     );
-    let long = aoai::record::load(&dir.join("long-history.jsonl")).unwrap();
+    let long = aoai::engine::record::load(&dir.join("long-history.jsonl")).unwrap();
     let shape = long.calls.last().unwrap().prompt_shape;
     assert!(
         shape.assistant > shape.user,
@@ -594,7 +595,7 @@ fn a_line_cut_inside_its_events_is_reported_not_counted() {
     std::fs::write(&file, &text).unwrap();
     let prices = PriceTable::builtin();
     let mut b = ReportBuilder::new(&prices);
-    let (_, warnings) = aoai::record::for_each_summary(&file, |c| b.add(c)).unwrap();
+    let (_, warnings) = aoai::engine::record::for_each_summary(&file, |c| b.add(c)).unwrap();
     assert_eq!(b.finish().total.calls, 1);
     assert_eq!(warnings.len(), 1);
     assert!(

@@ -292,7 +292,7 @@ async fn profile_switch_rebuilds_the_clients_from_a_config_file() {
     )
     .unwrap();
     let cli = aoai::cli::Cli::try_parse_from(["aoai", "--config", path.to_str().unwrap()]).unwrap();
-    h.exec.set_conn_args(cli.console.conn.clone());
+    h.exec.set_conn_args(cli.console.conn.options());
     h.app.set_profiles(vec!["second".into()]);
 
     h.alt('p');
@@ -350,7 +350,7 @@ async fn a_profile_that_cannot_connect_says_so_and_keeps_the_old_clients() {
     )
     .unwrap();
     let cli = aoai::cli::Cli::try_parse_from(["aoai", "--config", path.to_str().unwrap()]).unwrap();
-    h.exec.set_conn_args(cli.console.conn.clone());
+    h.exec.set_conn_args(cli.console.conn.options());
     h.app.set_profiles(vec!["broken".into()]);
     h.alt('p');
     h.key(KeyCode::Up);

@@ -11,12 +11,12 @@ use aoai::domain::call::{Attempt, CallError, CallRecord, ErrorKind, Outcome, Sse
 use aoai::domain::ratelimit::RateLimit;
 use aoai::domain::scenario::{PromptShape, RecordedRequest, ScenarioCall};
 use aoai::domain::usage::Usage;
+use aoai::engine::replay::{Speed, schedule};
 use aoai::sim::{SimConfig, Simulator};
 use aoai::tui::app::{App, AppConfig};
 use aoai::tui::command::{Effect, Executor};
 use aoai::tui::components::status_bar::Screen;
 use aoai::tui::event::{AppEvent, AppEventSender, CallMsg, ManualClock, TokioClock};
-use aoai::tui::replay::{Speed, schedule};
 use aoai::tui::theme::{ColourSupport, Theme};
 use aoai::tui::{ChannelInput, TerminalOps, run_loop};
 use aoai::wire::{ChatMessage, ChatRequest};
@@ -470,7 +470,7 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
         !text.contains(FAKE_KEY),
         "the API key reached the scenario file"
     );
-    let loaded = aoai::record::load(&path).unwrap();
+    let loaded = aoai::engine::record::load(&path).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.calls.len(), 2);
     assert!(

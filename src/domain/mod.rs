@@ -2,6 +2,7 @@
 //! cost, retry decisions and the stream reducer. No UI, no network, no tokio.
 
 pub mod call;
+pub mod call_text;
 pub mod compare;
 pub mod cost;
 pub mod diff;

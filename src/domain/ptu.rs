@@ -25,6 +25,18 @@ pub enum DeploymentType {
 }
 
 impl DeploymentType {
+    /// Of an ARM SKU name: `GlobalProvisionedManaged` → global, `DataZone…` → datazone, else
+    /// regional.
+    pub fn of_sku(sku: &str) -> DeploymentType {
+        if sku.starts_with("DataZone") {
+            DeploymentType::Datazone
+        } else if sku.starts_with("Global") {
+            DeploymentType::Global
+        } else {
+            DeploymentType::Regional
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeploymentType::Global => "global",

@@ -3,7 +3,7 @@
 //! them), the response status and an allowlist of headers, every received event with its
 //! time offset, usage, timings, attempts and errors. Schema: `docs/scenarios.md`.
 //!
-//! Pure: parsing and validation only; files are read and written by `crate::record`.
+//! Pure: parsing and validation only; files are read and written by `crate::engine::record`.
 
 use serde::{Deserialize, Serialize};
 

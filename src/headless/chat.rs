@@ -12,9 +12,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::azure::CallSpec;
 use crate::cli::ChatArgs;
-use crate::connect::connect;
 use crate::domain::call::{CallEvent, CallRecord, Outcome};
+use crate::domain::call_text::metrics_block;
+use crate::domain::num::fmt_ms;
 use crate::domain::params;
+use crate::engine::connect::connect;
 use crate::wire::{ChatMessage, ChatRequest};
 
 /// Reads a `--messages` file: a JSON array of chat messages.
@@ -80,14 +82,14 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     if message.trim().is_empty() && history.is_empty() {
         bail!("the message is empty");
     }
-    let field = crate::connect::max_tokens_field(&args.conn)?;
+    let field = crate::engine::connect::max_tokens_field(&args.conn.options())?;
     let request = build_request(&args, history, &message, field);
     // Refused here, with the range, rather than sent (the flags are checked by clap too).
     params::check_request(&request)?;
-    let conn = connect(&args.conn).await?;
+    let conn = connect(&args.conn.options()).await?;
     // Open the scenario before the call, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
-        Some(path) => Some(crate::record::Recorder::open(
+        Some(path) => Some(crate::engine::record::Recorder::open(
             path,
             conn.is_sim().then_some("simulator"),
         )?),
@@ -141,8 +143,12 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
 
     let mut record = record;
     if let Some(rec) = recorder.as_mut() {
-        let line =
-            crate::record::scenario_call(conn.client.config(), &spec, record.clone(), started);
+        let line = crate::engine::record::scenario_call(
+            conn.client.config(),
+            &spec,
+            record.clone(),
+            started,
+        );
         rec.append(line)?;
         // The raw events belong in the scenario, not in the one-line JSON.
         record.events.clear();
@@ -165,111 +171,4 @@ pub fn exit_code(r: &CallRecord) -> ExitCode {
         Outcome::Throttled => ExitCode::from(3),
         Outcome::Cancelled => ExitCode::from(130),
     }
-}
-
-pub fn fmt_ms(ms: f64) -> String {
-    if ms >= 10_000.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else if ms >= 1000.0 {
-        format!("{:.2} s", ms / 1000.0)
-    } else {
-        format!("{ms:.0} ms")
-    }
-}
-
-fn opt_ms(v: Option<f64>) -> String {
-    v.map_or("—".to_string(), fmt_ms)
-}
-
-fn opt_u(v: Option<u64>) -> String {
-    v.map_or("—".to_string(), |n| n.to_string())
-}
-
-/// The human-readable figures of a call, as printed after the answer.
-pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
-    let mut out = String::new();
-    let status = r
-        .status
-        .map_or("no response".to_string(), |s| s.to_string());
-    let outcome = match r.outcome {
-        Outcome::Done => r.finish_reason.clone().unwrap_or_else(|| "done".into()),
-        Outcome::Failed => "failed".into(),
-        Outcome::Throttled => "throttled".into(),
-        Outcome::Cancelled => "cancelled".into(),
-    };
-    let mut head = format!(
-        "── {} · {} · {} · {}",
-        r.deployment,
-        r.api.as_str(),
-        status,
-        outcome
-    );
-    if let Some(m) = &r.model {
-        head.push_str(&format!(" · {m}"));
-    }
-    if let Some(region) = &r.region {
-        head.push_str(&format!(" · {region}"));
-    }
-    if sim {
-        head.push_str(" · simulator");
-    }
-    out.push_str(&head);
-    out.push('\n');
-    let t = &r.timing;
-    out.push_str(&format!(
-        "   ttfb {} · ttft {} · e2e {} · {}\n",
-        opt_ms(t.ttfb_ms),
-        opt_ms(t.ttft_ms),
-        opt_ms(t.e2e_ms),
-        t.tokens_per_s
-            .map_or("— tok/s".to_string(), |v| format!("{v:.1} tok/s"))
-    ));
-    match &r.usage {
-        Some(u) => out.push_str(&format!(
-            "   tokens prompt {} (cached {}) · completion {} (reasoning {}) · total {} · cost {}\n",
-            u.prompt_tokens,
-            u.cached_tokens,
-            u.completion_tokens,
-            u.reasoning_tokens,
-            u.total_tokens,
-            r.cost_usd
-                .map_or("unpriced model".to_string(), |c| format!("${c:.6}"))
-        )),
-        None => out.push_str("   tokens — (no usage reported)\n"),
-    }
-    let rl = &r.ratelimit;
-    out.push_str(&format!(
-        "   limits requests {}/{} · tokens {}/{} · retry-after {}\n",
-        opt_u(rl.remaining_requests),
-        opt_u(rl.limit_requests),
-        opt_u(rl.remaining_tokens),
-        opt_u(rl.limit_tokens),
-        rl.retry_after_ms
-            .map_or("—".to_string(), |v| fmt_ms(v as f64))
-    ));
-    let attempts: Vec<String> = r
-        .attempts
-        .iter()
-        .map(|a| {
-            let s = a.status.map_or("—".to_string(), |s| s.to_string());
-            if a.waited_ms > 0 {
-                format!("{s} (waited {})", fmt_ms(a.waited_ms as f64))
-            } else {
-                s
-            }
-        })
-        .collect();
-    out.push_str(&format!(
-        "   attempts {} [{}] · request id {}\n",
-        r.attempts.len(),
-        attempts.join(", "),
-        r.request_id.as_deref().unwrap_or("—")
-    ));
-    for n in &r.notes {
-        out.push_str(&format!("   note: {n}\n"));
-    }
-    if let Some(e) = &r.error {
-        out.push_str(&format!("   error: {e}\n"));
-    }
-    out
 }

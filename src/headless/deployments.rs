@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::azure::arm::{Account, ArmClient, ArmError, Deployment};
 use crate::cli::DeploymentsArgs;
-use crate::connect::connect;
+use crate::engine::connect::connect;
 
 /// One account and its deployments.
 pub struct AccountView {
@@ -49,7 +49,7 @@ pub fn deployment_json(d: &Deployment, endpoint: Option<&str>) -> Value {
 }
 
 pub async fn run(args: DeploymentsArgs) -> anyhow::Result<ExitCode> {
-    let conn = connect(&args.arm.conn()).await?;
+    let conn = connect(&args.arm.options()).await?;
     let clients = conn.arm_clients();
     if clients.is_empty() {
         anyhow::bail!(

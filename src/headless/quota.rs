@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::cli::QuotaArgs;
-use crate::connect::connect;
 use crate::domain::headroom::pool_name;
+use crate::engine::connect::connect;
 
 use super::deployments::discover;
 
 pub async fn run(args: QuotaArgs) -> anyhow::Result<ExitCode> {
-    let conn = connect(&args.arm.conn()).await?;
+    let conn = connect(&args.arm.options()).await?;
     let clients = conn.arm_clients();
     if clients.is_empty() {
         anyhow::bail!(

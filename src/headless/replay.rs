@@ -8,16 +8,16 @@ use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ReplayArgs;
-use crate::connect::connect;
 use crate::domain::call::Outcome;
 use crate::domain::cost::PriceTable;
 use crate::domain::diff;
+use crate::domain::num::fmt_ms;
 use crate::domain::num::plural;
 use crate::domain::params;
-use crate::headless::chat::fmt_ms;
-use crate::record::report::{ReportBuilder, render_text};
-use crate::record::resend::{ResendRow, resend};
-use crate::record::{self, Recorder};
+use crate::engine::connect::connect;
+use crate::engine::record::report::{ReportBuilder, render_text};
+use crate::engine::record::resend::{ResendRow, resend};
+use crate::engine::record::{self, Recorder};
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.report {
@@ -26,17 +26,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.resend {
         return resend_cmd(&args).await;
     }
-    if !(args.speed == 0.0 || args.speed >= 0.1) || !args.speed.is_finite() {
-        bail!(
-            "--speed must be 0 (instant) or at least 0.1, got {}",
-            args.speed
-        );
-    }
-    let loaded = record::load(&args.file)?;
-    for w in &loaded.warnings {
-        eprintln!("{}: {w}", args.file.display());
-    }
-    crate::tui::replay(args, loaded).await
+    bail!("pass --report or --resend (without them, `aoai replay FILE` opens the console)")
 }
 
 fn prices(args: &ReplayArgs) -> anyhow::Result<PriceTable> {
@@ -84,7 +74,7 @@ fn signed_ms(v: Option<f64>) -> String {
 
 fn row_text(r: &ResendRow) -> String {
     let opt = |v: Option<u64>| v.map_or("—".into(), |n| n.to_string());
-    let ms = |v: Option<f64>| v.map_or("—".into(), fmt_ms);
+    let ms = crate::domain::num::opt_ms;
     let usd = |v: Option<f64>| v.map_or("—".into(), |c| format!("${c:.6}"));
     let mut s = format!(
         "call {}: {} → {} · status {} → {}\n",
@@ -145,7 +135,7 @@ async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let conn = connect(&args.conn).await?;
+    let conn = connect(&args.conn.options()).await?;
     let mut recorder = match &args.record {
         Some(p) => Some(Recorder::open(p, conn.is_sim().then_some("simulator"))?),
         None => None,

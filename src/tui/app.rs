@@ -22,10 +22,12 @@ use super::components::status_bar::{self, Screen, StatusProps};
 use super::event::EditTarget;
 use super::event::{AppEvent, CallId, CallMsg, Clock};
 use super::keymap::{self, GlobalAction, Hint};
-use super::replay::{RecordMsg, Recording, Speed};
+use super::recording::Recording;
 use super::session::{LiveCall, Session};
 use super::theme::Theme;
 use crate::azure::CallSpec;
+use crate::engine::record::writer::RecordMsg;
+use crate::engine::replay::Speed;
 use crate::wire::{ChatMessage, ChatRequest};
 
 mod keys;
@@ -548,10 +550,9 @@ impl App {
                 Effect::StopRecording,
             );
         }
-        let path =
-            self.recording.default_path.clone().unwrap_or_else(|| {
-                super::replay::default_record_path(std::time::SystemTime::now())
-            });
+        let path = self.recording.default_path.clone().unwrap_or_else(|| {
+            crate::engine::record::writer::default_record_path(std::time::SystemTime::now())
+        });
         self.recording.generation += 1;
         self.recording.written = 0;
         self.recording.active = Some(path.clone());

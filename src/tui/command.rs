@@ -14,7 +14,7 @@ use crate::domain::retry::RetryPolicy;
 use super::event::{AppEventSender, ArmMsg, CallId, EditTarget};
 
 mod ops;
-pub use ops::{SIMULATOR_PROFILE, deployment_type};
+pub use ops::SIMULATOR_PROFILE;
 
 /// Chat parameters shown (and edited) on the chat screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +110,7 @@ pub enum Effect {
     Replay {
         id: CallId,
         call: Box<crate::domain::scenario::ScenarioCall>,
-        speed: super::replay::Speed,
+        speed: crate::engine::replay::Speed,
     },
     /// Record every call started from now on to `path` (appending).
     StartRecording {
@@ -193,12 +193,12 @@ impl Executor {
             Effect::Replay { id, call, speed } => {
                 let cancel = CancellationToken::new();
                 self.tokens.insert(id, cancel.clone());
-                let schedule = super::replay::schedule(&call, speed);
-                super::replay::spawn_replay(id, schedule, self.tx.clone(), cancel);
+                let schedule = crate::engine::replay::schedule(&call, speed);
+                super::recording::spawn_replay(id, schedule, self.tx.clone(), cancel);
             }
             Effect::StartRecording { generation, path } => {
                 let profile = self.record_profile.clone();
-                self.recorder = Some(super::replay::spawn_writer(
+                self.recorder = Some(super::recording::spawn_writer(
                     generation,
                     path,
                     profile,
@@ -245,8 +245,12 @@ impl Executor {
                 Some(recorder) => {
                     let mut shown = record.clone();
                     shown.events.clear();
-                    let line =
-                        crate::record::scenario_call(client.config(), &spec, record, started);
+                    let line = crate::engine::record::scenario_call(
+                        client.config(),
+                        &spec,
+                        record,
+                        started,
+                    );
                     let _ = recorder.send(line);
                     shown
                 }

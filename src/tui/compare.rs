@@ -29,7 +29,9 @@ pub fn console_args(args: CompareArgs, set: &VariantSet) -> ConsoleArgs {
     }
 }
 
-pub async fn run(args: CompareArgs, set: VariantSet) -> anyhow::Result<ExitCode> {
+/// `aoai compare FILE --tui`: a bad set is reported before the terminal is taken.
+pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let set = crate::engine::compare::load(&args.file)?;
     let console = console_args(args, &set);
     super::run(console).await
 }

@@ -27,7 +27,7 @@ pub enum AppEvent {
     /// Animation timer; only runs while something animates.
     Tick,
     /// News from the recording thread.
-    Record(super::replay::RecordMsg),
+    Record(crate::engine::record::writer::RecordMsg),
     /// Metrics, profile connections and bench reports (`super::ops`).
     Console(super::ops::ConsoleMsg),
 }

@@ -15,7 +15,7 @@ pub mod input;
 pub mod keymap;
 pub mod markdown;
 pub mod ops;
-pub mod replay;
+pub mod recording;
 pub mod session;
 pub mod terminal;
 pub mod theme;
@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::cli::ConsoleArgs;
-use crate::connect::connect;
+use crate::engine::connect::connect;
 
 use app::{App, AppConfig};
 use command::{ChatParams, Effect, Executor};
@@ -191,10 +191,10 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     let theme = Theme::load(args.theme.as_deref())?.for_terminal(ColourSupport::from_env());
     // `--compare FILE`: a bad set is reported before the terminal is taken.
     let compare_set = match &args.compare {
-        Some(path) => Some(crate::headless::compare::load(path)?),
+        Some(path) => Some(crate::engine::compare::load(path)?),
         None => None,
     };
-    let conn = connect(&args.conn).await?;
+    let conn = connect(&args.conn.options()).await?;
     // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
     let deployment = conn.deployment(args.deployment.as_ref())?;
     // ARM: the simulator's, or real ARM when the profile names a subscription (Entra ID).
@@ -220,9 +220,11 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     };
     let mut app = App::new(cfg, theme, Arc::new(TokioClock::new()));
     // Profile switching (Alt+P / `p`): the config's profiles plus the simulator.
-    exec.set_conn_args(args.conn.clone());
+    exec.set_conn_args(args.conn.options());
     app.set_profiles(profile_names(&args.conn));
-    app.set_max_tokens_field(crate::connect::max_tokens_field(&args.conn)?);
+    app.set_max_tokens_field(crate::engine::connect::max_tokens_field(
+        &args.conn.options(),
+    )?);
     if let Some(set) = compare_set {
         app.open_compare(set);
     }
@@ -266,7 +268,7 @@ async fn run_on_terminal(
 }
 
 /// The profile name a scenario header carries: the config profile, or `simulator`.
-fn record_profile(conn: &crate::connect::Connection) -> Option<String> {
+fn record_profile(conn: &crate::engine::connect::Connection) -> Option<String> {
     if conn.is_sim() {
         Some("simulator".into())
     } else {
@@ -276,14 +278,22 @@ fn record_profile(conn: &crate::connect::Connection) -> Option<String> {
 
 /// `aoai replay FILE`: the console opened on a recorded scenario. The chat and the other
 /// screens keep working against the connection the flags name (the simulator by default).
-pub async fn replay(
-    args: crate::cli::ReplayArgs,
-    loaded: crate::record::Loaded,
-) -> anyhow::Result<ExitCode> {
+/// `aoai replay FILE` (no `--report` / `--resend`): the console on the Replay screen.
+pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode> {
+    if !(args.speed == 0.0 || args.speed >= 0.1) || !args.speed.is_finite() {
+        anyhow::bail!(
+            "--speed must be 0 (instant) or at least 0.1, got {}",
+            args.speed
+        );
+    }
+    let loaded = crate::engine::record::load(&args.file)?;
+    for w in &loaded.warnings {
+        eprintln!("{}: {w}", args.file.display());
+    }
     terminal::ensure_tty()?;
     let theme = Theme::load(std::env::var("AOAI_THEME").ok().as_deref())?
         .for_terminal(ColourSupport::from_env());
-    let conn = connect(&args.conn).await?;
+    let conn = connect(&args.conn.options()).await?;
     let first = loaded.calls.first().map(|c| c.request.deployment.clone());
     let deployment = match conn.deployment(None) {
         Ok(d) => d,
@@ -315,7 +325,11 @@ pub async fn replay(
         || args.file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    app.open_replay(&file, loaded.calls, replay::Speed::from_factor(args.speed));
+    app.open_replay(
+        &file,
+        loaded.calls,
+        crate::engine::replay::Speed::from_factor(args.speed),
+    );
     app.set_replay_skipped(&loaded.warnings);
 
     let result = run_on_terminal(&mut app, &mut exec, &mut rx).await;

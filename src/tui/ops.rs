@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use crate::azure::arm::ModelRef;
 use crate::azure::monitor::DeploymentMetrics;
-use crate::connect::Connection;
 use crate::domain::call::ApiPath;
 use crate::domain::stats::BenchReport;
-use crate::headless::bench::Pacing;
+use crate::engine::bench::Pacing;
+use crate::engine::connect::Connection;
 
 /// A deployment opened from the browser: where its account lives and what it runs.
 #[derive(Debug, Clone, PartialEq)]

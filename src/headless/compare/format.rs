@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::Plan;
 use crate::domain::compare::{CompareReport, Delta, VariantRow};
+use crate::domain::num::fmt_ms;
 use crate::domain::num::{fixed, plural};
-use crate::headless::chat::fmt_ms;
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "—".to_string(), f)

@@ -208,7 +208,8 @@ impl App {
                         match info.deployment {
                             Some(d) => self.deployment = d,
                             None if info.sim => {
-                                self.deployment = crate::connect::SIM_DEFAULT_DEPLOYMENT.into()
+                                self.deployment =
+                                    crate::engine::connect::SIM_DEFAULT_DEPLOYMENT.into()
                             }
                             None => {}
                         }

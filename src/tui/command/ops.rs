@@ -9,16 +9,15 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Executor;
-use crate::azure::arm::{ArmClient, ModelRef, SIM_SUBSCRIPTION};
-use crate::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
-use crate::cli::ConnArgs;
-use crate::connect::Connection;
+use crate::azure::arm::ModelRef;
+use crate::azure::{ChatClient, ClientConfig, Endpoint};
 use crate::domain::call::CallRecord;
 use crate::domain::cost::PriceTable;
-use crate::domain::ptu::{DeploymentType, PtuTable};
+use crate::domain::ptu::DeploymentType;
 use crate::domain::retry::RetryPolicy;
-use crate::headless::bench::{self, LoadError, LoadPlan, PromptTemplate};
-use crate::sim::{SimConfig, Simulator};
+use crate::engine::bench::{self, LoadError, LoadPlan, PromptTemplate, PtuTarget};
+use crate::engine::connect::ConnectOptions;
+use crate::engine::connect::{Connection, EmbeddedSim};
 use crate::tui::event::{AppEvent, AppEventSender};
 use crate::tui::ops::{BenchSpec, ConnSlot, ConsoleEffect, ConsoleMsg, ProfileInfo};
 
@@ -29,7 +28,7 @@ pub const SIMULATOR_PROFILE: &str = "simulator";
 #[derive(Default)]
 pub struct ExecOps {
     /// The console's connection flags (profile switching reuses timeouts, prices, config).
-    conn_args: Option<ConnArgs>,
+    conn_args: Option<ConnectOptions>,
     /// Deployment name → its ARM model, for pricing.
     models: Arc<HashMap<String, ModelRef>>,
     /// The bench run in flight.
@@ -49,20 +48,9 @@ pub fn priced(models: &Pricing, prices: &PriceTable, mut rec: CallRecord) -> Cal
     rec
 }
 
-/// `GlobalProvisionedManaged` → global, `DataZone…` → datazone, else regional.
-pub fn deployment_type(sku: &str) -> DeploymentType {
-    if sku.starts_with("DataZone") {
-        DeploymentType::Datazone
-    } else if sku.starts_with("Global") {
-        DeploymentType::Global
-    } else {
-        DeploymentType::Regional
-    }
-}
-
 impl Executor {
     /// The console's connection flags, for profile switching.
-    pub fn set_conn_args(&mut self, args: ConnArgs) {
+    pub fn set_conn_args(&mut self, args: ConnectOptions) {
         self.ops.conn_args = Some(args);
     }
 
@@ -263,71 +251,35 @@ async fn run_bench(
         connections: None,
         drain: Duration::from_secs(10),
     };
-    let served = match bench::probe(&client, &plan, &cancel).await {
-        Ok(m) => m,
-        Err(LoadError::Fatal(msg)) => return done(&tx, generation, Err(msg)),
-    };
     let reports = tx.clone();
-    let label = served.clone();
     let mut on_report = move |r: &crate::domain::stats::BenchReport| {
-        let mut r = r.clone();
-        r.model = label.clone();
         reports.send(AppEvent::Console(ConsoleMsg::BenchReport {
             generation,
-            report: Box::new(r),
+            report: Box::new(r.clone()),
         }));
     };
-    let result = bench::run_load(&client, &plan, &cancel, None, &mut on_report).await;
-    let result = match result {
-        Ok(mut fin) => {
-            fin.model = served.clone();
-            let (ptu_model, kind) = match &model {
-                Some(m) => (m.priced_name(), deployment_type(&m.sku)),
-                None => (
-                    served.unwrap_or_else(|| deployment.clone()),
-                    DeploymentType::Global,
-                ),
-            };
-            bench::add_ptu(
-                &mut fin,
-                &PtuTable::builtin(),
-                &ptu_model,
-                kind,
-                plan.pacing,
-            );
-            Ok(Box::new(fin))
-        }
-        Err(LoadError::Fatal(msg)) => Err(msg),
+    let ptu = match &model {
+        Some(m) => PtuTarget {
+            model: Some(m.priced_name()),
+            kind: DeploymentType::of_sku(&m.sku),
+        },
+        None => PtuTarget::default(),
     };
+    let result = bench::measure(&client, &plan, &cancel, None, &ptu, &mut on_report)
+        .await
+        .map(Box::new)
+        .map_err(|LoadError::Fatal(msg)| msg);
     done(&tx, generation, result);
 }
 
 /// Connects with profile `name` (`simulator`: a fresh embedded simulator).
 async fn connect_named(
-    args: Option<ConnArgs>,
+    args: Option<ConnectOptions>,
     base: ClientConfig,
     name: &str,
 ) -> anyhow::Result<Connection> {
     if name == SIMULATOR_PROFILE {
-        let handle = Simulator::start(SimConfig::default_fleet()).await?;
-        let cfg = ClientConfig {
-            endpoint: Endpoint::parse(&handle.base_url())?,
-            auth: Auth::ApiKey(Secret::new("simulator")),
-            ..base
-        };
-        let arm = ArmClient::new(
-            &handle.base_url(),
-            Secret::new("simulator"),
-            SIM_SUBSCRIPTION,
-        )?;
-        return Ok(Connection {
-            client: ChatClient::new(cfg)?,
-            sim: Some(handle),
-            arm: Some(arm),
-            subscriptions: vec![SIM_SUBSCRIPTION.to_string()],
-            profile: None,
-            default_deployment: None,
-        });
+        return EmbeddedSim::connect(base).await;
     }
     let Some(mut args) = args else {
         anyhow::bail!("profile switching needs the console's connection flags");
@@ -336,7 +288,7 @@ async fn connect_named(
     args.profile = Some(name.to_string());
     args.endpoint = None;
     args.api_key = None;
-    crate::connect::connect(&args).await
+    crate::engine::connect::connect(&args).await
 }
 
 /// How long a profile switch waits to see whether the endpoint accepts a connection.

@@ -15,7 +15,7 @@ use super::ptu::{self, SessionWorkload};
 use super::{block, ellipsize};
 use crate::domain::ptu::PtuTable;
 use crate::domain::stats::BenchReport;
-use crate::headless::bench::Pacing;
+use crate::engine::bench::Pacing;
 use crate::tui::command::{Command, Outcome};
 use crate::tui::keymap::{self, BenchAction, Hint};
 use crate::tui::ops::{BenchSpec, ConsoleCommand};
@@ -390,9 +390,7 @@ impl BenchView {
                 format!(
                     " TTFT p95 {} ",
                     last.filter(|r| r.ttft_ms.count > 0)
-                        .map_or("—".into(), |r| crate::headless::chat::fmt_ms(
-                            r.ttft_ms.p95
-                        ))
+                        .map_or("—".into(), |r| crate::domain::num::fmt_ms(r.ttft_ms.p95))
                 ),
                 ttft,
                 theme.ok,
@@ -433,7 +431,7 @@ fn chart(area: Rect, buf: &mut Buffer, theme: &Theme, title: String, data: &[f64
 }
 
 fn report_lines(r: &BenchReport, theme: &Theme) -> Vec<Line<'static>> {
-    use crate::headless::chat::fmt_ms;
+    use crate::domain::num::fmt_ms;
     let pct = |p: &crate::domain::stats::Percentiles| {
         if p.count == 0 {
             "—".to_string()

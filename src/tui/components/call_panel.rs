@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{bar, block, ellipsize};
 use crate::domain::call::Outcome;
-use crate::headless::chat::fmt_ms;
+use crate::domain::num::{fmt_ms, opt_ms};
 use crate::tui::session::{LiveCall, Phase};
 use crate::tui::theme::Theme;
 
@@ -158,10 +158,6 @@ pub fn phase_text(c: &LiveCall, now: Duration) -> String {
             None => format!("{icon} {} in {}", c.phase.label(), dur(c.elapsed(now))),
         },
     }
-}
-
-fn opt_ms(v: Option<f64>) -> String {
-    v.map_or("—".into(), fmt_ms)
 }
 
 fn gauge_line(

@@ -15,7 +15,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 use super::call_panel::{call_style, phase_text};
 use super::{block, ellipsize, put_line};
 use crate::domain::call::Outcome as CallOutcome;
-use crate::headless::chat::fmt_ms;
+use crate::domain::num::fmt_ms;
 use crate::tui::command::{ChatParams, Command, Outcome, Submit};
 use crate::tui::event::{CallId, EditTarget};
 use crate::tui::keymap::{self, Binding, ChatAction};

@@ -26,7 +26,6 @@ use crate::domain::call::{ApiPath, CallRecord, Outcome};
 use crate::domain::compare::{Delta, MAX_VARIANTS, Variant, VariantSet};
 use crate::domain::diff::{DiffKind, similarity, word_diff};
 use crate::domain::retry::RetryPolicy;
-use crate::headless::chat::fmt_ms;
 use crate::tui::command::{Command, Outcome as KeyOutcome};
 use crate::tui::event::{CallId, CallMsg};
 use crate::tui::keymap::{self, CompareAction, CompareEditAction, Hint};
@@ -446,7 +445,7 @@ impl Compare {
                     phase.push_str(&format!(" · {f}"));
                 }
                 head.push(Line::styled(ellipsize(&phase, w), call_style(c, theme)));
-                let ms = |v: Option<f64>| v.map_or("—".to_string(), fmt_ms);
+                let ms = crate::domain::num::opt_ms;
                 let rec = c.record.as_ref();
                 let tps = c
                     .tokens_per_s(p.now)

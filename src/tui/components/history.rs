@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, 
 
 use super::block;
 use super::call_panel::{call_style, outcome_label};
-use crate::headless::chat::{fmt_ms, metrics_block};
+use crate::domain::call_text::metrics_block;
 use crate::tui::command::{Command, Outcome};
 use crate::tui::keymap::{self, Binding, HistoryAction};
 use crate::tui::markdown::plain;
@@ -131,7 +131,7 @@ impl History {
         .style(theme.title);
         let rows = session.calls.iter().rev().map(|c| {
             let r = c.record.as_ref();
-            let opt = |v: Option<f64>| v.map_or("—".to_string(), fmt_ms);
+            let opt = crate::domain::num::opt_ms;
             Row::new(vec![
                 Cell::from(c.id.to_string()),
                 Cell::from(c.deployment.clone()),

@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use crate::domain::call::Outcome;
 use crate::domain::ptu::{DeploymentType, PtuTable, Workload};
-use crate::tui::command::deployment_type;
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 
@@ -51,7 +50,10 @@ pub fn session_workload(session: &Session) -> Option<SessionWorkload> {
     }
     let span_min = last.started.saturating_sub(done[0].started).as_secs_f64() / 60.0;
     let (model, kind) = match &last.model {
-        Some(m) => (m.priced_name(), deployment_type(&m.sku)),
+        Some(m) => (
+            m.priced_name(),
+            crate::domain::ptu::DeploymentType::of_sku(&m.sku),
+        ),
         None => (
             last.record
                 .as_ref()

@@ -1,7 +1,7 @@
 //! The Replay screen (`aoai replay FILE`): the scenario's calls as a table, the selected
 //! call's request summary, the answer of the call being replayed and the live call panel.
 //! Enter replays the selected call, `n` the next one, `s` cycles the speed; the replay itself
-//! runs in the executor ([`crate::tui::replay`]) and reaches the screen as ordinary call
+//! runs in the executor ([`crate::tui::recording`]) and reaches the screen as ordinary call
 //! events.
 
 use std::time::Duration;
@@ -16,11 +16,10 @@ use super::call_panel::{self, phase_style};
 use super::{block, ellipsize};
 use crate::domain::call::Outcome as CallOutcome;
 use crate::domain::scenario::ScenarioCall;
-use crate::headless::chat::fmt_ms;
+use crate::engine::replay::Speed;
 use crate::tui::command::{Command, Outcome};
 use crate::tui::event::CallId;
 use crate::tui::keymap::{self, Binding, Hint, ReplayAction};
-use crate::tui::replay::Speed;
 use crate::tui::session::{LiveCall, Phase, Session};
 use crate::tui::theme::Theme;
 
@@ -205,7 +204,7 @@ impl Replay {
         let playing = self.playing.map(|(_, i)| i);
         let rows = self.calls.iter().enumerate().map(|(i, c)| {
             let r = &c.record;
-            let opt = |v: Option<f64>| v.map_or("—".to_string(), fmt_ms);
+            let opt = crate::domain::num::opt_ms;
             let mark = if playing == Some(i) { "•" } else { "" };
             Row::new(vec![
                 Cell::from(format!("{mark}{}", i + 1)),

@@ -4,6 +4,7 @@
 
 pub mod report;
 pub mod resend;
+pub mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};

@@ -1,26 +1,17 @@
-//! Record and replay in the console.
-//!
-//! **Replay**: [`schedule`] turns one recorded call into the [`CallEvent`]s a live call would
+//! Replay: [`schedule`] turns one recorded call into the [`CallEvent`]s a live call would
 //! have reported, each with its delay from the start of the replay (pure, tested without
-//! sleeping); [`spawn_replay`] plays a schedule as a tokio task through the same
-//! [`AppEventSender`] a live call uses, sleeping until `start + delay` (so drift does not add
-//! up), and ends with the recorded [`CallRecord`].
-//!
-//! **Recording**: [`spawn_writer`] owns the [`Recorder`] on a dedicated thread fed by a
-//! channel, so the UI never waits on file I/O; it reports back with [`RecordMsg`]s.
+//! sleeping); [`play`] plays a schedule, sleeping until `start + delay` (so drift does not
+//! add up), and ends with the recorded [`CallRecord`]. The console feeds what it plays into
+//! the same call life cycle as a live call.
 
-use std::path::{Path, PathBuf};
-use std::sync::mpsc as std_mpsc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::event::{AppEvent, AppEventSender, CallId};
 use crate::domain::call::{CallError, CallEvent, CallRecord, ErrorKind, Outcome};
 use crate::domain::ratelimit::RateLimit;
 use crate::domain::scenario::ScenarioCall;
 use crate::domain::stream::StreamState;
-use crate::record::Recorder;
 use crate::wire::ChunkIn;
 
 /// Replay pace.
@@ -215,31 +206,35 @@ pub fn schedule(call: &ScenarioCall, speed: Speed) -> Schedule {
     }
 }
 
-/// Plays a schedule as call `id`: events at their delays from now, then the record. A
-/// cancelled replay ends at once with a `cancelled` record holding the text played so far.
-pub fn spawn_replay(id: CallId, s: Schedule, tx: AppEventSender, cancel: CancellationToken) {
-    tokio::spawn(async move {
-        let start = tokio::time::Instant::now();
-        let mut played = String::new();
-        let mut record = s.record;
-        record.id = id;
-        for (at, ev) in s.steps {
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => return tx.call_finished(id, cancelled(record, played)),
-                _ = tokio::time::sleep_until(start + at) => {}
-            }
-            if let CallEvent::Delta(d) = &ev {
-                played.push_str(d);
-            }
-            tx.call_event(id, ev);
-        }
+/// Plays a schedule: each event to `on_event` at its delay from now, then the record (its id
+/// set to `id`). A cancelled replay ends at once with a `cancelled` record holding the text
+/// played so far.
+pub async fn play(
+    id: u64,
+    s: Schedule,
+    cancel: &CancellationToken,
+    mut on_event: impl FnMut(CallEvent),
+) -> CallRecord {
+    let start = tokio::time::Instant::now();
+    let mut played = String::new();
+    let mut record = s.record;
+    record.id = id;
+    for (at, ev) in s.steps {
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => tx.call_finished(id, cancelled(record, played)),
-            _ = tokio::time::sleep_until(start + s.finish_at) => tx.call_finished(id, record),
+            _ = cancel.cancelled() => return cancelled(record, played),
+            _ = tokio::time::sleep_until(start + at) => {}
         }
-    });
+        if let CallEvent::Delta(d) = &ev {
+            played.push_str(d);
+        }
+        on_event(ev);
+    }
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => cancelled(record, played),
+        _ = tokio::time::sleep_until(start + s.finish_at) => record,
+    }
 }
 
 fn cancelled(mut record: CallRecord, played: String) -> CallRecord {
@@ -247,117 +242,6 @@ fn cancelled(mut record: CallRecord, played: String) -> CallRecord {
     record.text = played;
     record.error = Some(CallError::new(ErrorKind::Cancelled, "replay stopped"));
     record
-}
-
-// ---- recording ----
-
-/// What the recording thread reports. `generation` tells a stopped recording's late news
-/// from the current one's.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecordMsg {
-    /// The file is open (header written if new).
-    Opened { generation: u64, path: PathBuf },
-    /// A call was written; `count` calls so far in this recording.
-    Written { generation: u64, count: usize },
-    /// Opening or writing failed; recording stopped.
-    Failed { generation: u64, error: String },
-}
-
-/// Whether the console records, where, and how many calls it wrote.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Recording {
-    /// `--record FILE`; toggling on without it records to a new time-stamped file.
-    pub default_path: Option<PathBuf>,
-    /// The file being written while on.
-    pub active: Option<PathBuf>,
-    pub written: usize,
-    pub generation: u64,
-}
-
-impl Recording {
-    /// The status-bar label while on: `● REC file.jsonl (3)`.
-    pub fn label(&self) -> Option<String> {
-        let path = self.active.as_ref()?;
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        Some(format!("● REC {name} ({})", self.written))
-    }
-
-    /// `● REC 3`: the badge for narrow terminals.
-    pub fn short_label(&self) -> Option<String> {
-        self.active
-            .as_ref()
-            .map(|_| format!("● REC {}", self.written))
-    }
-}
-
-/// `./aoai-YYYYMMDD-HHMMSS.jsonl` (UTC) for a recording toggled on without `--record`.
-pub fn default_record_path(now: SystemTime) -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(now).to_string();
-    // 2026-11-23T05:00:00Z → 20261123-050000
-    let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
-    let (date, time) = digits.split_at(digits.len().min(8));
-    PathBuf::from(format!("aoai-{date}-{time}.jsonl"))
-}
-
-/// Starts the recording thread: it opens `path` (appending; a header if new), then writes
-/// each call it receives and flushes it. It ends when every sender is dropped or a write
-/// fails (after reporting [`RecordMsg::Failed`]).
-pub fn spawn_writer(
-    generation: u64,
-    path: PathBuf,
-    profile: Option<String>,
-    tx: AppEventSender,
-) -> std_mpsc::Sender<ScenarioCall> {
-    let (calls_tx, calls_rx) = std_mpsc::channel::<ScenarioCall>();
-    let thread_tx = tx.clone();
-    let spawned = std::thread::Builder::new()
-        .name("aoai-recorder".into())
-        .spawn(move || writer(generation, &path, profile.as_deref(), calls_rx, &thread_tx));
-    if let Err(e) = spawned {
-        let error = format!("could not start the recording thread: {e}");
-        tx.send(AppEvent::Record(RecordMsg::Failed { generation, error }));
-    }
-    calls_tx
-}
-
-fn writer(
-    generation: u64,
-    path: &Path,
-    profile: Option<&str>,
-    calls: std_mpsc::Receiver<ScenarioCall>,
-    tx: &AppEventSender,
-) {
-    let mut rec = match Recorder::open(path, profile) {
-        Ok(r) => r,
-        Err(e) => {
-            let error = e.to_string();
-            return tx.send(AppEvent::Record(RecordMsg::Failed { generation, error }));
-        }
-    };
-    tx.send(AppEvent::Record(RecordMsg::Opened {
-        generation,
-        path: path.to_path_buf(),
-    }));
-    while let Ok(call) = calls.recv() {
-        let msg = match rec.append(call) {
-            Ok(()) => RecordMsg::Written {
-                generation,
-                count: rec.written(),
-            },
-            Err(e) => RecordMsg::Failed {
-                generation,
-                error: e.to_string(),
-            },
-        };
-        let failed = matches!(msg, RecordMsg::Failed { .. });
-        tx.send(AppEvent::Record(msg));
-        if failed {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -603,43 +487,13 @@ mod tests {
         assert_eq!(Speed::X10.label(), "10x");
     }
 
-    #[test]
-    fn recording_label_and_default_file_name() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        assert_eq!(
-            default_record_path(t),
-            PathBuf::from("aoai-20261118-110640.jsonl")
-        );
-        let mut r = Recording::default();
-        assert_eq!(r.label(), None);
-        r.active = Some(PathBuf::from("/tmp/x/session.jsonl"));
-        r.written = 3;
-        assert_eq!(r.label().as_deref(), Some("● REC session.jsonl (3)"));
-    }
-
-    async fn recv(rx: &mut tokio::sync::mpsc::UnboundedReceiver<AppEvent>) -> AppEvent {
-        tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("an event in time")
-            .expect("open")
-    }
-
     #[tokio::test]
-    async fn the_player_sends_every_event_then_the_record_and_a_stop_ends_it_cancelled() {
-        use crate::tui::event::CallMsg;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    async fn play_sends_every_event_then_the_record_and_a_stop_ends_it_cancelled() {
         let cancel = CancellationToken::new();
         let s = schedule(&call(streamed()), Speed::Instant);
         let want: Vec<CallEvent> = s.steps.iter().map(|(_, e)| e.clone()).collect();
-        spawn_replay(9, s, AppEventSender::new(tx), cancel.clone());
         let mut got = Vec::new();
-        let rec = loop {
-            match recv(&mut rx).await {
-                AppEvent::Call(9, CallMsg::Event(e)) => got.push(e),
-                AppEvent::Call(9, CallMsg::Finished(rec)) => break rec,
-                other => panic!("{other:?}"),
-            }
-        };
+        let rec = play(9, s, &cancel, |e| got.push(e)).await;
         assert_eq!(got, want);
         assert_eq!(
             (rec.id, rec.outcome, rec.text.as_str()),
@@ -647,18 +501,11 @@ mod tests {
         );
 
         // Stopped before its first step (at 0 ms at 1x): ends at once, cancelled, no text.
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         cancel.cancel();
-        spawn_replay(
-            10,
-            schedule(&call(streamed()), Speed::X1),
-            AppEventSender::new(tx),
-            cancel,
+        let rec = play(10, schedule(&call(streamed()), Speed::X1), &cancel, |_| {}).await;
+        assert_eq!(
+            (rec.id, rec.outcome, rec.text.as_str()),
+            (10, Outcome::Cancelled, "")
         );
-        let AppEvent::Call(10, CallMsg::Finished(rec)) = recv(&mut rx).await else {
-            panic!("not finished")
-        };
-        assert_eq!(rec.outcome, Outcome::Cancelled);
-        assert_eq!(rec.text, "");
     }
 }

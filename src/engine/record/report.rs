@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::call::{Outcome, Timings};
 use crate::domain::cost::PriceTable;
+use crate::domain::num::opt_ms;
 use crate::domain::num::plural;
 use crate::domain::scenario::PromptShape;
 use crate::domain::usage::Usage;
@@ -262,10 +263,6 @@ impl<'p> ReportBuilder<'p> {
         });
         self.report
     }
-}
-
-fn opt_ms(v: Option<f64>) -> String {
-    v.map_or("—".into(), crate::headless::chat::fmt_ms)
 }
 
 fn clip(s: &str, n: usize) -> String {

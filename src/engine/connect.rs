@@ -5,6 +5,7 @@
 //! `AZURE_OPENAI_API_KEY`, `OPENAI_API_VERSION`, `AZURE_SUBSCRIPTION_ID`), the config file's
 //! `default_profile`, then the simulator.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,12 +15,54 @@ use crate::azure::arm::{AZURE_ARM_BASE, ArmClient, SIM_SUBSCRIPTION};
 use crate::azure::endpoint::DEFAULT_API_VERSION;
 use crate::azure::identity::{TokenProvider, entra_source};
 use crate::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret, Timeouts};
-use crate::cli::ConnArgs;
 use crate::config::{self, AuthConfig, Credential, Profile};
 use crate::domain::call::ApiPath;
 use crate::domain::cost::PriceTable;
 use crate::domain::params::MaxTokensField;
 use crate::sim::{SimConfig, SimHandle, Simulator};
+
+/// Where to send calls and how to authenticate (the front ends fill it from their flags).
+/// Without an endpoint (here, in the profile or in the environment) the embedded simulator
+/// is started in-process and used.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub endpoint: Option<String>,
+    /// Sent as `api-key`; as a Bearer token on the OpenAI path.
+    pub api_key: Option<String>,
+    pub api: ApiPath,
+    pub api_version: String,
+    /// Price table file (TOML); the built-in table without it.
+    pub prices: Option<PathBuf>,
+    /// Seconds.
+    pub connect_timeout: f64,
+    /// Seconds until the response headers.
+    pub first_byte_timeout: f64,
+    /// Longest silence between stream events, seconds.
+    pub idle_timeout: f64,
+    pub profile: Option<String>,
+    /// The config file with profiles (default: the platform config dir).
+    pub config: Option<PathBuf>,
+    pub max_tokens_field: Option<MaxTokensField>,
+}
+
+impl Default for ConnectOptions {
+    /// The flags' defaults: classic path, the default api-version, 10 / 120 / 60 s.
+    fn default() -> Self {
+        ConnectOptions {
+            endpoint: None,
+            api_key: None,
+            api: ApiPath::Classic,
+            api_version: DEFAULT_API_VERSION.to_string(),
+            prices: None,
+            connect_timeout: 10.0,
+            first_byte_timeout: 120.0,
+            idle_timeout: 60.0,
+            profile: None,
+            config: None,
+            max_tokens_field: None,
+        }
+    }
+}
 
 /// Deployment used against the simulator when none is named.
 pub const SIM_DEFAULT_DEPLOYMENT: &str = "gpt-4o";
@@ -92,7 +135,7 @@ fn nonempty(s: Option<&str>) -> Option<String> {
 
 /// The profile to use: `--profile` (or `AOAI_PROFILE`) must exist; the file's
 /// `default_profile` applies only when no endpoint came from flags or the environment.
-fn select_profile(args: &ConnArgs) -> anyhow::Result<(Option<Profile>, bool)> {
+fn select_profile(args: &ConnectOptions) -> anyhow::Result<(Option<Profile>, bool)> {
     let file = config::load(args.config.as_deref())?;
     let explicit = nonempty(args.profile.as_deref());
     match (file, explicit) {
@@ -160,7 +203,7 @@ fn entra_provider(
 
 /// The profile that applies: `--profile`, else the file's default unless an endpoint came
 /// from a flag or the environment.
-fn effective_profile(args: &ConnArgs) -> anyhow::Result<Option<Profile>> {
+fn effective_profile(args: &ConnectOptions) -> anyhow::Result<Option<Profile>> {
     let (profile, explicit_profile) = select_profile(args)?;
     Ok(match profile {
         Some(_) if !explicit_profile && endpoint_outside_profile(args) => None,
@@ -173,18 +216,18 @@ fn from_env(v: &Option<String>, name: &str) -> bool {
     v.as_deref().map(str::trim) == env_var(name).as_deref()
 }
 
-fn flag_endpoint(args: &ConnArgs) -> Option<String> {
+fn flag_endpoint(args: &ConnectOptions) -> Option<String> {
     nonempty(args.endpoint.as_deref())
         .filter(|_| !from_env(&args.endpoint, "AZURE_OPENAI_ENDPOINT"))
 }
 
-fn endpoint_outside_profile(args: &ConnArgs) -> bool {
+fn endpoint_outside_profile(args: &ConnectOptions) -> bool {
     flag_endpoint(args).is_some() || env_var("AZURE_OPENAI_ENDPOINT").is_some()
 }
 
 /// The body field for the output budget: `--max-tokens-field`, else the profile's
 /// `max_tokens_field`, else `max_completion_tokens`.
-pub fn max_tokens_field(args: &ConnArgs) -> anyhow::Result<MaxTokensField> {
+pub fn max_tokens_field(args: &ConnectOptions) -> anyhow::Result<MaxTokensField> {
     if let Some(f) = args.max_tokens_field {
         return Ok(f);
     }
@@ -193,7 +236,7 @@ pub fn max_tokens_field(args: &ConnArgs) -> anyhow::Result<MaxTokensField> {
         .unwrap_or_default())
 }
 
-pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
+pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
     let timeouts = Timeouts {
         connect: secs("connect-timeout", args.connect_timeout)?,
         first_byte: secs("first-byte-timeout", args.first_byte_timeout)?,
@@ -273,22 +316,9 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
             (endpoint, auth, None, arm)
         }
         None => {
-            let handle = Simulator::start(SimConfig::default_fleet())
-                .await
-                .context("starting the embedded simulator")?;
-            let endpoint = Endpoint::parse(&handle.base_url())?;
-            let arm = ArmClient::new(
-                &handle.base_url(),
-                Secret::new("simulator"),
-                SIM_SUBSCRIPTION,
-            )?;
+            let sim = EmbeddedSim::start().await?;
             subscriptions = vec![SIM_SUBSCRIPTION.to_string()];
-            (
-                endpoint,
-                Auth::ApiKey(Secret::new("simulator")),
-                Some(handle),
-                Some(arm),
-            )
+            (sim.endpoint, sim.auth, Some(sim.handle), Some(sim.arm))
         }
     };
     let cfg = ClientConfig {
@@ -308,6 +338,53 @@ pub async fn connect(args: &ConnArgs) -> anyhow::Result<Connection> {
         profile: profile.as_ref().map(|p| p.name.clone()),
         default_deployment: profile.and_then(|p| p.deployment),
     })
+}
+
+/// The embedded simulator (the default fleet) and what talks to it.
+pub struct EmbeddedSim {
+    pub handle: SimHandle,
+    pub endpoint: Endpoint,
+    pub auth: Auth,
+    pub arm: ArmClient,
+}
+
+impl EmbeddedSim {
+    pub async fn start() -> anyhow::Result<EmbeddedSim> {
+        let handle = Simulator::start(SimConfig::default_fleet())
+            .await
+            .context("starting the embedded simulator")?;
+        let endpoint = Endpoint::parse(&handle.base_url())?;
+        let arm = ArmClient::new(
+            &handle.base_url(),
+            Secret::new("simulator"),
+            SIM_SUBSCRIPTION,
+        )?;
+        Ok(EmbeddedSim {
+            handle,
+            endpoint,
+            auth: Auth::ApiKey(Secret::new("simulator")),
+            arm,
+        })
+    }
+
+    /// A connection to a fresh embedded simulator that keeps `base`'s API path, timeouts and
+    /// prices (a console switching to the simulator profile).
+    pub async fn connect(base: ClientConfig) -> anyhow::Result<Connection> {
+        let sim = EmbeddedSim::start().await?;
+        let cfg = ClientConfig {
+            endpoint: sim.endpoint,
+            auth: sim.auth,
+            ..base
+        };
+        Ok(Connection {
+            client: ChatClient::new(cfg)?,
+            sim: Some(sim.handle),
+            arm: Some(sim.arm),
+            subscriptions: vec![SIM_SUBSCRIPTION.to_string()],
+            profile: None,
+            default_deployment: None,
+        })
+    }
 }
 
 fn key_auth(k: String, api: ApiPath) -> Auth {

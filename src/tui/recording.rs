@@ -1,0 +1,114 @@
+//! The console's recording state (what the status bar shows) and the glue that plays a
+//! replay and runs the recording thread through the console's event channel.
+
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::event::{AppEvent, AppEventSender, CallId};
+use crate::domain::scenario::ScenarioCall;
+use crate::engine::record::writer;
+use crate::engine::replay::{self, Schedule};
+
+/// Whether the console records, where, and how many calls it wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recording {
+    /// `--record FILE`; toggling on without it records to a new time-stamped file.
+    pub default_path: Option<PathBuf>,
+    /// The file being written while on.
+    pub active: Option<PathBuf>,
+    pub written: usize,
+    pub generation: u64,
+}
+
+impl Recording {
+    /// The status-bar label while on: `● REC file.jsonl (3)`.
+    pub fn label(&self) -> Option<String> {
+        let path = self.active.as_ref()?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Some(format!("● REC {name} ({})", self.written))
+    }
+
+    /// `● REC 3`: the badge for narrow terminals.
+    pub fn short_label(&self) -> Option<String> {
+        self.active
+            .as_ref()
+            .map(|_| format!("● REC {}", self.written))
+    }
+}
+
+/// Plays a schedule as call `id` through the events a live call sends.
+pub fn spawn_replay(id: CallId, s: Schedule, tx: AppEventSender, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let events = tx.clone();
+        let record = replay::play(id, s, &cancel, |ev| events.call_event(id, ev)).await;
+        tx.call_finished(id, record);
+    });
+}
+
+/// Starts the recording thread; it reports as [`AppEvent::Record`].
+pub fn spawn_writer(
+    generation: u64,
+    path: PathBuf,
+    profile: Option<String>,
+    tx: AppEventSender,
+) -> std_mpsc::Sender<ScenarioCall> {
+    writer::spawn_writer(generation, path, profile, move |m| {
+        tx.send(AppEvent::Record(m))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn recording_label() {
+        let mut r = Recording::default();
+        assert_eq!(r.label(), None);
+        r.active = Some(PathBuf::from("/tmp/x/session.jsonl"));
+        r.written = 3;
+        assert_eq!(r.label().as_deref(), Some("● REC session.jsonl (3)"));
+        assert_eq!(r.short_label().as_deref(), Some("● REC 3"));
+    }
+
+    #[tokio::test]
+    async fn a_replay_arrives_as_call_events_then_the_record() {
+        use crate::domain::call::{CallEvent, CallRecord, Outcome};
+        use crate::tui::event::CallMsg;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let s = Schedule {
+            steps: vec![(Duration::ZERO, CallEvent::Delta("hi".into()))],
+            finish_at: Duration::ZERO,
+            record: CallRecord {
+                text: "hi".into(),
+                ..Default::default()
+            },
+        };
+        spawn_replay(9, s, AppEventSender::new(tx), CancellationToken::new());
+        let mut got = Vec::new();
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("an event in time")
+                .expect("open");
+            match ev {
+                AppEvent::Call(9, CallMsg::Event(e)) => got.push(e),
+                AppEvent::Call(9, CallMsg::Finished(rec)) => {
+                    assert_eq!(
+                        (rec.id, rec.outcome, rec.text.as_str()),
+                        (9, Outcome::Done, "hi")
+                    );
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, [CallEvent::Delta("hi".into())]);
+    }
+}
