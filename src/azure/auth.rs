@@ -1,36 +1,8 @@
-//! Credentials for the data plane. Secrets are wrapped so that `Debug`/`Display` never print
-//! them; the only way out is [`Secret::expose`], used when building a request header.
-
-use std::fmt;
+//! Credentials for the data plane: an API key, a fixed bearer token or an Entra ID token
+//! provider, each held as a [`Secret`].
 
 use super::identity::{AuthError, TokenProvider};
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use super::secret::Secret;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {

@@ -17,16 +17,17 @@ use tokio_util::sync::CancellationToken;
 use super::auth::Auth;
 use super::endpoint::{DEFAULT_API_VERSION, Endpoint};
 use super::identity::{Plane, SCOPE_DATA_PLANE, advice_for_denied};
+pub use crate::domain::call::CallSpec;
 use crate::domain::call::{
     ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, SseEvent,
     Timings, keep_response_header,
 };
 use crate::domain::cost::PriceTable;
 use crate::domain::ratelimit::RateLimit;
-use crate::domain::retry::{AttemptOutcome, Decision, RetryPolicy, decide};
+use crate::domain::retry::{AttemptOutcome, Decision, decide};
 use crate::domain::stream::StreamState;
 use crate::domain::usage::Usage;
-use crate::wire::{ChatRequest, ChunkIn, CompletionIn, ErrorInfo, StreamOptions};
+use crate::wire::{ChunkIn, CompletionIn, ErrorInfo, StreamOptions};
 
 /// Most of an error body we read (an HTML error page can be large).
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -69,38 +70,6 @@ impl ClientConfig {
             auth,
             timeouts: Timeouts::default(),
             prices: Arc::new(PriceTable::builtin()),
-        }
-    }
-}
-
-/// What to send.
-#[derive(Debug, Clone)]
-pub struct CallSpec {
-    pub deployment: String,
-    /// The request body; `stream`/`stream_options`/`model` are set by the client.
-    pub request: ChatRequest,
-    pub stream: bool,
-    pub retry: RetryPolicy,
-    /// Extra request headers (e.g. `x-ms-client-request-id`); never credentials.
-    pub extra_headers: Vec<(String, String)>,
-    /// Keep the raw response events on the record (for scenario recording).
-    pub capture_events: bool,
-    /// `true` (default): each [`CallEvent::Delta`] carries its text. `false`: deltas are still
-    /// reported, at the same instants, but with an empty string (no allocation per delta), for
-    /// callers that only time them; the record's `text` is complete either way.
-    pub delta_text: bool,
-}
-
-impl CallSpec {
-    pub fn new(deployment: impl Into<String>, request: ChatRequest) -> Self {
-        CallSpec {
-            deployment: deployment.into(),
-            request,
-            stream: true,
-            retry: RetryPolicy::None,
-            extra_headers: vec![],
-            capture_events: false,
-            delta_text: true,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 
-use super::auth::Secret;
+use super::secret::Secret;
 use crate::config::Credential;
 
 /// Data-plane scope (azure-wire.md §1).

@@ -8,6 +8,7 @@ pub mod data_plane;
 pub mod endpoint;
 pub mod identity;
 pub mod monitor;
+pub mod secret;
 mod sse;
 
 pub use auth::{Auth, Secret};

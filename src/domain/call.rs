@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::ratelimit::{RateLimit, ThrottleKind};
+use super::retry::RetryPolicy;
 use super::usage::Usage;
+use crate::wire::ChatRequest;
 
 /// Which URL shape a call used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -199,7 +201,7 @@ pub struct CallRecord {
     /// Response headers of the final attempt, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The final attempt's raw response, event by event, when capture was asked for
-    /// ([`crate::azure::CallSpec::capture_events`]): each SSE `data` payload (including
+    /// ([`CallSpec::capture_events`]): each SSE `data` payload (including
     /// `[DONE]`), or the whole body of a non-stream or error response, with its offset from
     /// the moment the request was sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -246,6 +248,39 @@ pub enum CallEvent {
         status: Option<u16>,
         next_deployment: String,
     },
+}
+
+/// What to send: one call to one deployment. The client builds the URL, headers and
+/// `stream` / `stream_options` / `model` from it.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    pub deployment: String,
+    /// The request body; `stream`/`stream_options`/`model` are set by the client.
+    pub request: ChatRequest,
+    pub stream: bool,
+    pub retry: RetryPolicy,
+    /// Extra request headers (e.g. `x-ms-client-request-id`); never credentials.
+    pub extra_headers: Vec<(String, String)>,
+    /// Keep the raw response events on the record (for scenario recording).
+    pub capture_events: bool,
+    /// `true` (default): each [`CallEvent::Delta`] carries its text. `false`: deltas are still
+    /// reported, at the same instants, but with an empty string (no allocation per delta), for
+    /// callers that only time them; the record's `text` is complete either way.
+    pub delta_text: bool,
+}
+
+impl CallSpec {
+    pub fn new(deployment: impl Into<String>, request: ChatRequest) -> Self {
+        CallSpec {
+            deployment: deployment.into(),
+            request,
+            stream: true,
+            retry: RetryPolicy::None,
+            extra_headers: vec![],
+            capture_events: false,
+            delta_text: true,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod cost;
 pub mod diff;
 pub mod headroom;
+pub mod monitor;
 pub mod num;
 pub mod params;
 pub mod ptu;

@@ -21,7 +21,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::call_panel::{call_style, phase_text};
 use super::{block, ellipsize, put_line};
-use crate::azure::CallSpec;
+use crate::domain::call::CallSpec;
 use crate::domain::call::{ApiPath, CallRecord, Outcome};
 use crate::domain::compare::{Delta, MAX_VARIANTS, Variant, VariantSet};
 use crate::domain::diff::{DiffKind, similarity, word_diff};

@@ -14,9 +14,10 @@ mod advice;
 
 use super::call_panel::compact;
 use super::headroom::{self as headroom_view, HeadroomProps};
+pub use super::load::Load;
 use super::{bar, block, ellipsize, put_line};
 use crate::azure::arm::{Account, Deployment, QuotaUsage};
-use crate::azure::monitor::DeploymentMetrics;
+use crate::domain::monitor::DeploymentMetrics;
 use crate::domain::headroom::{self, DeploymentLimits, QuotaRow};
 use crate::tui::command::{Command, Outcome};
 use crate::tui::event::ArmMsg;
@@ -25,15 +26,6 @@ use crate::tui::ops::{ConsoleCommand, OpenTarget};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 use advice::with_advice;
-
-/// A value fetched over the network.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Load<T> {
-    NotLoaded,
-    Loading,
-    Ready(T),
-    Failed(String),
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {

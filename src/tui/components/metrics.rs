@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget, Wrap};
 
 use super::call_panel::compact;
-use super::deployments::Load;
+use super::load::Load;
 use super::{block, ellipsize, put_line};
-use crate::azure::monitor::DeploymentMetrics;
+use crate::domain::monitor::DeploymentMetrics;
 use crate::tui::theme::Theme;
 
 /// Draws the last `area.width` points of `data` as a one-row-or-more sparkline.

@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod headroom;
 pub mod help;
 pub mod history;
+pub mod load;
 pub mod metrics;
 pub mod profiles;
 pub mod ptu;
