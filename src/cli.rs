@@ -204,15 +204,15 @@ impl ConnArgs {
         ConnectOptions {
             endpoint: self.endpoint.clone(),
             api_key: self.api_key.clone(),
-            api: self.api.clone(),
+            api: self.api,
             api_version: self.api_version.clone(),
             prices: self.prices.clone(),
-            connect_timeout: self.connect_timeout.clone(),
-            first_byte_timeout: self.first_byte_timeout.clone(),
-            idle_timeout: self.idle_timeout.clone(),
+            connect_timeout: self.connect_timeout,
+            first_byte_timeout: self.first_byte_timeout,
+            idle_timeout: self.idle_timeout,
             profile: self.profile.clone(),
             config: self.config.clone(),
-            max_tokens_field: self.max_tokens_field.clone(),
+            max_tokens_field: self.max_tokens_field,
         }
     }
 }

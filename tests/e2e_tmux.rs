@@ -264,6 +264,8 @@ fn editor_gets_the_terminal_and_its_text_becomes_the_prompt() {
     t.wait_for("the edited prompt answered", |s| s.contains("✓ done"));
     // To the top of the transcript: the prompt sent was the edited text.
     t.keys(&["Escape"]);
+    // Sent together, Esc and `g` would read as Alt+G: wait for the focus to move first.
+    t.wait_for("the transcript focused", |s| s.contains("new conversation"));
     t.text("g");
     t.wait_for("the prompt sent", |s| {
         s.contains("› edited: typed in the editor")
