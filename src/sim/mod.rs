@@ -11,6 +11,7 @@
 //! ```
 
 mod arm;
+mod arm_resources;
 mod completion;
 pub mod config;
 mod data_plane;
