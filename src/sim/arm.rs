@@ -12,11 +12,10 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use serde::Serialize;
 
-use super::SimRequestLog;
 use super::arm_resources::{
     account_resource, capacity_items, catalog, deployment_resource, same, usage_lines,
 };
-use super::state::{Shared, lock};
+use super::state::{Shared, SimRequestLog, lock};
 use crate::wire::arm as w;
 
 type Q = Query<HashMap<String, String>>;
@@ -183,7 +182,7 @@ fn begin(
             return Err(Box::new(fail(StatusCode::UNAUTHORIZED, body, &|_| {})));
         }
         Some(t) => {
-            use super::token::{AUD_ARM, TokenProblem, secret_for, unix_now, verify};
+            use super::entra::{AUD_ARM, TokenProblem, secret_for, unix_now, verify};
             let refused = match verify(&secret_for(shared.cfg.seed), t, AUD_ARM, unix_now()) {
                 Ok(_) => None,
                 Err(TokenProblem::Foreign) => (shared.cfg.entra.require

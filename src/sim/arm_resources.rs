@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Number, Value};
 
+use super::config::SKUS;
 use super::fleet::{self, DeploymentInfo, RateLimitRule};
 use super::state::Shared;
 use crate::wire::arm as w;
@@ -195,7 +196,7 @@ pub(super) fn usage_lines(shared: &Shared, location: &str) -> Vec<w::Usage> {
 fn catalog_item(model: &str, version: &str) -> w::CatalogItem {
     let info = fleet::model_info(model);
     let num = |n: u64| Some(Number::from(n));
-    let skus = fleet::SKUS
+    let skus = SKUS
         .iter()
         .map(|sku| {
             let provisioned = fleet::is_provisioned(sku);
@@ -277,7 +278,7 @@ pub(super) fn capacity_items(
     let mut items = Vec::new();
     for region in regions {
         let rows = usage_lines(shared, &region);
-        for sku in fleet::SKUS {
+        for sku in SKUS {
             let name = format!("OpenAI.{sku}.{model}");
             let (used, limit) = rows
                 .iter()
