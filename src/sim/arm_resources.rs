@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::config::SKUS;
+use super::config::{SKUS, quota_pool};
 use super::fleet::{self, DeploymentInfo, RateLimitRule};
 use super::state::Shared;
 use crate::wire::arm as w;
@@ -159,7 +159,7 @@ pub(super) fn usage_lines(shared: &Shared, location: &str) -> Vec<w::Usage> {
     let mut rows: Vec<w::Usage> = Vec::new();
     if here {
         for d in &cfg.deployments {
-            let name = format!("OpenAI.{}.{}", d.sku, d.model);
+            let name = quota_pool(&d.sku, &d.model);
             match rows.iter_mut().find(|r| r.name.value == name) {
                 Some(row) => row.current_value += d.capacity as f64,
                 None => {
@@ -204,7 +204,7 @@ fn catalog_item(model: &str, version: &str) -> w::CatalogItem {
             let probe = super::config::DeploymentConfig::new("probe", model, version, sku, 1);
             w::CatalogSku {
                 name: (*sku).into(),
-                usage_name: format!("OpenAI.{sku}.{model}"),
+                usage_name: quota_pool(sku, model),
                 capacity: Some(w::CapacityRange {
                     minimum: num(min),
                     maximum: num(1000),
@@ -279,7 +279,7 @@ pub(super) fn capacity_items(
     for region in regions {
         let rows = usage_lines(shared, &region);
         for sku in SKUS {
-            let name = format!("OpenAI.{sku}.{model}");
+            let name = quota_pool(sku, model);
             let (used, limit) = rows
                 .iter()
                 .find(|r| r.name.value == name)

@@ -219,6 +219,12 @@ pub fn is_known_sku(sku: &str) -> bool {
     SKUS.contains(&sku)
 }
 
+/// The quota pool (ARM usage name) deployments of `model` on `sku` draw from:
+/// `OpenAI.{Sku}.{model}`.
+pub fn quota_pool(sku: &str, model: &str) -> String {
+    format!("OpenAI.{sku}.{model}")
+}
+
 /// Default size of the request log (`request_log`).
 pub const LOG_CAPACITY: usize = 10_000;
 
@@ -364,7 +370,9 @@ impl SimConfig {
 
     /// The default fleet with zero latency and jitter, smooth delivery and deterministic ids,
     /// for tests and benchmarks. `gpt-4o` gets capacity 1,000,000 (100,000 requests per 10 s)
-    /// so benchmarks are not throttled; the other deployments keep their limits.
+    /// so benchmarks are not throttled, and its quota pool a limit that holds it: Azure
+    /// refuses a deployment beyond the pool's quota, so no region reports more in use than
+    /// its limit. The other deployments keep their limits.
     pub fn instant() -> Self {
         let mut cfg = Self::default_fleet();
         cfg.deterministic = true;
@@ -372,6 +380,9 @@ impl SimConfig {
             d.latency = LatencyConfig::default();
             if d.name == "gpt-4o" {
                 d.capacity = INSTANT_GPT4O_CAPACITY;
+                cfg.arm
+                    .quota_limits
+                    .insert(quota_pool(&d.sku, &d.model), INSTANT_GPT4O_CAPACITY as f64);
             }
         }
         cfg
