@@ -3,12 +3,15 @@
 //! versions (camelCase `rateLimits`, none at all, capacity in `scaleSettings`), an accounts
 //! list, a region's quota usages, and two 404s (ARM's JSON and an IIS HTML page). What the
 //! client reads must equal the facts derived from the recorded bodies by a separate script.
+//! Every recorded body also reads as the `wire::arm` types, and what those write back is
+//! part of what was recorded.
 
 use std::path::Path;
 use std::time::Duration;
 
 use aoai::azure::arm::{ArmClient, ArmError};
 use aoai::azure::{Auth, Secret};
+use aoai::wire::arm as w;
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode};
 use serde_json::Value;
@@ -149,4 +152,68 @@ async fn recorded_404s_are_clear_errors() {
         text.contains("HTML") && !text.contains("<html") && !text.contains("DOCTYPE"),
         "{text}"
     );
+}
+
+/// Every field `written` holds is in `recorded` with the same value (numbers compared as
+/// numbers; the wire types write `ratelimits` in its newer spelling `rateLimits`).
+fn assert_part_of(written: &Value, recorded: &Value, at: &str) {
+    match (written, recorded) {
+        (Value::Object(w), Value::Object(r)) => {
+            for (k, v) in w {
+                let rv = r
+                    .get(k)
+                    .or_else(|| (k == "rateLimits").then(|| r.get("ratelimits")).flatten())
+                    .unwrap_or_else(|| panic!("{at}.{k} written but not recorded"));
+                assert_part_of(v, rv, &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(w), Value::Array(r)) => {
+            assert_eq!(w.len(), r.len(), "{at}");
+            for (i, (a, b)) in w.iter().zip(r).enumerate() {
+                assert_part_of(a, b, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Number(a), Value::Number(b)) => assert_eq!(a.as_f64(), b.as_f64(), "{at}"),
+        (a, b) => assert_eq!(a, b, "{at}"),
+    }
+}
+
+fn reads_as<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) -> T {
+    let body = &fixture(name)["response"]["body"];
+    let read: T = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_part_of(&serde_json::to_value(&read).unwrap(), body, name);
+    read
+}
+
+#[test]
+fn recorded_bodies_read_as_the_wire_types() {
+    for name in ["01-", "03-"] {
+        let page: w::Page<w::DeploymentResource> = reads_as(name);
+        assert!(!page.value.is_empty() && page.next_link.is_none(), "{name}");
+    }
+    for name in ["02-", "04-"] {
+        let d: w::DeploymentResource = reads_as(name);
+        assert_eq!(d.name, "dpy", "{name}");
+    }
+    for name in ["05-", "06-"] {
+        let a: w::AccountResource = reads_as(name);
+        assert_eq!(a.kind, "OpenAI", "{name}");
+    }
+    let list: w::Page<w::AccountResource> = reads_as("07-");
+    assert_eq!(list.value.len(), 1);
+    let usages: w::Page<w::Usage> = reads_as("08-");
+    assert!(usages.value.iter().all(|u| u.unit == "Count"));
+    // The account-scope models list has flat items (no `{kind, model}` wrapper) and spells
+    // the SKUs' rate limits `ratelimits`.
+    let models: w::Page<w::CatalogModel> = reads_as("09-");
+    assert!(models.value.iter().any(|m| m.skus.is_empty()));
+    assert!(
+        models
+            .value
+            .iter()
+            .flat_map(|m| &m.skus)
+            .any(|s| !s.rate_limits.is_empty())
+    );
+    let e: w::ErrorResponse = reads_as("10-");
+    assert_eq!(e.error.code, "ResourceNotFound");
 }

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use aoai::sim::SimHandle;
-use aoai::sim::token::{AUD_ARM, AUD_DATA_PLANE, mint, secret_for};
+use aoai::sim::entra::{AUD_ARM, AUD_DATA_PLANE, mint, secret_for};
 use common::{bounded, sim_with};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
@@ -192,7 +192,7 @@ fn fake_az(dir: &Path, body: &str) -> String {
 async fn az_cli_tokens_for_each_scope() {
     let sim = sim_with(|c| c.entra.require = true).await;
     let dir = tmpdir("az");
-    let now = aoai::sim::token::unix_now();
+    let now = aoai::sim::entra::unix_now();
     let sec = secret_for(aoai::sim::SimConfig::instant().seed);
     let dp = mint(&sec, AUD_DATA_PLANE, now, now + 3600, "u");
     let arm = mint(&sec, AUD_ARM, now, now + 3600, "u");
@@ -248,7 +248,7 @@ async fn sim_checks_audience_and_expiry_on_both_planes() {
     use aoai::azure::arm::{ArmClient, ArmError};
     use aoai::azure::{Auth, Secret};
     let sim = sim_with(|c| c.entra.require = true).await;
-    let now = aoai::sim::token::unix_now();
+    let now = aoai::sim::entra::unix_now();
     let sec = secret_for(aoai::sim::SimConfig::instant().seed);
     let arm_with = |t: String| {
         ArmClient::with_auth(&sim.base_url(), Auth::Bearer(Secret::new(t)), SUB).unwrap()

@@ -1,6 +1,7 @@
 //! Pure domain types and logic: call records and timings, rate-limit header parsing, usage,
 //! cost, retry decisions and the stream reducer. No UI, no network, no tokio.
 
+pub mod arm;
 pub mod call;
 pub mod call_text;
 pub mod compare;

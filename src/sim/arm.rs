@@ -1,6 +1,7 @@
 //! ARM plane (azure-wire.md §5): accounts, deployments, usages, models, listKeys. Bearer
 //! required, `api-version` required, `nextLink` paging, a read token bucket with
-//! `x-ms-ratelimit-remaining-subscription-reads` and 429 + `Retry-After`.
+//! `x-ms-ratelimit-remaining-subscription-reads` and 429 + `Retry-After`. The bodies are
+//! `crate::wire::arm` types built in `arm_resources.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,11 +10,13 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::SimRequestLog;
-use super::fleet::{self, DeploymentInfo};
-use super::state::{Shared, lock};
+use super::arm_resources::{
+    account_resource, capacity_items, catalog, deployment_resource, same, usage_lines,
+};
+use super::state::{Shared, SimRequestLog, lock};
+use crate::wire::arm as w;
 
 type Q = Query<HashMap<String, String>>;
 
@@ -33,8 +36,13 @@ struct Arm {
     received_at: std::time::Instant,
 }
 
+fn to_body<T: Serialize>(body: &T) -> String {
+    // The wire types have only string map keys, so serialising cannot fail.
+    serde_json::to_string(body).unwrap_or_default()
+}
+
 fn error_body(code: &str, message: &str) -> String {
-    json!({"error": {"code": code, "message": message}}).to_string()
+    to_body(&w::ErrorResponse::new(code, message))
 }
 
 impl Arm {
@@ -64,9 +72,9 @@ impl Arm {
     }
 
     /// One page of `items` with an absolute `nextLink` while more pages follow.
-    fn page(&self, items: Vec<Value>) -> Response {
+    fn page<T: Serialize + Clone>(&self, items: Vec<T>) -> Response {
         let size = self.shared.cfg.arm.page_size.max(1);
-        let mut pages: Vec<Vec<Value>> = items.chunks(size).map(<[Value]>::to_vec).collect();
+        let mut pages: Vec<Vec<T>> = items.chunks(size).map(<[T]>::to_vec).collect();
         if pages.is_empty() {
             pages.push(Vec::new());
         }
@@ -76,18 +84,17 @@ impl Arm {
         }
         let idx = self.skiptoken.unwrap_or(0);
         let value = pages.get(idx).cloned().unwrap_or_default();
-        let mut body = json!({ "value": value });
-        if idx + 1 < pages.len() {
-            body["nextLink"] = Value::String(format!(
+        let next_link = (idx + 1 < pages.len()).then(|| {
+            format!(
                 "{}{}?api-version={}{}&$skiptoken={}",
                 self.shared.base_url,
                 self.path,
                 self.api_version,
                 self.extra_query,
                 idx + 1
-            ));
-        }
-        self.respond(StatusCode::OK, body.to_string())
+            )
+        });
+        self.respond(StatusCode::OK, to_body(&w::Page { value, next_link }))
     }
 }
 
@@ -175,7 +182,7 @@ fn begin(
             return Err(Box::new(fail(StatusCode::UNAUTHORIZED, body, &|_| {})));
         }
         Some(t) => {
-            use super::token::{AUD_ARM, TokenProblem, secret_for, unix_now, verify};
+            use super::entra::{AUD_ARM, TokenProblem, secret_for, unix_now, verify};
             let refused = match verify(&secret_for(shared.cfg.seed), t, AUD_ARM, unix_now()) {
                 Ok(_) => None,
                 Err(TokenProblem::Foreign) => (shared.cfg.entra.require
@@ -255,84 +262,6 @@ fn begin(
     })
 }
 
-fn account_id(shared: &Shared) -> String {
-    let a = &shared.cfg.account;
-    format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.CognitiveServices/accounts/{}",
-        a.subscription_id, a.resource_group, a.name
-    )
-}
-
-fn account_json(shared: &Shared) -> Value {
-    let a = &shared.cfg.account;
-    let endpoint = format!("{}/", shared.base_url);
-    json!({
-        "id": account_id(shared),
-        "name": a.name,
-        "type": "Microsoft.CognitiveServices/accounts",
-        "etag": "\"00000000-0000-0000-0000-000000000001\"",
-        "location": a.location,
-        "kind": a.kind,
-        "sku": {"name": "S0"},
-        "tags": {},
-        "properties": {
-            "endpoint": endpoint,
-            "customSubDomainName": a.name,
-            "provisioningState": "Succeeded",
-            "publicNetworkAccess": "Enabled",
-            "endpoints": {
-                "OpenAI Language Model Instance API": endpoint,
-                "OpenAI Dall-E API": endpoint,
-            },
-        },
-    })
-}
-
-fn deployment_json(shared: &Shared, name: &str) -> Option<Value> {
-    let d = shared.deployment(name)?;
-    let c = &d.cfg;
-    let info = DeploymentInfo::of(c);
-    let rate_limits: Vec<Value> = info
-        .arm_rate_limits(c.capacity)
-        .iter()
-        .map(|r| json!({"key": r.key, "renewalPeriod": r.renewal_period_s, "count": r.count}))
-        .collect();
-    Some(json!({
-        "id": format!("{}/deployments/{}", account_id(shared), c.name),
-        "type": "Microsoft.CognitiveServices/accounts/deployments",
-        "name": c.name,
-        "sku": {"name": c.sku, "capacity": c.capacity},
-        "properties": {
-            "model": {"format": "OpenAI", "name": c.model, "version": c.version},
-            "versionUpgradeOption": "OnceCurrentVersionExpired",
-            "currentCapacity": c.capacity,
-            "capabilities": {
-                "area": "EUR",
-                "chatCompletion": "true",
-                "jsonObjectResponse": "true",
-                "maxContextToken": info.context_window.to_string(),
-                "maxOutputToken": info.model.max_output.to_string(),
-            },
-            "raiPolicyName": "Microsoft.Default",
-            "provisioningState": "Succeeded",
-            "rateLimits": rate_limits,
-        },
-        "systemData": {
-            "createdBy": "aoai-sim",
-            "createdByType": "Application",
-            "createdAt": "2025-01-01T00:00:00.0000000Z",
-            "lastModifiedBy": "aoai-sim",
-            "lastModifiedByType": "Application",
-            "lastModifiedAt": "2025-01-01T00:00:00.0000000Z",
-        },
-        "etag": format!("\"{:016x}\"", fleet::fnv(c.name.as_bytes())),
-    }))
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
 macro_rules! begin_or_return {
     ($shared:expr, $headers:expr, $q:expr, $uri:expr) => {
         match begin(&$shared, &$headers, &$q, &$uri) {
@@ -378,7 +307,7 @@ pub async fn list_accounts(
     if let Err(r) = check_sub(&arm, &sub) {
         return *r;
     }
-    arm.page(vec![account_json(&shared)])
+    arm.page(vec![account_resource(&shared)])
 }
 
 pub async fn get_account(
@@ -392,7 +321,7 @@ pub async fn get_account(
     if let Err(r) = check_account(&arm, &sub, &rg, &acct) {
         return *r;
     }
-    arm.respond(StatusCode::OK, account_json(&shared).to_string())
+    arm.respond(StatusCode::OK, to_body(&account_resource(&shared)))
 }
 
 pub async fn list_keys(
@@ -407,12 +336,11 @@ pub async fn list_keys(
         return *r;
     }
     let keys = &shared.cfg.api_keys;
-    let key1 = keys.first().cloned().unwrap_or_else(|| "sim-key-1".into());
-    let key2 = keys.get(1).cloned().unwrap_or_else(|| "sim-key-2".into());
-    arm.respond(
-        StatusCode::OK,
-        json!({"key1": key1, "key2": key2}).to_string(),
-    )
+    let keys = w::AccountKeys {
+        key1: keys.first().cloned().unwrap_or_else(|| "sim-key-1".into()),
+        key2: keys.get(1).cloned().unwrap_or_else(|| "sim-key-2".into()),
+    };
+    arm.respond(StatusCode::OK, to_body(&keys))
 }
 
 pub async fn list_deployments(
@@ -429,7 +357,7 @@ pub async fn list_deployments(
     let items = shared
         .order
         .iter()
-        .filter_map(|n| deployment_json(&shared, n))
+        .filter_map(|n| deployment_resource(&shared, n))
         .collect();
     arm.page(items)
 }
@@ -445,61 +373,13 @@ pub async fn get_deployment(
     if let Err(r) = check_account(&arm, &sub, &rg, &acct) {
         return *r;
     }
-    match deployment_json(&shared, &name) {
-        Some(v) => arm.respond(StatusCode::OK, v.to_string()),
+    match deployment_resource(&shared, &name) {
+        Some(d) => arm.respond(StatusCode::OK, to_body(&d)),
         None => arm.not_found(
             &format!("Microsoft.CognitiveServices/accounts/{acct}/deployments/{name}"),
             &rg,
         ),
     }
-}
-
-/// Usage rows: `(name, current, limit)` per `OpenAI.{Sku}.{model}` plus `AccountCount`.
-pub fn usage_rows(shared: &Shared, location: &str) -> Vec<(String, String, f64, f64)> {
-    let cfg = &shared.cfg;
-    let here = same(location, &cfg.account.location);
-    let mut rows: Vec<(String, String, f64, f64)> = Vec::new();
-    if here {
-        for d in &cfg.deployments {
-            let name = format!("OpenAI.{}.{}", d.sku, d.model);
-            if let Some(row) = rows.iter_mut().find(|r| r.0 == name) {
-                row.2 += d.capacity as f64;
-                continue;
-            }
-            let localized = if fleet::is_provisioned(&d.sku) {
-                format!("Provisioned Throughput Units - {}", d.model)
-            } else {
-                format!("Tokens Per Minute (thousands) - {}", d.model)
-            };
-            rows.push((name, localized, d.capacity as f64, 0.0));
-        }
-    }
-    for (name, limit) in &cfg.arm.quota_limits {
-        if !rows.iter().any(|r| &r.0 == name) {
-            let model = name.rsplit('.').next().unwrap_or(name);
-            rows.push((
-                name.clone(),
-                format!("Tokens Per Minute (thousands) - {model}"),
-                0.0,
-                *limit,
-            ));
-        }
-    }
-    for row in &mut rows {
-        row.3 = cfg
-            .arm
-            .quota_limits
-            .get(&row.0)
-            .copied()
-            .unwrap_or(cfg.arm.default_quota_limit);
-    }
-    rows.push((
-        "AccountCount".into(),
-        "Cognitive Services total account limit".into(),
-        if here { 1.0 } else { 0.0 },
-        cfg.arm.account_limit as f64,
-    ));
-    rows
 }
 
 pub async fn usages(
@@ -513,18 +393,7 @@ pub async fn usages(
     if let Err(r) = check_sub(&arm, &sub) {
         return *r;
     }
-    let items = usage_rows(&shared, &loc)
-        .into_iter()
-        .map(|(name, localized, current, limit)| {
-            json!({
-                "name": {"value": name, "localizedValue": localized},
-                "currentValue": current,
-                "limit": limit,
-                "unit": "Count",
-            })
-        })
-        .collect();
-    arm.page(items)
+    arm.page(usage_lines(&shared, &loc))
 }
 
 pub async fn models(
@@ -538,108 +407,7 @@ pub async fn models(
     if let Err(r) = check_sub(&arm, &sub) {
         return *r;
     }
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for d in &shared.cfg.deployments {
-        let key = (d.model.clone(), d.version.clone());
-        if !seen.contains(&key) {
-            seen.push(key);
-        }
-    }
-    let items = seen
-        .iter()
-        .map(|(model, version)| {
-            let info = fleet::model_info(model);
-            let skus: Vec<Value> = fleet::SKUS
-                .iter()
-                .map(|sku| {
-                    let provisioned = fleet::is_provisioned(sku);
-                    let (min, max, step) = if provisioned { (15, 1000, 5) } else { (1, 1000, 1) };
-                    let probe = super::config::DeploymentConfig::new("probe", model, version, sku, 1);
-                    let rl: Vec<Value> = DeploymentInfo::of(&probe)
-                        .arm_rate_limits(1)
-                        .iter()
-                        .map(|r| json!({"key": r.key, "renewalPeriod": r.renewal_period_s, "count": r.count}))
-                        .collect();
-                    json!({
-                        "name": sku,
-                        "usageName": format!("OpenAI.{sku}.{model}"),
-                        "capacity": {"minimum": min, "maximum": max, "step": step, "default": if provisioned { 15 } else { 10 }},
-                        "rateLimits": rl,
-                    })
-                })
-                .collect();
-            let mut caps = json!({
-                "chatCompletion": "true",
-                "maxContextToken": info.context_window.to_string(),
-                "maxOutputToken": info.max_output.to_string(),
-            });
-            if info.reasoning {
-                caps["reasoning"] = Value::String("true".into());
-            }
-            json!({
-                "kind": "OpenAI",
-                "skuName": "S0",
-                "model": {
-                    "format": "OpenAI",
-                    "name": model,
-                    "version": version,
-                    "isDefaultVersion": true,
-                    "maxCapacity": 1000,
-                    "capabilities": caps,
-                    "lifecycleStatus": "GenerallyAvailable",
-                    "deprecation": {"inference": "2026-12-31T00:00:00Z"},
-                    "skus": skus,
-                },
-            })
-        })
-        .collect();
-    arm.page(items)
-}
-
-/// Regions the simulator reports capacity for: the account's, plus one other with the
-/// default quota free.
-const OTHER_REGION: &str = "eastus";
-
-fn capacity_items(shared: &Shared, only: Option<&str>, q: &HashMap<String, String>) -> Vec<Value> {
-    let cfg = &shared.cfg;
-    let model = q.get("modelName").cloned().unwrap_or_default();
-    let version = q.get("modelVersion").cloned().unwrap_or_default();
-    let mut regions = vec![cfg.account.location.clone(), OTHER_REGION.to_string()];
-    if let Some(l) = only {
-        regions.retain(|r| same(r, l));
-    }
-    let mut items = Vec::new();
-    for region in regions {
-        let rows = usage_rows(shared, &region);
-        for sku in fleet::SKUS {
-            let name = format!("OpenAI.{sku}.{model}");
-            let (used, limit) = rows.iter().find(|r| r.0 == name).map_or(
-                (
-                    0.0,
-                    cfg.arm
-                        .quota_limits
-                        .get(&name)
-                        .copied()
-                        .unwrap_or(cfg.arm.default_quota_limit),
-                ),
-                |r| (r.2, r.3),
-            );
-            let available = (limit - used).max(0.0);
-            items.push(json!({
-                "id": format!("/subscriptions/{}/providers/Microsoft.CognitiveServices/locations/{region}/models/OpenAI.{model}.{version}/skuCapacities/{sku}", cfg.account.subscription_id),
-                "type": "Microsoft.CognitiveServices/locations/models/skuCapacities",
-                "name": sku,
-                "location": region,
-                "properties": {
-                    "model": {"format": "OpenAI", "name": model, "version": version},
-                    "skuName": sku,
-                    "availableCapacity": available,
-                    "availableFinetuneCapacity": 0,
-                },
-            }));
-        }
-    }
-    items
+    arm.page(catalog(&shared))
 }
 
 fn capacity_response(
@@ -657,7 +425,9 @@ fn capacity_response(
             ),
         );
     }
-    arm.page(capacity_items(shared, only, q))
+    let model = q.get("modelName").map_or("", String::as_str);
+    let version = q.get("modelVersion").map_or("", String::as_str);
+    arm.page(capacity_items(shared, only, model, version))
 }
 
 pub async fn model_capacities(
@@ -686,32 +456,4 @@ pub async fn model_capacities_in(
         return *r;
     }
     capacity_response(arm, &shared, Some(&loc), &q)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim::SimConfig;
-
-    #[test]
-    fn usages_sum_capacity_per_sku_and_model() {
-        let mut cfg = SimConfig::instant();
-        cfg.deployments[0].capacity = 450;
-        let mut extra = cfg.deployments[0].clone();
-        extra.name = "gpt-4o-b".into();
-        extra.capacity = 50;
-        cfg.deployments.push(extra);
-        cfg.arm
-            .quota_limits
-            .insert("OpenAI.GlobalStandard.gpt-4o".into(), 1000.0);
-        let shared = Shared::new(cfg, "http://x".into());
-        let rows = usage_rows(&shared, "SwedenCentral");
-        let gpt4o = rows
-            .iter()
-            .find(|r| r.0 == "OpenAI.GlobalStandard.gpt-4o")
-            .unwrap();
-        assert_eq!((gpt4o.2, gpt4o.3), (500.0, 1000.0));
-        assert_eq!(rows.last().unwrap().0, "AccountCount");
-        assert_eq!(usage_rows(&shared, "eastus").len(), 2);
-    }
 }

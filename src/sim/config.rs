@@ -82,8 +82,8 @@ pub struct SimConfig {
     pub account: AccountConfig,
     pub arm: ArmConfig,
     pub deployments: Vec<DeploymentConfig>,
-    /// The fake Entra ID token endpoints and bearer validation (`sim/token.rs`).
-    pub entra: super::token::EntraConfig,
+    /// The fake Entra ID token endpoints and bearer validation (`sim/entra.rs`).
+    pub entra: EntraConfig,
     /// How many of the latest requests the request log keeps (metrics, tests, benches).
     pub request_log: usize,
 }
@@ -174,6 +174,59 @@ pub struct DeploymentConfig {
     #[serde(default = "default_fault_retry_ms")]
     pub fault_retry_after_ms: u64,
 }
+
+/// `[entra]` of the simulator config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EntraConfig {
+    /// Only bearers issued by this simulator (right audience, not expired) are accepted.
+    pub require: bool,
+    /// Lifetime of issued tokens, seconds.
+    pub token_lifetime_s: u64,
+    /// Value `IDENTITY_HEADER` must carry on `/msi/token`.
+    pub identity_header: String,
+    /// The client secret `/oauth2/v2.0/token` accepts.
+    pub client_secret: String,
+    /// `false`: the managed-identity endpoints answer "no identity assigned" (400).
+    pub managed_identity: bool,
+    /// Object id put in issued tokens (`oid`).
+    pub principal: String,
+}
+
+impl Default for EntraConfig {
+    fn default() -> Self {
+        EntraConfig {
+            require: false,
+            token_lifetime_s: 3600,
+            identity_header: "sim-identity-header".into(),
+            client_secret: "sim-client-secret".into(),
+            managed_identity: true,
+            principal: "11111111-1111-1111-1111-111111111111".into(),
+        }
+    }
+}
+
+pub const SKUS: [&str; 6] = [
+    "Standard",
+    "GlobalStandard",
+    "DataZoneStandard",
+    "ProvisionedManaged",
+    "GlobalProvisionedManaged",
+    "DataZoneProvisionedManaged",
+];
+
+pub fn is_known_sku(sku: &str) -> bool {
+    SKUS.contains(&sku)
+}
+
+/// The quota pool (ARM usage name) deployments of `model` on `sku` draw from:
+/// `OpenAI.{Sku}.{model}`.
+pub fn quota_pool(sku: &str, model: &str) -> String {
+    format!("OpenAI.{sku}.{model}")
+}
+
+/// Default size of the request log (`request_log`).
+pub const LOG_CAPACITY: usize = 10_000;
 
 /// `gpt-4o` capacity in [`SimConfig::instant`].
 pub const INSTANT_GPT4O_CAPACITY: u64 = 1_000_000;
@@ -310,14 +363,16 @@ impl SimConfig {
                 ptu,
                 o4,
             ],
-            entra: super::token::EntraConfig::default(),
-            request_log: super::state::LOG_CAPACITY,
+            entra: EntraConfig::default(),
+            request_log: LOG_CAPACITY,
         }
     }
 
     /// The default fleet with zero latency and jitter, smooth delivery and deterministic ids,
     /// for tests and benchmarks. `gpt-4o` gets capacity 1,000,000 (100,000 requests per 10 s)
-    /// so benchmarks are not throttled; the other deployments keep their limits.
+    /// so benchmarks are not throttled, and its quota pool a limit that holds it: Azure
+    /// refuses a deployment beyond the pool's quota, so no region reports more in use than
+    /// its limit. The other deployments keep their limits.
     pub fn instant() -> Self {
         let mut cfg = Self::default_fleet();
         cfg.deterministic = true;
@@ -325,6 +380,9 @@ impl SimConfig {
             d.latency = LatencyConfig::default();
             if d.name == "gpt-4o" {
                 d.capacity = INSTANT_GPT4O_CAPACITY;
+                cfg.arm
+                    .quota_limits
+                    .insert(quota_pool(&d.sku, &d.model), INSTANT_GPT4O_CAPACITY as f64);
             }
         }
         cfg
@@ -368,7 +426,7 @@ impl SimConfig {
             if !seen.insert(d.name.as_str()) {
                 return Err(invalid(key("name"), "duplicate deployment name"));
             }
-            if !super::fleet::is_known_sku(&d.sku) {
+            if !is_known_sku(&d.sku) {
                 return Err(invalid(
                     key("sku"),
                     "unknown sku (Standard, GlobalStandard, DataZoneStandard, ProvisionedManaged, GlobalProvisionedManaged, DataZoneProvisionedManaged)",

@@ -152,14 +152,14 @@ pub fn check_auth(cfg: &SimConfig, headers: &HeaderMap) -> Result<(), &'static s
     match bearer {
         None => Err(respond::BODY_401_KEY),
         // A token from the simulator's own Entra endpoints: audience and expiry checked.
-        Some(b) => match super::token::verify(
-            &super::token::secret_for(cfg.seed),
+        Some(b) => match super::entra::verify(
+            &super::entra::secret_for(cfg.seed),
             b,
-            super::token::AUD_DATA_PLANE,
-            super::token::unix_now(),
+            super::entra::AUD_DATA_PLANE,
+            super::entra::unix_now(),
         ) {
             Ok(_) => Ok(()),
-            Err(super::token::TokenProblem::Foreign) if !cfg.entra.require => {
+            Err(super::entra::TokenProblem::Foreign) if !cfg.entra.require => {
                 check_plain_bearer(cfg, b)
             }
             Err(_) => Err(respond::BODY_401_BEARER),

@@ -102,19 +102,6 @@ pub fn model_info(model: &str) -> ModelInfo {
     }
 }
 
-pub const SKUS: [&str; 6] = [
-    "Standard",
-    "GlobalStandard",
-    "DataZoneStandard",
-    "ProvisionedManaged",
-    "GlobalProvisionedManaged",
-    "DataZoneProvisionedManaged",
-];
-
-pub fn is_known_sku(sku: &str) -> bool {
-    SKUS.contains(&sku)
-}
-
 pub fn is_provisioned(sku: &str) -> bool {
     sku.ends_with("ProvisionedManaged")
 }

@@ -11,9 +11,11 @@
 //! ```
 
 mod arm;
+mod arm_resources;
 mod completion;
 pub mod config;
 mod data_plane;
+pub mod entra;
 pub mod faults;
 pub mod fleet;
 pub mod limits;
@@ -23,11 +25,10 @@ mod respond;
 mod sse;
 mod state;
 pub mod text;
-pub mod token;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -35,25 +36,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{SimConfig, SimConfigError};
+pub use state::SimRequestLog;
 
 use state::Shared;
-
-/// One request as the simulator saw it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimRequestLog {
-    /// The `apim-request-id` header value sent back.
-    pub request_id: String,
-    pub method: String,
-    pub path: String,
-    pub deployment: Option<String>,
-    pub status: u16,
-    pub stream: bool,
-    pub received_at: Instant,
-    /// Just before the bytes of the first content delta were handed to hyper.
-    pub first_token_at: Option<Instant>,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-}
 
 /// Entry point: `Simulator::start(cfg)` binds `127.0.0.1:0`.
 pub struct Simulator;
@@ -210,9 +195,9 @@ fn router(shared: Arc<Shared>) -> Router {
             &format!("{acct}/providers/Microsoft.Insights/metrics"),
             get(metrics::metrics),
         )
-        .route("/msi/token", get(token::app_service_token))
-        .route("/metadata/identity/oauth2/token", get(token::imds_token))
-        .route("/{tenant}/oauth2/v2.0/token", post(token::aad_token))
+        .route("/msi/token", get(entra::app_service_token))
+        .route("/metadata/identity/oauth2/token", get(entra::imds_token))
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::aad_token))
         .fallback(data_plane::not_found)
         .with_state(shared)
 }

@@ -8,10 +8,9 @@ use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use super::SimRequestLog;
 use super::config::{RateLimitWording, SimConfig};
 use super::limits::{Admitted, ThrottleKind, Throttled};
-use super::state::{DeploymentRt, LogEntry, Shared};
+use super::state::{DeploymentRt, LogEntry, Shared, SimRequestLog};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream; charset=utf-8");

@@ -10,7 +10,6 @@ use http::HeaderValue;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::SimRequestLog;
 use super::config::{DeploymentConfig, SimConfig};
 use super::faults::FaultKind;
 use super::fleet::{self, DeploymentInfo};
@@ -19,9 +18,24 @@ use super::sse::FirstTokenSink;
 use crate::tokens;
 use crate::wire::ChatMessage;
 
-/// Default size of the request log (`request_log`).
-pub const LOG_CAPACITY: usize = 10_000;
 const CACHE_CAPACITY: usize = 200_000;
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimRequestLog {
+    /// The `apim-request-id` header value sent back.
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub deployment: Option<String>,
+    pub status: u16,
+    pub stream: bool,
+    pub received_at: Instant,
+    /// Just before the bytes of the first content delta were handed to hyper.
+    pub first_token_at: Option<Instant>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
 
 /// Locks a mutex, recovering from poisoning (state stays usable after a panicking test).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

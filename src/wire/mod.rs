@@ -2,6 +2,8 @@
 //! usage, error bodies). Pure: no I/O. Field order is alphabetical where Azure sends it so
 //! (see `../shared/docs/azure-wire.md` §4.1), which makes the simulator's bytes match.
 
+pub mod arm;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

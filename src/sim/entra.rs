@@ -24,37 +24,6 @@ pub const AUD_DATA_PLANE: &str = "https://cognitiveservices.azure.com";
 pub const AUD_ARM: &str = "https://management.azure.com/";
 const ISSUER: &str = "https://sts.aoai-sim.invalid/";
 
-/// `[entra]` of the simulator config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EntraConfig {
-    /// Only bearers issued by this simulator (right audience, not expired) are accepted.
-    pub require: bool,
-    /// Lifetime of issued tokens, seconds.
-    pub token_lifetime_s: u64,
-    /// Value `IDENTITY_HEADER` must carry on `/msi/token`.
-    pub identity_header: String,
-    /// The client secret `/oauth2/v2.0/token` accepts.
-    pub client_secret: String,
-    /// `false`: the managed-identity endpoints answer "no identity assigned" (400).
-    pub managed_identity: bool,
-    /// Object id put in issued tokens (`oid`).
-    pub principal: String,
-}
-
-impl Default for EntraConfig {
-    fn default() -> Self {
-        EntraConfig {
-            require: false,
-            token_lifetime_s: 3600,
-            identity_header: "sim-identity-header".into(),
-            client_secret: "sim-client-secret".into(),
-            managed_identity: true,
-            principal: "11111111-1111-1111-1111-111111111111".into(),
-        }
-    }
-}
-
 /// Why a bearer was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenProblem {
