@@ -206,6 +206,7 @@ impl Default for EntraConfig {
     }
 }
 
+/// The deployment SKUs a config may name (`deployments[].sku`, azure-wire.md §5).
 pub const SKUS: [&str; 6] = [
     "Standard",
     "GlobalStandard",
