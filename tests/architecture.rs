@@ -84,7 +84,10 @@ fn module_of(f: &Path) -> Vec<String> {
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -280,7 +283,11 @@ fn layers_point_downward_only() {
             }
         }
     }
-    assert!(bad.is_empty(), "imports pointing up or sideways:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "imports pointing up or sideways:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -308,7 +315,11 @@ fn the_scanner_sees_imports_and_circles() {
     fake.get_mut(&m("domain::call")).unwrap().insert(m("wire"));
     assert!(!circles(&fake).is_empty());
     assert_eq!(
-        paths_in(&m("tui::components::chat"), false, "use super::{a, b::c}; x(crate::domain::num::fixed)"),
+        paths_in(
+            &m("tui::components::chat"),
+            false,
+            "use super::{a, b::c}; x(crate::domain::num::fixed)"
+        ),
         vec![
             m("tui::components::a"),
             m("tui::components::b::c"),
@@ -362,7 +373,11 @@ fn console_components_do_no_io_and_build_no_clients() {
             "std::process",
         ],
     );
-    assert!(bad.is_empty(), "a component reaching out:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "a component reaching out:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]

@@ -12,7 +12,8 @@ use crate::wire::arm as w;
 
 /// The data model lives in `domain::arm`; re-exported so `azure::arm::Account` etc. keep working.
 pub use crate::domain::arm::{
-    Account, CatalogModel, Deployment, ModelCapacity, ModelRef, QuotaUsage, full_usage_name,
+    Account, ArmError, CatalogModel, Deployment, ModelCapacity, ModelRef, QuotaUsage,
+    full_usage_name,
 };
 
 pub const ARM_API_VERSION: &str = "2024-10-01";
@@ -25,27 +26,6 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 const MAX_THROTTLE_RETRIES: u32 = 3;
 /// A guard against a server that links pages in a loop.
 const MAX_PAGES: usize = 1000;
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ArmError {
-    #[error("ARM {status} {code}: {message}")]
-    Http {
-        status: u16,
-        code: String,
-        message: String,
-    },
-    #[error("ARM throttled (429); retry after {retry_after_s} s")]
-    Throttled { retry_after_s: u64 },
-    #[error("ARM request failed: {0}")]
-    Transport(String),
-    #[error("ARM response not understood: {0}")]
-    Decode(String),
-    #[error("ARM paging did not end after {0} pages")]
-    TooManyPages(usize),
-    /// No token: the message says what to do (`run az login`, …).
-    #[error("{0}")]
-    Auth(String),
-}
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()

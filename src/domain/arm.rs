@@ -4,6 +4,28 @@
 
 use crate::wire::arm as w;
 
+/// How an ARM read failed (the client's typed error; the console puts advice next to it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ArmError {
+    #[error("ARM {status} {code}: {message}")]
+    Http {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("ARM throttled (429); retry after {retry_after_s} s")]
+    Throttled { retry_after_s: u64 },
+    #[error("ARM request failed: {0}")]
+    Transport(String),
+    #[error("ARM response not understood: {0}")]
+    Decode(String),
+    #[error("ARM paging did not end after {0} pages")]
+    TooManyPages(usize),
+    /// No token: the message says what to do (`run az login`, …).
+    #[error("{0}")]
+    Auth(String),
+}
+
 /// The model behind a deployment, as ARM reports it: what a call is priced on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelRef {

@@ -505,43 +505,6 @@ pub fn plain(
     out
 }
 
-/// Newline-gated collector of a streamed answer.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StreamCollector {
-    buf: String,
-    finished: bool,
-}
-
-impl StreamCollector {
-    pub fn push(&mut self, delta: &str) {
-        self.buf.push_str(delta);
-    }
-
-    /// Whether the part shown would change with the last push (a newline arrived).
-    pub fn committed(&self) -> &str {
-        if self.finished {
-            return &self.buf;
-        }
-        match self.buf.rfind('\n') {
-            Some(i) => &self.buf[..=i],
-            None => "",
-        }
-    }
-
-    /// The received text not yet shown (the current, unfinished line).
-    pub fn pending(&self) -> &str {
-        &self.buf[self.committed().len()..]
-    }
-
-    pub fn finish(&mut self) {
-        self.finished = true;
-    }
-
-    pub fn text(&self) -> &str {
-        &self.buf
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,19 +622,5 @@ mod tests {
             plain(cache.update("other", 50, &theme)),
             plain(&render("other", 50, &theme))
         );
-    }
-
-    #[test]
-    fn collector_is_newline_gated() {
-        let mut c = StreamCollector::default();
-        c.push("# Hea");
-        assert_eq!(c.committed(), "");
-        assert_eq!(c.pending(), "# Hea");
-        c.push("ding\nsecond li");
-        assert_eq!(c.committed(), "# Heading\n");
-        assert_eq!(c.pending(), "second li");
-        c.finish();
-        assert_eq!(c.committed(), "# Heading\nsecond li");
-        assert_eq!(c.pending(), "");
     }
 }

@@ -1,6 +1,7 @@
 //! Serde types for the Azure OpenAI data-plane wire format (chat completions, SSE chunks,
 //! usage, error bodies). Pure: no I/O. Field order is alphabetical where Azure sends it so
 //! (see `../shared/docs/azure-wire.md` §4.1), which makes the simulator's bytes match.
+//! [`arm`]: the management-plane bodies (accounts, deployments, usages, models, errors).
 
 pub mod arm;
 

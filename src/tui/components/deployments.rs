@@ -16,9 +16,9 @@ use super::call_panel::compact;
 use super::headroom::{self as headroom_view, HeadroomProps};
 pub use super::load::Load;
 use super::{bar, block, ellipsize, put_line};
-use crate::azure::arm::{Account, Deployment, QuotaUsage};
-use crate::domain::monitor::DeploymentMetrics;
+use crate::domain::arm::{Account, Deployment, QuotaUsage};
 use crate::domain::headroom::{self, DeploymentLimits, QuotaRow};
+use crate::domain::monitor::DeploymentMetrics;
 use crate::tui::command::{Command, Outcome};
 use crate::tui::event::ArmMsg;
 use crate::tui::keymap::{self, DeployAction, FilterAction, Hint};
@@ -698,7 +698,7 @@ mod tests {
                 name: name.into(),
                 account_id: ACCT.into(),
                 endpoint: Some("https://a.openai.azure.com/".into()),
-                model: crate::azure::arm::ModelRef {
+                model: crate::domain::arm::ModelRef {
                     model: if name == "alpha" { "o4-mini" } else { "gpt-4o" }.into(),
                     version: "v".into(),
                     sku: "Standard".into(),

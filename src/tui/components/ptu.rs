@@ -145,7 +145,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::arm::ModelRef;
+    use crate::domain::arm::ModelRef;
     use crate::domain::call::{ApiPath, CallRecord};
     use crate::domain::usage::Usage;
     use crate::tui::session::LiveCall;

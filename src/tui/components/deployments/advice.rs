@@ -1,8 +1,8 @@
 //! ARM errors with what to do about them (the browser shows these in place of its panes).
 
 /// An ARM error with what to do about it.
-pub(super) fn with_advice(e: &crate::azure::arm::ArmError) -> String {
-    use crate::azure::arm::ArmError;
+pub(super) fn with_advice(e: &crate::domain::arm::ArmError) -> String {
+    use crate::domain::arm::ArmError;
     let m = e.to_string();
     match e {
         // Already says what to do (sign in, or the profile to write).
