@@ -1,6 +1,6 @@
 //! Loopback tests of the simulator's ARM plane: shapes, paging, usages, throttling.
 
-#[path = "sim_support.rs"]
+#[path = "common/sim.rs"]
 mod support;
 
 use aoai::sim::{SimConfig, SimHandle};

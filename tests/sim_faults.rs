@@ -1,6 +1,6 @@
 //! Loopback tests of every `x-sim-fault` kind's bytes.
 
-#[path = "sim_support.rs"]
+#[path = "common/sim.rs"]
 mod support;
 
 use aoai::sim::SimConfig;

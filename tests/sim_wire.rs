@@ -1,7 +1,7 @@
 //! Loopback tests of the simulator's data plane: exact SSE bytes and order, headers, both
 //! paths, error bodies, 401s and 429s.
 
-#[path = "sim_support.rs"]
+#[path = "common/sim.rs"]
 mod support;
 
 use aoai::sim::SimConfig;
