@@ -3,7 +3,6 @@
 //! in-process simulator.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aoai::azure::arm::{Account, ArmError, Deployment, QuotaUsage};
@@ -12,45 +11,25 @@ use aoai::domain::call::{CallEvent, CallRecord, Outcome, Timings};
 use aoai::domain::ratelimit::RateLimit;
 use aoai::domain::stats::{BenchReport, Percentiles, ReportKind};
 use aoai::domain::usage::Usage;
+use aoai::tui::app::App;
 use aoai::tui::app::Screen;
-use aoai::tui::app::{App, AppConfig};
 use aoai::tui::event::{AppEvent, ArmMsg, BenchMsg, CallMsg, ManualClock};
 use aoai::tui::messages::{ArmEffect, BenchEffect, Effect, ProfileEffect};
-use aoai::tui::theme::{ColourSupport, Theme};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+#[path = "common/console.rs"]
+mod console;
 #[path = "common/harness.rs"]
 mod harness;
+use console::{app, key, press, type_str};
 use harness::Harness;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 const ACCT: &str =
     "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai-swe";
-
-fn app(clock: &ManualClock) -> App {
-    App::new(
-        AppConfig::default(),
-        Theme::dark().for_terminal(ColourSupport::Ansi16),
-        Arc::new(clock.clone()),
-    )
-}
-
-fn key(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(code, mods))))
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    key(app, code, KeyModifiers::NONE)
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
 
 fn snap_sizes(app: &mut App, name: &str) {
     for (w, h) in SIZES {

@@ -18,7 +18,7 @@ use aoai::tui::event::{AppEvent, CallMsg, ManualClock};
 use aoai::tui::messages::Effect;
 use aoai::tui::theme::{ColourSupport, Theme};
 use aoai::wire::{ChatMessage, ChatRequest};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -26,6 +26,10 @@ use ratatui::backend::TestBackend;
 #[path = "common/harness.rs"]
 mod harness;
 
+#[path = "common/console.rs"]
+mod console;
+
+use console::press;
 use harness::{Harness, ended, sim_client, start_sim};
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 /// Distinctive, so a grep of the recorded file cannot match anything else.
@@ -221,13 +225,6 @@ fn app(clock: &ManualClock) -> App {
     );
     a.open_replay("incident.jsonl", scenario(), Speed::X1);
     a
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(
-        code,
-        KeyModifiers::NONE,
-    ))))
 }
 
 fn snap_sizes(app: &mut App, name: &str) {

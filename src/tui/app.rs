@@ -1,6 +1,7 @@
-//! Focus and routing. `App` owns the components and the session facts, turns events into
-//! component calls and component [`Command`]s into [`Effect`]s; it draws nothing itself beyond
-//! laying out the screen and delegating.
+//! Focus and routing. `App` owns the components and the session facts. It routes keys,
+//! paste, hints, help and drawing to the focused [`Component`] and results to the component
+//! of their feature, and turns the [`Command`]s that come back into [`Effect`]s; it draws
+//! nothing itself beyond laying out the screen and delegating.
 
 use std::sync::Arc;
 
@@ -228,28 +229,12 @@ impl App {
             AppEvent::Call(id, msg) => self.on_call(id, msg),
             AppEvent::Arm(msg) => {
                 self.dirty = true;
-                let known = Vec::new();
-                let props = props(
-                    &self.session,
-                    &self.deployment,
-                    self.clock.now(),
-                    self.sim,
-                    &known,
-                );
-                let handled = self.screens.deployments.update(msg, &props);
+                let handled = self.with_screens(|s, p| s.deployments.update(msg, p));
                 self.handled(handled)
             }
             AppEvent::Profile(msg) => self.on_profile(msg),
             AppEvent::Bench(msg) => {
-                let known = Vec::new();
-                let props = props(
-                    &self.session,
-                    &self.deployment,
-                    self.clock.now(),
-                    self.sim,
-                    &known,
-                );
-                let handled = self.screens.bench.update(msg, &props);
+                let handled = self.with_screens(|s, p| s.bench.update(msg, p));
                 self.dirty |= handled != Handled::Ignored;
                 self.handled(handled)
             }
@@ -282,6 +267,19 @@ impl App {
         vec![e]
     }
 
+    /// Runs `f` on the screens with the session facts as props.
+    fn with_screens<R>(&mut self, f: impl FnOnce(&mut Screens, &Props<'_>) -> R) -> R {
+        let known = self.screens.deployments.names();
+        let props = props(
+            &self.session,
+            &self.deployment,
+            self.clock.now(),
+            self.sim,
+            &known,
+        );
+        f(&mut self.screens, &props)
+    }
+
     fn on_paste(&mut self, s: &str) -> Vec<Effect> {
         if self.help.is_none()
             && let Some(c) = self.screens.get_mut(self.screen)
@@ -293,10 +291,12 @@ impl App {
 
     fn on_call(&mut self, id: CallId, msg: CallMsg) -> Vec<Effect> {
         let now = self.clock.now();
-        if let Some(c) = self.screens.compare.as_mut().filter(|c| c.owns(id)) {
-            let known = Vec::new();
-            let props = props(&self.session, &self.deployment, now, self.sim, &known);
-            self.dirty |= c.update((id, msg), &props) != Handled::Ignored;
+        if self.screens.compare.as_ref().is_some_and(|c| c.owns(id)) {
+            let handled = self.with_screens(|s, p| match &mut s.compare {
+                Some(c) => c.update((id, msg), p),
+                None => Handled::Ignored,
+            });
+            self.dirty |= handled != Handled::Ignored;
             return vec![];
         }
         // Unknown ids (never started here) are dropped; ended calls drop late events.
@@ -592,7 +592,7 @@ impl App {
             recording_short: self.recording.short_label(),
         };
         status_bar::render_status(top, buf, &theme, &status);
-        let known = Vec::new();
+        let known = self.screens.deployments.names();
         let props = props(
             &self.session,
             &self.deployment,
@@ -613,6 +613,7 @@ impl App {
     }
 }
 
+/// The facts every component may read.
 fn props<'a>(
     session: &'a Session,
     deployment: &'a str,
