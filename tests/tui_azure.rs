@@ -2,139 +2,44 @@
 //! real loop and executor: opening a deployment derives its account endpoint and prices calls
 //! on its ARM model, headroom after calls, Azure Monitor sparklines, profile switching.
 
-use std::sync::Arc;
-use std::time::Duration;
+#[path = "common/harness.rs"]
+mod harness;
 
-use aoai::azure::arm::{ArmClient, SIM_SUBSCRIPTION};
-use aoai::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
+use aoai::azure::Endpoint;
+use aoai::azure::arm::SIM_SUBSCRIPTION;
 use aoai::domain::call::Outcome;
 use aoai::domain::cost::PriceTable;
-use aoai::sim::{SimConfig, SimHandle, Simulator};
-use aoai::tui::app::{App, AppConfig};
-use aoai::tui::command::Executor;
+use aoai::sim::{SimConfig, SimHandle};
+use aoai::tui::app::Screen;
 use aoai::tui::components::deployments::Load;
-use aoai::tui::components::status_bar::Screen;
-use aoai::tui::event::{AppEvent, AppEventSender, TokioClock};
-use aoai::tui::theme::Theme;
-use aoai::tui::{ChannelInput, TerminalOps, run_loop};
 use clap::Parser;
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
+use crossterm::event::KeyCode;
+use harness::{Harness, config, sim_arm, sim_client, start_sim as start};
 
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-struct NoOps;
-
-impl TerminalOps<TestBackend> for NoOps {
-    fn edit(&mut self, _t: &mut Terminal<TestBackend>, text: &str) -> Result<String, String> {
-        Ok(text.to_string())
-    }
-    fn copy(&mut self, _text: &str) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-struct Harness {
-    app: App,
-    exec: Executor,
-    rx: mpsc::UnboundedReceiver<AppEvent>,
-    input: ChannelInput,
-    tx: mpsc::UnboundedSender<Event>,
-    terminal: Terminal<TestBackend>,
-    /// Serves ARM (and the accounts' data plane).
-    arm_sim: SimHandle,
-    /// Where the data-plane client points at first.
-    first_sim: SimHandle,
-}
-
-async fn start(cfg: SimConfig) -> SimHandle {
-    tokio::time::timeout(TIMEOUT, Simulator::start(cfg))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// The chat client starts on `first_sim`; ARM (and the accounts' endpoints) are `arm_sim`.
+/// The chat client starts on the second simulator; ARM (and the accounts' endpoints) are the
+/// first's.
 async fn harness(w: u16, h: u16) -> Harness {
     let arm_sim = start(SimConfig::instant()).await;
     let first_sim = start(SimConfig::instant()).await;
-    let cfg = ClientConfig::new(
-        Endpoint::parse(&first_sim.base_url()).unwrap(),
-        Auth::ApiKey(Secret::new("test")),
+    let mut h = Harness::new(
+        sim_client(&first_sim, "test"),
+        Some(sim_arm(&arm_sim)),
+        config("gpt-4o"),
+        (w, h),
     );
-    let client = ChatClient::new(cfg).unwrap();
-    let arm = ArmClient::new(&arm_sim.base_url(), Secret::new("token"), SIM_SUBSCRIPTION).unwrap();
-    let (etx, rx) = mpsc::unbounded_channel();
-    let exec = Executor::new(client, Some(arm), AppEventSender::new(etx));
-    let app = App::new(
-        AppConfig {
-            deployment: "gpt-4o".into(),
-            endpoint_label: "in-process".into(),
-            sim: true,
-            ..Default::default()
-        },
-        Theme::dark(),
-        Arc::new(TokioClock::new()),
-    );
-    let (tx, irx) = mpsc::unbounded_channel();
-    Harness {
-        app,
-        exec,
-        rx,
-        input: ChannelInput(irx),
-        tx,
-        terminal: Terminal::new(TestBackend::new(w, h)).unwrap(),
-        arm_sim,
-        first_sim,
-    }
+    h.sims = vec![arm_sim, first_sim];
+    h
 }
 
 impl Harness {
-    async fn run_until(&mut self, mut stop: impl FnMut(&App) -> bool) {
-        let mut ops = NoOps;
-        let fut = run_loop(
-            &mut self.terminal,
-            &mut self.app,
-            &mut self.exec,
-            &mut self.rx,
-            &mut self.input,
-            &mut ops,
-            &mut stop,
-        );
-        match tokio::time::timeout(TIMEOUT, fut).await {
-            Ok(r) => r.unwrap(),
-            Err(_) => panic!("timed out; last screen:\n{}", self.terminal.backend()),
-        }
-        self.terminal
-            .draw(|f| self.app.render(f.area(), f.buffer_mut()))
-            .unwrap();
+    /// Serves ARM (and the accounts' data plane).
+    fn arm_sim(&self) -> &SimHandle {
+        &self.sims[0]
     }
 
-    fn screen(&self) -> String {
-        format!("{}", self.terminal.backend())
-    }
-
-    fn keys(&self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-
-    fn key(&self, code: KeyCode) {
-        self.tx
-            .send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .unwrap();
-    }
-
-    fn alt(&self, c: char) {
-        self.tx
-            .send(Event::Key(KeyEvent::new(
-                KeyCode::Char(c),
-                KeyModifiers::ALT,
-            )))
-            .unwrap();
+    /// Where the data-plane client points at first.
+    fn first_sim(&self) -> &SimHandle {
+        &self.sims[1]
     }
 
     /// F4, wait for ARM, filter to `name`, Enter.
@@ -177,7 +82,7 @@ async fn opening_a_deployment_switches_endpoint_and_prices_on_the_arm_model() {
     h.open("gpt-4o-mini").await;
     assert_eq!(
         h.exec.endpoint().host(),
-        Endpoint::parse(&h.arm_sim.base_url()).unwrap().host(),
+        Endpoint::parse(&h.arm_sim().base_url()).unwrap().host(),
         "the data plane follows the account's properties.endpoint"
     );
     let m = h.app.model_ref("gpt-4o-mini").unwrap().clone();
@@ -187,8 +92,8 @@ async fn opening_a_deployment_switches_endpoint_and_prices_on_the_arm_model() {
     );
 
     h.call("Hello there").await;
-    assert_eq!(chat_requests(&h.arm_sim), 1);
-    assert_eq!(chat_requests(&h.first_sim), 0);
+    assert_eq!(chat_requests(h.arm_sim()), 1);
+    assert_eq!(chat_requests(h.first_sim()), 0);
     let call = h.app.session.latest().unwrap();
     let rec = call.record.clone().unwrap();
     assert_eq!(rec.outcome, Outcome::Done, "{rec:?}");
@@ -314,7 +219,7 @@ async fn profile_switch_rebuilds_the_clients_from_a_config_file() {
     let rec = h.app.session.latest().unwrap().record.clone().unwrap();
     assert_eq!(rec.outcome, Outcome::Done, "{rec:?}");
     assert_eq!(chat_requests(&second), 1);
-    assert_eq!(chat_requests(&h.first_sim), 0);
+    assert_eq!(chat_requests(h.first_sim()), 0);
 
     // ARM follows the profile too: with key auth, ARM needs an Entra ID token; without a
     // developer login on this machine, the browser says what to do.
@@ -364,5 +269,5 @@ async fn a_profile_that_cannot_connect_says_so_and_keeps_the_old_clients() {
     let m = h.app.message.clone().unwrap();
     assert!(m.contains("AOAI_TEST_UNSET_KEY_VAR"), "{m}");
     h.call("still on the first").await;
-    assert_eq!(chat_requests(&h.first_sim), 1);
+    assert_eq!(chat_requests(h.first_sim()), 1);
 }

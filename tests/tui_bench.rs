@@ -3,51 +3,33 @@
 //! in-process simulator.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use aoai::azure::arm::{Account, Deployment, QuotaUsage};
+use aoai::azure::arm::{Account, ArmError, Deployment, QuotaUsage};
 use aoai::azure::monitor::DeploymentMetrics;
 use aoai::domain::call::{CallEvent, CallRecord, Outcome, Timings};
 use aoai::domain::ratelimit::RateLimit;
 use aoai::domain::stats::{BenchReport, Percentiles, ReportKind};
 use aoai::domain::usage::Usage;
-use aoai::tui::app::{App, AppConfig};
-use aoai::tui::command::Effect;
-use aoai::tui::components::status_bar::Screen;
-use aoai::tui::event::{AppEvent, ArmMsg, CallMsg, ManualClock};
-use aoai::tui::ops::{ConsoleEffect, ConsoleMsg};
-use aoai::tui::theme::{ColourSupport, Theme};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use aoai::tui::app::App;
+use aoai::tui::app::Screen;
+use aoai::tui::event::{AppEvent, ArmMsg, BenchMsg, CallMsg, ManualClock};
+use aoai::tui::messages::{ArmEffect, BenchEffect, Effect, ProfileEffect};
+use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+#[path = "common/console.rs"]
+mod console;
+#[path = "common/harness.rs"]
+mod harness;
+use console::{app, key, press, type_str};
+use harness::Harness;
+
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 const ACCT: &str =
     "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai-swe";
-
-fn app(clock: &ManualClock) -> App {
-    App::new(
-        AppConfig::default(),
-        Theme::dark().for_terminal(ColourSupport::Ansi16),
-        Arc::new(clock.clone()),
-    )
-}
-
-fn key(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(code, mods))))
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    key(app, code, KeyModifiers::NONE)
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
 
 fn snap_sizes(app: &mut App, name: &str) {
     for (w, h) in SIZES {
@@ -142,7 +124,7 @@ fn call(app: &mut App, clock: &ManualClock, deployment: &str, remaining: u64, ut
 fn browser(app: &mut App) {
     let effects = press(app, KeyCode::F(4));
     assert!(
-        matches!(effects.as_slice(), [Effect::LoadAccounts]),
+        matches!(effects.as_slice(), [Effect::Arm(ArmEffect::LoadAccounts)]),
         "{effects:?}"
     );
     let acct = Account {
@@ -219,12 +201,12 @@ fn deployments_details_show_headroom_and_monitor_sparklines() {
     assert!(
         matches!(
             effects.as_slice(),
-            [Effect::Console(ConsoleEffect::LoadMetrics { deployment, .. })] if deployment == "gpt-4o"
+            [Effect::Arm(ArmEffect::LoadMetrics { deployment, .. })] if deployment == "gpt-4o"
         ),
         "{effects:?}"
     );
     snap_sizes(&mut a, "deployments_metrics_loading");
-    a.handle(AppEvent::Console(ConsoleMsg::Metrics {
+    a.handle(AppEvent::Arm(ArmMsg::Metrics {
         account_id: ACCT.into(),
         deployment: "gpt-4o".into(),
         result: Ok(metrics()),
@@ -233,10 +215,14 @@ fn deployments_details_show_headroom_and_monitor_sparklines() {
     // Another deployment: its metrics fail.
     let effects = press(&mut a, KeyCode::Char('j'));
     assert_eq!(effects.len(), 1, "{effects:?}");
-    a.handle(AppEvent::Console(ConsoleMsg::Metrics {
+    a.handle(AppEvent::Arm(ArmMsg::Metrics {
         account_id: ACCT.into(),
         deployment: "gpt-4o-batchy".into(),
-        result: Err("ARM 403 AuthorizationFailed: no Monitoring Reader".into()),
+        result: Err(ArmError::Http {
+            status: 403,
+            code: "AuthorizationFailed".into(),
+            message: "no Monitoring Reader".into(),
+        }),
     }));
     snap_sizes(&mut a, "deployments_headroom_metrics_failed");
 }
@@ -249,7 +235,7 @@ fn opening_a_ptu_deployment_shows_utilisation_in_the_call_panel() {
     press(&mut a, KeyCode::Char('G'));
     let effects = press(&mut a, KeyCode::Enter);
     let [
-        Effect::Console(ConsoleEffect::UseDeployment {
+        Effect::Arm(ArmEffect::UseDeployment {
             name,
             endpoint,
             model,
@@ -321,7 +307,7 @@ fn bench_screen_form_live_charts_and_final_report() {
     snap_sizes(&mut a, "bench_idle");
     let effects = press(&mut a, KeyCode::Enter);
     let [
-        Effect::Console(ConsoleEffect::StartBench {
+        Effect::Bench(BenchEffect::Start {
             generation,
             spec,
             deployment,
@@ -334,27 +320,27 @@ fn bench_screen_form_live_charts_and_final_report() {
     assert_eq!((*generation, deployment.as_str()), (1, "gpt-4o"));
     assert_eq!(spec.duration, Duration::from_secs(30));
     for i in 1..=12 {
-        a.handle(AppEvent::Console(ConsoleMsg::BenchReport {
+        a.handle(AppEvent::Bench(BenchMsg::Report {
             generation: 1,
             report: Box::new(report(i)),
         }));
     }
     // A report of an earlier run is dropped.
-    a.handle(AppEvent::Console(ConsoleMsg::BenchReport {
+    a.handle(AppEvent::Bench(BenchMsg::Report {
         generation: 0,
         report: Box::new(report(99)),
     }));
     snap_sizes(&mut a, "bench_running");
     let stop = press(&mut a, KeyCode::Esc);
     assert!(
-        matches!(stop.as_slice(), [Effect::Console(ConsoleEffect::StopBench)]),
+        matches!(stop.as_slice(), [Effect::Bench(BenchEffect::Stop)]),
         "{stop:?}"
     );
     let mut fin = report(12);
     fin.kind = ReportKind::Final;
     fin.elapsed_s = 12.4;
     fin.ptu_note = Some("no completed request: the workload shape is unknown".into());
-    a.handle(AppEvent::Console(ConsoleMsg::BenchDone {
+    a.handle(AppEvent::Bench(BenchMsg::Done {
         generation: 1,
         result: Ok(Box::new(fin)),
     }));
@@ -374,7 +360,7 @@ fn profile_picker_overlay() {
     assert!(
         matches!(
             effects.as_slice(),
-            [Effect::Console(ConsoleEffect::ConnectProfile { generation: 1, name })] if name == "laptop"
+            [Effect::Profile(ProfileEffect::Connect { generation: 1, name })] if name == "laptop"
         ),
         "{effects:?}"
     );
@@ -385,75 +371,21 @@ fn profile_picker_overlay() {
 /// shape, until the final report is in.
 #[tokio::test]
 async fn a_short_bench_run_from_the_console_completes_requests() {
-    use aoai::azure::arm::{ArmClient, SIM_SUBSCRIPTION};
-    use aoai::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
-    use aoai::sim::{SimConfig, Simulator};
-    use aoai::tui::command::Executor;
-    use aoai::tui::event::{AppEventSender, TokioClock};
-    use aoai::tui::{ChannelInput, TerminalOps, run_loop};
-    use tokio::sync::mpsc;
-
-    struct NoOps;
-    impl TerminalOps<TestBackend> for NoOps {
-        fn edit(&mut self, _t: &mut Terminal<TestBackend>, t: &str) -> Result<String, String> {
-            Ok(t.to_string())
-        }
-        fn copy(&mut self, _text: &str) -> Result<(), String> {
-            Ok(())
-        }
-    }
-
-    let limit = Duration::from_secs(30);
-    let sim = tokio::time::timeout(limit, Simulator::start(SimConfig::instant()))
-        .await
-        .unwrap()
-        .unwrap();
-    let client = ChatClient::new(ClientConfig::new(
-        Endpoint::parse(&sim.base_url()).unwrap(),
-        Auth::ApiKey(Secret::new("test")),
-    ))
-    .unwrap();
-    let arm = ArmClient::new(&sim.base_url(), Secret::new("token"), SIM_SUBSCRIPTION).unwrap();
-    let (etx, mut rx) = mpsc::unbounded_channel();
-    let mut exec = Executor::new(client, Some(arm), AppEventSender::new(etx));
-    let mut app = App::new(
-        AppConfig::default(),
-        Theme::dark(),
-        Arc::new(TokioClock::new()),
-    );
-    let (tx, irx) = mpsc::unbounded_channel();
-    let mut input = ChannelInput(irx);
-    let k = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
-    tx.send(k(KeyCode::F(5))).unwrap();
+    let mut h = Harness::on_sim("gpt-4o").await;
+    h.key(KeyCode::F(5));
     // Rate 60 RPM (default); duration 3 s; shape: small (one step left of balanced).
-    tx.send(k(KeyCode::Down)).unwrap();
-    tx.send(k(KeyCode::Down)).unwrap();
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
     for _ in 0..3 {
-        tx.send(k(KeyCode::Backspace)).unwrap();
+        h.key(KeyCode::Backspace);
     }
-    tx.send(k(KeyCode::Char('3'))).unwrap();
-    tx.send(k(KeyCode::Down)).unwrap();
-    tx.send(k(KeyCode::Left)).unwrap();
-    tx.send(k(KeyCode::Enter)).unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let mut ops = NoOps;
-    let mut stop = |a: &App| a.bench().run.as_ref().is_some_and(|r| !r.running());
-    let run = run_loop(
-        &mut terminal,
-        &mut app,
-        &mut exec,
-        &mut rx,
-        &mut input,
-        &mut ops,
-        &mut stop,
-    );
-    match tokio::time::timeout(limit, run).await {
-        Ok(r) => r.unwrap(),
-        Err(_) => panic!("timed out; last screen:\n{}", terminal.backend()),
-    }
-    terminal
-        .draw(|f| app.render(f.area(), f.buffer_mut()))
-        .unwrap();
+    h.key(KeyCode::Char('3'));
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Left);
+    h.key(KeyCode::Enter);
+    h.run_until(|a| a.bench().run.as_ref().is_some_and(|r| !r.running()))
+        .await;
+    let app = &h.app;
     let run = app.bench().run.clone().unwrap();
     assert_eq!(
         (run.spec.shape, run.spec.duration),
@@ -461,12 +393,12 @@ async fn a_short_bench_run_from_the_console_completes_requests() {
     );
     let fin = match run.result.unwrap() {
         Ok(f) => f,
-        Err(e) => panic!("{e}\n{}", terminal.backend()),
+        Err(e) => panic!("{e}\n{}", h.screen()),
     };
     assert_eq!(fin.kind, ReportKind::Final);
     assert!(fin.completed >= 1, "{fin:?}");
     assert!(fin.ptu.is_some() || fin.ptu_note.is_some(), "{fin:?}");
-    let screen = format!("{}", terminal.backend());
+    let screen = h.screen();
     assert!(screen.contains("final"), "{screen}");
     assert!(
         screen.contains(&format!("done {}", fin.completed)),

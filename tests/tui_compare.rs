@@ -2,23 +2,24 @@
 //! streaming and done (diff highlighted) at 80×24 and 160×48, paging, synchronised scroll,
 //! duplicate / edit / run all, and the screen opened from the chat's prompt.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aoai::domain::call::{Attempt, CallEvent, CallRecord, Timings};
 use aoai::domain::compare::VariantSet;
 use aoai::domain::ratelimit::RateLimit;
 use aoai::domain::usage::Usage;
-use aoai::tui::app::{App, AppConfig};
-use aoai::tui::command::Effect;
-use aoai::tui::components::status_bar::Screen;
+use aoai::tui::app::App;
+use aoai::tui::app::Screen;
 use aoai::tui::event::{AppEvent, CallMsg, ManualClock};
+use aoai::tui::messages::Effect;
 use aoai::tui::theme::{ColourSupport, Theme};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
+
+#[path = "common/console.rs"]
+mod console;
+use console::{app, draw, key, press};
 
 const SET: &str = r#"
 name = "fruits"
@@ -39,28 +40,6 @@ deployment = "gpt-4o-mini"
 const BASE: &str = "Apple is crisp and sweet.\nBanana is soft.\nCherry is small and red.";
 const TERSE: &str = "Apple is crisp.\nPear is soft.\nCherry is small and red.";
 const MINI: &str = "Apple, banana, cherry.";
-
-fn app(clock: &ManualClock) -> App {
-    App::new(
-        AppConfig::default(),
-        Theme::dark().for_terminal(ColourSupport::Ansi16),
-        Arc::new(clock.clone()),
-    )
-}
-
-fn key(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(code, mods))))
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    key(app, code, KeyModifiers::NONE)
-}
-
-fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| app.render(f.area(), f.buffer_mut())).unwrap();
-    t
-}
 
 fn snap(app: &mut App, name: &str) {
     for (w, h) in [(80, 24), (160, 48)] {

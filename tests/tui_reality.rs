@@ -7,8 +7,8 @@ use std::time::Duration;
 use aoai::domain::call::{Attempt, CallEvent, CallRecord, Outcome, Timings};
 use aoai::domain::usage::Usage;
 use aoai::tui::app::{App, AppConfig};
-use aoai::tui::command::Effect;
 use aoai::tui::event::{AppEvent, CallMsg, ManualClock};
+use aoai::tui::messages::{ArmEffect, Effect, RecordEffect, TerminalEffect};
 use aoai::tui::theme::{ColourSupport, Theme};
 use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
@@ -224,7 +224,10 @@ fn the_status_bar_fits_80_columns_while_recording() {
     a.set_record_path(Some("/tmp/aoai-20260102-030405.jsonl".into()));
     let effects = a.toggle_record();
     assert!(
-        matches!(effects.as_slice(), [Effect::StartRecording { .. }]),
+        matches!(
+            effects.as_slice(),
+            [Effect::Record(RecordEffect::Start { .. })]
+        ),
         "{effects:?}"
     );
     a.message = None;
@@ -309,7 +312,7 @@ fn the_retry_parameter_offers_failover_to_the_known_deployments() {
     press(&mut a, KeyCode::Tab);
     let effects = press(&mut a, KeyCode::Tab);
     assert!(
-        matches!(effects.as_slice(), [Effect::LoadAccounts]),
+        matches!(effects.as_slice(), [Effect::Arm(ArmEffect::LoadAccounts)]),
         "the parameters load the deployments: {effects:?}"
     );
     let acct = Account {
@@ -342,7 +345,7 @@ fn the_retry_parameter_offers_failover_to_the_known_deployments() {
     let mut seen = Vec::new();
     for _ in 0..3 {
         press(&mut a, KeyCode::Char('+'));
-        seen.push(a.chat.params.retry.clone());
+        seen.push(a.screens.chat.params.retry.clone());
     }
     assert_eq!(
         seen,
@@ -394,13 +397,17 @@ fn q_with_a_call_in_flight_asks_first() {
     press(&mut a, KeyCode::Tab); // transcript: no text input
     let first = press(&mut a, KeyCode::Char('q'));
     assert!(
-        !first.iter().any(|e| matches!(e, Effect::Quit)),
+        !first
+            .iter()
+            .any(|e| matches!(e, Effect::Terminal(TerminalEffect::Quit))),
         "{first:?}"
     );
     assert!(a.message.as_deref().unwrap_or("").contains("q again"));
     let second = press(&mut a, KeyCode::Char('q'));
     assert!(
-        second.iter().any(|e| matches!(e, Effect::Quit)),
+        second
+            .iter()
+            .any(|e| matches!(e, Effect::Terminal(TerminalEffect::Quit))),
         "{second:?}"
     );
 }
@@ -413,7 +420,7 @@ fn ctrl_u_clears_the_prompt_line() {
     key(&mut a, KeyCode::Char('j'), KeyModifiers::CONTROL);
     type_str(&mut a, "second line");
     key(&mut a, KeyCode::Char('u'), KeyModifiers::CONTROL);
-    assert_eq!(a.chat.prompt(), "first\n");
+    assert_eq!(a.screens.chat.prompt(), "first\n");
 }
 
 // ---- item 6: error states end ----
@@ -425,7 +432,7 @@ fn an_arm_failure_ends_every_loading_state_with_what_to_do() {
     let mut a = app(&clock);
     press(&mut a, KeyCode::F(4));
     a.handle(AppEvent::Arm(ArmMsg::Accounts(Err(
-        aoai::azure::arm::ArmError::Auth(aoai::tui::command::NO_ARM.into()),
+        aoai::azure::arm::ArmError::Auth(aoai::tui::executor::NO_ARM.into()),
     ))));
     for (w, h) in [(80, 24), (160, 48)] {
         let s = screen(&mut a, w, h);
@@ -577,7 +584,8 @@ fn opening_a_deployment_names_its_accounts_endpoint() {
 
 #[test]
 fn switching_to_a_profile_whose_endpoint_is_down_warns() {
-    use aoai::tui::ops::{ConnSlot, ConsoleMsg, ProfileInfo};
+    use aoai::tui::event::{ConnSlot, ProfileInfo, ProfileMsg};
+    use aoai::tui::messages::ProfileEffect;
     let clock = ManualClock::default();
     let mut a = app(&clock);
     press(&mut a, KeyCode::Esc);
@@ -586,13 +594,11 @@ fn switching_to_a_profile_whose_endpoint_is_down_warns() {
     let generation = effects
         .iter()
         .find_map(|e| match e {
-            Effect::Console(aoai::tui::ops::ConsoleEffect::ConnectProfile {
-                generation, ..
-            }) => Some(*generation),
+            Effect::Profile(ProfileEffect::Connect { generation, .. }) => Some(*generation),
             _ => None,
         })
         .expect("a profile switch");
-    a.handle(AppEvent::Console(ConsoleMsg::ProfileReady {
+    a.handle(AppEvent::Profile(ProfileMsg::Ready {
         generation,
         result: Ok(ProfileInfo {
             name: "prod".into(),

@@ -6,27 +6,31 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aoai::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret};
 use aoai::domain::call::{Attempt, CallError, CallRecord, ErrorKind, Outcome, SseEvent, Timings};
 use aoai::domain::ratelimit::RateLimit;
 use aoai::domain::scenario::{PromptShape, RecordedRequest, ScenarioCall};
 use aoai::domain::usage::Usage;
 use aoai::engine::replay::{Speed, schedule};
-use aoai::sim::{SimConfig, Simulator};
+use aoai::sim::SimConfig;
+use aoai::tui::app::Screen;
 use aoai::tui::app::{App, AppConfig};
-use aoai::tui::command::{Effect, Executor};
-use aoai::tui::components::status_bar::Screen;
-use aoai::tui::event::{AppEvent, AppEventSender, CallMsg, ManualClock, TokioClock};
+use aoai::tui::event::{AppEvent, CallMsg, ManualClock};
+use aoai::tui::messages::Effect;
 use aoai::tui::theme::{ColourSupport, Theme};
-use aoai::tui::{ChannelInput, TerminalOps, run_loop};
 use aoai::wire::{ChatMessage, ChatRequest};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
 
-const TIMEOUT: Duration = Duration::from_secs(10);
+#[path = "common/harness.rs"]
+mod harness;
+
+#[path = "common/console.rs"]
+mod console;
+
+use console::press;
+use harness::{Harness, ended, sim_client, start_sim};
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 /// Distinctive, so a grep of the recorded file cannot match anything else.
 const FAKE_KEY: &str = "sk-FAKE-7b1e9c4d-do-not-record";
@@ -223,13 +227,6 @@ fn app(clock: &ManualClock) -> App {
     a
 }
 
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.handle(AppEvent::Input(Event::Key(KeyEvent::new(
-        code,
-        KeyModifiers::NONE,
-    ))))
-}
-
 fn snap_sizes(app: &mut App, name: &str) {
     for (w, h) in SIZES {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -333,93 +330,16 @@ fn next_plays_the_following_call_and_esc_stops() {
 
 // ---- the whole loop against the simulator ----
 
-struct FakeOps;
-
-impl TerminalOps<TestBackend> for FakeOps {
-    fn edit(&mut self, _t: &mut Terminal<TestBackend>, text: &str) -> Result<String, String> {
-        Ok(text.to_string())
-    }
-    fn copy(&mut self, _text: &str) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-struct Harness {
-    app: App,
-    exec: Executor,
-    rx: mpsc::UnboundedReceiver<AppEvent>,
-    input: ChannelInput,
-    tx: mpsc::UnboundedSender<Event>,
-    terminal: Terminal<TestBackend>,
-    _sim: aoai::sim::SimHandle,
-}
-
 async fn harness() -> Harness {
-    let sim = tokio::time::timeout(TIMEOUT, Simulator::start(SimConfig::instant()))
-        .await
-        .unwrap()
-        .unwrap();
-    let cfg = ClientConfig::new(
-        Endpoint::parse(&sim.base_url()).unwrap(),
-        Auth::ApiKey(Secret::new(FAKE_KEY)),
-    );
-    let (etx, rx) = mpsc::unbounded_channel();
-    let exec = Executor::new(
-        ChatClient::new(cfg).unwrap(),
+    let sim = start_sim(SimConfig::instant()).await;
+    let mut h = Harness::new(
+        sim_client(&sim, FAKE_KEY),
         None,
-        AppEventSender::new(etx),
-    );
-    let app = App::new(
         AppConfig::default(),
-        Theme::dark(),
-        Arc::new(TokioClock::new()),
+        (80, 24),
     );
-    let (tx, irx) = mpsc::unbounded_channel();
-    Harness {
-        app,
-        exec,
-        rx,
-        input: ChannelInput(irx),
-        tx,
-        terminal: Terminal::new(TestBackend::new(80, 24)).unwrap(),
-        _sim: sim,
-    }
-}
-
-impl Harness {
-    async fn run_until(&mut self, mut stop: impl FnMut(&App) -> bool) {
-        let mut ops = FakeOps;
-        let fut = run_loop(
-            &mut self.terminal,
-            &mut self.app,
-            &mut self.exec,
-            &mut self.rx,
-            &mut self.input,
-            &mut ops,
-            &mut stop,
-        );
-        match tokio::time::timeout(TIMEOUT, fut).await {
-            Ok(r) => r.unwrap(),
-            Err(_) => panic!("timed out; last screen:\n{}", self.terminal.backend()),
-        }
-        self.terminal
-            .draw(|f| self.app.render(f.area(), f.buffer_mut()))
-            .unwrap();
-    }
-
-    fn key(&self, code: KeyCode, mods: KeyModifiers) {
-        self.tx.send(Event::Key(KeyEvent::new(code, mods))).unwrap();
-    }
-
-    fn type_str(&self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c), KeyModifiers::NONE);
-        }
-    }
-}
-
-fn ended(app: &App, n: usize) -> bool {
-    app.session.calls.len() >= n && app.session.calls[n - 1].record.is_some()
+    h.sims.push(sim);
+    h
 }
 
 fn temp_file(name: &str) -> PathBuf {
@@ -435,17 +355,17 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
     let path = temp_file("session.jsonl");
     let mut h = harness().await;
     h.app.set_record_path(Some(path.clone()));
-    h.key(KeyCode::Char('r'), KeyModifiers::CONTROL);
-    h.type_str("Tell me about quotas");
-    h.key(KeyCode::Enter, KeyModifiers::NONE);
+    h.key_with(KeyCode::Char('r'), KeyModifiers::CONTROL);
+    h.keys("Tell me about quotas");
+    h.key(KeyCode::Enter);
     h.run_until(|a| ended(a, 1)).await;
     assert!(
         h.terminal.backend().to_string().contains("● REC "),
         "{}",
         h.terminal.backend()
     );
-    h.type_str("And more?");
-    h.key(KeyCode::Enter, KeyModifiers::NONE);
+    h.keys("And more?");
+    h.key(KeyCode::Enter);
     h.run_until(|a| ended(a, 2) && a.recording.written == 2)
         .await;
     assert!(
@@ -453,7 +373,7 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
         "{}",
         h.terminal.backend()
     );
-    h.key(KeyCode::F(8), KeyModifiers::NONE);
+    h.key(KeyCode::F(8));
     h.run_until(|a| a.recording.active.is_none()).await;
     assert!(!h.terminal.backend().to_string().contains("● REC"));
 
@@ -487,7 +407,7 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
     // Replay the first call instantly into the same console.
     h.app
         .open_replay("session.jsonl", loaded.calls, Speed::Instant);
-    h.key(KeyCode::Enter, KeyModifiers::NONE);
+    h.key(KeyCode::Enter);
     h.run_until(|a| ended(a, 3)).await;
     let live = h.app.session.latest().unwrap();
     assert_eq!(live.prompt, "Tell me about quotas");
@@ -509,8 +429,8 @@ async fn stopping_a_replay_marks_it_cancelled() {
         e.t_ms += 600_000.0;
     }
     h.app.open_replay("slow.jsonl", vec![slow], Speed::X1);
-    h.key(KeyCode::Enter, KeyModifiers::NONE);
-    h.key(KeyCode::Esc, KeyModifiers::NONE);
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Esc);
     h.run_until(|a| ended(a, 1)).await;
     let rec = h.app.session.latest().unwrap().record.clone().unwrap();
     assert_eq!(rec.outcome, Outcome::Cancelled);
@@ -524,7 +444,7 @@ async fn a_write_error_turns_recording_off_with_a_message() {
     std::fs::create_dir_all(&dir).unwrap();
     // A directory cannot be opened as the scenario file.
     h.app.set_record_path(Some(dir.clone()));
-    h.key(KeyCode::Char('r'), KeyModifiers::CONTROL);
+    h.key_with(KeyCode::Char('r'), KeyModifiers::CONTROL);
     h.run_until(|a| a.recording.active.is_none() && a.message.is_some())
         .await;
     let msg = h.app.message.clone().unwrap();

@@ -9,8 +9,8 @@ use aoai::domain::call::{Attempt, CallError, CallEvent, CallRecord, ErrorKind, O
 use aoai::domain::ratelimit::RateLimit;
 use aoai::domain::usage::Usage;
 use aoai::tui::app::{App, AppConfig};
-use aoai::tui::command::Effect;
 use aoai::tui::event::{AppEvent, ArmMsg, CallMsg, ManualClock};
+use aoai::tui::messages::{ArmEffect, Effect, TerminalEffect};
 use aoai::tui::theme::{ColourSupport, Theme};
 use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
@@ -269,7 +269,7 @@ fn ctrl_c_twice_quits_and_q_quits_outside_text() {
     assert!(a.message.as_deref().unwrap().contains("Ctrl+C again"));
     assert!(matches!(
         key(&mut a, KeyCode::Char('c'), KeyModifiers::CONTROL).as_slice(),
-        [Effect::Quit]
+        [Effect::Terminal(TerminalEffect::Quit)]
     ));
     let mut a = app(&clock);
     assert!(
@@ -279,7 +279,7 @@ fn ctrl_c_twice_quits_and_q_quits_outside_text() {
     press(&mut a, KeyCode::Esc);
     assert!(matches!(
         press(&mut a, KeyCode::Char('q')).as_slice(),
-        [Effect::Quit]
+        [Effect::Terminal(TerminalEffect::Quit)]
     ));
 }
 
@@ -293,7 +293,7 @@ fn history_table_and_detail() {
     snap_sizes(&mut a, "history_detail");
     let effects = press(&mut a, KeyCode::Char('c'));
     assert!(
-        matches!(effects.as_slice(), [Effect::Copy(id)] if id == "0d6a3c1e-0000-4000-8000-000000000001"),
+        matches!(effects.as_slice(), [Effect::Terminal(TerminalEffect::Copy(id))] if id == "0d6a3c1e-0000-4000-8000-000000000001"),
         "{effects:?}"
     );
 }
@@ -392,7 +392,7 @@ fn deployments_loading_loaded_filtered_and_open_chat() {
     let mut a = app(&clock);
     let effects = press(&mut a, KeyCode::F(4));
     assert!(
-        matches!(effects.as_slice(), [Effect::LoadAccounts]),
+        matches!(effects.as_slice(), [Effect::Arm(ArmEffect::LoadAccounts)]),
         "{effects:?}"
     );
     snap_sizes(&mut a, "deployments_loading");
@@ -406,7 +406,7 @@ fn deployments_loading_loaded_filtered_and_open_chat() {
     press(&mut a, KeyCode::Char('j'));
     press(&mut a, KeyCode::Enter);
     assert_eq!(a.deployment, "o4-mini");
-    assert_eq!(a.screen, aoai::tui::components::status_bar::Screen::Chat);
+    assert_eq!(a.screen, aoai::tui::app::Screen::Chat);
 }
 
 #[test]

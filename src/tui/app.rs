@@ -1,6 +1,7 @@
-//! Focus and routing. `App` owns the components and the session facts, turns events into
-//! component calls and component [`Command`]s into [`Effect`]s; it draws nothing itself beyond
-//! laying out the screen and delegating.
+//! Focus and routing. `App` owns the components and the session facts. It routes keys,
+//! paste, hints, help and drawing to the focused [`Component`] and results to the component
+//! of their feature, and turns the [`Command`]s that come back into [`Effect`]s; it draws
+//! nothing itself beyond laying out the screen and delegating.
 
 use std::sync::Arc;
 
@@ -10,34 +11,34 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::command::{ChatParams, Command, Effect, Outcome, Submit};
-use super::components::call_panel;
-use super::components::chat::{Chat, ChatProps};
-use super::components::compare::{Compare, CompareProps};
+use super::component::{Component, Props, Update};
+use super::components::chat;
+use super::components::compare::Compare;
 use super::components::deployments::Deployments;
 use super::components::help::Help;
-use super::components::history::History;
-use super::components::replay::{Replay, ReplayProps, last_user_message};
-use super::components::status_bar::{self, Screen, StatusProps};
+use super::components::replay::{Replay, last_user_message};
+use super::components::status_bar::{self, StatusProps};
 use super::event::EditTarget;
 use super::event::{AppEvent, CallId, CallMsg, Clock};
 use super::keymap::{self, GlobalAction, Hint};
-use super::recording::Recording;
+use super::messages::{
+    ArmCommand, ArmEffect, ChatCommand, ChatParams, Command, CompareCommand, Effect, Handled,
+    RecordEffect, ReplayCommand, Submit, TerminalCommand, TerminalEffect,
+};
+use super::recording::{RecordNews, Recording};
 use super::session::{LiveCall, Session};
 use super::theme::Theme;
-use crate::azure::CallSpec;
-use crate::engine::record::writer::RecordMsg;
 use crate::engine::replay::Speed;
-use crate::wire::{ChatMessage, ChatRequest};
 
+mod azure;
 mod keys;
-mod ops;
+mod screen;
+
+pub use screen::{Screen, Screens};
 
 /// Smallest size the console draws; below it shows a "too small" message.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
-/// Width from which the call panel sits beside the chat.
-const PANEL_FROM: u16 = 80;
 
 /// What the app is pointed at.
 #[derive(Debug, Clone)]
@@ -66,10 +67,8 @@ impl Default for AppConfig {
 
 pub struct App {
     pub screen: Screen,
+    pub screens: Screens,
     help: Option<Help>,
-    pub chat: Chat,
-    history: History,
-    deployments: Deployments,
     pub session: Session,
     pub deployment: String,
     endpoint: String,
@@ -85,29 +84,23 @@ pub struct App {
     q_armed_at: Option<u64>,
     /// Set when something visible changed; the loop draws and clears it.
     pub dirty: bool,
-    /// The scenario open on the Replay screen (`aoai replay FILE`).
-    replay: Option<Replay>,
     /// Scenario recording (`--record FILE`, Ctrl+R / F8).
     pub recording: Recording,
-    /// The variant set open on the Compare screen.
-    compare: Option<Compare>,
-    /// Deployments opened on their endpoint, profiles, bench (`app/ops.rs`).
-    ops: ops::AppOps,
+    /// Deployments opened on their endpoint, profiles, bench runs (`app/azure.rs`).
+    azure: azure::AzureState,
 }
 
 impl App {
     pub fn new(cfg: AppConfig, theme: Theme, clock: Arc<dyn Clock>) -> Self {
-        let mut chat = Chat::new();
-        chat.params = cfg.params;
+        let mut screens = Screens::default();
+        screens.chat.params = cfg.params;
         if let Some(system) = &cfg.system {
-            chat.set_text(EditTarget::System, system);
+            screens.chat.set_text(EditTarget::System, system);
         }
         App {
             screen: Screen::Chat,
+            screens,
             help: None,
-            chat,
-            history: History::default(),
-            deployments: Deployments::default(),
             session: Session::default(),
             deployment: cfg.deployment,
             endpoint: cfg.endpoint_label,
@@ -120,76 +113,57 @@ impl App {
             keys: 0,
             q_armed_at: None,
             dirty: true,
-            replay: None,
             recording: Recording::default(),
-            compare: None,
-            ops: ops::AppOps::default(),
+            azure: azure::AzureState::default(),
         }
     }
 
     /// Opens a variant set on the Compare screen.
     pub fn open_compare(&mut self, set: crate::domain::compare::VariantSet) {
-        self.compare = Some(Compare::new(set));
+        self.screens.compare = Some(Compare::new(set));
         self.screen = Screen::Compare;
         self.dirty = true;
     }
 
     pub fn compare(&self) -> Option<&Compare> {
-        self.compare.as_ref()
+        self.screens.compare.as_ref()
     }
 
     /// F7: the Compare screen; the first time, a set of one column from the chat's prompt.
     fn go_compare(&mut self) -> Vec<Effect> {
-        if self.compare.is_none() {
-            let prompt = match self.chat.prompt() {
-                p if !p.trim().is_empty() => p,
-                _ => self
-                    .session
-                    .latest()
-                    .map(|c| c.prompt.clone())
-                    .unwrap_or_default(),
-            };
-            let mut v = crate::domain::compare::Variant::new("v1", prompt);
-            let system = self.chat.system_prompt();
-            v.system = Some(system).filter(|s| !s.trim().is_empty());
-            v.max_tokens = self.chat.params.max_tokens;
-            v.temperature = self.chat.params.temperature;
-            v.deployment = Some(self.deployment.clone());
-            self.compare = Some(Compare::new(crate::domain::compare::VariantSet::single(v)));
+        if self.screens.compare.is_none() {
+            let compare = Compare::from_chat(&self.screens.chat, &self.session, &self.deployment);
+            self.screens.compare = Some(compare);
         }
         self.go(Screen::Compare)
     }
 
-    fn compare_run(&mut self) -> Vec<Effect> {
+    fn compare_command(&mut self, c: CompareCommand) -> Vec<Effect> {
         let now = self.clock.now();
-        let Some(c) = &mut self.compare else {
+        let Some(compare) = &mut self.screens.compare else {
             return vec![];
         };
-        if !c.in_flight().is_empty() {
-            return self.say("A compare run is in flight: Esc cancels it".into());
+        match c {
+            CompareCommand::Run => {
+                let params = &self.screens.chat.params;
+                match compare.run(&mut self.next_id, &self.deployment, params, now) {
+                    Ok(started) => started
+                        .into_iter()
+                        .map(|(id, spec)| Effect::StartCall {
+                            id,
+                            api: params.api,
+                            spec: Box::new(spec),
+                        })
+                        .collect(),
+                    Err(why) => self.say(why.to_string()),
+                }
+            }
+            CompareCommand::Cancel => compare
+                .cancel_all(now)
+                .into_iter()
+                .map(Effect::CancelCall)
+                .collect(),
         }
-        if let Some(v) = c.set.variants.iter().find(|v| v.chat_messages().is_empty()) {
-            let m = format!("Column {} has no prompt: e edits it", v.name);
-            return self.say(m);
-        }
-        let (api, retry) = (self.chat.params.api, self.chat.params.retry.clone());
-        c.start(&mut self.next_id, &self.deployment, api, &retry, now)
-            .into_iter()
-            .map(|(id, spec)| Effect::StartCall {
-                id,
-                api,
-                spec: Box::new(spec),
-            })
-            .collect()
-    }
-
-    fn compare_cancel(&mut self) -> Vec<Effect> {
-        let now = self.clock.now();
-        let ids = self
-            .compare
-            .as_mut()
-            .map_or_else(Vec::new, |c| c.cancel_all(now));
-        ids.into_iter().map(Effect::CancelCall).collect()
     }
 
     /// Opens a scenario on the Replay screen.
@@ -199,7 +173,7 @@ impl App {
         calls: Vec<crate::domain::scenario::ScenarioCall>,
         speed: Speed,
     ) {
-        self.replay = Some(Replay::new(file, calls, speed));
+        self.screens.replay = Some(Replay::new(file, calls, speed));
         self.screen = Screen::Replay;
         self.dirty = true;
     }
@@ -216,7 +190,7 @@ impl App {
             super::components::count(lines.len(), "damaged line"),
             lines.join("; ")
         ));
-        if let Some(r) = &mut self.replay {
+        if let Some(r) = &mut self.screens.replay {
             r.set_skipped(lines);
         }
         self.dirty = true;
@@ -228,13 +202,14 @@ impl App {
     }
 
     pub fn deployments(&self) -> &Deployments {
-        &self.deployments
+        &self.screens.deployments
     }
 
     /// Whether something on screen changes with time alone (then the loop ticks).
     pub fn animating(&self) -> bool {
         self.session.animating(self.clock.now())
             || self
+                .screens
                 .compare
                 .as_ref()
                 .is_some_and(|c| c.animating(self.clock.now()))
@@ -254,18 +229,26 @@ impl App {
             AppEvent::Call(id, msg) => self.on_call(id, msg),
             AppEvent::Arm(msg) => {
                 self.dirty = true;
-                self.deployments
-                    .on_arm(msg)
-                    .map_or_else(Vec::new, |c| self.command(c))
+                let handled = self.with_screens(|s, p| s.deployments.update(msg, p));
+                self.handled(handled)
             }
+            AppEvent::Profile(msg) => self.on_profile(msg),
+            AppEvent::Bench(msg) => {
+                let handled = self.with_screens(|s, p| s.bench.update(msg, p));
+                self.dirty |= handled != Handled::Ignored;
+                self.handled(handled)
+            }
+            AppEvent::Record(msg) => match self.recording.update(msg) {
+                RecordNews::Stale => vec![],
+                RecordNews::Written => self.redraw(),
+                RecordNews::Stopped(m) => self.say_and(m, Effect::Record(RecordEffect::Stop)),
+            },
             AppEvent::Edited(target, Ok(text)) => {
-                self.chat.set_text(target, &text);
+                self.screens.chat.set_text(target, &text);
                 self.redraw()
             }
             AppEvent::Edited(_, Err(e)) => self.say(format!("Editor: {e}")),
             AppEvent::Tick => self.redraw(),
-            AppEvent::Record(msg) => self.on_record(msg),
-            AppEvent::Console(msg) => self.on_console(msg),
         }
     }
 
@@ -279,23 +262,41 @@ impl App {
         self.redraw()
     }
 
+    fn say_and(&mut self, m: String, e: Effect) -> Vec<Effect> {
+        self.say(m);
+        vec![e]
+    }
+
+    /// Runs `f` on the screens with the session facts as props.
+    fn with_screens<R>(&mut self, f: impl FnOnce(&mut Screens, &Props<'_>) -> R) -> R {
+        let known = self.screens.deployments.names();
+        let props = props(
+            &self.session,
+            &self.deployment,
+            self.clock.now(),
+            self.sim,
+            &known,
+        );
+        f(&mut self.screens, &props)
+    }
+
     fn on_paste(&mut self, s: &str) -> Vec<Effect> {
-        if self.screen == Screen::Chat && self.help.is_none() {
-            self.chat.paste(s);
-        }
-        if self.screen == Screen::Compare
-            && self.help.is_none()
-            && let Some(c) = &mut self.compare
+        if self.help.is_none()
+            && let Some(c) = self.screens.get_mut(self.screen)
         {
-            c.paste(s);
+            c.on_paste(s);
         }
         self.redraw()
     }
 
     fn on_call(&mut self, id: CallId, msg: CallMsg) -> Vec<Effect> {
         let now = self.clock.now();
-        if let Some(c) = self.compare.as_mut().filter(|c| c.owns(id)) {
-            self.dirty |= c.on_call(id, msg, now);
+        if self.screens.compare.as_ref().is_some_and(|c| c.owns(id)) {
+            let handled = self.with_screens(|s, p| match &mut s.compare {
+                Some(c) => c.update((id, msg), p),
+                None => Handled::Ignored,
+            });
+            self.dirty |= handled != Handled::Ignored;
             return vec![];
         }
         // Unknown ids (never started here) are dropped; ended calls drop late events.
@@ -324,31 +325,33 @@ impl App {
         }
         self.quit_armed = false;
         self.message = None;
-        if let Some(effects) = self.picker_key(k) {
-            return effects;
-        }
-        let outcome = match (&mut self.help, self.screen) {
-            (Some(h), _) => h.handle_key(k),
-            (None, Screen::Chat) => return self.chat_key(k),
-            (None, Screen::History) => self.history.handle_key(k, &self.session),
-            (None, Screen::Deployments) => self.deployments.handle_key(k),
-            (None, Screen::Replay) => match &mut self.replay {
-                Some(r) => r.handle_key(k, self.session.in_flight().is_some()),
-                None => Outcome::Ignored,
+        let modal = self.azure.picker.is_some();
+        let known = self.screens.deployments.names();
+        let now = self.clock.now();
+        let props = props(&self.session, &self.deployment, now, self.sim, &known);
+        let handled = match (&mut self.azure.picker, &mut self.help) {
+            (Some(p), _) => p.on_key(k, &props),
+            (None, Some(h)) => h.on_key(k, &props),
+            (None, None) => match self.screens.get_mut(self.screen) {
+                Some(c) => c.on_key(k, &props),
+                None => Handled::Ignored,
             },
-            (None, Screen::Compare) => self
-                .compare
-                .as_mut()
-                .map_or(Outcome::Ignored, |c| c.handle_key(k)),
-            (None, Screen::Bench) => self.bench_key(k),
         };
-        match outcome {
-            Outcome::Consumed => vec![],
-            Outcome::Command(c) => self.command(c),
-            Outcome::Ignored => match keymap::lookup(keymap::GLOBAL_UNFOCUSED, &k) {
+        match handled {
+            // The picker is modal: keys it does not take go nowhere.
+            Handled::Ignored if modal => vec![],
+            Handled::Ignored => match keymap::lookup(keymap::GLOBAL_UNFOCUSED, &k) {
                 Some(a) => self.global(a),
                 None => vec![],
             },
+            h => self.handled(h),
+        }
+    }
+
+    fn handled(&mut self, h: Handled) -> Vec<Effect> {
+        match h {
+            Handled::Ignored | Handled::Consumed => vec![],
+            Handled::Command(c) => self.command(c),
         }
     }
 
@@ -367,7 +370,7 @@ impl App {
             GlobalAction::Deployments => self.go(Screen::Deployments),
             GlobalAction::Interrupt => self.interrupt(),
             GlobalAction::Quit => self.quit_asked(),
-            GlobalAction::Replay if self.replay.is_some() => self.go(Screen::Replay),
+            GlobalAction::Replay if self.screens.replay.is_some() => self.go(Screen::Replay),
             GlobalAction::Replay => {
                 self.say("No scenario open: `aoai replay FILE` opens one".into())
             }
@@ -381,20 +384,28 @@ impl App {
     fn go(&mut self, s: Screen) -> Vec<Effect> {
         self.help = None;
         self.screen = s;
-        if s == Screen::Deployments && self.deployments.needs_load() {
-            self.deployments.loading();
-            return vec![Effect::LoadAccounts];
+        if s == Screen::Deployments {
+            return self.load_deployments();
         }
         vec![]
+    }
+
+    /// The browser's first load, once (from its screen or from the chat's failover list).
+    fn load_deployments(&mut self) -> Vec<Effect> {
+        if !self.screens.deployments.needs_load() {
+            return vec![];
+        }
+        self.screens.deployments.loading();
+        vec![Effect::Arm(ArmEffect::LoadAccounts)]
     }
 
     fn interrupt(&mut self) -> Vec<Effect> {
         if self.in_flight().is_some() {
             self.quit_armed = false;
-            return self.command(Command::CancelCall);
+            return self.cancel();
         }
         if self.quit_armed {
-            return vec![Effect::Quit];
+            return vec![Effect::Terminal(TerminalEffect::Quit)];
         }
         self.quit_armed = true;
         self.say("Press Ctrl+C again to quit (or q where no text input has focus)".into())
@@ -402,45 +413,61 @@ impl App {
 
     fn command(&mut self, c: Command) -> Vec<Effect> {
         match c {
-            Command::Quit => vec![Effect::Quit],
-            Command::Submit(s) => self.submit(s),
-            Command::CancelCall => self.cancel(),
-            Command::NewConversation => {
-                self.session.new_conversation();
-                self.say("New conversation (earlier calls stay in History)".into())
-            }
-            Command::Edit(target, text) => vec![Effect::Edit(target, text)],
-            Command::Copy { what, text } => {
-                self.message = Some(format!("Copied the {what} to the clipboard (OSC 52)"));
-                vec![Effect::Copy(text)]
-            }
-            Command::OpenChat(d) => {
-                self.deployment = d;
-                self.screen = Screen::Chat;
-                self.chat.focus_input();
-                self.say(format!("Chatting with {}", self.deployment))
-            }
-            Command::ReloadArm => {
-                self.deployments.loading();
-                vec![Effect::LoadAccounts]
-            }
-            Command::SelectAccount {
-                account_id,
-                location,
-            } => {
-                vec![
-                    Effect::LoadDeployments { account_id },
-                    Effect::LoadQuota { location },
-                ]
-            }
+            Command::Quit => vec![Effect::Terminal(TerminalEffect::Quit)],
             Command::CloseHelp => {
                 self.help = None;
                 vec![]
             }
-            Command::Replay(index) => self.play(index),
-            Command::CompareRun => self.compare_run(),
-            Command::CompareCancel => self.compare_cancel(),
-            Command::Console(c) => self.console_command(c),
+            Command::Chat(c) => self.chat_command(c),
+            Command::Arm(c) => self.arm_command(c),
+            Command::Bench(c) => self.bench_command(c),
+            Command::Compare(c) => self.compare_command(c),
+            Command::Replay(ReplayCommand::Play(index)) => self.play(index),
+            Command::Replay(ReplayCommand::Stop) => self.cancel(),
+            Command::Profile(c) => self.profile_command(c),
+            Command::Terminal(TerminalCommand::Edit(target, text)) => {
+                vec![Effect::Terminal(TerminalEffect::Edit(target, text))]
+            }
+            Command::Terminal(TerminalCommand::Copy { what, text }) => {
+                self.message = Some(format!("Copied the {what} to the clipboard (OSC 52)"));
+                vec![Effect::Terminal(TerminalEffect::Copy(text))]
+            }
+        }
+    }
+
+    fn chat_command(&mut self, c: ChatCommand) -> Vec<Effect> {
+        match c {
+            ChatCommand::Submit(s) => self.submit(s),
+            ChatCommand::Cancel => self.cancel(),
+            ChatCommand::NewConversation => {
+                self.session.new_conversation();
+                self.say("New conversation (earlier calls stay in History)".into())
+            }
+            ChatCommand::WantDeployments => self.load_deployments(),
+        }
+    }
+
+    fn arm_command(&mut self, c: ArmCommand) -> Vec<Effect> {
+        match c {
+            ArmCommand::Reload => {
+                self.screens.deployments.loading();
+                vec![Effect::Arm(ArmEffect::LoadAccounts)]
+            }
+            ArmCommand::SelectAccount {
+                account_id,
+                location,
+            } => vec![
+                Effect::Arm(ArmEffect::LoadDeployments { account_id }),
+                Effect::Arm(ArmEffect::LoadQuota { location }),
+            ],
+            ArmCommand::Open(t) => self.open_deployment(*t),
+            ArmCommand::LoadMetrics {
+                account_id,
+                deployment,
+            } => vec![Effect::Arm(ArmEffect::LoadMetrics {
+                account_id,
+                deployment,
+            })],
         }
     }
 
@@ -459,37 +486,13 @@ impl App {
         if self.in_flight().is_some() {
             return self.say("A call is in flight: Esc or Ctrl+C cancels it".into());
         }
-        let mut messages = Vec::new();
-        if !s.system.trim().is_empty() {
-            messages.push(ChatMessage::new("system", &s.system));
-        }
-        for c in self.session.conversation() {
-            let done = c
-                .record
-                .as_ref()
-                .is_some_and(|r| r.outcome == crate::domain::call::Outcome::Done);
-            if done && !c.answer.text().is_empty() {
-                messages.push(ChatMessage::new("user", &c.prompt));
-                messages.push(ChatMessage::new("assistant", c.answer.text()));
-            }
-        }
-        messages.push(ChatMessage::new("user", &s.prompt));
-        let mut request = ChatRequest {
-            messages,
-            temperature: s.params.temperature,
-            ..Default::default()
+        let field = self.azure.max_tokens_field;
+        let spec = match chat::request::call_spec(&s, &self.session, &self.deployment, field) {
+            Ok(spec) => spec,
+            Err(e) => return self.say(format!("Not sent: {e}")),
         };
-        // The same wire field as `aoai chat`, bench and compare send.
-        self.ops
-            .max_tokens_field
-            .apply(&mut request, s.params.max_tokens);
-        if let Err(e) = crate::domain::params::check_request(&request) {
-            return self.say(format!("Not sent: {e}"));
-        }
         let id = self.next_id;
         self.next_id += 1;
-        let mut spec = CallSpec::new(self.deployment.clone(), request);
-        spec.retry = s.params.retry.clone();
         self.session.calls.push(LiveCall::new(
             id,
             &self.deployment,
@@ -497,7 +500,7 @@ impl App {
             &s.prompt,
             self.clock.now(),
         ));
-        self.chat.clear_input();
+        self.screens.chat.clear_input();
         self.tag_call(id);
         vec![Effect::StartCall {
             id,
@@ -511,7 +514,7 @@ impl App {
         if self.in_flight().is_some() {
             return self.say("A call is in flight: Esc or Ctrl+C stops it".into());
         }
-        let Some(r) = &mut self.replay else {
+        let Some(r) = &mut self.screens.replay else {
             return vec![];
         };
         let Some(call) = r.call(index).cloned() else {
@@ -539,75 +542,22 @@ impl App {
 
     /// Recording on (to `--record FILE`, else a new time-stamped file) or off.
     pub fn toggle_record(&mut self) -> Vec<Effect> {
-        if let Some(path) = self.recording.active.take() {
-            let n = self.recording.written;
-            return self.say_and(
-                format!(
-                    "Recording stopped: {} in {}",
-                    super::components::count(n, "call"),
-                    path.display()
-                ),
-                Effect::StopRecording,
-            );
-        }
-        let path = self.recording.default_path.clone().unwrap_or_else(|| {
-            crate::engine::record::writer::default_record_path(std::time::SystemTime::now())
-        });
-        self.recording.generation += 1;
-        self.recording.written = 0;
-        self.recording.active = Some(path.clone());
-        let generation = self.recording.generation;
-        self.say_and(
-            format!("Recording calls to {}", path.display()),
-            Effect::StartRecording { generation, path },
-        )
-    }
-
-    fn say_and(&mut self, m: String, e: Effect) -> Vec<Effect> {
-        self.say(m);
-        vec![e]
-    }
-
-    fn on_record(&mut self, msg: RecordMsg) -> Vec<Effect> {
-        let current = self.recording.generation;
-        match msg {
-            RecordMsg::Opened { .. } => vec![],
-            RecordMsg::Written { generation, count } if generation == current => {
-                self.recording.written = count;
-                self.redraw()
-            }
-            RecordMsg::Failed { generation, error }
-                if generation == current && self.recording.active.is_some() =>
-            {
-                self.recording.active = None;
-                self.say_and(format!("Recording stopped: {error}"), Effect::StopRecording)
-            }
-            RecordMsg::Written { .. } | RecordMsg::Failed { .. } => vec![],
-        }
+        let (m, e) = self.recording.toggle(std::time::SystemTime::now());
+        self.say_and(m, Effect::Record(e))
     }
 
     fn hints(&self) -> Vec<Hint> {
-        if self.help.is_some() {
-            return keymap::hints(keymap::HELP);
+        if let Some(h) = &self.help {
+            return h.hints();
         }
-        if let Some(h) = self.picker_hints() {
-            return h;
+        if let Some(p) = &self.azure.picker {
+            return p.hints();
         }
-        let (mut h, text) = match self.screen {
-            Screen::Chat => (keymap::hints(self.chat.keymap()), self.chat.wants_text()),
-            Screen::History => (keymap::hints(self.history.keymap()), false),
-            Screen::Deployments => (self.deployments.hints(), self.deployments.wants_text()),
-            Screen::Bench => self.bench_hints(),
-            Screen::Replay => (
-                self.replay.as_ref().map_or_else(Vec::new, Replay::hints),
-                false,
-            ),
-            Screen::Compare => self
-                .compare
-                .as_ref()
-                .map_or((Vec::new(), false), |c| (c.hints(), c.wants_text())),
+        let Some(c) = self.screens.get(self.screen) else {
+            return keymap::hints(keymap::GLOBAL_UNFOCUSED);
         };
-        if !text {
+        let mut h = c.hints();
+        if !c.wants_text() {
             h.extend(keymap::hints(keymap::GLOBAL_UNFOCUSED));
         }
         h
@@ -631,72 +581,51 @@ impl App {
             Constraint::Length(1),
         ])
         .areas(area);
-        let now = self.clock.now();
-        let props = StatusProps {
-            screen: self.screen,
+        let tabs = self.screens.tabs(self.screen);
+        let status = StatusProps {
+            tabs: &tabs,
             deployment: &self.deployment,
             endpoint: &self.endpoint,
             sim: self.sim,
             calls_in_flight: self.in_flight().is_some(),
-            replay: self.replay.is_some(),
             recording: self.recording.label(),
             recording_short: self.recording.short_label(),
         };
-        status_bar::render_status(top, buf, &theme, &props);
-        match self.screen {
-            Screen::Chat => {
-                let wide = body.width >= PANEL_FROM;
-                // From 120 columns the panel is wide enough for a whole request id (36) on one row.
-                let panel_w = if body.width >= 120 { 47 } else { 32 };
-                let [params_a, body] =
-                    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
-                self.chat
-                    .render_params(params_a, buf, &theme, &self.deployment);
-                let [left, right] = if wide {
-                    Layout::horizontal([Constraint::Min(20), Constraint::Length(panel_w)])
-                        .areas(body)
-                } else {
-                    [body, Rect::default()]
-                };
-                let props = ChatProps {
-                    session: &self.session,
-                    deployment: &self.deployment,
-                    now,
-                    summary: !wide,
-                };
-                self.chat.render(left, buf, &theme, &props);
-                if wide {
-                    call_panel::render(right, buf, &theme, self.session.latest(), now);
-                }
-            }
-            Screen::History => self
-                .history
-                .render(body, buf, &theme, &self.session, self.sim),
-            Screen::Deployments => self.deployments.render(body, buf, &theme, &self.session),
-            Screen::Bench => self.render_bench(body, buf, &theme),
-            Screen::Replay => {
-                if let Some(r) = &mut self.replay {
-                    let props = ReplayProps {
-                        session: &self.session,
-                        now,
-                    };
-                    r.render(body, buf, &theme, &props);
-                }
-            }
-            Screen::Compare => {
-                if let Some(c) = &mut self.compare {
-                    let props = CompareProps {
-                        deployment: &self.deployment,
-                        now,
-                    };
-                    c.render(body, buf, &theme, &props);
-                }
-            }
+        status_bar::render_status(top, buf, &theme, &status);
+        let known = self.screens.deployments.names();
+        let props = props(
+            &self.session,
+            &self.deployment,
+            self.clock.now(),
+            self.sim,
+            &known,
+        );
+        if let Some(c) = self.screens.get_mut(self.screen) {
+            c.draw(body, buf, &theme, &props);
         }
         if let Some(h) = &mut self.help {
-            h.render(body, buf, &theme);
+            h.draw(body, buf, &theme, &props);
         }
-        self.render_picker(body, buf, &theme);
+        if let Some(p) = &mut self.azure.picker {
+            p.draw(body, buf, &theme, &props);
+        }
         status_bar::render_hints(bottom, buf, &theme, &self.hints(), self.message.as_deref());
+    }
+}
+
+/// The facts every component may read.
+fn props<'a>(
+    session: &'a Session,
+    deployment: &'a str,
+    now: std::time::Duration,
+    sim: bool,
+    known_deployments: &'a [String],
+) -> Props<'a> {
+    Props {
+        session,
+        deployment,
+        now,
+        sim,
+        known_deployments,
     }
 }

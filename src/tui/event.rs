@@ -7,8 +7,17 @@ use std::time::Duration;
 use crossterm::event::Event;
 use tokio::sync::mpsc;
 
+use std::sync::Mutex;
+
 use crate::azure::arm::{Account, ArmError, Deployment, QuotaUsage};
 use crate::domain::call::{CallEvent, CallRecord};
+use crate::domain::monitor::DeploymentMetrics;
+use crate::domain::stats::BenchReport;
+use crate::engine::bench::LoadError;
+use crate::engine::connect::Connection;
+use crate::engine::record::writer::RecordMsg;
+
+use super::terminal::EditorError;
 
 /// Session-local call number (1, 2, …); also the id the client puts on the record.
 pub type CallId = u64;
@@ -22,14 +31,14 @@ pub enum AppEvent {
     /// Progress of a call, tagged with its id so results of cancelled calls can be dropped.
     Call(CallId, CallMsg),
     Arm(ArmMsg),
+    Profile(ProfileMsg),
+    Bench(BenchMsg),
+    /// News from the recording thread.
+    Record(RecordMsg),
     /// The `$EDITOR` round trip ended.
-    Edited(EditTarget, Result<String, String>),
+    Edited(EditTarget, Result<String, EditorError>),
     /// Animation timer; only runs while something animates.
     Tick,
-    /// News from the recording thread.
-    Record(crate::engine::record::writer::RecordMsg),
-    /// Metrics, profile connections and bench reports (`super::ops`).
-    Console(super::ops::ConsoleMsg),
 }
 
 #[derive(Debug)]
@@ -50,6 +59,96 @@ pub enum ArmMsg {
         location: String,
         result: Result<Vec<QuotaUsage>, ArmError>,
     },
+    /// Azure Monitor: the last hour of a deployment's metrics.
+    Metrics {
+        account_id: String,
+        deployment: String,
+        result: Result<DeploymentMetrics, ArmError>,
+    },
+}
+
+/// A profile connection, tagged with the pick it answers so a superseded one is dropped.
+#[derive(Debug)]
+pub enum ProfileMsg {
+    Ready {
+        generation: u64,
+        result: Result<ProfileInfo, ProfileError>,
+        slot: ConnSlot,
+    },
+}
+
+/// What a connected profile looks like, for the status bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileInfo {
+    pub name: String,
+    pub endpoint_label: String,
+    pub sim: bool,
+    pub deployment: Option<String>,
+    /// The endpoint did not answer a connection attempt: calls will fail until it does.
+    pub warning: Option<String>,
+}
+
+/// Why a profile switch did not connect.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("profile switching needs the console's connection flags")]
+    NoConnectionFlags,
+    /// The connection failed; the causes, outermost first, joined by `: `.
+    #[error("{0}")]
+    Connect(String),
+}
+
+/// A connection handed from the connecting task, through the app (which checks the
+/// generation), to the executor.
+#[derive(Clone, Default)]
+pub struct ConnSlot(pub Arc<Mutex<Option<Connection>>>);
+
+impl ConnSlot {
+    pub fn new(c: Connection) -> Self {
+        ConnSlot(Arc::new(Mutex::new(Some(c))))
+    }
+    pub fn take(&self) -> Option<Connection> {
+        self.0.lock().ok().and_then(|mut g| g.take())
+    }
+}
+
+impl std::fmt::Debug for ConnSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnSlot(..)")
+    }
+}
+
+/// A bench run's progress, tagged with its generation so a superseded run is dropped.
+#[derive(Debug)]
+pub enum BenchMsg {
+    Report {
+        generation: u64,
+        report: Box<BenchReport>,
+    },
+    Done {
+        generation: u64,
+        result: Result<Box<BenchReport>, BenchError>,
+    },
+}
+
+/// Why a bench run ended without a report.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BenchError {
+    #[error("could not build the HTTP client")]
+    NoClient,
+    /// The prompt-building task did not finish.
+    #[error("building the prompt: {0}")]
+    Prompt(String),
+    #[error("{0}")]
+    Load(String),
+}
+
+impl From<LoadError> for BenchError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Fatal(m) => BenchError::Load(m),
+        }
+    }
 }
 
 /// Which text an `$EDITOR` session edits.
@@ -84,6 +183,14 @@ impl AppEventSender {
 
     pub fn arm(&self, msg: ArmMsg) {
         self.send(AppEvent::Arm(msg));
+    }
+
+    pub fn profile(&self, msg: ProfileMsg) {
+        self.send(AppEvent::Profile(msg));
+    }
+
+    pub fn bench(&self, msg: BenchMsg) {
+        self.send(AppEvent::Bench(msg));
     }
 }
 

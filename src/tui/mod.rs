@@ -2,19 +2,20 @@
 //!
 //! One loop, one typed [`AppEvent`] stream: terminal input, call progress (tagged with call
 //! ids), ARM results and a tick that runs only while something animates. Network work runs in
-//! tokio tasks ([`command::Executor`]); the UI never awaits I/O. Drawing happens only when the
+//! tokio tasks ([`executor::Executor`]); the UI never awaits I/O. Drawing happens only when the
 //! app is dirty, at most once per [`FRAME`], so a fast stream coalesces into ~60 fps.
 
 pub mod app;
 pub mod backend;
-pub mod command;
 pub mod compare;
+pub mod component;
 pub mod components;
 pub mod event;
+pub mod executor;
 pub mod input;
 pub mod keymap;
 pub mod markdown;
-pub mod ops;
+pub mod messages;
 pub mod recording;
 pub mod session;
 pub mod terminal;
@@ -39,8 +40,10 @@ use crate::cli::ConsoleArgs;
 use crate::engine::connect::connect;
 
 use app::{App, AppConfig};
-use command::{ChatParams, Effect, Executor};
 use event::{AppEvent, AppEventSender, CallMsg, TokioClock};
+use executor::Executor;
+use messages::{ChatParams, TerminalEffect};
+use terminal::EditorError;
 use theme::{ColourSupport, Theme};
 
 /// Shortest time between two frames while streaming.
@@ -71,8 +74,8 @@ impl Input for ChannelInput {}
 /// Effects that need the terminal itself.
 pub trait TerminalOps<B: Backend> {
     /// Suspends the UI, runs `$EDITOR` on `text`, restores the UI.
-    fn edit(&mut self, terminal: &mut Terminal<B>, text: &str) -> Result<String, String>;
-    fn copy(&mut self, text: &str) -> Result<(), String>;
+    fn edit(&mut self, terminal: &mut Terminal<B>, text: &str) -> Result<String, EditorError>;
+    fn copy(&mut self, text: &str) -> io::Result<()>;
 }
 
 /// The real terminal's editor and clipboard.
@@ -82,21 +85,21 @@ impl<B: Backend> TerminalOps<B> for RealOps {
     /// The caller has paused the input reader. Leaves the alternate screen and raw mode, runs
     /// the editor, comes back and clears, so the next frame redraws everything. No step asks
     /// the terminal anything (see [`backend`]).
-    fn edit(&mut self, terminal: &mut Terminal<B>, text: &str) -> Result<String, String> {
+    fn edit(&mut self, terminal: &mut Terminal<B>, text: &str) -> Result<String, EditorError> {
         terminal::restore();
         let result = terminal::run_editor(text);
-        let back = terminal::reenter()
-            .map_err(|e| e.to_string())
-            .and_then(|()| terminal.clear().map_err(|e| e.to_string()));
+        let back = terminal::reenter().and_then(|()| {
+            terminal
+                .clear()
+                .map_err(|e| io::Error::other(e.to_string()))
+        });
         match back {
             Ok(()) => result,
-            Err(e) => Err(format!(
-                "the terminal could not be restored after the editor: {e}"
-            )),
+            Err(e) => Err(EditorError::Restore(e)),
         }
     }
-    fn copy(&mut self, text: &str) -> Result<(), String> {
-        terminal::copy_osc52(text).map_err(|e| e.to_string())
+    fn copy(&mut self, text: &str) -> io::Result<()> {
+        terminal::copy_osc52(text)
     }
 }
 
@@ -157,29 +160,19 @@ where
         for e in effects {
             match exec.run(e) {
                 None => {}
-                Some(Effect::Quit) => return Ok(()),
-                Some(Effect::Copy(text)) => {
+                Some(TerminalEffect::Quit) => return Ok(()),
+                Some(TerminalEffect::Copy(text)) => {
                     if let Err(e) = ops.copy(&text) {
                         app.message = Some(format!("Clipboard: {e}"));
                     }
                 }
-                Some(Effect::Edit(target, text)) => {
+                Some(TerminalEffect::Edit(target, text)) => {
                     input.pause();
                     let result = ops.edit(terminal, &text);
                     input.resume();
                     let _ = app.handle(AppEvent::Edited(target, result));
                     app.dirty = true;
                 }
-                Some(Effect::StartCall { .. } | Effect::CancelCall(_))
-                | Some(
-                    Effect::LoadAccounts
-                    | Effect::LoadDeployments { .. }
-                    | Effect::LoadQuota { .. },
-                )
-                | Some(
-                    Effect::Replay { .. } | Effect::StartRecording { .. } | Effect::StopRecording,
-                )
-                | Some(Effect::Console(_)) => {}
             }
         }
     }

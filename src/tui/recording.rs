@@ -7,8 +7,9 @@ use std::sync::mpsc as std_mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{AppEvent, AppEventSender, CallId};
+use super::messages::RecordEffect;
 use crate::domain::scenario::ScenarioCall;
-use crate::engine::record::writer;
+use crate::engine::record::writer::{self, RecordMsg};
 use crate::engine::replay::{self, Schedule};
 
 /// Whether the console records, where, and how many calls it wrote.
@@ -33,12 +34,64 @@ impl Recording {
         Some(format!("● REC {name} ({})", self.written))
     }
 
+    /// Recording on (to `--record FILE`, else a new file named for `now`) or off: what to
+    /// say and what the executor must do.
+    pub fn toggle(&mut self, now: std::time::SystemTime) -> (String, RecordEffect) {
+        if let Some(path) = self.active.take() {
+            let m = format!(
+                "Recording stopped: {} in {}",
+                super::components::count(self.written, "call"),
+                path.display()
+            );
+            return (m, RecordEffect::Stop);
+        }
+        let path = self
+            .default_path
+            .clone()
+            .unwrap_or_else(|| writer::default_record_path(now));
+        self.generation += 1;
+        self.written = 0;
+        self.active = Some(path.clone());
+        let m = format!("Recording calls to {}", path.display());
+        let generation = self.generation;
+        (m, RecordEffect::Start { generation, path })
+    }
+
+    /// News from the recording thread; news of an earlier recording is stale.
+    pub fn update(&mut self, msg: RecordMsg) -> RecordNews {
+        let current = self.generation;
+        match msg {
+            RecordMsg::Opened { .. } => RecordNews::Stale,
+            RecordMsg::Written { generation, count } if generation == current => {
+                self.written = count;
+                RecordNews::Written
+            }
+            RecordMsg::Failed { generation, error }
+                if generation == current && self.active.is_some() =>
+            {
+                self.active = None;
+                RecordNews::Stopped(format!("Recording stopped: {error}"))
+            }
+            RecordMsg::Written { .. } | RecordMsg::Failed { .. } => RecordNews::Stale,
+        }
+    }
+
     /// `● REC 3`: the badge for narrow terminals.
     pub fn short_label(&self) -> Option<String> {
         self.active
             .as_ref()
             .map(|_| format!("● REC {}", self.written))
     }
+}
+
+/// What a message from the recording thread changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordNews {
+    Stale,
+    /// The count of calls written moved.
+    Written,
+    /// Writing failed: recording is off; the text says why.
+    Stopped(String),
 }
 
 /// Plays a schedule as call `id` through the events a live call sends.

@@ -3,6 +3,7 @@
 //! `$EDITOR`; OSC 52 clipboard.
 
 use std::io::{self, IsTerminal, Stdout, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
@@ -141,9 +142,27 @@ pub fn copy_osc52(text: &str) -> io::Result<()> {
 
 static EDIT_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Why an `$EDITOR` round trip left the text as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum EditorError {
+    #[error("writing {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("reading {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("`{editor}` exited with {status}; prompt unchanged")]
+    Exited {
+        editor: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("could not run `{editor}`: {source}")]
+    Spawn { editor: String, source: io::Error },
+    #[error("the terminal could not be restored after the editor: {0}")]
+    Restore(io::Error),
+}
+
 /// Runs `$VISUAL` / `$EDITOR` (default `vi`) on a temporary file holding `text`; returns the
 /// edited text. The caller suspends the terminal (and pauses the input reader) around it.
-pub fn run_editor(text: &str) -> Result<String, String> {
+pub fn run_editor(text: &str) -> Result<String, EditorError> {
     let editor = std::env::var("VISUAL")
         .ok()
         .or_else(|| std::env::var("EDITOR").ok())
@@ -151,7 +170,9 @@ pub fn run_editor(text: &str) -> Result<String, String> {
         .unwrap_or_else(|| "vi".to_string());
     let seq = EDIT_SEQ.fetch_add(1, Ordering::SeqCst);
     let path = std::env::temp_dir().join(format!("aoai-prompt-{}-{seq}.md", std::process::id()));
-    std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    if let Err(source) = std::fs::write(&path, text) {
+        return Err(EditorError::Write { path, source });
+    }
     let mut parts = editor.split_whitespace();
     let program = parts.next().unwrap_or("vi");
     let status = std::process::Command::new(program)
@@ -160,10 +181,13 @@ pub fn run_editor(text: &str) -> Result<String, String> {
         .status();
     let result = match status {
         Ok(s) if s.success() => {
-            std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))
+            std::fs::read_to_string(&path).map_err(|source| EditorError::Read {
+                path: path.clone(),
+                source,
+            })
         }
-        Ok(s) => Err(format!("`{editor}` exited with {s}; prompt unchanged")),
-        Err(e) => Err(format!("could not run `{editor}`: {e}")),
+        Ok(status) => Err(EditorError::Exited { editor, status }),
+        Err(source) => Err(EditorError::Spawn { editor, source }),
     };
     let _ = std::fs::remove_file(&path);
     result

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use aoai::domain::ratelimit::RateLimit;
 use aoai::tui::app::{App, AppConfig};
-use aoai::tui::command::Effect;
 use aoai::tui::event::{AppEvent, ManualClock};
+use aoai::tui::messages::Effect;
 use aoai::tui::theme::{ColourSupport, Theme};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;

@@ -16,9 +16,10 @@ use super::{block, ellipsize};
 use crate::domain::ptu::PtuTable;
 use crate::domain::stats::BenchReport;
 use crate::engine::bench::Pacing;
-use crate::tui::command::{Command, Outcome};
+use crate::tui::component::{Component, Props, Update};
+use crate::tui::event::{BenchError, BenchMsg};
 use crate::tui::keymap::{self, BenchAction, Hint};
-use crate::tui::ops::{BenchSpec, ConsoleCommand};
+use crate::tui::messages::{BenchCommand, BenchSpec, Command, Handled};
 use crate::tui::theme::Theme;
 
 /// Prompt shapes offered: the benchmark's named ones, and a small one for quick checks.
@@ -99,7 +100,7 @@ pub struct BenchRun {
     pub deployment: String,
     pub spec: BenchSpec,
     pub reports: Vec<BenchReport>,
-    pub result: Option<Result<BenchReport, String>>,
+    pub result: Option<Result<BenchReport, BenchError>>,
     pub stopping: bool,
 }
 
@@ -147,20 +148,11 @@ impl BenchView {
         self.run.as_ref().is_some_and(BenchRun::running)
     }
 
-    pub fn hints(&self) -> Vec<Hint> {
-        keymap::hints(keymap::BENCH)
-    }
-
-    /// Digits go to the focused number field.
-    pub fn wants_text(&self) -> bool {
-        matches!(self.focus, 1 | 2)
-    }
-
     pub fn table(&self) -> &PtuTable {
         &self.table
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Handled {
         let plain = !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
@@ -172,16 +164,16 @@ impl BenchView {
                 f.push(c);
             }
             self.error = None;
-            return Outcome::Consumed;
+            return Handled::Consumed;
         }
         if key.code == KeyCode::Backspace
             && let Some(f) = self.form.number(self.focus)
         {
             f.pop();
-            return Outcome::Consumed;
+            return Handled::Consumed;
         }
         let Some(action) = keymap::lookup(keymap::BENCH, &key) else {
-            return Outcome::Ignored;
+            return Handled::Ignored;
         };
         match action {
             BenchAction::Start if self.running() => {
@@ -190,7 +182,7 @@ impl BenchView {
             BenchAction::Start => match self.form.spec() {
                 Ok(spec) => {
                     self.error = None;
-                    return Outcome::Command(Command::Console(ConsoleCommand::StartBench(spec)));
+                    return Handled::Command(Command::Bench(BenchCommand::Start(spec)));
                 }
                 Err(e) => self.error = Some(e),
             },
@@ -198,15 +190,15 @@ impl BenchView {
                 if let Some(r) = &mut self.run {
                     r.stopping = true;
                 }
-                return Outcome::Command(Command::Console(ConsoleCommand::StopBench));
+                return Handled::Command(Command::Bench(BenchCommand::Stop));
             }
-            BenchAction::Stop => return Outcome::Ignored,
+            BenchAction::Stop => return Handled::Ignored,
             BenchAction::NextField => self.focus = (self.focus + 1) % FIELDS,
             BenchAction::PrevField => self.focus = (self.focus + FIELDS - 1) % FIELDS,
             BenchAction::Dec => self.step(-1),
             BenchAction::Inc => self.step(1),
         }
-        Outcome::Consumed
+        Handled::Consumed
     }
 
     fn step(&mut self, d: i64) {
@@ -253,7 +245,7 @@ impl BenchView {
         }
     }
 
-    pub fn on_done(&mut self, generation: u64, result: Result<BenchReport, String>) -> bool {
+    pub fn on_done(&mut self, generation: u64, result: Result<BenchReport, BenchError>) -> bool {
         match &mut self.run {
             Some(run) if run.generation == generation => {
                 run.result = Some(result);
@@ -352,7 +344,7 @@ impl BenchView {
                 ),
             ],
             Some(run) => match (&run.result, run.latest()) {
-                (Some(Err(e)), _) => vec![Line::styled(e.clone(), theme.error)],
+                (Some(Err(e)), _) => vec![Line::styled(e.to_string(), theme.error)],
                 (_, None) => vec![Line::styled(
                     format!("Starting against {}…", run.deployment),
                     theme.muted,
@@ -479,6 +471,50 @@ fn report_lines(r: &BenchReport, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
+impl Component for BenchView {
+    fn on_key(&mut self, key: KeyEvent, _props: &Props<'_>) -> Handled {
+        self.handle_key(key)
+    }
+
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, props: &Props<'_>) {
+        let workload = ptu::session_workload(props.session);
+        let bench = BenchProps {
+            deployment: props.deployment,
+            workload: workload.as_ref(),
+        };
+        self.render(area, buf, theme, &bench);
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        keymap::hints(keymap::BENCH)
+    }
+
+    fn wants_text(&self) -> bool {
+        matches!(self.focus, 1 | 2)
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        vec!["Bench"]
+    }
+}
+
+impl Update for BenchView {
+    type Msg = BenchMsg;
+
+    /// Progress of a run; a superseded run's is dropped.
+    fn update(&mut self, msg: BenchMsg, _props: &Props<'_>) -> Handled {
+        let changed = match msg {
+            BenchMsg::Report { generation, report } => self.on_report(generation, *report),
+            BenchMsg::Done { generation, result } => self.on_done(generation, result.map(|r| *r)),
+        };
+        if changed {
+            Handled::Consumed
+        } else {
+            Handled::Ignored
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,7 +538,7 @@ mod tests {
         b.handle_key(key(KeyCode::Down));
         b.handle_key(key(KeyCode::Left));
         let out = b.handle_key(key(KeyCode::Enter));
-        let Outcome::Command(Command::Console(ConsoleCommand::StartBench(spec))) = out else {
+        let Handled::Command(Command::Bench(BenchCommand::Start(spec))) = out else {
             panic!("{out:?}");
         };
         assert_eq!(spec.pacing, Pacing::Rate { rpm: 9.0 });
@@ -520,11 +556,11 @@ mod tests {
         assert!(b.on_report(1, BenchReport::default()));
         assert_eq!(
             b.handle_key(key(KeyCode::Esc)),
-            Outcome::Command(Command::Console(ConsoleCommand::StopBench))
+            Handled::Command(Command::Bench(BenchCommand::Stop))
         );
         assert!(b.on_done(1, Ok(BenchReport::default())));
         assert!(!b.running());
-        assert_eq!(b.handle_key(key(KeyCode::Esc)), Outcome::Ignored);
+        assert_eq!(b.handle_key(key(KeyCode::Esc)), Handled::Ignored);
     }
 
     #[test]
@@ -533,7 +569,7 @@ mod tests {
         b.handle_key(key(KeyCode::Down));
         b.handle_key(key(KeyCode::Backspace));
         b.handle_key(key(KeyCode::Backspace));
-        assert_eq!(b.handle_key(key(KeyCode::Enter)), Outcome::Consumed);
+        assert_eq!(b.handle_key(key(KeyCode::Enter)), Handled::Consumed);
         assert!(b.error.as_deref().unwrap().starts_with("rate must be"));
     }
 }

@@ -16,14 +16,16 @@ use super::call_panel::{call_style, phase_text};
 use super::{block, ellipsize, put_line};
 use crate::domain::call::Outcome as CallOutcome;
 use crate::domain::num::fmt_ms;
-use crate::tui::command::{ChatParams, Command, Outcome, Submit};
+use crate::tui::component::{Component, Props};
 use crate::tui::event::{CallId, EditTarget};
-use crate::tui::keymap::{self, Binding, ChatAction};
+use crate::tui::keymap::{self, Binding, ChatAction, Hint};
 use crate::tui::markdown;
+use crate::tui::messages::{ChatCommand, ChatParams, Command, Handled, Submit, TerminalCommand};
 use crate::tui::session::{LiveCall, Phase, Session};
 use crate::tui::theme::Theme;
 
 mod params;
+pub mod request;
 
 use params::PARAMS;
 pub use params::retry_choices;
@@ -142,11 +144,6 @@ impl Chat {
         }
     }
 
-    /// Whether a text input has focus (then plain letters are text, not commands).
-    pub fn wants_text(&self) -> bool {
-        matches!(self.focus, Focus::Input | Focus::System)
-    }
-
     pub fn prompt(&self) -> String {
         self.input.lines().join("\n")
     }
@@ -177,7 +174,7 @@ impl Chat {
     }
 
     /// Bracketed paste: goes into the focused text input (the prompt otherwise).
-    pub fn paste(&mut self, s: &str) {
+    fn paste(&mut self, s: &str) {
         let s = s.replace("\r\n", "\n").replace('\r', "\n");
         match self.focus {
             Focus::System => {
@@ -204,41 +201,41 @@ impl Chat {
     }
 
     /// `busy`: a call is in flight (Esc then cancels it).
-    pub fn handle_key(&mut self, key: KeyEvent, busy: bool) -> Outcome {
+    pub fn handle_key(&mut self, key: KeyEvent, busy: bool) -> Handled {
         match keymap::lookup(self.keymap(), &key) {
             Some(action) => self.act(action, busy),
             None => match self.focus {
                 Focus::Input => {
                     self.input.input(key);
-                    Outcome::Consumed
+                    Handled::Consumed
                 }
                 Focus::System => {
                     self.system.input(key);
-                    Outcome::Consumed
+                    Handled::Consumed
                 }
-                Focus::Params | Focus::Transcript => Outcome::Ignored,
+                Focus::Params | Focus::Transcript => Handled::Ignored,
             },
         }
     }
 
-    fn act(&mut self, action: ChatAction, busy: bool) -> Outcome {
+    fn act(&mut self, action: ChatAction, busy: bool) -> Handled {
         match action {
             ChatAction::Send => self.send(),
             ChatAction::Newline => {
                 self.input.insert_newline();
-                Outcome::Consumed
+                Handled::Consumed
             }
             ChatAction::ClearLine => {
                 // As in a shell: the whole current line goes (the text area's own Ctrl+U
                 // would undo instead).
                 self.input.move_cursor(ratatui_textarea::CursorMove::End);
                 self.input.delete_line_by_head();
-                Outcome::Consumed
+                Handled::Consumed
             }
-            ChatAction::Cancel if busy => Outcome::Command(Command::CancelCall),
+            ChatAction::Cancel if busy => Handled::Command(Command::Chat(ChatCommand::Cancel)),
             ChatAction::Cancel => {
                 self.focus = Focus::Transcript;
-                Outcome::Consumed
+                Handled::Consumed
             }
             ChatAction::Editor => {
                 let (target, text) = match self.focus {
@@ -247,12 +244,14 @@ impl Chat {
                         (EditTarget::Prompt, self.prompt())
                     }
                 };
-                Outcome::Command(Command::Edit(target, text))
+                Handled::Command(Command::Terminal(TerminalCommand::Edit(target, text)))
             }
             ChatAction::FocusNext => self.set_focus(self.focus.next()),
             ChatAction::FocusPrev => self.set_focus(self.focus.prev()),
             ChatAction::FocusInput => self.set_focus(Focus::Input),
-            ChatAction::NewConversation => Outcome::Command(Command::NewConversation),
+            ChatAction::NewConversation => {
+                Handled::Command(Command::Chat(ChatCommand::NewConversation))
+            }
             ChatAction::ScrollUp => self.scroll_by(1),
             ChatAction::ScrollDown => self.scroll_by(-1),
             ChatAction::PageUp => self.scroll_by(self.page as isize),
@@ -260,41 +259,41 @@ impl Chat {
             ChatAction::Top => self.scroll_by(isize::MAX / 2),
             ChatAction::Bottom => {
                 self.scroll = 0;
-                Outcome::Consumed
+                Handled::Consumed
             }
             ChatAction::ParamPrev => {
                 self.param_sel = (self.param_sel + PARAMS - 1) % PARAMS;
-                Outcome::Consumed
+                Handled::Consumed
             }
             ChatAction::ParamNext => {
                 self.param_sel = (self.param_sel + 1) % PARAMS;
-                Outcome::Consumed
+                Handled::Consumed
             }
             ChatAction::ParamInc => self.step_param(1),
             ChatAction::ParamDec => self.step_param(-1),
         }
     }
 
-    fn set_focus(&mut self, f: Focus) -> Outcome {
+    fn set_focus(&mut self, f: Focus) -> Handled {
         self.focus = f;
-        Outcome::Consumed
+        Handled::Consumed
     }
 
-    fn scroll_by(&mut self, d: isize) -> Outcome {
+    fn scroll_by(&mut self, d: isize) -> Handled {
         self.scroll = (self.scroll as isize).saturating_add(d).max(0) as usize;
-        Outcome::Consumed
+        Handled::Consumed
     }
 
-    fn send(&mut self) -> Outcome {
+    fn send(&mut self) -> Handled {
         let prompt = self.prompt();
         if prompt.trim().is_empty() {
-            return Outcome::Consumed;
+            return Handled::Consumed;
         }
-        Outcome::Command(Command::Submit(Submit {
+        Handled::Command(Command::Chat(ChatCommand::Submit(Submit {
             prompt,
             system: self.system_prompt(),
             params: self.params.clone(),
-        }))
+        })))
     }
 
     // ---- rendering ----
@@ -539,6 +538,81 @@ impl Chat {
     }
 }
 
+/// Width from which the call panel sits beside the chat.
+const PANEL_FROM: u16 = 80;
+
+impl Component for Chat {
+    /// The retry parameter fails over to the other deployments the browser knows; reaching
+    /// the parameters asks for them (the browser loads once).
+    fn on_key(&mut self, key: KeyEvent, props: &Props<'_>) -> Handled {
+        self.failover_targets = props
+            .known_deployments
+            .iter()
+            .filter(|d| *d != props.deployment)
+            .cloned()
+            .collect();
+        match self.handle_key(key, props.busy()) {
+            Handled::Consumed if self.focus == Focus::Params => {
+                Handled::Command(Command::Chat(ChatCommand::WantDeployments))
+            }
+            h => h,
+        }
+    }
+
+    /// The parameters row, the chat pane and, from [`PANEL_FROM`] columns, the call panel.
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, props: &Props<'_>) {
+        let wide = area.width >= PANEL_FROM;
+        // From 120 columns the panel is wide enough for a whole request id (36) on one row.
+        let panel_w = if area.width >= 120 { 47 } else { 32 };
+        let [params_a, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        self.render_params(params_a, buf, theme, props.deployment);
+        let [left, right] = if wide {
+            Layout::horizontal([Constraint::Min(20), Constraint::Length(panel_w)]).areas(body)
+        } else {
+            [body, Rect::default()]
+        };
+        let chat = ChatProps {
+            session: props.session,
+            deployment: props.deployment,
+            now: props.now,
+            summary: !wide,
+        };
+        self.render(left, buf, theme, &chat);
+        if wide {
+            super::call_panel::render(right, buf, theme, props.session.latest(), props.now);
+        }
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        keymap::hints(self.keymap())
+    }
+
+    fn wants_text(&self) -> bool {
+        matches!(self.focus, Focus::Input | Focus::System)
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        self.paste(text);
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        let focused = match self.focus {
+            Focus::Input => "Chat: prompt input",
+            Focus::System => "Chat: system prompt",
+            Focus::Params => "Chat: parameters",
+            Focus::Transcript => "Chat: transcript",
+        };
+        vec![
+            focused,
+            "Chat: prompt input",
+            "Chat: transcript",
+            "Chat: parameters",
+            "Chat: system prompt",
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,7 +628,7 @@ mod tests {
         for ch in s.chars() {
             assert_eq!(
                 c.handle_key(key(KeyCode::Char(ch)), false),
-                Outcome::Consumed
+                Handled::Consumed
             );
         }
     }
@@ -565,7 +639,7 @@ mod tests {
         type_str(&mut c, "a");
         assert_eq!(
             c.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT), false),
-            Outcome::Consumed
+            Handled::Consumed
         );
         type_str(&mut c, "b");
         assert_eq!(
@@ -573,11 +647,11 @@ mod tests {
                 KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL),
                 false
             ),
-            Outcome::Consumed
+            Handled::Consumed
         );
         type_str(&mut c, "c");
         match c.handle_key(key(KeyCode::Enter), false) {
-            Outcome::Command(Command::Submit(s)) => {
+            Handled::Command(Command::Chat(ChatCommand::Submit(s))) => {
                 assert_eq!(s.prompt, "a\nb\nc");
                 assert_eq!(s.system, DEFAULT_SYSTEM);
                 assert_eq!(s.params, ChatParams::default());
@@ -589,7 +663,7 @@ mod tests {
     #[test]
     fn empty_prompt_is_not_sent() {
         let mut c = Chat::new();
-        assert_eq!(c.handle_key(key(KeyCode::Enter), false), Outcome::Consumed);
+        assert_eq!(c.handle_key(key(KeyCode::Enter), false), Handled::Consumed);
     }
 
     #[test]
@@ -597,19 +671,19 @@ mod tests {
         let mut c = Chat::new();
         assert_eq!(
             c.handle_key(key(KeyCode::Esc), true),
-            Outcome::Command(Command::CancelCall)
+            Handled::Command(Command::Chat(ChatCommand::Cancel))
         );
-        assert_eq!(c.handle_key(key(KeyCode::Esc), false), Outcome::Consumed);
+        assert_eq!(c.handle_key(key(KeyCode::Esc), false), Handled::Consumed);
         assert_eq!(c.focus, Focus::Transcript);
         assert!(!c.wants_text());
         assert_eq!(
             c.handle_key(key(KeyCode::Char('q')), false),
-            Outcome::Ignored,
+            Handled::Ignored,
             "q falls through to quit"
         );
         assert_eq!(
             c.handle_key(key(KeyCode::Char('i')), false),
-            Outcome::Consumed
+            Handled::Consumed
         );
         assert_eq!(c.focus, Focus::Input);
     }
@@ -647,7 +721,10 @@ mod tests {
                 KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL),
                 false
             ),
-            Outcome::Command(Command::Edit(EditTarget::Prompt, "draft".into()))
+            Handled::Command(Command::Terminal(TerminalCommand::Edit(
+                EditTarget::Prompt,
+                "draft".into()
+            )))
         );
         c.set_text(EditTarget::Prompt, "edited\ntext\n");
         assert_eq!(c.prompt(), "edited\ntext");

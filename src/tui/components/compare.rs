@@ -20,16 +20,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::call_panel::{call_style, phase_text};
+use super::chat::Chat;
 use super::{block, ellipsize, put_line};
 use crate::domain::call::CallSpec;
 use crate::domain::call::{ApiPath, CallRecord, Outcome};
 use crate::domain::compare::{Delta, MAX_VARIANTS, Variant, VariantSet};
 use crate::domain::diff::{DiffKind, similarity, word_diff};
 use crate::domain::retry::RetryPolicy;
-use crate::tui::command::{Command, Outcome as KeyOutcome};
+use crate::tui::component::{Component, Props, Update};
 use crate::tui::event::{CallId, CallMsg};
 use crate::tui::keymap::{self, CompareAction, CompareEditAction, Hint};
+use crate::tui::messages::{ChatParams, Command, CompareCommand, Handled};
 use crate::tui::session::LiveCall;
+use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 
 /// Terminal columns per variant column; at most [`MAX_SIDE_BY_SIDE`] side by side.
@@ -95,6 +98,15 @@ impl Editor {
 }
 
 /// What the screen needs from the app.
+/// Why Run did not start the columns.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NotRun {
+    #[error("A compare run is in flight: Esc cancels it")]
+    InFlight,
+    #[error("Column {0} has no prompt: e edits it")]
+    NoPrompt(String),
+}
+
 pub struct CompareProps<'a> {
     /// The deployment of variants that name none.
     pub deployment: &'a str,
@@ -150,12 +162,49 @@ impl Compare {
         self.calls.iter().flatten().any(|c| c.animating(now))
     }
 
-    pub fn wants_text(&self) -> bool {
-        self.editor.is_some()
+    /// A set of one column from the chat: its prompt (else the latest call's), system prompt,
+    /// parameters and deployment.
+    pub fn from_chat(chat: &Chat, session: &Session, deployment: &str) -> Self {
+        let prompt = match chat.prompt() {
+            p if !p.trim().is_empty() => p,
+            _ => session
+                .latest()
+                .map(|c| c.prompt.clone())
+                .unwrap_or_default(),
+        };
+        let mut v = Variant::new("v1", prompt);
+        let system = chat.system_prompt();
+        v.system = Some(system).filter(|s| !s.trim().is_empty());
+        v.max_tokens = chat.params.max_tokens;
+        v.temperature = chat.params.temperature;
+        v.deployment = Some(deployment.to_string());
+        Compare::new(VariantSet::single(v))
+    }
+
+    /// Starts every column, unless a run is in flight or a column has no prompt.
+    pub fn run(
+        &mut self,
+        next_id: &mut CallId,
+        deployment: &str,
+        params: &ChatParams,
+        now: Duration,
+    ) -> Result<Vec<(CallId, CallSpec)>, NotRun> {
+        if !self.in_flight().is_empty() {
+            return Err(NotRun::InFlight);
+        }
+        if let Some(v) = self
+            .set
+            .variants
+            .iter()
+            .find(|v| v.chat_messages().is_empty())
+        {
+            return Err(NotRun::NoPrompt(v.name.clone()));
+        }
+        Ok(self.start(next_id, deployment, params.api, &params.retry, now))
     }
 
     /// Starts every column: one new call each, ids from `next_id`. Returns the specs to send.
-    pub fn start(
+    fn start(
         &mut self,
         next_id: &mut CallId,
         deployment: &str,
@@ -207,25 +256,22 @@ impl Compare {
         ids
     }
 
-    pub fn hints(&self) -> Vec<Hint> {
-        match self.editor {
-            Some(_) => keymap::hints(keymap::COMPARE_EDIT),
-            None => keymap::hints(keymap::COMPARE),
-        }
-    }
-
-    pub fn handle_key(&mut self, k: KeyEvent) -> KeyOutcome {
+    pub fn handle_key(&mut self, k: KeyEvent) -> Handled {
         if self.editor.is_some() {
             return self.edit_key(k);
         }
         let Some(a) = keymap::lookup(keymap::COMPARE, &k) else {
-            return KeyOutcome::Ignored;
+            return Handled::Ignored;
         };
         let last = self.set.variants.len().saturating_sub(1);
         match a {
-            CompareAction::RunAll => return KeyOutcome::Command(Command::CompareRun),
-            CompareAction::Cancel if self.in_flight().is_empty() => return KeyOutcome::Ignored,
-            CompareAction::Cancel => return KeyOutcome::Command(Command::CompareCancel),
+            CompareAction::RunAll => {
+                return Handled::Command(Command::Compare(CompareCommand::Run));
+            }
+            CompareAction::Cancel if self.in_flight().is_empty() => return Handled::Ignored,
+            CompareAction::Cancel => {
+                return Handled::Command(Command::Compare(CompareCommand::Cancel));
+            }
             CompareAction::Left => self.selected = self.selected.saturating_sub(1),
             CompareAction::Right => self.selected = (self.selected + 1).min(last),
             CompareAction::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -244,7 +290,7 @@ impl Compare {
             CompareAction::Baseline => self.set.baseline = self.selected,
             CompareAction::Remove => self.remove(),
         }
-        KeyOutcome::Consumed
+        Handled::Consumed
     }
 
     /// A copy of the selected column, placed after the last one and selected.
@@ -277,9 +323,9 @@ impl Compare {
         self.selected = i.min(self.set.variants.len() - 1);
     }
 
-    fn edit_key(&mut self, k: KeyEvent) -> KeyOutcome {
+    fn edit_key(&mut self, k: KeyEvent) -> Handled {
         let Some(ed) = self.editor.as_mut() else {
-            return KeyOutcome::Ignored;
+            return Handled::Ignored;
         };
         match keymap::lookup(keymap::COMPARE_EDIT, &k) {
             Some(CompareEditAction::Apply) => {
@@ -312,11 +358,11 @@ impl Compare {
                 _ => {}
             },
         }
-        KeyOutcome::Consumed
+        Handled::Consumed
     }
 
     /// Pasted text goes into the field being edited.
-    pub fn paste(&mut self, s: &str) {
+    fn paste(&mut self, s: &str) {
         if let Some(ed) = self.editor.as_mut() {
             ed.values[ed.field].push_str(s);
         }
@@ -607,4 +653,50 @@ fn tail(s: &str, max: usize) -> String {
     }
     let skip = n - max.saturating_sub(1);
     format!("…{}", s.chars().skip(skip).collect::<String>())
+}
+
+impl Component for Compare {
+    fn on_key(&mut self, key: KeyEvent, _props: &Props<'_>) -> Handled {
+        self.handle_key(key)
+    }
+
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, props: &Props<'_>) {
+        let compare = CompareProps {
+            deployment: props.deployment,
+            now: props.now,
+        };
+        self.render(area, buf, theme, &compare);
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        match self.editor {
+            Some(_) => keymap::hints(keymap::COMPARE_EDIT),
+            None => keymap::hints(keymap::COMPARE),
+        }
+    }
+
+    fn wants_text(&self) -> bool {
+        self.editor.is_some()
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        self.paste(text);
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        vec!["Compare", "Compare: editing a column"]
+    }
+}
+
+impl Update for Compare {
+    type Msg = (CallId, CallMsg);
+
+    /// Progress of one of this screen's calls.
+    fn update(&mut self, (id, msg): (CallId, CallMsg), props: &Props<'_>) -> Handled {
+        if self.on_call(id, msg, props.now) {
+            Handled::Consumed
+        } else {
+            Handled::Ignored
+        }
+    }
 }

@@ -16,13 +16,13 @@ use super::call_panel::compact;
 use super::headroom::{self as headroom_view, HeadroomProps};
 pub use super::load::Load;
 use super::{bar, block, ellipsize, put_line};
-use crate::domain::arm::{Account, Deployment, QuotaUsage};
+use crate::domain::arm::{Account, ArmError, Deployment, QuotaUsage};
 use crate::domain::headroom::{self, DeploymentLimits, QuotaRow};
 use crate::domain::monitor::DeploymentMetrics;
-use crate::tui::command::{Command, Outcome};
+use crate::tui::component::{Component, Props, Update};
 use crate::tui::event::ArmMsg;
 use crate::tui::keymap::{self, DeployAction, FilterAction, Hint};
-use crate::tui::ops::{ConsoleCommand, OpenTarget};
+use crate::tui::messages::{ArmCommand, Command, Handled, OpenTarget};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 use advice::with_advice;
@@ -64,10 +64,10 @@ impl SortKey {
 }
 
 pub struct Deployments {
-    accounts: Load<Vec<Account>>,
+    accounts: Load<Vec<Account>, ArmError>,
     account: usize,
-    deployments: Load<Vec<Deployment>>,
-    quota: Load<Vec<QuotaUsage>>,
+    deployments: Load<Vec<Deployment>, ArmError>,
+    quota: Load<Vec<QuotaUsage>, ArmError>,
     filter: String,
     filtering: bool,
     sort: SortKey,
@@ -75,7 +75,7 @@ pub struct Deployments {
     table: TableState,
     /// Headroom + metrics shown instead of the quota gauges (`d`).
     details: bool,
-    metrics: Load<DeploymentMetrics>,
+    metrics: Load<DeploymentMetrics, ArmError>,
     /// (account id, deployment) the metrics are (being) loaded for.
     metrics_for: Option<(String, String)>,
 }
@@ -102,7 +102,7 @@ impl Default for Deployments {
 impl Deployments {
     /// Deployments and quota of the selected account are both in (or failed).
     pub fn is_loaded(&self) -> bool {
-        let done = |l: &Load<_>| matches!(l, Load::Ready(_) | Load::Failed(_));
+        let done = |l: &Load<_, _>| matches!(l, Load::Ready(_) | Load::Failed(_));
         done(&self.deployments) && matches!(self.quota, Load::Ready(_) | Load::Failed(_))
     }
 
@@ -117,18 +117,6 @@ impl Deployments {
         self.quota = Load::NotLoaded;
     }
 
-    pub fn wants_text(&self) -> bool {
-        self.filtering
-    }
-
-    pub fn hints(&self) -> Vec<Hint> {
-        if self.filtering {
-            keymap::hints(keymap::DEPLOYMENTS_FILTER)
-        } else {
-            keymap::hints(keymap::DEPLOYMENTS)
-        }
-    }
-
     fn current_account(&self) -> Option<&Account> {
         match &self.accounts {
             Load::Ready(a) => a.get(self.account),
@@ -136,34 +124,35 @@ impl Deployments {
         }
     }
 
-    fn select_account(&mut self, i: usize) -> Outcome {
+    fn select_account(&mut self, i: usize) -> Handled {
         let Load::Ready(list) = &self.accounts else {
-            return Outcome::Consumed;
+            return Handled::Consumed;
         };
         if list.is_empty() {
-            return Outcome::Consumed;
+            return Handled::Consumed;
         }
         self.account = i % list.len();
         let a = &list[self.account];
-        let cmd = Command::SelectAccount {
+        let cmd = Command::Arm(ArmCommand::SelectAccount {
             account_id: a.id.clone(),
             location: a.location.clone(),
-        };
+        });
         self.deployments = Load::Loading;
         self.quota = Load::Loading;
         self.table.select(Some(0));
-        Outcome::Command(cmd)
+        Handled::Command(cmd)
     }
 
-    /// Applies an ARM result; may ask for the next read (deployments + quota of an account).
+    /// Applies an ARM or Azure Monitor result; may ask for the next read (deployments +
+    /// quota of an account, or the metrics of the deployment shown).
     pub fn on_arm(&mut self, msg: ArmMsg) -> Option<Command> {
         match msg {
             ArmMsg::Accounts(Ok(list)) => {
                 self.accounts = Load::Ready(list);
                 match self.select_account(self.account) {
-                    Outcome::Command(c) => return Some(c),
+                    Handled::Command(c) => return Some(c),
                     // No account: nothing more will load.
-                    Outcome::Ignored | Outcome::Consumed => {
+                    Handled::Ignored | Handled::Consumed => {
                         self.deployments = Load::Ready(vec![]);
                         self.quota = Load::Ready(vec![]);
                     }
@@ -171,20 +160,24 @@ impl Deployments {
             }
             // Without accounts nothing else loads: every pane ends in the error.
             ArmMsg::Accounts(Err(e)) => {
-                let m = with_advice(&e);
-                self.accounts = Load::Failed(m.clone());
-                self.deployments = Load::Failed(m.clone());
-                self.quota = Load::Failed(m);
+                self.accounts = Load::Failed(e.clone());
+                self.deployments = Load::Failed(e.clone());
+                self.quota = Load::Failed(e);
             }
             ArmMsg::Deployments { account_id, result } => {
                 if self.current_account().is_some_and(|a| a.id == account_id) {
                     self.deployments = match result {
                         Ok(d) => Load::Ready(d),
-                        Err(e) => Load::Failed(with_advice(&e)),
+                        Err(e) => Load::Failed(e),
                     };
                     return self.metrics_wanted();
                 }
             }
+            ArmMsg::Metrics {
+                account_id,
+                deployment,
+                result,
+            } => self.on_metrics(&account_id, &deployment, result),
             ArmMsg::Quota { location, result } => {
                 if self
                     .current_account()
@@ -192,7 +185,7 @@ impl Deployments {
                 {
                     self.quota = match result {
                         Ok(q) => Load::Ready(q),
-                        Err(e) => Load::Failed(with_advice(&e)),
+                        Err(e) => Load::Failed(e),
                     };
                 }
             }
@@ -241,12 +234,12 @@ impl Deployments {
         rows
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Handled {
         if self.filtering {
             return self.filter_key(key);
         }
         let Some(action) = keymap::lookup(keymap::DEPLOYMENTS, &key) else {
-            return Outcome::Ignored;
+            return Handled::Ignored;
         };
         let n = self.visible().len();
         let sel = self.table.selected().unwrap_or(0);
@@ -257,10 +250,8 @@ impl Deployments {
             DeployAction::Bottom => self.table.select(Some(n.saturating_sub(1))),
             DeployAction::OpenChat => {
                 return match self.target(sel) {
-                    Some(t) => Outcome::Command(Command::Console(ConsoleCommand::OpenDeployment(
-                        Box::new(t),
-                    ))),
-                    None => Outcome::Consumed,
+                    Some(t) => Handled::Command(Command::Arm(ArmCommand::Open(Box::new(t)))),
+                    None => Handled::Consumed,
                 };
             }
             DeployAction::Details => self.details = !self.details,
@@ -271,7 +262,7 @@ impl Deployments {
             DeployAction::Filter => self.filtering = true,
             DeployAction::Sort => self.sort = self.sort.next(),
             DeployAction::Reverse => self.reverse = !self.reverse,
-            DeployAction::Reload => return Outcome::Command(Command::ReloadArm),
+            DeployAction::Reload => return Handled::Command(Command::Arm(ArmCommand::Reload)),
             DeployAction::NextAccount => {
                 self.metrics_for = None;
                 return self.select_account(self.account + 1);
@@ -286,8 +277,8 @@ impl Deployments {
             }
         }
         match self.metrics_wanted() {
-            Some(c) => Outcome::Command(c),
-            None => Outcome::Consumed,
+            Some(c) => Handled::Command(c),
+            None => Handled::Consumed,
         }
     }
 
@@ -308,7 +299,7 @@ impl Deployments {
         self.visible().get(sel).copied()
     }
 
-    pub fn accounts(&self) -> &Load<Vec<Account>> {
+    pub fn accounts(&self) -> &Load<Vec<Account>, ArmError> {
         &self.accounts
     }
 
@@ -316,7 +307,7 @@ impl Deployments {
         self.details
     }
 
-    pub fn metrics(&self) -> &Load<DeploymentMetrics> {
+    pub fn metrics(&self) -> &Load<DeploymentMetrics, ArmError> {
         &self.metrics
     }
 
@@ -333,7 +324,7 @@ impl Deployments {
         }
         self.metrics_for = Some(key);
         self.metrics = Load::Loading;
-        Some(Command::Console(ConsoleCommand::LoadMetrics {
+        Some(Command::Arm(ArmCommand::LoadMetrics {
             account_id,
             deployment,
         }))
@@ -344,7 +335,7 @@ impl Deployments {
         &mut self,
         account_id: &str,
         deployment: &str,
-        result: Result<DeploymentMetrics, String>,
+        result: Result<DeploymentMetrics, ArmError>,
     ) {
         let shown = self
             .metrics_for
@@ -358,7 +349,7 @@ impl Deployments {
         }
     }
 
-    fn filter_key(&mut self, key: KeyEvent) -> Outcome {
+    fn filter_key(&mut self, key: KeyEvent) -> Handled {
         match keymap::lookup(keymap::DEPLOYMENTS_FILTER, &key) {
             Some(FilterAction::Apply) => self.filtering = false,
             Some(FilterAction::Clear) => {
@@ -376,11 +367,11 @@ impl Deployments {
                 {
                     self.filter.push(c)
                 }
-                _ => return Outcome::Consumed,
+                _ => return Handled::Consumed,
             },
         }
         self.table.select(Some(0));
-        Outcome::Consumed
+        Handled::Consumed
     }
 
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, session: &Session) {
@@ -534,7 +525,7 @@ impl Deployments {
             Load::NotLoaded | Load::Loading => {
                 Some(("Loading deployments…".to_string(), theme.muted))
             }
-            Load::Failed(e) => Some((format!("{e}  (r retries)"), theme.error)),
+            Load::Failed(e) => Some((format!("{}  (r retries)", with_advice(e)), theme.error)),
             Load::Ready(d) if d.is_empty() => Some(("No deployments.".to_string(), theme.muted)),
             Load::Ready(_) if self.visible().is_empty() => {
                 Some((format!("Nothing matches /{}", self.filter), theme.muted))
@@ -613,7 +604,7 @@ impl Deployments {
             Load::Failed(_) if matches!(self.accounts, Load::Failed(_)) => {
                 vec![Line::styled("No quota without ARM access.", theme.muted)]
             }
-            Load::Failed(e) => vec![Line::styled(e.clone(), theme.error)],
+            Load::Failed(e) => vec![Line::styled(with_advice(e), theme.error)],
             Load::Ready(q) if q.is_empty() => vec![Line::styled("No quota lines.", theme.muted)],
             Load::Ready(q) => {
                 let w = inner.width as usize;
@@ -645,6 +636,44 @@ fn fmt_num(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")
+    }
+}
+
+impl Component for Deployments {
+    fn on_key(&mut self, key: KeyEvent, _props: &Props<'_>) -> Handled {
+        self.handle_key(key)
+    }
+
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, props: &Props<'_>) {
+        self.render(area, buf, theme, props.session);
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        if self.filtering {
+            keymap::hints(keymap::DEPLOYMENTS_FILTER)
+        } else {
+            keymap::hints(keymap::DEPLOYMENTS)
+        }
+    }
+
+    fn wants_text(&self) -> bool {
+        self.filtering
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        vec!["Deployments", "Deployments: filter"]
+    }
+}
+
+impl Update for Deployments {
+    type Msg = ArmMsg;
+
+    /// An ARM or Azure Monitor result; may ask for the next read.
+    fn update(&mut self, msg: ArmMsg, _props: &Props<'_>) -> Handled {
+        match self.on_arm(msg) {
+            Some(c) => Handled::Command(c),
+            None => Handled::Consumed,
+        }
     }
 }
 
@@ -680,10 +709,10 @@ mod tests {
         let cmd = d.on_arm(ArmMsg::Accounts(Ok(vec![acct.clone()])));
         assert_eq!(
             cmd,
-            Some(Command::SelectAccount {
+            Some(Command::Arm(ArmCommand::SelectAccount {
                 account_id: acct.id.clone(),
                 location: "swedencentral".into()
-            })
+            }))
         );
         d.on_arm(ArmMsg::Deployments {
             account_id: acct.id,
@@ -692,19 +721,17 @@ mod tests {
         d
     }
 
-    fn open(name: &str) -> Outcome {
-        Outcome::Command(Command::Console(ConsoleCommand::OpenDeployment(Box::new(
-            OpenTarget {
-                name: name.into(),
-                account_id: ACCT.into(),
-                endpoint: Some("https://a.openai.azure.com/".into()),
-                model: crate::domain::arm::ModelRef {
-                    model: if name == "alpha" { "o4-mini" } else { "gpt-4o" }.into(),
-                    version: "v".into(),
-                    sku: "Standard".into(),
-                },
+    fn open(name: &str) -> Handled {
+        Handled::Command(Command::Arm(ArmCommand::Open(Box::new(OpenTarget {
+            name: name.into(),
+            account_id: ACCT.into(),
+            endpoint: Some("https://a.openai.azure.com/".into()),
+            model: crate::domain::arm::ModelRef {
+                model: if name == "alpha" { "o4-mini" } else { "gpt-4o" }.into(),
+                version: "v".into(),
+                sku: "Standard".into(),
             },
-        ))))
+        }))))
     }
 
     const ACCT: &str =
@@ -714,7 +741,7 @@ mod tests {
     fn details_load_metrics_for_the_selection_and_drop_stale_ones() {
         let mut d = loaded();
         let load = |dep: &str| {
-            Outcome::Command(Command::Console(ConsoleCommand::LoadMetrics {
+            Handled::Command(Command::Arm(ArmCommand::LoadMetrics {
                 account_id: ACCT.into(),
                 deployment: dep.into(),
             }))
@@ -724,10 +751,10 @@ mod tests {
         assert_eq!(d.handle_key(key('j')), load("zeta"));
         d.on_metrics(ACCT, "alpha", Ok(DeploymentMetrics::default()));
         assert_eq!(d.metrics(), &Load::Loading, "stale result dropped");
-        d.on_metrics(ACCT, "zeta", Err("boom".into()));
-        assert_eq!(d.metrics(), &Load::Failed("boom".into()));
+        d.on_metrics(ACCT, "zeta", Err(ArmError::Decode("boom".into())));
+        assert_eq!(d.metrics(), &Load::Failed(ArmError::Decode("boom".into())));
         assert_eq!(d.handle_key(key('m')), load("zeta"), "m reloads");
-        assert_eq!(d.handle_key(key('d')), Outcome::Consumed);
+        assert_eq!(d.handle_key(key('d')), Handled::Consumed);
         assert!(!d.details());
     }
 
@@ -751,8 +778,11 @@ mod tests {
         assert!(!d.wants_text());
         assert_eq!(d.visible().len(), 1);
         assert_eq!(d.handle_key(enter), open("alpha"));
-        assert_eq!(d.handle_key(key('r')), Outcome::Command(Command::ReloadArm));
-        assert_eq!(d.handle_key(key('q')), Outcome::Ignored);
+        assert_eq!(
+            d.handle_key(key('r')),
+            Handled::Command(Command::Arm(ArmCommand::Reload))
+        );
+        assert_eq!(d.handle_key(key('q')), Handled::Ignored);
     }
 
     #[test]

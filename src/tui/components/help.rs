@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::block;
-use crate::tui::command::{Command, Outcome};
-use crate::tui::keymap::{self, HelpAction};
+use crate::tui::component::{Component, Props};
+use crate::tui::keymap::{self, HelpAction, Hint};
+use crate::tui::messages::{Command, Handled};
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Default)]
@@ -24,19 +25,19 @@ impl Help {
         Help { scroll: 0, first }
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Handled {
         match keymap::lookup(keymap::HELP, &key) {
-            Some(HelpAction::Close) => Outcome::Command(Command::CloseHelp),
+            Some(HelpAction::Close) => Handled::Command(Command::CloseHelp),
             Some(HelpAction::Up) => {
                 self.scroll = self.scroll.saturating_sub(1);
-                Outcome::Consumed
+                Handled::Consumed
             }
             Some(HelpAction::Down) => {
                 self.scroll = self.scroll.saturating_add(1);
-                Outcome::Consumed
+                Handled::Consumed
             }
             // Modal: every other key is swallowed.
-            None => Outcome::Consumed,
+            None => Handled::Consumed,
         }
     }
 
@@ -90,5 +91,23 @@ impl Help {
             .wrap(Wrap { trim: false })
             .scroll((self.scroll, 0))
             .render(r, buf);
+    }
+}
+
+impl Component for Help {
+    fn on_key(&mut self, key: KeyEvent, _props: &Props<'_>) -> Handled {
+        self.handle_key(key)
+    }
+
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, _props: &Props<'_>) {
+        self.render(area, buf, theme);
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        keymap::hints(keymap::HELP)
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        vec![]
     }
 }

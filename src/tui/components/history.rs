@@ -10,9 +10,10 @@ use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, 
 use super::block;
 use super::call_panel::{call_style, outcome_label};
 use crate::domain::call_text::metrics_block;
-use crate::tui::command::{Command, Outcome};
-use crate::tui::keymap::{self, Binding, HistoryAction};
+use crate::tui::component::{Component, Props};
+use crate::tui::keymap::{self, Binding, Hint, HistoryAction};
 use crate::tui::markdown::plain;
+use crate::tui::messages::{Command, Handled, TerminalCommand};
 use crate::tui::session::{LiveCall, Session};
 use crate::tui::theme::Theme;
 
@@ -39,9 +40,9 @@ impl History {
         (i < n).then(|| &session.calls[n - 1 - i])
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent, session: &Session) -> Outcome {
+    pub fn handle_key(&mut self, key: KeyEvent, session: &Session) -> Handled {
         let Some(action) = keymap::lookup(self.keymap(), &key) else {
-            return Outcome::Ignored;
+            return Handled::Ignored;
         };
         let n = session.calls.len();
         let sel = self.table.selected().unwrap_or(0);
@@ -63,11 +64,11 @@ impl History {
             HistoryAction::Back => self.detail = false,
             HistoryAction::CopyRequestId => {
                 return match self.selected(session).and_then(|c| c.request_id.clone()) {
-                    Some(id) => Outcome::Command(Command::Copy {
+                    Some(id) => Handled::Command(Command::Terminal(TerminalCommand::Copy {
                         what: "request id",
                         text: id,
-                    }),
-                    None => Outcome::Consumed,
+                    })),
+                    None => Handled::Consumed,
                 };
             }
             HistoryAction::CopyAnswer => {
@@ -76,15 +77,15 @@ impl History {
                     .map(|c| c.answer.text().to_string())
                     .filter(|t| !t.is_empty())
                 {
-                    Some(text) => Outcome::Command(Command::Copy {
+                    Some(text) => Handled::Command(Command::Terminal(TerminalCommand::Copy {
                         what: "answer",
                         text,
-                    }),
-                    None => Outcome::Consumed,
+                    })),
+                    None => Handled::Consumed,
                 };
             }
         }
-        Outcome::Consumed
+        Handled::Consumed
     }
 
     pub fn render(
@@ -243,6 +244,24 @@ impl History {
     }
 }
 
+impl Component for History {
+    fn on_key(&mut self, key: KeyEvent, props: &Props<'_>) -> Handled {
+        self.handle_key(key, props.session)
+    }
+
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, props: &Props<'_>) {
+        self.render(area, buf, theme, props.session, props.sim);
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        keymap::hints(self.keymap())
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        vec!["History", "History: call details"]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,28 +294,28 @@ mod tests {
         let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(
             h.handle_key(k('c'), &s),
-            Outcome::Command(Command::Copy {
+            Handled::Command(Command::Terminal(TerminalCommand::Copy {
                 what: "request id",
                 text: "req-2".into()
-            })
+            }))
         );
         h.handle_key(k('j'), &s);
         assert_eq!(
             h.handle_key(k('y'), &s),
-            Outcome::Command(Command::Copy {
+            Handled::Command(Command::Terminal(TerminalCommand::Copy {
                 what: "answer",
                 text: "answer 1".into()
-            })
+            }))
         );
         assert_eq!(
             h.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), &s),
-            Outcome::Consumed
+            Handled::Consumed
         );
         assert_eq!(h.keymap().len(), keymap::HISTORY_DETAIL.len());
         assert_eq!(
             h.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), &s),
-            Outcome::Consumed
+            Handled::Consumed
         );
-        assert_eq!(h.handle_key(k('q'), &s), Outcome::Ignored);
+        assert_eq!(h.handle_key(k('q'), &s), Handled::Ignored);
     }
 }

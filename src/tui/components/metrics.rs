@@ -82,7 +82,12 @@ fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
 }
 
-pub fn render(area: Rect, buf: &mut Buffer, theme: &Theme, m: &Load<DeploymentMetrics>) {
+pub fn render<E: std::fmt::Display>(
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    m: &Load<DeploymentMetrics, E>,
+) {
     let blk = block(" Azure Monitor · last hour (1 min) ", false, theme);
     let inner = blk.inner(area);
     blk.render(area, buf);

@@ -1,5 +1,6 @@
-//! Components: each keeps view state only, takes domain facts as props, returns
-//! [`Outcome`](super::command::Outcome)s from `handle_key` and never does I/O.
+//! Components: each keeps view state only, takes domain facts as props, answers keys with
+//! [`Handled`](super::messages::Handled), implements [`Component`](super::component::Component)
+//! when it is a screen or an overlay, and never does I/O.
 
 pub mod bench;
 pub mod call_panel;

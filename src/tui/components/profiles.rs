@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::{block, ellipsize};
-use crate::tui::command::{Command, Outcome};
+use crate::tui::component::{Component, Props};
 use crate::tui::keymap::{self, Hint, ProfileAction};
-use crate::tui::ops::ConsoleCommand;
+use crate::tui::messages::{Command, Handled, ProfileCommand};
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,12 +35,8 @@ impl ProfilePicker {
         }
     }
 
-    pub fn hints(&self) -> Vec<Hint> {
-        keymap::hints(keymap::PROFILES)
-    }
-
     /// Modal: every key is consumed.
-    pub fn handle_key(&mut self, key: KeyEvent) -> Outcome {
+    pub fn handle_key(&mut self, key: KeyEvent) -> Handled {
         let n = self.items.len();
         match keymap::lookup(keymap::PROFILES, &key) {
             Some(ProfileAction::Up) => self.selected = self.selected.saturating_sub(1),
@@ -49,18 +45,18 @@ impl ProfilePicker {
             }
             Some(ProfileAction::Choose) => {
                 return match self.items.get(self.selected) {
-                    Some(name) => Outcome::Command(Command::Console(
-                        ConsoleCommand::SwitchProfile(name.clone()),
-                    )),
-                    None => Outcome::Consumed,
+                    Some(name) => {
+                        Handled::Command(Command::Profile(ProfileCommand::Switch(name.clone())))
+                    }
+                    None => Handled::Consumed,
                 };
             }
             Some(ProfileAction::Close) => {
-                return Outcome::Command(Command::Console(ConsoleCommand::ClosePicker));
+                return Handled::Command(Command::Profile(ProfileCommand::ClosePicker));
             }
             None => {}
         }
-        Outcome::Consumed
+        Handled::Consumed
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
@@ -103,6 +99,24 @@ impl ProfilePicker {
     }
 }
 
+impl Component for ProfilePicker {
+    fn on_key(&mut self, key: KeyEvent, _props: &Props<'_>) -> Handled {
+        self.handle_key(key)
+    }
+
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, _props: &Props<'_>) {
+        self.render(area, buf, theme);
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        keymap::hints(keymap::PROFILES)
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        vec!["Profile picker"]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,14 +133,12 @@ mod tests {
         p.handle_key(k(KeyCode::Up));
         assert_eq!(
             p.handle_key(k(KeyCode::Enter)),
-            Outcome::Command(Command::Console(ConsoleCommand::SwitchProfile(
-                "jump".into()
-            )))
+            Handled::Command(Command::Profile(ProfileCommand::Switch("jump".into())))
         );
-        assert_eq!(p.handle_key(k(KeyCode::Char('x'))), Outcome::Consumed);
+        assert_eq!(p.handle_key(k(KeyCode::Char('x'))), Handled::Consumed);
         assert_eq!(
             p.handle_key(k(KeyCode::Esc)),
-            Outcome::Command(Command::Console(ConsoleCommand::ClosePicker))
+            Handled::Command(Command::Profile(ProfileCommand::ClosePicker))
         );
     }
 }

@@ -17,9 +17,10 @@ use super::{block, ellipsize};
 use crate::domain::call::Outcome as CallOutcome;
 use crate::domain::scenario::ScenarioCall;
 use crate::engine::replay::Speed;
-use crate::tui::command::{Command, Outcome};
+use crate::tui::component::{Component, Props};
 use crate::tui::event::CallId;
 use crate::tui::keymap::{self, Binding, Hint, ReplayAction};
+use crate::tui::messages::{Command, Handled, ReplayCommand};
 use crate::tui::session::{LiveCall, Phase, Session};
 use crate::tui::theme::Theme;
 
@@ -87,10 +88,6 @@ impl Replay {
         keymap::REPLAY
     }
 
-    pub fn hints(&self) -> Vec<Hint> {
-        keymap::hints(self.keymap())
-    }
-
     pub fn speed(&self) -> Speed {
         self.speed
     }
@@ -117,9 +114,9 @@ impl Replay {
         self.table.select(Some(index));
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent, in_flight: bool) -> Outcome {
+    pub fn handle_key(&mut self, key: KeyEvent, in_flight: bool) -> Handled {
         let Some(action) = keymap::lookup(self.keymap(), &key) else {
-            return Outcome::Ignored;
+            return Handled::Ignored;
         };
         let n = self.calls.len();
         let sel = self.selected();
@@ -128,19 +125,23 @@ impl Replay {
             ReplayAction::Down => self.table.select(Some((sel + 1).min(n.saturating_sub(1)))),
             ReplayAction::Top => self.table.select(Some(0)),
             ReplayAction::Bottom => self.table.select(Some(n.saturating_sub(1))),
-            ReplayAction::Play if sel < n => return Outcome::Command(Command::Replay(sel)),
+            ReplayAction::Play if sel < n => {
+                return Handled::Command(Command::Replay(ReplayCommand::Play(sel)));
+            }
             ReplayAction::Play => {}
             ReplayAction::Next => {
                 let next = self.playing.map_or(sel, |(_, i)| i + 1);
                 if next < n {
-                    return Outcome::Command(Command::Replay(next));
+                    return Handled::Command(Command::Replay(ReplayCommand::Play(next)));
                 }
             }
             ReplayAction::Speed => self.speed = self.speed.next(),
-            ReplayAction::Stop if in_flight => return Outcome::Command(Command::CancelCall),
-            ReplayAction::Stop => return Outcome::Ignored,
+            ReplayAction::Stop if in_flight => {
+                return Handled::Command(Command::Replay(ReplayCommand::Stop));
+            }
+            ReplayAction::Stop => return Handled::Ignored,
         }
-        Outcome::Consumed
+        Handled::Consumed
     }
 
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, p: &ReplayProps<'_>) {
@@ -343,6 +344,28 @@ impl Replay {
     }
 }
 
+impl Component for Replay {
+    fn on_key(&mut self, key: KeyEvent, props: &Props<'_>) -> Handled {
+        self.handle_key(key, props.busy())
+    }
+
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, props: &Props<'_>) {
+        let replay = ReplayProps {
+            session: props.session,
+            now: props.now,
+        };
+        self.render(area, buf, theme, &replay);
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        keymap::hints(self.keymap())
+    }
+
+    fn help_sections(&self) -> Vec<&'static str> {
+        vec!["Replay"]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,27 +395,27 @@ mod tests {
         }
     }
 
-    fn press(r: &mut Replay, c: KeyCode, in_flight: bool) -> Outcome {
+    fn press(r: &mut Replay, c: KeyCode, in_flight: bool) -> Handled {
         r.handle_key(KeyEvent::new(c, KeyModifiers::NONE), in_flight)
     }
 
     #[test]
     fn keys_play_next_speed_and_stop() {
         let mut r = Replay::new("s.jsonl", vec![call("a"), call("b"), call("c")], Speed::X1);
-        assert_eq!(press(&mut r, KeyCode::Down, false), Outcome::Consumed);
+        assert_eq!(press(&mut r, KeyCode::Down, false), Handled::Consumed);
         assert_eq!(
             press(&mut r, KeyCode::Enter, false),
-            Outcome::Command(Command::Replay(1))
+            Handled::Command(Command::Replay(ReplayCommand::Play(1)))
         );
         r.playing(7, 1);
         assert_eq!(
             press(&mut r, KeyCode::Char('n'), false),
-            Outcome::Command(Command::Replay(2))
+            Handled::Command(Command::Replay(ReplayCommand::Play(2)))
         );
         r.playing(8, 2);
         assert_eq!(
             press(&mut r, KeyCode::Char('n'), false),
-            Outcome::Consumed,
+            Handled::Consumed,
             "no call after the last"
         );
         for want in [Speed::X2, Speed::X10, Speed::Instant, Speed::X1] {
@@ -401,9 +424,9 @@ mod tests {
         }
         assert_eq!(
             press(&mut r, KeyCode::Esc, true),
-            Outcome::Command(Command::CancelCall)
+            Handled::Command(Command::Replay(ReplayCommand::Stop))
         );
-        assert_eq!(press(&mut r, KeyCode::Esc, false), Outcome::Ignored);
+        assert_eq!(press(&mut r, KeyCode::Esc, false), Handled::Ignored);
         assert_eq!(last_user_message(&call("hi")), "hi");
     }
 }

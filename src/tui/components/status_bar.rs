@@ -9,63 +9,23 @@ use super::{ellipsize, put_line};
 use crate::tui::keymap::Hint;
 use crate::tui::theme::Theme;
 
-/// The screens the status bar lists.
+/// One screen's tab in the top line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    Chat,
-    History,
-    Deployments,
-    /// Only listed when a scenario is open (`aoai replay FILE`).
-    Replay,
-    /// Prompt variants side by side (F7, `aoai compare FILE --tui`); always listed.
-    Compare,
-    /// Load test (F5); always listed.
-    Bench,
-}
-
-impl Screen {
-    /// In F-key order.
-    pub const ALL: [Screen; 6] = [
-        Screen::Chat,
-        Screen::History,
-        Screen::Deployments,
-        Screen::Bench,
-        Screen::Compare,
-        Screen::Replay,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Screen::Chat => "Chat",
-            Screen::History => "History",
-            Screen::Deployments => "Deployments",
-            Screen::Replay => "Replay",
-            Screen::Compare => "Compare",
-            Screen::Bench => "Bench",
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Screen::Chat => "F2",
-            Screen::History => "F3",
-            Screen::Deployments => "F4",
-            Screen::Replay => "F9",
-            Screen::Compare => "F7",
-            Screen::Bench => "F5",
-        }
-    }
+pub struct Tab {
+    /// Its function key, `F2`.
+    pub key: &'static str,
+    pub title: &'static str,
+    pub active: bool,
 }
 
 pub struct StatusProps<'a> {
-    pub screen: Screen,
+    /// The screens listed, in order, the current one active.
+    pub tabs: &'a [Tab],
     pub deployment: &'a str,
     /// `embedded simulator` or the endpoint host.
     pub endpoint: &'a str,
     pub sim: bool,
     pub calls_in_flight: bool,
-    /// A scenario is open: list the Replay screen.
-    pub replay: bool,
     /// `● REC file.jsonl (3)` while recording.
     pub recording: Option<String>,
     /// The short form, `● REC 3`, for narrow terminals.
@@ -85,20 +45,17 @@ fn tab_spans(p: &StatusProps<'_>, theme: &Theme, tabs: Tabs, brand: bool) -> Vec
     if brand {
         out.push(Span::styled(" aoai ", theme.status_bar.patch(theme.accent)));
     }
-    for s in Screen::ALL {
-        if s == Screen::Replay && !p.replay {
-            continue;
-        }
-        let style = if s == p.screen {
+    for s in p.tabs {
+        let style = if s.active {
             theme.tab_active
         } else {
             theme.status_bar
         };
         let label = match tabs {
-            Tabs::Long => format!(" {} {} ", s.key(), s.title()),
-            Tabs::Short => format!(" {} ", s.title()),
-            Tabs::Keys if s == p.screen => format!(" {} ", s.title()),
-            Tabs::Keys => format!(" {} ", s.key()),
+            Tabs::Long => format!(" {} {} ", s.key, s.title),
+            Tabs::Short => format!(" {} ", s.title),
+            Tabs::Keys if s.active => format!(" {} ", s.title),
+            Tabs::Keys => format!(" {} ", s.key),
         };
         out.push(Span::styled(label, style));
     }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use super::{Chat, Focus};
 use crate::domain::call::ApiPath;
 use crate::domain::retry::RetryPolicy;
-use crate::tui::command::Outcome;
+use crate::tui::messages::Handled;
 use crate::tui::theme::Theme;
 
 const MAX_TOKENS: [Option<u32>; 9] = [
@@ -38,7 +38,7 @@ pub fn retry_choices(current: &RetryPolicy, targets: &[String]) -> Vec<RetryPoli
 }
 
 impl Chat {
-    pub(super) fn step_param(&mut self, d: i32) -> Outcome {
+    pub(super) fn step_param(&mut self, d: i32) -> Handled {
         fn cycle<T: PartialEq + Clone>(list: &[T], cur: &T, d: i32) -> T {
             let i = list.iter().position(|x| x == cur).unwrap_or(0) as i32;
             let n = list.len() as i32;
@@ -61,7 +61,7 @@ impl Chat {
                 p.retry = cycle(&choices, &p.retry, d);
             }
         }
-        Outcome::Consumed
+        Handled::Consumed
     }
 
     pub(super) fn params_line(&self, deployment: &str, theme: &Theme) -> Line<'static> {

@@ -1,0 +1,350 @@
+//! Each component drawn alone, with its props, into a TestBackend (no `App`): chat, call
+//! panel, history, deployments, bench, compare, replay and the status bar. The whole-app
+//! frames are in `tui_snapshots.rs` and the feature suites.
+
+use std::time::Duration;
+
+use aoai::azure::arm::{Account, Deployment, QuotaUsage};
+use aoai::domain::call::{ApiPath, CallEvent, CallRecord, Outcome, Timings};
+use aoai::domain::compare::{Variant, VariantSet};
+use aoai::domain::scenario::{PromptShape, RecordedRequest, ScenarioCall};
+use aoai::domain::usage::Usage;
+use aoai::engine::replay::Speed;
+use aoai::tui::app::{Screen, Screens};
+use aoai::tui::component::{Component, Props, Update};
+use aoai::tui::components::bench::BenchView;
+use aoai::tui::components::call_panel;
+use aoai::tui::components::chat::Chat;
+use aoai::tui::components::compare::Compare;
+use aoai::tui::components::deployments::Deployments;
+use aoai::tui::components::history::History;
+use aoai::tui::components::replay::Replay;
+use aoai::tui::components::status_bar::{self, StatusProps};
+use aoai::tui::event::ArmMsg;
+use aoai::tui::keymap;
+use aoai::tui::messages::{ArmCommand, Command, Handled};
+use aoai::tui::session::{LiveCall, Session};
+use aoai::tui::theme::{ColourSupport, Theme};
+use aoai::wire::{ChatMessage, ChatRequest};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+#[path = "common/console.rs"]
+mod console;
+use console::sample_ratelimit;
+
+const ACCT: &str =
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/aoai-swe";
+const ANSWER: &str = "Quota is per region and model.\nEach deployment takes a share of it.\n";
+const NOW: Duration = Duration::from_millis(1500);
+
+fn theme() -> Theme {
+    Theme::dark().for_terminal(ColourSupport::Ansi16)
+}
+
+/// Draws with `f` into a `w`×`h` TestBackend.
+fn frame(w: u16, h: u16, f: impl FnOnce(Rect, &mut Buffer)) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|frame| f(frame.area(), frame.buffer_mut())).unwrap();
+    t
+}
+
+fn draw(c: &mut dyn Component, props: &Props<'_>, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = theme();
+    frame(w, h, |area, buf| c.draw(area, buf, &theme, props))
+}
+
+fn props(session: &Session) -> Props<'_> {
+    Props {
+        session,
+        deployment: "gpt-4o",
+        now: NOW,
+        sim: true,
+        known_deployments: &[],
+    }
+}
+
+fn record() -> CallRecord {
+    CallRecord {
+        id: 1,
+        deployment: "gpt-4o".into(),
+        outcome: Outcome::Done,
+        status: Some(200),
+        model: Some("gpt-4o-2024-11-20".into()),
+        finish_reason: Some("stop".into()),
+        text: ANSWER.into(),
+        timing: Timings {
+            ttfb_ms: Some(120.0),
+            ttft_ms: Some(420.0),
+            e2e_ms: Some(1310.0),
+            tokens_per_s: Some(61.5),
+            last_token_ms: Some(1300.0),
+        },
+        usage: Some(Usage {
+            prompt_tokens: 24,
+            completion_tokens: 18,
+            cached_tokens: 0,
+            reasoning_tokens: 0,
+            total_tokens: 42,
+        }),
+        ratelimit: sample_ratelimit(),
+        request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
+        region: Some("Sweden Central".into()),
+        ..Default::default()
+    }
+}
+
+/// One finished call, streamed through the same events a live one gets.
+fn session() -> Session {
+    let mut s = Session::default();
+    let mut c = LiveCall::new(
+        1,
+        "gpt-4o",
+        ApiPath::Classic,
+        "How does quota work?",
+        Duration::ZERO,
+    );
+    c.apply(
+        CallEvent::AttemptStarted {
+            attempt: 1,
+            deployment: "gpt-4o".into(),
+        },
+        Duration::from_millis(5),
+    );
+    c.apply(
+        CallEvent::Headers {
+            status: 200,
+            ttfb_ms: 120.0,
+            ratelimit: sample_ratelimit(),
+            request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
+            region: Some("Sweden Central".into()),
+        },
+        Duration::from_millis(120),
+    );
+    c.apply(
+        CallEvent::FirstToken { ttft_ms: 420.0 },
+        Duration::from_millis(420),
+    );
+    c.apply(CallEvent::Delta(ANSWER.into()), Duration::from_millis(900));
+    c.finish(record(), Duration::from_millis(1310));
+    s.calls.push(c);
+    s
+}
+
+#[test]
+fn chat_narrow_with_summary_and_wide_with_call_panel() {
+    let s = session();
+    let mut chat = Chat::new();
+    assert_snapshot!(
+        "component_chat_60x16",
+        draw(&mut chat, &props(&s), 60, 16).backend()
+    );
+    assert_snapshot!(
+        "component_chat_110x16",
+        draw(&mut chat, &props(&s), 110, 16).backend()
+    );
+}
+
+#[test]
+fn call_panel_of_a_finished_call() {
+    let s = session();
+    let theme = theme();
+    let t = frame(32, 20, |area, buf| {
+        call_panel::render(area, buf, &theme, s.latest(), NOW)
+    });
+    assert_snapshot!("component_call_panel_32x20", t.backend());
+}
+
+#[test]
+fn history_table() {
+    let s = session();
+    let mut h = History::default();
+    assert_snapshot!(
+        "component_history_80x8",
+        draw(&mut h, &props(&s), 80, 8).backend()
+    );
+}
+
+fn deployment(name: &str, sku: &str, capacity: u64) -> Deployment {
+    Deployment {
+        name: name.into(),
+        model: "gpt-4o".into(),
+        version: "2024-11-20".into(),
+        sku: sku.into(),
+        capacity,
+        rpm: Some(capacity * 6),
+        tpm: Some(capacity * 1000),
+        state: "Succeeded".into(),
+    }
+}
+
+#[test]
+fn deployments_loaded_through_update() {
+    let s = Session::default();
+    let p = props(&s);
+    let mut d = Deployments::default();
+    d.loading();
+    let acct = Account {
+        id: ACCT.into(),
+        name: "aoai-swe".into(),
+        location: "swedencentral".into(),
+        kind: "OpenAI".into(),
+        sku: "S0".into(),
+        endpoint: Some("https://aoai-swe.openai.azure.com/".into()),
+        state: "Succeeded".into(),
+    };
+    // Accounts in: the first is selected and its deployments and quota are asked for.
+    assert_eq!(
+        d.update(ArmMsg::Accounts(Ok(vec![acct])), &p),
+        Handled::Command(Command::Arm(ArmCommand::SelectAccount {
+            account_id: ACCT.into(),
+            location: "swedencentral".into(),
+        }))
+    );
+    d.update(
+        ArmMsg::Deployments {
+            account_id: ACCT.into(),
+            result: Ok(vec![
+                deployment("gpt-4o", "GlobalStandard", 450),
+                deployment("gpt-4o-mini", "Standard", 100),
+            ]),
+        },
+        &p,
+    );
+    d.update(
+        ArmMsg::Quota {
+            location: "swedencentral".into(),
+            result: Ok(vec![QuotaUsage {
+                name: "OpenAI.GlobalStandard.gpt-4o".into(),
+                label: "OpenAI.GlobalStandard.gpt-4o".into(),
+                current: 450.0,
+                limit: 1000.0,
+                unit: "Count".into(),
+            }]),
+        },
+        &p,
+    );
+    assert!(d.is_loaded());
+    assert_snapshot!(
+        "component_deployments_100x20",
+        draw(&mut d, &p, 100, 20).backend()
+    );
+}
+
+#[test]
+fn bench_form() {
+    let s = Session::default();
+    let mut b = BenchView::default();
+    assert_snapshot!(
+        "component_bench_80x20",
+        draw(&mut b, &props(&s), 80, 20).backend()
+    );
+}
+
+#[test]
+fn compare_idle_columns() {
+    let s = Session::default();
+    let set = VariantSet {
+        variants: vec![
+            Variant::new("terse", "How does quota work?"),
+            Variant::new("detailed", "Explain quota in detail."),
+        ],
+        ..VariantSet::single(Variant::new("v1", ""))
+    };
+    let mut c = Compare::new(set);
+    assert_snapshot!(
+        "component_compare_100x16",
+        draw(&mut c, &props(&s), 100, 16).backend()
+    );
+}
+
+fn scenario_call() -> ScenarioCall {
+    ScenarioCall {
+        started: "2026-01-05T10:00:00Z".into(),
+        request: RecordedRequest {
+            deployment: "gpt-4o".into(),
+            api: ApiPath::Classic,
+            api_version: Some("2024-10-21".into()),
+            endpoint: Some("http://127.0.0.1".into()),
+            stream: true,
+            retry: "none".into(),
+            headers: vec![],
+            body: ChatRequest {
+                messages: vec![ChatMessage::new("user", "How does quota work?")],
+                ..Default::default()
+            },
+        },
+        prompt_shape: PromptShape {
+            system: 0,
+            user: 6,
+            assistant: 0,
+            tool: 0,
+            framing: 4,
+        },
+        record: record(),
+    }
+}
+
+#[test]
+fn replay_list() {
+    let s = Session::default();
+    let mut r = Replay::new(
+        "session.jsonl",
+        vec![scenario_call()],
+        Speed::from_factor(1.0),
+    );
+    assert_snapshot!(
+        "component_replay_100x14",
+        draw(&mut r, &props(&s), 100, 14).backend()
+    );
+}
+
+#[test]
+fn status_bar_tabs_and_hints() {
+    let theme = theme();
+    let mut screens = Screens::default();
+    let tabs = screens.tabs(Screen::History);
+    let status = StatusProps {
+        tabs: &tabs,
+        deployment: "gpt-4o",
+        endpoint: "in-process",
+        sim: true,
+        calls_in_flight: false,
+        recording: Some("● REC session.jsonl (3)".into()),
+        recording_short: Some("● REC 3".into()),
+    };
+    let top = frame(100, 1, |area, buf| {
+        status_bar::render_status(area, buf, &theme, &status)
+    });
+    assert_snapshot!("component_status_bar_100x1", top.backend());
+    // The current screen's tab is the highlighted one.
+    let buf = top.backend().buffer();
+    let at = |word: &str| {
+        let row: String = (0..100).map(|x| buf[(x, 0)].symbol()).collect();
+        row.find(word)
+            .map(|i| row[..i].chars().count() as u16)
+            .unwrap()
+    };
+    assert_eq!(buf[(at("History"), 0)].style().bg, theme.tab_active.bg);
+    assert_ne!(buf[(at("Chat"), 0)].style().bg, theme.tab_active.bg);
+    // Replay is listed once a scenario is open.
+    screens.replay = Some(Replay::new("s.jsonl", vec![], Speed::from_factor(1.0)));
+    assert_eq!(screens.tabs(Screen::Chat).len(), Screen::ALL.len());
+    // The hint bar of the chat's transcript: its keymap, then the unfocused globals.
+    let mut chat = Chat::new();
+    chat.on_key(
+        KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+        &props(&Session::default()),
+    );
+    assert!(!chat.wants_text());
+    let mut hints = chat.hints();
+    hints.extend(keymap::hints(keymap::GLOBAL_UNFOCUSED));
+    let bottom = frame(100, 1, |area, buf| {
+        status_bar::render_hints(area, buf, &theme, &hints, None)
+    });
+    assert_snapshot!("component_hint_bar_100x1", bottom.backend());
+}
