@@ -14,143 +14,118 @@ use serde_json::{Map, Number, Value};
 
 /// One page of a list: `{"value":[…],"nextLink":"<absolute URL>"}`. `nextLink` is absent or
 /// `null` on the last page; an empty page with a `nextLink` is legal.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     #[serde(default = "Vec::new")]
     pub value: Vec<T>,
-    #[serde(default, rename = "nextLink", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "nextLink")]
     pub next_link: Option<String>,
 }
 
 /// `sku` of an account (`{"name":"S0"}`) or a deployment (`{"name":"Standard","capacity":80}`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Sku {
-    #[serde(default)]
     pub name: String,
     /// Standard family: units of 1,000 TPM; provisioned: PTUs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u64>,
 }
 
 /// A Cognitive Services account (`…/accounts/{name}` and each item of the accounts list).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AccountResource {
-    #[serde(default)]
     pub id: String,
-    #[serde(default)]
     pub name: String,
     /// `Microsoft.CognitiveServices/accounts`.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub resource_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// Casing echoes whatever was used at create time (`westus2`, `WESTEUROPE`).
-    #[serde(default)]
     pub location: String,
     /// `OpenAI`, `AIServices`, …
-    #[serde(default)]
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<Sku>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<AccountProperties>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_sub_domain_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_network_access: Option<String>,
     /// Endpoints keyed by display name (`"OpenAI Language Model Instance API"`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Map<String, Value>>,
 }
 
 /// The body of `POST …/accounts/{name}/listKeys`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AccountKeys {
-    #[serde(default)]
     pub key1: String,
-    #[serde(default)]
     pub key2: String,
 }
 
 /// A model deployment (`…/deployments/{name}` and each item of the deployments list).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeploymentResource {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `Microsoft.CognitiveServices/accounts/deployments`.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub resource_type: Option<String>,
-    #[serde(default)]
     pub name: String,
     /// Absent before api-version 2022-12-01 (capacity then sits in `scaleSettings`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<Sku>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<DeploymentProperties>,
-    #[serde(
-        default,
-        rename = "systemData",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "systemData")]
     pub system_data: Option<SystemData>,
     /// Spelled `eTag` at api-version 2021-10-01 (tests/fixtures/arm/03), not read then.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_upgrade_option: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_capacity: Option<u64>,
     /// String-valued (`"chatCompletion":"true"`, `"maxContextToken":"128000"`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rai_policy_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
     /// `rateLimits`; api-version 2023-05-01 bodies also spell it `ratelimits`
     /// (tests/fixtures/arm/09), so both are read. Deployments before 2023 have none.
     #[serde(default, alias = "ratelimits", skip_serializing_if = "Vec::is_empty")]
     pub rate_limits: Vec<RateLimit>,
     /// Before `sku` (api-version 2021-10-01) capacity lived here (tests/fixtures/arm/03).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_settings: Option<ScaleSettings>,
 }
 
 /// `{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ModelId {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub version: String,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScaleSettings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u64>,
 }
 
@@ -171,20 +146,15 @@ fn zero() -> Number {
 }
 
 /// Who made a resource and when.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemData {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_at: Option<String>,
 }
 
@@ -206,73 +176,58 @@ pub struct Usage {
 
 /// `{"value":"OpenAI.Standard.gpt-4o","localizedValue":"Tokens Per Minute (thousands) - GPT-4o"}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct UsageName {
-    #[serde(default)]
     pub value: String,
-    #[serde(default)]
     pub localized_value: String,
 }
 
 /// One item of a region's model catalogue (`locations/{loc}/models`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogItem {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku_name: Option<String>,
     pub model: CatalogModel,
 }
 
 /// A model version of the catalogue with the SKUs it can be deployed on.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CatalogModel {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_default_version: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_capacity: Option<Number>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Map<String, Value>>,
     /// `GenerallyAvailable`, `Preview`, …
-    #[serde(default)]
     pub lifecycle_status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
     /// Can be `[]` (tests/fixtures/arm/09).
-    #[serde(default)]
     pub skus: Vec<CatalogSku>,
 }
 
 /// Retirement dates of a catalogue model.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deprecation {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fine_tune: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inference: Option<String>,
 }
 
 /// One SKU of a catalogue model. `usageName` joins it to a usages line; live bodies
 /// sometimes carry only the prefix (`OpenAI.Standard`, azure-wire.md §5).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CatalogSku {
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub usage_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<CapacityRange>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecation_date: Option<String>,
     /// Per capacity unit; `ratelimits` at api-version 2023-05-01.
     #[serde(default, alias = "ratelimits", skip_serializing_if = "Vec::is_empty")]
@@ -280,33 +235,30 @@ pub struct CatalogSku {
 }
 
 /// The capacities a SKU can be deployed with (`{"maximum":10000,"default":120}` and the like).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CapacityRange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum: Option<Number>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maximum: Option<Number>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<Number>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Number>,
 }
 
 /// One item of `modelCapacities`: free capacity for a model + SKU in a region.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkuCapacity {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `Microsoft.CognitiveServices/locations/models/skuCapacities`.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub resource_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default)]
     pub location: String,
     pub properties: SkuCapacityProperties,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SkuCapacityProperties {
@@ -315,23 +267,21 @@ pub struct SkuCapacityProperties {
     pub sku_name: String,
     #[serde(default)]
     pub available_capacity: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_finetune_capacity: Option<Number>,
 }
 
 /// ARM's error body: `{"error":{"code":"ResourceNotFound","message":"…"}}`. A 404 can also
 /// come back as an HTML page (tests/fixtures/arm/11), so a reader must not insist on this.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ErrorResponse {
-    #[serde(default)]
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ErrorDetail {
-    #[serde(default)]
     pub code: String,
-    #[serde(default)]
     pub message: String,
 }
 
