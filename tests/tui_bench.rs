@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aoai::azure::arm::{Account, ArmError, Deployment, QuotaUsage};
+use aoai::azure::arm::{ArmError, Deployment, QuotaUsage};
 use aoai::azure::monitor::DeploymentMetrics;
 use aoai::domain::call::{CallEvent, CallRecord, Outcome, Timings};
 use aoai::domain::ratelimit::RateLimit;
@@ -127,15 +127,7 @@ fn browser(app: &mut App) {
         matches!(effects.as_slice(), [Effect::Arm(ArmEffect::LoadAccounts)]),
         "{effects:?}"
     );
-    let acct = Account {
-        id: ACCT.into(),
-        name: "aoai-swe".into(),
-        location: "swedencentral".into(),
-        kind: "OpenAI".into(),
-        sku: "S0".into(),
-        endpoint: Some("https://aoai-swe.openai.azure.com/".into()),
-        state: "Succeeded".into(),
-    };
+    let acct = console::sample_account(ACCT);
     app.handle(AppEvent::Arm(ArmMsg::Accounts(Ok(vec![acct]))));
     app.handle(AppEvent::Arm(ArmMsg::Deployments {
         account_id: ACCT.into(),

@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use aoai::azure::arm::{Account, Deployment, QuotaUsage};
-use aoai::domain::call::{ApiPath, CallEvent, CallRecord, Outcome, Timings};
+use aoai::azure::arm::{Deployment, QuotaUsage};
+use aoai::domain::call::{ApiPath, CallEvent, CallRecord};
 use aoai::domain::compare::{Variant, VariantSet};
 use aoai::domain::scenario::{PromptShape, RecordedRequest, ScenarioCall};
-use aoai::domain::usage::Usage;
 use aoai::engine::replay::Speed;
 use aoai::tui::app::{Screen, Screens};
 use aoai::tui::component::{Component, Props, Update};
@@ -70,31 +69,10 @@ fn props(session: &Session) -> Props<'_> {
 
 fn record() -> CallRecord {
     CallRecord {
-        id: 1,
-        deployment: "gpt-4o".into(),
-        outcome: Outcome::Done,
-        status: Some(200),
         model: Some("gpt-4o-2024-11-20".into()),
-        finish_reason: Some("stop".into()),
-        text: ANSWER.into(),
-        timing: Timings {
-            ttfb_ms: Some(120.0),
-            ttft_ms: Some(420.0),
-            e2e_ms: Some(1310.0),
-            tokens_per_s: Some(61.5),
-            last_token_ms: Some(1300.0),
-        },
-        usage: Some(Usage {
-            prompt_tokens: 24,
-            completion_tokens: 18,
-            cached_tokens: 0,
-            reasoning_tokens: 0,
-            total_tokens: 42,
-        }),
         ratelimit: sample_ratelimit(),
-        request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
         region: Some("Sweden Central".into()),
-        ..Default::default()
+        ..console::done_record(ANSWER, 24, 18)
     }
 }
 
@@ -188,15 +166,7 @@ fn deployments_loaded_through_update() {
     let p = props(&s);
     let mut d = Deployments::default();
     d.loading();
-    let acct = Account {
-        id: ACCT.into(),
-        name: "aoai-swe".into(),
-        location: "swedencentral".into(),
-        kind: "OpenAI".into(),
-        sku: "S0".into(),
-        endpoint: Some("https://aoai-swe.openai.azure.com/".into()),
-        state: "Succeeded".into(),
-    };
+    let acct = console::sample_account(ACCT);
     // Accounts in: the first is selected and its deployments and quota are asked for.
     assert_eq!(
         d.update(ArmMsg::Accounts(Ok(vec![acct])), &p),

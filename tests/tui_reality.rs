@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aoai::domain::call::{Attempt, CallEvent, CallRecord, Outcome, Timings};
+use aoai::domain::call::{Attempt, CallEvent, CallRecord, Outcome};
 use aoai::domain::usage::Usage;
 use aoai::tui::app::{App, AppConfig};
 use aoai::tui::event::{AppEvent, CallMsg, ManualClock};
@@ -59,27 +59,14 @@ fn finished(a: &mut App, id: u64, rec: CallRecord) {
 
 fn done_record(text: &str, finish: &str, usage: Usage) -> CallRecord {
     CallRecord {
-        id: 1,
-        deployment: "gpt-4o".into(),
-        outcome: Outcome::Done,
-        status: Some(200),
         finish_reason: Some(finish.into()),
-        text: text.into(),
-        timing: Timings {
-            ttfb_ms: Some(120.0),
-            ttft_ms: Some(420.0),
-            e2e_ms: Some(1310.0),
-            tokens_per_s: Some(61.5),
-            last_token_ms: Some(1300.0),
-        },
         usage: Some(usage),
-        request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
         attempts: vec![Attempt {
             deployment: "gpt-4o".into(),
             status: Some(200),
             ..Default::default()
         }],
-        ..Default::default()
+        ..console::done_record(text, 0, 0)
     }
 }
 

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aoai::azure::arm::{Account, Deployment, QuotaUsage};
-use aoai::domain::call::{Attempt, CallError, CallEvent, CallRecord, ErrorKind, Outcome, Timings};
+use aoai::domain::call::{Attempt, CallError, CallEvent, CallRecord, ErrorKind, Outcome};
 use aoai::domain::ratelimit::RateLimit;
-use aoai::domain::usage::Usage;
 use aoai::tui::app::{App, AppConfig};
 use aoai::tui::event::{AppEvent, ArmMsg, CallMsg, ManualClock};
 use aoai::tui::messages::{ArmEffect, Effect, TerminalEffect};
@@ -83,29 +82,8 @@ fn streaming(clock: &ManualClock) -> App {
 
 fn done_record() -> CallRecord {
     CallRecord {
-        id: 1,
-        deployment: "gpt-4o".into(),
-        outcome: Outcome::Done,
-        status: Some(200),
         model: Some("gpt-4o-2024-11-20".into()),
-        finish_reason: Some("stop".into()),
-        text: ANSWER.into(),
-        timing: Timings {
-            ttfb_ms: Some(120.0),
-            ttft_ms: Some(420.0),
-            e2e_ms: Some(1310.0),
-            tokens_per_s: Some(61.5),
-            last_token_ms: Some(1300.0),
-        },
-        usage: Some(Usage {
-            prompt_tokens: 24,
-            completion_tokens: 52,
-            cached_tokens: 0,
-            reasoning_tokens: 0,
-            total_tokens: 76,
-        }),
         ratelimit: sample_ratelimit(),
-        request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
         region: Some("Sweden Central".into()),
         cost_usd: Some(0.00058),
         attempts: vec![Attempt {
@@ -125,7 +103,7 @@ fn done_record() -> CallRecord {
             ("x-ms-region".into(), "Sweden Central".into()),
             ("x-ratelimit-remaining-requests".into(), "449".into()),
         ],
-        ..Default::default()
+        ..console::done_record(ANSWER, 24, 52)
     }
 }
 

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
+use aoai::domain::arm::Account;
+use aoai::domain::call::{CallRecord, Outcome, Timings};
 use aoai::domain::ratelimit::RateLimit;
+use aoai::domain::usage::Usage;
 use aoai::tui::app::{App, AppConfig};
 use aoai::tui::event::{AppEvent, ManualClock};
 use aoai::tui::messages::Effect;
@@ -60,5 +63,48 @@ pub fn sample_ratelimit() -> RateLimit {
         remaining_tokens: Some(449_000),
         limit_tokens: Some(450_000),
         ..Default::default()
+    }
+}
+
+/// A streamed call that ended well on gpt-4o: 200, `stop`, TTFB 120 ms, TTFT 420 ms, e2e
+/// 1.31 s, 61.5 tok/s, `prompt` + `completion` tokens, a request id. Suites add what they
+/// show (model, region, rate limits, cost, headers).
+pub fn done_record(text: &str, prompt: u64, completion: u64) -> CallRecord {
+    CallRecord {
+        id: 1,
+        deployment: "gpt-4o".into(),
+        outcome: Outcome::Done,
+        status: Some(200),
+        finish_reason: Some("stop".into()),
+        text: text.into(),
+        timing: Timings {
+            ttfb_ms: Some(120.0),
+            ttft_ms: Some(420.0),
+            e2e_ms: Some(1310.0),
+            tokens_per_s: Some(61.5),
+            last_token_ms: Some(1300.0),
+        },
+        usage: Some(Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            cached_tokens: 0,
+            reasoning_tokens: 0,
+            total_tokens: prompt + completion,
+        }),
+        request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
+        ..Default::default()
+    }
+}
+
+/// The account the deployments suites browse.
+pub fn sample_account(id: &str) -> Account {
+    Account {
+        id: id.into(),
+        name: "aoai-swe".into(),
+        location: "swedencentral".into(),
+        kind: "OpenAI".into(),
+        sku: "S0".into(),
+        endpoint: Some("https://aoai-swe.openai.azure.com/".into()),
+        state: "Succeeded".into(),
     }
 }
