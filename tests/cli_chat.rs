@@ -456,9 +456,15 @@ async fn sigint_with_json_prints_the_record_with_outcome_cancelled() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait (bounded) until the simulator has written the first content token.
+    // Wait (bounded) until the simulator has been streaming for half a second (~10 tokens at
+    // 20 tok/s, of a 20 s answer): the child has read the status line by then even on a
+    // loaded machine (right after the first token it sometimes had not, and `status` was
+    // rightly null).
     let deadline = Instant::now() + LIMIT;
-    while !sim.requests().iter().any(|r| r.first_token_at.is_some()) {
+    while !sim.requests().iter().any(|r| {
+        r.first_token_at
+            .is_some_and(|t| t.elapsed() >= Duration::from_millis(500))
+    }) {
         assert!(Instant::now() < deadline, "the stream never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
