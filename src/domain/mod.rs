@@ -15,6 +15,7 @@ pub mod params;
 pub mod ptu;
 pub mod rank;
 pub mod ratelimit;
+pub mod responses;
 pub mod retry;
 pub mod scenario;
 pub mod stats;
