@@ -592,13 +592,13 @@ impl App {
             recording_short: self.recording.short_label(),
         };
         status_bar::render_status(top, buf, &theme, &status);
-        let known = self.screens.deployments.names();
+        // Drawing reads no failover targets: the names are not collected for every frame.
         let props = props(
             &self.session,
             &self.deployment,
             self.clock.now(),
             self.sim,
-            &known,
+            &[],
         );
         if let Some(c) = self.screens.get_mut(self.screen) {
             c.draw(body, buf, &theme, &props);

@@ -25,7 +25,8 @@ pub struct Props<'a> {
     pub now: Duration,
     /// Connected to the embedded simulator.
     pub sim: bool,
-    /// The deployments the browser has listed (failover targets for the chat's retry).
+    /// The deployments the browser has listed (failover targets for the chat's retry). Set
+    /// for keys and messages; empty while drawing.
     pub known_deployments: &'a [String],
 }
 
