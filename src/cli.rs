@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::domain::call::ApiPath;
+use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::params::{self, MaxTokensField};
 use crate::domain::retry::RetryPolicy;
 use crate::engine::connect::ConnectOptions;
@@ -138,6 +138,10 @@ pub struct ConnArgs {
     /// URL shape: classic (/openai/deployments/{name}), v1 (/openai/v1), openai (base URL as given).
     #[arg(long, default_value = "classic", value_parser = parse_api)]
     pub api: ApiPath,
+    /// Wire API: chat (Chat Completions) or responses (the Responses API: /openai/responses
+    /// on the classic path, /openai/v1/responses on v1). Default: the profile's, else chat.
+    #[arg(long, value_name = "API", value_parser = parse_wire_api)]
+    pub wire_api: Option<WireApi>,
     /// Data-plane api-version for the classic path.
     #[arg(long, env = "OPENAI_API_VERSION", default_value = crate::azure::endpoint::DEFAULT_API_VERSION)]
     pub api_version: String,
@@ -205,6 +209,7 @@ impl ConnArgs {
             endpoint: self.endpoint.clone(),
             api_key: self.api_key.clone(),
             api: self.api,
+            wire_api: self.wire_api,
             api_version: self.api_version.clone(),
             prices: self.prices.clone(),
             connect_timeout: self.connect_timeout,
@@ -229,6 +234,10 @@ impl ArmArgs {
 }
 
 fn parse_api(s: &str) -> Result<ApiPath, String> {
+    s.parse()
+}
+
+fn parse_wire_api(s: &str) -> Result<WireApi, String> {
     s.parse()
 }
 

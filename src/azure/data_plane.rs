@@ -6,10 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eventsource_stream::{EventStreamError, Eventsource};
-
-use super::call_error::{cancelled_error, excerpt, http_error, transport_error};
-use super::sse::{Body, Sniffed, finish_body, normalized, sniff};
+use super::call_error::{cancelled_error, http_error, transport_error};
+use super::sse::{Body, Sniffed, sniff};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
 use tokio_util::sync::CancellationToken;
@@ -20,14 +18,16 @@ use super::identity::{Plane, SCOPE_DATA_PLANE, advice_for_denied};
 pub use crate::domain::call::CallSpec;
 use crate::domain::call::{
     ApiPath, Attempt, CallError, CallEvent, CallRecord, ErrorKind, Marks, Outcome, SseEvent,
-    Timings, keep_response_header,
+    Timings, WireApi, keep_response_header,
 };
 use crate::domain::cost::PriceTable;
 use crate::domain::ratelimit::RateLimit;
 use crate::domain::retry::{AttemptOutcome, Decision, decide};
 use crate::domain::stream::StreamState;
 use crate::domain::usage::Usage;
-use crate::wire::{ChunkIn, CompletionIn, ErrorInfo, StreamOptions};
+use crate::wire::StreamOptions;
+
+mod read;
 
 /// Most of an error body we read (an HTML error page can be large).
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -55,6 +55,8 @@ impl Default for Timeouts {
 pub struct ClientConfig {
     pub endpoint: Endpoint,
     pub api: ApiPath,
+    /// Chat Completions or the Responses API.
+    pub wire_api: WireApi,
     pub api_version: String,
     pub auth: Auth,
     pub timeouts: Timeouts,
@@ -66,6 +68,7 @@ impl ClientConfig {
         ClientConfig {
             endpoint,
             api: ApiPath::Classic,
+            wire_api: WireApi::Chat,
             api_version: DEFAULT_API_VERSION.to_string(),
             auth,
             timeouts: Timeouts::default(),
@@ -151,6 +154,7 @@ impl ChatClient {
             id,
             deployment: spec.deployment.clone(),
             api: self.cfg.api,
+            wire_api: self.cfg.wire_api,
             stream: spec.stream,
             ..Default::default()
         };
@@ -286,22 +290,35 @@ impl ChatClient {
         deployment: &str,
         auth: Option<(&'static str, String)>,
     ) -> reqwest::RequestBuilder {
-        let (url, body_model) =
-            self.cfg
-                .endpoint
-                .chat_url(self.cfg.api, deployment, &self.cfg.api_version);
-        let mut body = spec.request.clone();
-        body.model = body_model.then(|| deployment.to_string());
-        if spec.stream {
-            body.stream = Some(true);
-            body.stream_options = Some(StreamOptions {
-                include_usage: true,
-            });
-        } else {
-            body.stream = None;
-            body.stream_options = None;
-        }
-        let mut rb = self.http.post(url).json(&body);
+        let mut rb = match self.cfg.wire_api {
+            WireApi::Chat => {
+                let (url, body_model) =
+                    self.cfg
+                        .endpoint
+                        .chat_url(self.cfg.api, deployment, &self.cfg.api_version);
+                let mut body = spec.request.clone();
+                body.model = body_model.then(|| deployment.to_string());
+                if spec.stream {
+                    body.stream = Some(true);
+                    body.stream_options = Some(StreamOptions {
+                        include_usage: true,
+                    });
+                } else {
+                    body.stream = None;
+                    body.stream_options = None;
+                }
+                self.http.post(url).json(&body)
+            }
+            WireApi::Responses => {
+                let url = self
+                    .cfg
+                    .endpoint
+                    .responses_url(self.cfg.api, &self.cfg.api_version);
+                self.http
+                    .post(url)
+                    .json(&super::responses::body(spec, deployment))
+            }
+        };
         if let Some((name, value)) = auth {
             let mut v =
                 HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
@@ -473,287 +490,5 @@ impl ChatClient {
             end.marks.done = Some(sent.elapsed());
         }
         end
-    }
-
-    /// The next non-empty body chunk, with the idle timeout and cancellation. `None` at the
-    /// end of the body or on failure (then `end.error` is set).
-    async fn next_chunk(
-        &self,
-        body: &mut Body,
-        sent: Instant,
-        cancel: &CancellationToken,
-        end: &mut AttemptEnd,
-    ) -> Option<bytes::Bytes> {
-        loop {
-            match self.next_within(body, sent, cancel, end).await? {
-                None => return None,
-                Some(Err(e)) => {
-                    end.error = Some(transport_error(&e, "while reading the body"));
-                    return None;
-                }
-                Some(Ok(b)) if b.is_empty() => continue,
-                Some(Ok(b)) => return Some(b),
-            }
-        }
-    }
-
-    /// The next item of `stream`, unless the call is cancelled or the stream goes silent
-    /// for the idle timeout first: then `None`, with `end` saying which (what arrived is
-    /// kept). `Some(None)` is the end of the stream.
-    async fn next_within<S: futures_util::Stream + Unpin>(
-        &self,
-        stream: &mut S,
-        sent: Instant,
-        cancel: &CancellationToken,
-        end: &mut AttemptEnd,
-    ) -> Option<Option<S::Item>> {
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => {
-                end.marks.done = Some(sent.elapsed());
-                end.error = Some(cancelled_error());
-                None
-            }
-            n = tokio::time::timeout(self.cfg.timeouts.idle, stream.next()) => match n {
-                Err(_) => {
-                    end.error = Some(self.idle_error());
-                    None
-                }
-                Ok(item) => Some(item),
-            },
-        }
-    }
-
-    /// Reads a body with the idle timeout, keeping at most `limit` bytes. Best effort: an
-    /// error body that breaks off is still reported with what arrived.
-    async fn read_body(&self, resp: reqwest::Response, limit: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut stream = resp.bytes_stream();
-        while let Ok(Some(Ok(chunk))) =
-            tokio::time::timeout(self.cfg.timeouts.idle, stream.next()).await
-        {
-            let room = limit.saturating_sub(out.len());
-            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if out.len() >= limit {
-                break;
-            }
-        }
-        out
-    }
-
-    async fn read_completion(
-        &self,
-        mut body: Body,
-        sent: Instant,
-        capture: bool,
-        cancel: &CancellationToken,
-        end: &mut AttemptEnd,
-        on_event: &mut (dyn FnMut(CallEvent) + Send),
-    ) {
-        // Read fully (idle timeout between chunks), then parse.
-        let mut bytes = Vec::new();
-        while let Some(b) = self.next_chunk(&mut body, sent, cancel, end).await {
-            bytes.extend_from_slice(&b);
-        }
-        if end.error.is_some() {
-            if capture && !bytes.is_empty() {
-                end.events.push(SseEvent {
-                    t_ms: ms_since(sent),
-                    data: String::from_utf8_lossy(&bytes).into_owned(),
-                });
-            }
-            return;
-        }
-        self.parse_completion(&bytes, sent, capture, end, on_event);
-    }
-
-    fn parse_completion(
-        &self,
-        body: &[u8],
-        sent: Instant,
-        capture: bool,
-        end: &mut AttemptEnd,
-        on_event: &mut (dyn FnMut(CallEvent) + Send),
-    ) {
-        if capture {
-            let data = String::from_utf8_lossy(body).into_owned();
-            end.events.push(SseEvent {
-                t_ms: ms_since(sent),
-                data,
-            });
-        }
-        match serde_json::from_slice::<CompletionIn>(body) {
-            Ok(c) if c.error.is_some() => {
-                // A 2xx carrying an error envelope (some gateways do this).
-                let info = ErrorInfo::from_value(&serde_json::json!({ "error": c.error }))
-                    .unwrap_or_default();
-                let mut ce = CallError::new(ErrorKind::StreamError, info.message);
-                ce.code = info.code;
-                end.error = Some(ce);
-            }
-            Ok(c) => {
-                let first = c.choices.iter().find(|ch| ch.index == 0);
-                let content = first
-                    .and_then(|ch| ch.message.as_ref())
-                    .and_then(|m| m.content.clone())
-                    .unwrap_or_default();
-                let at = sent.elapsed();
-                if !content.is_empty() {
-                    end.marks.first_content = Some(at);
-                    end.marks.last_content = Some(at);
-                    on_event(CallEvent::FirstToken {
-                        ttft_ms: at.as_secs_f64() * 1000.0,
-                    });
-                    on_event(CallEvent::Delta(content.clone()));
-                }
-                end.state.text = content;
-                end.state.finish_reason = first.and_then(|ch| ch.finish_reason.clone());
-                end.state.tool_calls = first
-                    .and_then(|ch| ch.message.as_ref())
-                    .and_then(|m| m.tool_calls.as_ref())
-                    .and_then(|t| t.as_array())
-                    .map_or(0, |a| a.len() as u32);
-                end.state.usage = c.usage;
-                end.state.model = (!c.model.is_empty()).then_some(c.model);
-                end.state.id = (!c.id.is_empty()).then_some(c.id);
-            }
-            Err(e) => {
-                let text = String::from_utf8_lossy(body);
-                let shown = if text.trim().is_empty() {
-                    "the body is empty".to_string()
-                } else {
-                    excerpt(text.trim())
-                };
-                end.error = Some(CallError::new(
-                    ErrorKind::BadBody,
-                    format!("response body is not a chat completion ({e}): {shown}"),
-                ));
-            }
-        }
-    }
-
-    fn idle_error(&self) -> CallError {
-        let secs = self.cfg.timeouts.idle.as_secs_f64();
-        CallError::new(
-            ErrorKind::Timeout,
-            format!("stream went silent for {secs:.1} s (idle timeout)"),
-        )
-    }
-
-    async fn read_stream(
-        &self,
-        body: Body,
-        sent: Instant,
-        spec: &CallSpec,
-        cancel: &CancellationToken,
-        end: &mut AttemptEnd,
-        on_event: &mut (dyn FnMut(CallEvent) + Send),
-    ) {
-        let (capture, delta_text) = (spec.capture_events, spec.delta_text);
-        let mut events = Box::pin(normalized(body)).eventsource();
-        let mut event_no = 0u64;
-        loop {
-            // Cancelled or silent: keep what arrived (status, headers, marks, text, events).
-            let Some(next) = self.next_within(&mut events, sent, cancel, end).await else {
-                return;
-            };
-            let ev = match next {
-                None => break,
-                Some(Ok(ev)) => ev,
-                Some(Err(EventStreamError::Utf8(e))) => {
-                    end.error = Some(CallError::new(
-                        ErrorKind::MalformedSse,
-                        format!("stream event {} is not valid UTF-8: {e}", event_no + 1),
-                    ));
-                    return;
-                }
-                Some(Err(EventStreamError::Parser(e))) => {
-                    end.error = Some(CallError::new(
-                        ErrorKind::MalformedSse,
-                        format!("stream event {} could not be parsed: {e}", event_no + 1),
-                    ));
-                    return;
-                }
-                Some(Err(EventStreamError::Transport(e))) => {
-                    let mut err = transport_error(&e, "mid-stream");
-                    err.message = format!("{} after {} events", err.message, event_no);
-                    end.error = Some(err);
-                    return;
-                }
-            };
-            event_no += 1;
-            // One arrival time per event, for both the marks and the captured event.
-            let at = sent.elapsed();
-            if capture {
-                end.events.push(SseEvent {
-                    t_ms: at.as_secs_f64() * 1000.0,
-                    data: ev.data.clone(),
-                });
-            }
-            let data = ev.data.trim();
-            if data.is_empty() {
-                continue;
-            }
-            if data == "[DONE]" {
-                end.state.saw_done = true;
-                end.marks.done = Some(at);
-                finish_body(events).await;
-                break;
-            }
-            let chunk: ChunkIn = match serde_json::from_str(data) {
-                Ok(c) => c,
-                Err(e) => {
-                    end.error = Some(CallError::new(
-                        ErrorKind::MalformedSse,
-                        format!(
-                            "stream event {event_no} is not valid JSON ({e}): {}",
-                            excerpt(data)
-                        ),
-                    ));
-                    return;
-                }
-            };
-            if let Some(err) = &chunk.error {
-                let info =
-                    ErrorInfo::from_value(&serde_json::json!({ "error": err })).unwrap_or_default();
-                let mut ce = CallError::new(
-                    ErrorKind::StreamError,
-                    format!("error event mid-stream: {}", info.message),
-                );
-                ce.code = info.code;
-                end.error = Some(ce);
-                return;
-            }
-            if let Some(delta) = end.state.apply(&chunk) {
-                if end.marks.first_content.is_none() {
-                    end.marks.first_content = Some(at);
-                    on_event(CallEvent::FirstToken {
-                        ttft_ms: at.as_secs_f64() * 1000.0,
-                    });
-                }
-                end.marks.last_content = Some(at);
-                on_event(CallEvent::Delta(if delta_text {
-                    delta.to_string()
-                } else {
-                    String::new()
-                }));
-            }
-        }
-        if end.state.finish_reason.is_none() {
-            end.error = Some(CallError::new(
-                ErrorKind::Truncated,
-                format!(
-                    "stream closed before any finish_reason after {} events ({} content chunks kept)",
-                    event_no, end.state.content_chunks
-                ),
-            ));
-        } else if !end.state.saw_done {
-            end.notes
-                .push("stream ended without `data: [DONE]` (treated as complete)".to_string());
-        }
-        if end.state.usage.is_none() && end.error.is_none() {
-            end.notes
-                .push("the service sent no usage (token counts unknown)".to_string());
-        }
     }
 }

@@ -8,6 +8,9 @@ use crate::domain::call::ApiPath;
 
 /// Latest GA data-plane api-version (azure-wire.md §1, LIFE 2026-01-31).
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+/// The Responses API preview version used on the classic path when `--api-version` is not a
+/// preview from 2025-03-01 on (recording tests/fixtures/conformance/91 used 2025-03-01-preview).
+pub const RESPONSES_PREVIEW_API_VERSION: &str = "2025-04-01-preview";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -55,6 +58,30 @@ impl Endpoint {
         s.strip_suffix("/openai").unwrap_or(s).to_string()
     }
 
+    /// The Responses API URL (the body always carries `model`). Classic: the preview path
+    /// `/openai/responses?api-version=…`, with `api_version` when it is a preview from
+    /// 2025-03-01 on, else [`RESPONSES_PREVIEW_API_VERSION`]; v1: `/openai/v1/responses`;
+    /// OpenAI-compatible: `{base}/responses`.
+    pub fn responses_url(&self, api: ApiPath, api_version: &str) -> String {
+        match api {
+            ApiPath::Classic => {
+                let ver = if api_version.ends_with("-preview") && api_version >= "2025-03-01" {
+                    api_version
+                } else {
+                    RESPONSES_PREVIEW_API_VERSION
+                };
+                let ver: String = url::form_urlencoded::byte_serialize(ver.as_bytes()).collect();
+                format!("{}/openai/responses?api-version={ver}", self.root())
+            }
+            ApiPath::V1 => {
+                let root = self.root();
+                let base = root.strip_suffix("/openai/v1").unwrap_or(&root);
+                format!("{base}/openai/v1/responses")
+            }
+            ApiPath::Openai => format!("{}/responses", self.base.as_str().trim_end_matches('/')),
+        }
+    }
+
     /// The chat-completions URL, and whether the body must carry `model`.
     pub fn chat_url(&self, api: ApiPath, deployment: &str, api_version: &str) -> (String, bool) {
         match api {
@@ -90,6 +117,33 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn responses_urls() {
+        let e = Endpoint::parse("https://r.openai.azure.com/").unwrap();
+        assert_eq!(
+            e.responses_url(ApiPath::Classic, "2024-10-21"),
+            "https://r.openai.azure.com/openai/responses?api-version=2025-04-01-preview"
+        );
+        assert_eq!(
+            e.responses_url(ApiPath::Classic, "2025-03-01-preview"),
+            "https://r.openai.azure.com/openai/responses?api-version=2025-03-01-preview"
+        );
+        assert_eq!(
+            e.responses_url(ApiPath::V1, "x"),
+            "https://r.openai.azure.com/openai/v1/responses"
+        );
+        let v1 = Endpoint::parse("https://r.openai.azure.com/openai/v1").unwrap();
+        assert_eq!(
+            v1.responses_url(ApiPath::V1, "x"),
+            "https://r.openai.azure.com/openai/v1/responses"
+        );
+        let oai = Endpoint::parse("http://127.0.0.1:8000/v1").unwrap();
+        assert_eq!(
+            oai.responses_url(ApiPath::Openai, ""),
+            "http://127.0.0.1:8000/v1/responses"
+        );
+    }
 
     #[test]
     fn urls_for_each_shape() {

@@ -8,6 +8,7 @@ pub mod data_plane;
 pub mod endpoint;
 pub mod identity;
 pub mod monitor;
+mod responses;
 pub mod secret;
 mod sse;
 

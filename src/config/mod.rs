@@ -10,6 +10,7 @@
 //! endpoint = "https://my-res.openai.azure.com"
 //! deployment = "gpt-4o"
 //! api = "classic"                 # classic | v1 | openai
+//! wire_api = "chat"               # chat | responses
 //! api_version = "2024-10-21"
 //! max_tokens_field = "max_completion_tokens"   # or "max_tokens" for old deployments
 //! subscriptions = ["00000000-0000-0000-0000-000000000000"]
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::domain::call::ApiPath;
+use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::params::MaxTokensField;
 
 /// Env var naming the config file.
@@ -124,6 +125,8 @@ struct ProfileW {
     #[serde(default)]
     api_version: Option<String>,
     #[serde(default)]
+    wire_api: Option<String>,
+    #[serde(default)]
     subscriptions: Vec<String>,
     #[serde(default)]
     arm_endpoint: Option<String>,
@@ -144,6 +147,8 @@ pub struct Profile {
     pub deployment: Option<String>,
     pub api: Option<ApiPath>,
     pub api_version: Option<String>,
+    /// Chat Completions or the Responses API (`--wire-api` overrides).
+    pub wire_api: Option<WireApi>,
     pub subscriptions: Vec<String>,
     /// ARM base URL (default `https://management.azure.com`; a simulator URL in tests).
     pub arm_endpoint: Option<String>,
@@ -303,6 +308,10 @@ fn parse_profile(name: &str, v: toml::Value) -> Result<Profile, (String, String)
         Some(a) => Some(a.parse::<ApiPath>().map_err(|m| (at("api"), m))?),
         None => None,
     };
+    let wire_api = match w.wire_api {
+        Some(a) => Some(a.parse::<WireApi>().map_err(|m| (at("wire_api"), m))?),
+        None => None,
+    };
     let max_tokens_field = match w.max_tokens_field {
         Some(f) => Some(
             f.parse::<MaxTokensField>()
@@ -364,6 +373,7 @@ fn parse_profile(name: &str, v: toml::Value) -> Result<Profile, (String, String)
         deployment: w.deployment,
         api,
         api_version: w.api_version,
+        wire_api,
         subscriptions: w.subscriptions,
         arm_endpoint,
         simulator: w.simulator,

@@ -47,6 +47,36 @@ impl std::str::FromStr for ApiPath {
     }
 }
 
+/// Which wire API a call speaks: Chat Completions or the Responses API (`--wire-api`, the
+/// name codex uses for the same choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WireApi {
+    #[default]
+    Chat,
+    Responses,
+}
+
+impl WireApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireApi::Chat => "chat",
+            WireApi::Responses => "responses",
+        }
+    }
+}
+
+impl std::str::FromStr for WireApi {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "chat" => Ok(WireApi::Chat),
+            "responses" => Ok(WireApi::Responses),
+            other => Err(format!("wire API `{other}` is not one of: chat, responses")),
+        }
+    }
+}
+
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -173,6 +203,9 @@ pub struct CallRecord {
     pub id: u64,
     pub deployment: String,
     pub api: ApiPath,
+    /// Chat Completions or the Responses API (older records: chat).
+    #[serde(default)]
+    pub wire_api: WireApi,
     pub stream: bool,
     pub outcome: Outcome,
     /// Final HTTP status; `None` when no response came.

@@ -16,7 +16,7 @@ use crate::azure::endpoint::DEFAULT_API_VERSION;
 use crate::azure::identity::{TokenProvider, entra_source};
 use crate::azure::{Auth, ChatClient, ClientConfig, Endpoint, Secret, Timeouts};
 use crate::config::{self, AuthConfig, Credential, Profile};
-use crate::domain::call::ApiPath;
+use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::cost::PriceTable;
 use crate::domain::params::MaxTokensField;
 use crate::sim::{SimConfig, SimHandle, Simulator};
@@ -30,6 +30,8 @@ pub struct ConnectOptions {
     /// Sent as `api-key`; as a Bearer token on the OpenAI path.
     pub api_key: Option<String>,
     pub api: ApiPath,
+    /// `None`: the profile's, else chat.
+    pub wire_api: Option<WireApi>,
     pub api_version: String,
     /// Price table file (TOML); the built-in table without it.
     pub prices: Option<PathBuf>,
@@ -52,6 +54,7 @@ impl Default for ConnectOptions {
             endpoint: None,
             api_key: None,
             api: ApiPath::Classic,
+            wire_api: None,
             api_version: DEFAULT_API_VERSION.to_string(),
             prices: None,
             connect_timeout: 10.0,
@@ -321,9 +324,14 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
             (sim.endpoint, sim.auth, Some(sim.handle), Some(sim.arm))
         }
     };
+    let wire_api = args
+        .wire_api
+        .or(profile.as_ref().and_then(|p| p.wire_api))
+        .unwrap_or_default();
     let cfg = ClientConfig {
         endpoint,
         api,
+        wire_api,
         api_version,
         auth,
         timeouts,
