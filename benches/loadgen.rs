@@ -253,6 +253,7 @@ fn main() {
         let client = ChatClient::new(cfg).unwrap();
         let template = Arc::new(PromptTemplate::new(prompt, max_tokens));
         let plan = |pacing| LoadPlan {
+            wire_api: None,
             deployment: "gpt-4o".into(),
             template: template.clone(),
             pacing,

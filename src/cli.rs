@@ -340,6 +340,14 @@ pub struct ChatArgs {
     /// Seed for (best-effort) deterministic sampling.
     #[arg(long, allow_hyphen_values = true)]
     pub seed: Option<i64>,
+    /// Reasoning effort for reasoning models (o-series, gpt-5): sent as `reasoning_effort` on
+    /// chat, `reasoning.effort` on the Responses API.
+    #[arg(long, value_name = "EFFORT", value_parser = ["minimal", "low", "medium", "high"])]
+    pub reasoning_effort: Option<String>,
+    /// Ask a reasoning model for a summary of its reasoning (Responses API only:
+    /// `reasoning.summary`); it streams before the answer and is timed apart from TTFT.
+    #[arg(long, value_name = "KIND", value_parser = ["auto", "concise", "detailed"])]
+    pub reasoning_summary: Option<String>,
     /// Retry policy on 429 / 5xx: none | honor | honor:N | failover:DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
     pub retry: RetryPolicy,

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 fn plan(deployment: &str, pacing: Pacing, secs: f64) -> LoadPlan {
     LoadPlan {
+        wire_api: None,
         deployment: deployment.into(),
         template: Arc::new(PromptTemplate::new(64, 16)),
         pacing,

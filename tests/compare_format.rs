@@ -60,6 +60,7 @@ fn rec(
             e2e_ms: Some(e2e),
             tokens_per_s: Some(completion as f64 / ((e2e - ttft) / 1000.0)),
             last_token_ms: Some(e2e),
+            first_summary_ms: None,
         },
         usage: Some(Usage {
             prompt_tokens: prompt,

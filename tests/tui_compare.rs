@@ -96,6 +96,7 @@ fn finished(
             e2e_ms: Some(e2e),
             tokens_per_s: Some(50.0),
             last_token_ms: Some(e2e),
+            first_summary_ms: None,
         },
         usage: Some(Usage {
             prompt_tokens: prompt,

@@ -326,7 +326,8 @@ fn the_retry_parameter_offers_failover_to_the_known_deployments() {
         account_id: "acct".into(),
         result: Ok(vec![dep("gpt-4o"), dep("gpt-4o-mini")]),
     }));
-    for _ in 0..3 {
+    // max tokens → temp → api → wire → reasoning → retry
+    for _ in 0..5 {
         press(&mut a, KeyCode::Right);
     }
     let mut seen = Vec::new();

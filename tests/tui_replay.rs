@@ -107,6 +107,7 @@ fn done_call() -> ScenarioCall {
                 e2e_ms: Some(900.0),
                 tokens_per_s: Some(48.0),
                 last_token_ms: Some(880.0),
+                first_summary_ms: None,
             },
             usage: Some(Usage {
                 prompt_tokens: 19,

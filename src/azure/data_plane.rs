@@ -141,6 +141,11 @@ impl ChatClient {
         &self.cfg
     }
 
+    /// The wire API `spec` speaks: its own choice, else the client's.
+    pub fn wire_api(&self, spec: &CallSpec) -> WireApi {
+        spec.wire_api.unwrap_or(self.cfg.wire_api)
+    }
+
     /// Runs one call to completion (all attempts), reporting progress through `on_event`.
     /// Always returns a record; failures are on `record.error`.
     pub async fn run(
@@ -154,7 +159,7 @@ impl ChatClient {
             id,
             deployment: spec.deployment.clone(),
             api: self.cfg.api,
-            wire_api: self.cfg.wire_api,
+            wire_api: self.wire_api(spec),
             stream: spec.stream,
             ..Default::default()
         };
@@ -262,6 +267,8 @@ impl ChatClient {
         record.model = end.state.model.clone();
         record.finish_reason = end.state.finish_reason.clone();
         record.text = end.state.text;
+        record.reasoning_summary =
+            (!end.state.reasoning_summary.is_empty()).then_some(end.state.reasoning_summary);
         record.tool_calls = end.state.tool_calls;
         record.usage = usage;
         record.ratelimit = end.ratelimit;
@@ -290,7 +297,7 @@ impl ChatClient {
         deployment: &str,
         auth: Option<(&'static str, String)>,
     ) -> reqwest::RequestBuilder {
-        let mut rb = match self.cfg.wire_api {
+        let mut rb = match self.wire_api(spec) {
             WireApi::Chat => {
                 let (url, body_model) =
                     self.cfg
@@ -464,7 +471,7 @@ impl ChatClient {
                     self.read_stream(body, sent, spec, cancel, &mut end, on_event)
                         .await;
                 } else if end.error.is_none() {
-                    self.parse_completion(&[], sent, spec.capture_events, &mut end, on_event);
+                    self.parse_completion(&[], sent, spec, &mut end, on_event);
                 }
                 return self.ended(end, sent);
             }
@@ -479,7 +486,7 @@ impl ChatClient {
             self.read_stream(body, sent, spec, cancel, &mut end, on_event)
                 .await;
         } else {
-            self.read_completion(body, sent, spec.capture_events, cancel, &mut end, on_event)
+            self.read_completion(body, sent, spec, cancel, &mut end, on_event)
                 .await;
         }
         self.ended(end, sent)

@@ -19,13 +19,13 @@ pub fn body(spec: &CallSpec, deployment: &str) -> ResponsesRequest {
     body.top_p = req.top_p;
     body.stream = spec.stream.then_some(true);
     let mut extra = req.extra.clone();
-    if let Some(effort) = extra
+    let effort = extra
         .remove("reasoning_effort")
-        .and_then(|v| v.as_str().map(String::from))
-    {
+        .and_then(|v| v.as_str().map(String::from));
+    if effort.is_some() || spec.reasoning_summary.is_some() {
         body.reasoning = Some(Reasoning {
-            effort: Some(effort),
-            summary: None,
+            effort,
+            summary: spec.reasoning_summary.clone(),
         });
     }
     if let Some(store) = extra.remove("store").and_then(|v| v.as_bool()) {
@@ -84,6 +84,7 @@ pub fn settle(rs: ResponsesState, st: &mut StreamState, mid_stream: bool) -> Opt
     st.usage = rs.usage;
     st.content_chunks = rs.content_chunks;
     st.tool_calls = rs.tool_calls;
+    st.reasoning_summary = rs.summary;
     st.saw_done = rs.ended;
     rs.failure
         .map(|(code, message)| failure_error(code, message, mid_stream))
@@ -141,6 +142,21 @@ mod tests {
                 "reasoning": {"effort": "low"}
             })
         );
+    }
+
+    #[test]
+    fn a_reasoning_summary_is_asked_with_or_without_an_effort() {
+        let req = ChatRequest {
+            messages: vec![ChatMessage::new("user", "Why?")],
+            ..Default::default()
+        };
+        let mut spec = CallSpec::new("o4-mini", req);
+        spec.reasoning_summary = Some("auto".into());
+        let v = serde_json::to_value(body(&spec, "o4-mini")).unwrap();
+        assert_eq!(v["reasoning"], serde_json::json!({"summary": "auto"}));
+        spec.reasoning_summary = None;
+        let v = serde_json::to_value(body(&spec, "o4-mini")).unwrap();
+        assert!(v.get("reasoning").is_none(), "{v}");
     }
 
     #[test]

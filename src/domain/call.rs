@@ -162,6 +162,8 @@ pub struct Marks {
     pub first_content: Option<Duration>,
     pub last_content: Option<Duration>,
     pub done: Option<Duration>,
+    /// The first reasoning-summary delta (Responses API), timed apart from the answer.
+    pub first_summary: Option<Duration>,
 }
 
 /// Timings in milliseconds, as reported. TTFB = response headers; TTFT = first *content*
@@ -174,6 +176,10 @@ pub struct Timings {
     pub e2e_ms: Option<f64>,
     pub tokens_per_s: Option<f64>,
     pub last_token_ms: Option<f64>,
+    /// The first reasoning-summary delta (Responses API with `reasoning.summary`); `None`
+    /// when the call streamed none. TTFT never counts it: it is not the answer.
+    #[serde(default)]
+    pub first_summary_ms: Option<f64>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -192,6 +198,7 @@ impl Timings {
             e2e_ms: m.done.map(ms),
             tokens_per_s,
             last_token_ms: m.last_content.map(ms),
+            first_summary_ms: m.first_summary.map(ms),
         }
     }
 }
@@ -214,6 +221,10 @@ pub struct CallRecord {
     pub model: Option<String>,
     pub finish_reason: Option<String>,
     pub text: String,
+    /// The reasoning summary a reasoning model streamed before its answer (Responses API
+    /// with `reasoning.summary`); `None` when there was none.
+    #[serde(default)]
+    pub reasoning_summary: Option<String>,
     /// How many tool (function) calls the answer asked for; their arguments are in `events`.
     #[serde(default)]
     pub tool_calls: u32,
@@ -275,6 +286,8 @@ pub enum CallEvent {
         ttft_ms: f64,
     },
     Delta(String),
+    /// Reasoning-summary text (Responses API): shown apart from the answer, never TTFT.
+    Summary(String),
     /// The attempt failed and another follows after `after_ms`.
     Retrying {
         after_ms: u64,
@@ -290,6 +303,12 @@ pub struct CallSpec {
     pub deployment: String,
     /// The request body; `stream`/`stream_options`/`model` are set by the client.
     pub request: ChatRequest,
+    /// Chat Completions or the Responses API for this call; `None`: the client's default
+    /// (`--wire-api`, the profile's `wire_api`).
+    pub wire_api: Option<WireApi>,
+    /// Ask a reasoning model for a summary of its reasoning (`auto`, `concise`,
+    /// `detailed`): the Responses API's `reasoning.summary`; Chat Completions has none.
+    pub reasoning_summary: Option<String>,
     pub stream: bool,
     pub retry: RetryPolicy,
     /// Extra request headers (e.g. `x-ms-client-request-id`); never credentials.
@@ -307,6 +326,8 @@ impl CallSpec {
         CallSpec {
             deployment: deployment.into(),
             request,
+            wire_api: None,
+            reasoning_summary: None,
             stream: true,
             retry: RetryPolicy::None,
             extra_headers: vec![],
@@ -327,8 +348,14 @@ mod tests {
             first_content: Some(Duration::from_millis(400)),
             last_content: Some(Duration::from_millis(1400)),
             done: Some(Duration::from_millis(1410)),
+            first_summary: Some(Duration::from_millis(250)),
         };
         let t = Timings::from_marks(&m, Some(51));
+        assert_eq!(
+            t.first_summary_ms,
+            Some(250.0),
+            "timed apart from the answer"
+        );
         assert_eq!(t.ttfb_ms, Some(100.0));
         assert_eq!(t.ttft_ms, Some(400.0));
         assert_eq!(t.e2e_ms, Some(1410.0));

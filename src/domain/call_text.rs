@@ -1,7 +1,7 @@
 //! A call's figures as text: the block `aoai chat` prints after the answer and the console's
 //! History screen shows.
 
-use crate::domain::call::{CallRecord, Outcome};
+use crate::domain::call::{CallRecord, Outcome, WireApi};
 use crate::domain::num::{fmt_ms, opt_ms, opt_u};
 
 /// The human-readable figures of a call, as printed after the answer.
@@ -16,8 +16,13 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
         Outcome::Throttled => "throttled".into(),
         Outcome::Cancelled => "cancelled".into(),
     };
+    // A Responses call says so next to its path; a chat call reads as it always has.
+    let wire = match r.wire_api {
+        WireApi::Chat => "",
+        WireApi::Responses => " responses",
+    };
     let mut head = format!(
-        "── {} · {} · {} · {}",
+        "── {} · {}{wire} · {} · {}",
         r.deployment,
         r.api.as_str(),
         status,
@@ -43,6 +48,16 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
         t.tokens_per_s
             .map_or("— tok/s".to_string(), |v| format!("{v:.1} tok/s"))
     ));
+    if t.first_summary_ms.is_some() || r.reasoning_summary.is_some() {
+        let chars = r
+            .reasoning_summary
+            .as_ref()
+            .map_or(0, |s| s.chars().count());
+        out.push_str(&format!(
+            "   reasoning summary first at {} · {chars} chars (not the answer: TTFT excludes it)\n",
+            opt_ms(t.first_summary_ms)
+        ));
+    }
     match &r.usage {
         Some(u) => out.push_str(&format!(
             "   tokens prompt {} (cached {}) · completion {} (reasoning {}) · total {} · cost {}\n",

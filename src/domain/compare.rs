@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::call::{CallRecord, Outcome};
+use super::call::{CallRecord, Outcome, WireApi};
 use super::diff::{DiffSpan, plain, similarity, word_diff};
 use super::params::ParamError;
 use super::retry::RetryPolicy;
@@ -59,6 +59,8 @@ struct FieldsFile {
     top_p: Option<f64>,
     seed: Option<i64>,
     stream: Option<bool>,
+    wire_api: Option<String>,
+    reasoning_effort: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +101,10 @@ pub struct Variant {
     pub top_p: Option<f64>,
     pub seed: Option<i64>,
     pub stream: bool,
+    /// `chat` or `responses`; `None`: the connection's (`--wire-api`, the profile's).
+    pub wire_api: Option<WireApi>,
+    /// Sent as `reasoning_effort` (chat) / `reasoning.effort` (Responses).
+    pub reasoning_effort: Option<String>,
 }
 
 impl Variant {
@@ -115,6 +121,8 @@ impl Variant {
             top_p: None,
             seed: None,
             stream: true,
+            wire_api: None,
+            reasoning_effort: None,
         }
     }
 
@@ -133,14 +141,19 @@ impl Variant {
 
     /// The chat-completions body this variant sends.
     pub fn request(&self) -> ChatRequest {
-        ChatRequest {
+        let mut req = ChatRequest {
             messages: self.chat_messages(),
             max_completion_tokens: self.max_tokens,
             temperature: self.temperature,
             top_p: self.top_p,
             seed: self.seed,
             ..Default::default()
+        };
+        if let Some(e) = &self.reasoning_effort {
+            req.extra
+                .insert("reasoning_effort".into(), serde_json::json!(e));
         }
+        req
     }
 
     /// The deployment this variant calls, given the connection's default.
@@ -222,6 +235,8 @@ fn merge(v: FieldsFile, d: &FieldsFile) -> FieldsFile {
         top_p: v.top_p.or(d.top_p),
         seed: v.seed.or(d.seed),
         stream: v.stream.or(d.stream),
+        wire_api: v.wire_api.or_else(|| d.wire_api.clone()),
+        reasoning_effort: v.reasoning_effort.or_else(|| d.reasoning_effort.clone()),
     }
 }
 
@@ -277,6 +292,22 @@ impl VariantSet {
                 }
                 messages.push(ChatMessage::new(&m.role, &m.content));
             }
+            let wire_api = match &f.wire_api {
+                None => None,
+                Some(w) => Some(
+                    w.parse::<WireApi>()
+                        .map_err(|m| invalid(format!("{key}.wire_api"), m))?,
+                ),
+            };
+            const EFFORTS: [&str; 4] = ["minimal", "low", "medium", "high"];
+            if let Some(e) = f.reasoning_effort.as_deref()
+                && !EFFORTS.contains(&e)
+            {
+                return Err(invalid(
+                    format!("{key}.reasoning_effort"),
+                    format!("`{e}` is not one of: {}", EFFORTS.join(", ")),
+                ));
+            }
             let v = Variant {
                 name,
                 deployment: f.deployment,
@@ -288,6 +319,8 @@ impl VariantSet {
                 top_p: f.top_p,
                 seed: f.seed,
                 stream: f.stream.unwrap_or(true),
+                wire_api,
+                reasoning_effort: f.reasoning_effort,
             };
             v.check(&key)?;
             variants.push(v);

@@ -63,6 +63,8 @@ pub struct LiveCall {
     pub request_id: Option<String>,
     pub region: Option<String>,
     pub answer: StreamCollector,
+    /// Reasoning-summary text streamed so far (Responses API), apart from the answer.
+    pub summary: String,
     pub record: Option<CallRecord>,
     /// The deployment's ARM model, when it was opened from the browser (pricing, PTU).
     pub model: Option<ModelRef>,
@@ -89,6 +91,7 @@ impl LiveCall {
             request_id: None,
             region: None,
             answer: StreamCollector::default(),
+            summary: String::new(),
             record: None,
             model: None,
         }
@@ -138,6 +141,7 @@ impl LiveCall {
                 // change on every delta; the loop's frame limit coalesces them.
                 self.answer.push(&d);
             }
+            CallEvent::Summary(d) => self.summary.push_str(&d),
             CallEvent::Retrying {
                 after_ms,
                 status,
@@ -147,6 +151,7 @@ impl LiveCall {
                 self.ratelimit.retry_after_ms = Some(after_ms);
                 self.deployment = next_deployment;
                 self.answer = StreamCollector::default();
+                self.summary.clear();
                 self.deltas = 0;
                 self.first_token_at = None;
                 self.phase = Phase::Retrying {

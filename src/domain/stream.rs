@@ -16,6 +16,8 @@ pub struct StreamState {
     pub saw_done: bool,
     /// Distinct tool calls choice 0 asked for (streamed calls are counted by `index`).
     pub tool_calls: u32,
+    /// Reasoning-summary text (the Responses API streams it before the answer).
+    pub reasoning_summary: String,
 }
 
 impl StreamState {

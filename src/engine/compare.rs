@@ -76,6 +76,7 @@ pub fn jobs(set: &VariantSet, plan: &Plan) -> Vec<Job> {
     for repeat in 0..plan.repeat {
         for (variant, v) in set.variants.iter().enumerate() {
             let mut spec = CallSpec::new(v.deployment_or(&plan.default_deployment), v.request());
+            spec.wire_api = v.wire_api;
             plan.max_tokens_field.normalise(&mut spec.request);
             spec.stream = v.stream;
             spec.retry = plan.retry.clone();

@@ -165,6 +165,7 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
         bail!("--max-in-flight must be at least 1");
     }
     Ok(LoadPlan {
+        wire_api: None,
         deployment,
         template: Arc::new({
             let mut t = PromptTemplate::new(p, c);

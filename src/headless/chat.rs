@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::azure::CallSpec;
 use crate::cli::ChatArgs;
-use crate::domain::call::{CallEvent, CallRecord, Outcome};
+use crate::domain::call::{CallEvent, CallRecord, Outcome, WireApi};
 use crate::domain::call_text::metrics_block;
 use crate::domain::num::fmt_ms;
 use crate::domain::params;
@@ -53,6 +53,10 @@ pub fn build_request(
         seed: args.seed,
         ..Default::default()
     };
+    if let Some(effort) = &args.reasoning_effort {
+        req.extra
+            .insert("reasoning_effort".into(), serde_json::json!(effort));
+    }
     for (key, v) in [
         ("presence_penalty", args.presence_penalty),
         ("frequency_penalty", args.frequency_penalty),
@@ -98,6 +102,12 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
     let deployment = conn.deployment(args.deployment.as_ref())?;
     let mut spec = CallSpec::new(deployment, request);
+    if args.reasoning_summary.is_some() && conn.client.config().wire_api != WireApi::Responses {
+        bail!(
+            "--reasoning-summary needs the Responses API (--wire-api responses): Chat Completions has no reasoning summary"
+        );
+    }
+    spec.reasoning_summary = args.reasoning_summary.clone();
     spec.stream = !args.no_stream;
     spec.retry = args.retry.clone();
     spec.capture_events = recorder.is_some();
@@ -115,14 +125,25 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     };
     let json = args.json;
     let mut stdout = std::io::stdout();
+    let mut in_summary = false;
     let mut on_event = |ev: CallEvent| {
         if json {
             return;
         }
         match ev {
             CallEvent::Delta(d) => {
+                if std::mem::take(&mut in_summary) {
+                    eprintln!();
+                }
                 let _ = stdout.write_all(d.as_bytes());
                 let _ = stdout.flush();
+            }
+            // The reasoning summary is not the answer: stderr, so `> answer.txt` stays clean.
+            CallEvent::Summary(d) => {
+                if !std::mem::replace(&mut in_summary, true) {
+                    eprint!("[reasoning] ");
+                }
+                eprint!("{d}");
             }
             CallEvent::Retrying {
                 after_ms,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::azure::CallSpec;
 use crate::azure::arm::ModelRef;
-use crate::domain::call::ApiPath;
+use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::retry::RetryPolicy;
 use crate::domain::scenario::ScenarioCall;
 use crate::engine::bench::Pacing;
@@ -47,6 +47,11 @@ pub struct ChatParams {
     pub max_tokens: Option<u32>,
     pub temperature: Option<f64>,
     pub api: ApiPath,
+    /// Chat Completions or the Responses API, next to the path.
+    pub wire_api: WireApi,
+    /// Reasoning effort for reasoning models (`None`: not sent). On the Responses API a
+    /// reasoning summary (`auto`) is asked for with it, shown apart from the answer.
+    pub reasoning_effort: Option<&'static str>,
     pub retry: RetryPolicy,
 }
 
@@ -57,6 +62,8 @@ impl Default for ChatParams {
             // The service default: reasoning models reject any other temperature.
             temperature: None,
             api: ApiPath::Classic,
+            wire_api: WireApi::Chat,
+            reasoning_effort: None,
             retry: RetryPolicy::None,
         }
     }
@@ -216,6 +223,7 @@ pub enum BenchEffect {
         spec: BenchSpec,
         deployment: String,
         api: ApiPath,
+        wire_api: WireApi,
         model: Option<ModelRef>,
     },
     Stop,

@@ -207,7 +207,9 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
             max_tokens: Some(args.max_tokens),
             temperature: args.temperature,
             api: conn.client.config().api,
+            wire_api: conn.client.config().wire_api,
             retry: args.retry.clone(),
+            ..ChatParams::default()
         },
         system: args.system.clone(),
     };
@@ -309,6 +311,7 @@ pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode
         sim: conn.is_sim(),
         params: ChatParams {
             api: conn.client.config().api,
+            wire_api: conn.client.config().wire_api,
             ..ChatParams::default()
         },
         system: None,

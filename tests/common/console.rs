@@ -83,6 +83,7 @@ pub fn done_record(text: &str, prompt: u64, completion: u64) -> CallRecord {
             e2e_ms: Some(1310.0),
             tokens_per_s: Some(61.5),
             last_token_ms: Some(1300.0),
+            first_summary_ms: None,
         },
         usage: Some(Usage {
             prompt_tokens: prompt,

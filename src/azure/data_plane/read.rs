@@ -85,12 +85,13 @@ impl ChatClient {
         &self,
         mut body: Body,
         sent: Instant,
-        capture: bool,
+        spec: &CallSpec,
         cancel: &CancellationToken,
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
         // Read fully (idle timeout between chunks), then parse.
+        let capture = spec.capture_events;
         let mut bytes = Vec::new();
         while let Some(b) = self.next_chunk(&mut body, sent, cancel, end).await {
             bytes.extend_from_slice(&b);
@@ -104,25 +105,25 @@ impl ChatClient {
             }
             return;
         }
-        self.parse_completion(&bytes, sent, capture, end, on_event);
+        self.parse_completion(&bytes, sent, spec, end, on_event);
     }
 
     pub(super) fn parse_completion(
         &self,
         body: &[u8],
         sent: Instant,
-        capture: bool,
+        spec: &CallSpec,
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
-        if capture {
+        if spec.capture_events {
             let data = String::from_utf8_lossy(body).into_owned();
             end.events.push(SseEvent {
                 t_ms: ms_since(sent),
                 data,
             });
         }
-        if self.cfg.wire_api == WireApi::Responses {
+        if self.wire_api(spec) == WireApi::Responses {
             match super::super::responses::parse_body(body) {
                 Ok(rs) => {
                     let at = sent.elapsed();
@@ -210,9 +211,21 @@ impl ChatClient {
         let (capture, delta_text) = (spec.capture_events, spec.delta_text);
         let mut events = Box::pin(normalized(body)).eventsource();
         let mut event_no = 0u64;
-        let mut responses = (self.cfg.wire_api == WireApi::Responses).then(ResponsesState::default);
-        // A content delta: the first one is the first token; text only when asked for.
-        let mut deliver = |end: &mut AttemptEnd, at: Duration, delta: &str| {
+        let mut responses =
+            (self.wire_api(spec) == WireApi::Responses).then(ResponsesState::default);
+        // A content delta: the first one is the first token; text only when asked for. A
+        // reasoning-summary delta is timed apart and never counts as the first token.
+        let mut deliver = |end: &mut AttemptEnd, at: Duration, kind: DeltaKind, delta: &str| {
+            let text = if delta_text {
+                delta.to_string()
+            } else {
+                String::new()
+            };
+            if kind == DeltaKind::Summary {
+                end.marks.first_summary.get_or_insert(at);
+                on_event(CallEvent::Summary(text));
+                return;
+            }
             if end.marks.first_content.is_none() {
                 end.marks.first_content = Some(at);
                 on_event(CallEvent::FirstToken {
@@ -220,11 +233,7 @@ impl ChatClient {
                 });
             }
             end.marks.last_content = Some(at);
-            on_event(CallEvent::Delta(if delta_text {
-                delta.to_string()
-            } else {
-                String::new()
-            }));
+            on_event(CallEvent::Delta(text));
         };
         loop {
             // Cancelled or silent: keep what arrived (status, headers, marks, text, events).
@@ -276,9 +285,10 @@ impl ChatClient {
                         return;
                     }
                 };
-                // TTFT is the first answer token; reasoning-summary text is not the answer.
-                if let Some((DeltaKind::Answer, d)) = delta {
-                    deliver(end, at, &d);
+                // TTFT is the first answer token; reasoning-summary text is not the answer,
+                // and is timed and shown apart.
+                if let Some((kind, d)) = delta {
+                    deliver(end, at, kind, &d);
                 }
                 if rs.ended {
                     end.marks.done = Some(at);
@@ -318,7 +328,7 @@ impl ChatClient {
                 return;
             }
             if let Some(delta) = end.state.apply(&chunk) {
-                deliver(end, at, delta);
+                deliver(end, at, DeltaKind::Answer, delta);
             }
         }
         if let Some(rs) = responses

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::azure::{CallSpec, ChatClient};
-use crate::domain::call::{CallEvent, CallRecord, ErrorKind, Outcome};
+use crate::domain::call::{CallEvent, CallRecord, ErrorKind, Outcome, WireApi};
 use crate::domain::ptu::{DeploymentType, PtuTable, Workload};
 use crate::domain::retry::RetryPolicy;
 use crate::domain::stats::{BenchReport, Collector, GeneratorCounts, Sample};
@@ -44,6 +44,8 @@ pub enum Pacing {
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
     pub deployment: String,
+    /// Chat Completions or the Responses API; `None`: the client's.
+    pub wire_api: Option<WireApi>,
     pub template: Arc<PromptTemplate>,
     pub pacing: Pacing,
     pub duration: Duration,
@@ -147,6 +149,7 @@ fn spec_for(plan: &LoadPlan, n: u64) -> CallSpec {
     // reasoning models reject max_tokens).
     let mut spec = CallSpec::new(plan.deployment.clone(), plan.template.request(n));
     spec.retry = plan.retry.clone();
+    spec.wire_api = plan.wire_api;
     // Deltas are only timed here; their text stays on the record.
     spec.delta_text = false;
     spec

@@ -80,6 +80,7 @@ impl App {
                     spec,
                     deployment: self.deployment.clone(),
                     api: self.screens.chat.params.api,
+                    wire_api: self.screens.chat.params.wire_api,
                     model: self.azure.models.get(&self.deployment).cloned(),
                 })]
             }

@@ -426,9 +426,10 @@ impl Chat {
         rows.min(u16::MAX as usize) as u16
     }
 
-    /// The parameters row (target deployment, max tokens, temperature, API path, retry).
+    /// The parameters row (target deployment, max tokens, temperature, API path, wire API,
+    /// reasoning effort, retry).
     pub fn render_params(&self, area: Rect, buf: &mut Buffer, theme: &Theme, deployment: &str) {
-        put_line(buf, area, &self.params_line(deployment, theme));
+        put_line(buf, area, &self.params_line(deployment, theme, area.width));
     }
 
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, p: &ChatProps<'_>) {
@@ -616,7 +617,7 @@ impl Component for Chat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::call::ApiPath;
+    use crate::domain::call::{ApiPath, WireApi};
     use crate::domain::retry::RetryPolicy;
     use crossterm::event::{KeyCode, KeyModifiers};
 
@@ -707,6 +708,16 @@ mod tests {
         c.handle_key(key(KeyCode::Right), false);
         c.handle_key(key(KeyCode::Char('+')), false);
         assert_eq!(c.params.api, ApiPath::V1);
+        c.handle_key(key(KeyCode::Right), false);
+        c.handle_key(key(KeyCode::Char('+')), false);
+        assert_eq!(c.params.wire_api, WireApi::Responses);
+        c.handle_key(key(KeyCode::Right), false);
+        c.handle_key(key(KeyCode::Char('+')), false);
+        c.handle_key(key(KeyCode::Char('+')), false);
+        assert_eq!(c.params.reasoning_effort, Some("low"));
+        c.handle_key(key(KeyCode::Char('-')), false);
+        c.handle_key(key(KeyCode::Char('-')), false);
+        assert_eq!(c.params.reasoning_effort, None, "not sent");
         c.handle_key(key(KeyCode::Right), false);
         c.handle_key(key(KeyCode::Char('+')), false);
         assert_eq!(c.params.retry, RetryPolicy::honor());

@@ -23,10 +23,9 @@ use super::call_panel::{call_style, phase_text};
 use super::chat::Chat;
 use super::{block, ellipsize, put_line};
 use crate::domain::call::CallSpec;
-use crate::domain::call::{ApiPath, CallRecord, Outcome};
+use crate::domain::call::{CallRecord, Outcome};
 use crate::domain::compare::{Delta, MAX_VARIANTS, Variant, VariantSet};
 use crate::domain::diff::{DiffKind, similarity, word_diff};
-use crate::domain::retry::RetryPolicy;
 use crate::tui::component::{Component, Props, Update};
 use crate::tui::event::{CallId, CallMsg};
 use crate::tui::keymap::{self, CompareAction, CompareEditAction, Hint};
@@ -200,7 +199,7 @@ impl Compare {
         {
             return Err(NotRun::NoPrompt(v.name.clone()));
         }
-        Ok(self.start(next_id, deployment, params.api, &params.retry, now))
+        Ok(self.start(next_id, deployment, params, now))
     }
 
     /// Starts every column: one new call each, ids from `next_id`. Returns the specs to send.
@@ -208,8 +207,7 @@ impl Compare {
         &mut self,
         next_id: &mut CallId,
         deployment: &str,
-        api: ApiPath,
-        retry: &RetryPolicy,
+        params: &ChatParams,
         now: Duration,
     ) -> Vec<(CallId, CallSpec)> {
         let mut out = Vec::new();
@@ -220,11 +218,13 @@ impl Compare {
             let d = v.deployment_or(deployment);
             let mut spec = CallSpec::new(d, v.request());
             spec.stream = v.stream;
-            spec.retry = retry.clone();
+            spec.retry = params.retry.clone();
+            // The variant's wire API, else the chat's (its parameter row).
+            spec.wire_api = Some(v.wire_api.unwrap_or(params.wire_api));
             self.calls[i] = Some(LiveCall::new(
                 id,
                 d,
-                api,
+                params.api,
                 v.user.as_deref().unwrap_or(""),
                 now,
             ));

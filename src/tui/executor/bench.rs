@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::Executor;
 use crate::azure::ChatClient;
 use crate::azure::arm::ModelRef;
-use crate::domain::call::ApiPath;
+use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::ptu::DeploymentType;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::stats::BenchReport;
@@ -25,8 +25,9 @@ impl Executor {
                 spec,
                 deployment,
                 api,
+                wire_api,
                 model,
-            } => self.start_bench(generation, spec, deployment, api, model),
+            } => self.start_bench(generation, spec, (deployment, api, wire_api), model),
             BenchEffect::Stop => {
                 if let Some(t) = self.bench.take() {
                     t.cancel();
@@ -39,8 +40,7 @@ impl Executor {
         &mut self,
         generation: u64,
         spec: BenchSpec,
-        deployment: String,
-        api: ApiPath,
+        (deployment, api, wire_api): (String, ApiPath, WireApi),
         model: Option<ModelRef>,
     ) {
         if let Some(t) = self.bench.take() {
@@ -54,7 +54,13 @@ impl Executor {
         let cancel = CancellationToken::new();
         self.bench = Some(cancel.clone());
         tokio::spawn(run_bench(
-            client, tx, generation, spec, deployment, model, cancel,
+            client,
+            tx,
+            generation,
+            spec,
+            (deployment, wire_api),
+            model,
+            cancel,
         ));
     }
 }
@@ -68,7 +74,7 @@ async fn run_bench(
     tx: AppEventSender,
     generation: u64,
     spec: BenchSpec,
-    deployment: String,
+    (deployment, wire_api): (String, WireApi),
     model: Option<ModelRef>,
     cancel: CancellationToken,
 ) {
@@ -78,6 +84,7 @@ async fn run_bench(
         Err(e) => return done(&tx, generation, Err(BenchError::Prompt(e.to_string()))),
     };
     let plan = LoadPlan {
+        wire_api: Some(wire_api),
         deployment: deployment.clone(),
         template: Arc::new(template),
         pacing: spec.pacing,

@@ -200,7 +200,7 @@ pub const CHAT_SYSTEM: &[Binding<ChatAction>] = &[
     ),
 ];
 
-/// The parameter row (max tokens, temperature, API path, retry).
+/// The parameter row (max tokens, temperature, API path, wire API, reasoning effort, retry).
 pub const CHAT_PARAMS: &[Binding<ChatAction>] = &[
     b(
         &[k(KeyCode::Left), ch('h')],

@@ -1,11 +1,11 @@
-//! The chat's parameters row: max tokens, temperature, API path and retry policy, each
-//! cycled with ←/→ and +/-. Retry offers `none`, `honor:3` and `failover:NAME` for every other
+//! The chat's parameters row: max tokens, temperature, API path, wire API (chat or
+//! responses), reasoning effort and retry policy, each cycled with ←/→ and +/-. Retry offers `none`, `honor:3` and `failover:NAME` for every other
 //! deployment known from the browser (a policy given on the command line is kept in the list).
 
 use ratatui::text::{Line, Span};
 
 use super::{Chat, Focus};
-use crate::domain::call::ApiPath;
+use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::retry::RetryPolicy;
 use crate::tui::messages::Handled;
 use crate::tui::theme::Theme;
@@ -22,7 +22,15 @@ const MAX_TOKENS: [Option<u32>; 9] = [
     Some(16384),
 ];
 const APIS: [ApiPath; 3] = [ApiPath::Classic, ApiPath::V1, ApiPath::Openai];
-pub(super) const PARAMS: usize = 4;
+const WIRES: [WireApi; 2] = [WireApi::Chat, WireApi::Responses];
+const EFFORTS: [Option<&str>; 5] = [
+    None,
+    Some("minimal"),
+    Some("low"),
+    Some("medium"),
+    Some("high"),
+];
+pub(super) const PARAMS: usize = 6;
 
 /// The retry policies to cycle through: none, honor:3, then failover to each target; the
 /// current policy is always among them (so a `--retry honor:5` is not lost by cycling).
@@ -56,6 +64,8 @@ impl Chat {
                 }
             }
             2 => p.api = cycle(&APIS, &p.api, d),
+            3 => p.wire_api = cycle(&WIRES, &p.wire_api, d),
+            4 => p.reasoning_effort = cycle(&EFFORTS, &p.reasoning_effort, d),
             _ => {
                 let choices = retry_choices(&p.retry, &self.failover_targets);
                 p.retry = cycle(&choices, &p.retry, d);
@@ -64,8 +74,26 @@ impl Chat {
         Handled::Consumed
     }
 
-    pub(super) fn params_line(&self, deployment: &str, theme: &Theme) -> Line<'static> {
+    /// The row as it fits `width`: full labels, or short ones (and `—` for a default) on a
+    /// narrow terminal, so all six stay visible at 80 columns.
+    pub(super) fn params_line(&self, deployment: &str, theme: &Theme, width: u16) -> Line<'static> {
+        let fits = |spans: &Vec<Span<'static>>| Line::from(spans.clone()).width() <= width as usize;
+        let full = self.params_spans(deployment, theme, false);
+        if fits(&full) {
+            return Line::from(full);
+        }
+        let short = self.params_spans(deployment, theme, true);
+        if fits(&short) {
+            return Line::from(short);
+        }
+        // Still too wide (a long deployment name): the tab bar names the deployment, so the
+        // row keeps the parameters, which are only here.
+        Line::from(short.into_iter().skip(3).collect::<Vec<_>>())
+    }
+
+    fn params_spans(&self, deployment: &str, theme: &Theme, short: bool) -> Vec<Span<'static>> {
         let p = &self.params;
+        let default = if short { "—" } else { "default" };
         let retry = match &p.retry {
             RetryPolicy::None => "none".to_string(),
             RetryPolicy::Honor { max_attempts, .. } => format!("honor:{max_attempts}"),
@@ -73,15 +101,19 @@ impl Chat {
         };
         let values = [
             (
-                "max tokens",
-                p.max_tokens.map_or("default".into(), |v| v.to_string()),
+                if short { "max" } else { "max tokens" },
+                p.max_tokens.map_or(default.into(), |v| v.to_string()),
             ),
             (
                 "temp",
-                p.temperature
-                    .map_or("default".into(), |t| format!("{t:.1}")),
+                p.temperature.map_or(default.into(), |t| format!("{t:.1}")),
             ),
             ("api", p.api.as_str().to_string()),
+            ("wire", p.wire_api.as_str().to_string()),
+            (
+                if short { "effort" } else { "reasoning" },
+                p.reasoning_effort.unwrap_or(default).to_string(),
+            ),
             ("retry", retry),
         ];
         let mut spans = vec![
@@ -99,7 +131,7 @@ impl Chat {
             spans.push(Span::styled(format!("{k} "), theme.muted));
             spans.push(Span::styled(v, vs));
         }
-        Line::from(spans)
+        spans
     }
 }
 

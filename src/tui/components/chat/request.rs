@@ -1,7 +1,7 @@
 //! The request a prompt becomes: the system prompt, the conversation's finished turns, the
 //! new prompt, and the chat's parameters in the configured wire fields.
 
-use crate::domain::call::{CallSpec, Outcome};
+use crate::domain::call::{CallSpec, Outcome, WireApi};
 use crate::domain::params::{MaxTokensField, ParamError, check_request};
 use crate::tui::messages::Submit;
 use crate::tui::session::Session;
@@ -37,9 +37,19 @@ pub fn call_spec(
     };
     // The same wire field as `aoai chat`, bench and compare send.
     field.apply(&mut request, s.params.max_tokens);
+    if let Some(effort) = s.params.reasoning_effort {
+        request
+            .extra
+            .insert("reasoning_effort".into(), serde_json::json!(effort));
+    }
     check_request(&request)?;
     let mut spec = CallSpec::new(deployment.to_string(), request);
     spec.retry = s.params.retry.clone();
+    spec.wire_api = Some(s.params.wire_api);
+    // A reasoning model on the Responses API can say what it thought, apart from the answer.
+    if s.params.wire_api == WireApi::Responses && s.params.reasoning_effort.is_some() {
+        spec.reasoning_summary = Some("auto".into());
+    }
     Ok(spec)
 }
 
