@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use aoai::azure::arm::{Deployment, QuotaUsage};
-use aoai::domain::call::{ApiPath, CallEvent, CallRecord};
+use aoai::domain::call::{ApiPath, CallEvent, CallRecord, WireApi};
 use aoai::domain::compare::{Variant, VariantSet};
 use aoai::domain::scenario::{PromptShape, RecordedRequest, ScenarioCall};
 use aoai::engine::replay::Speed;
@@ -125,6 +125,78 @@ fn chat_narrow_with_summary_and_wide_with_call_panel() {
         "component_chat_110x16",
         draw(&mut chat, &props(&s), 110, 16).backend()
     );
+}
+
+/// A Responses call to a reasoning model: its summary streams first (muted, not the answer,
+/// not TTFT), then the answer; the panel names the wire API and times the summary apart.
+#[test]
+fn a_responses_call_with_a_reasoning_summary() {
+    let mut s = Session::default();
+    let mut c = LiveCall::new(
+        1,
+        "o4-mini",
+        ApiPath::V1,
+        "Why is the sky blue?",
+        Duration::ZERO,
+    );
+    c.wire_api = WireApi::Responses;
+    c.apply(
+        CallEvent::AttemptStarted {
+            attempt: 1,
+            deployment: "o4-mini".into(),
+        },
+        Duration::from_millis(5),
+    );
+    c.apply(
+        CallEvent::Headers {
+            status: 200,
+            ttfb_ms: 110.0,
+            ratelimit: sample_ratelimit(),
+            request_id: None,
+            region: Some("Sweden Central".into()),
+        },
+        Duration::from_millis(110),
+    );
+    c.apply(
+        CallEvent::Summary("Considering Rayleigh scattering.".into()),
+        Duration::from_millis(300),
+    );
+    c.apply(
+        CallEvent::FirstToken { ttft_ms: 900.0 },
+        Duration::from_millis(900),
+    );
+    c.apply(
+        CallEvent::Delta("Shorter wavelengths scatter more.\n".into()),
+        Duration::from_millis(950),
+    );
+    let mut rec = CallRecord {
+        deployment: "o4-mini".into(),
+        api: ApiPath::V1,
+        wire_api: WireApi::Responses,
+        reasoning_summary: Some("Considering Rayleigh scattering.".into()),
+        ..record()
+    };
+    rec.text = "Shorter wavelengths scatter more.\n".into();
+    rec.timing.first_summary_ms = Some(300.0);
+    rec.timing.ttft_ms = Some(900.0);
+    c.finish(rec, Duration::from_millis(1000));
+    s.calls.push(c);
+    let mut chat = Chat::new();
+    let t = draw(&mut chat, &props(&s), 80, 12);
+    let screen = format!("{:?}", t.backend());
+    assert!(
+        screen.contains("∴ Considering Rayleigh scattering."),
+        "{screen}"
+    );
+    assert_snapshot!("component_chat_responses_80x12", t.backend());
+    let theme = theme();
+    let t = frame(32, 20, |area, buf| {
+        call_panel::render(area, buf, &theme, s.latest(), NOW)
+    });
+    let panel = format!("{:?}", t.backend());
+    assert!(panel.contains("wire     responses"), "{panel}");
+    assert!(panel.contains("summary"), "{panel}");
+    assert_snapshot!("component_call_panel_responses_32x20", t.backend());
 }
 
 #[test]

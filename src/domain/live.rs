@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::domain::arm::ModelRef;
-use crate::domain::call::{ApiPath, CallEvent, CallRecord, Outcome};
+use crate::domain::call::{ApiPath, CallEvent, CallRecord, Outcome, WireApi};
 use crate::domain::ratelimit::RateLimit;
 
 /// Where a call is in its life cycle.
@@ -47,6 +47,8 @@ pub struct LiveCall {
     pub id: u64,
     pub deployment: String,
     pub api: ApiPath,
+    /// Chat Completions or the Responses API (set by whoever starts the call).
+    pub wire_api: WireApi,
     pub prompt: String,
     pub started: Duration,
     pub phase: Phase,
@@ -76,6 +78,7 @@ impl LiveCall {
             id,
             deployment: deployment.to_string(),
             api,
+            wire_api: WireApi::Chat,
             prompt: prompt.to_string(),
             started: now,
             phase: Phase::Connecting,
@@ -180,6 +183,12 @@ impl LiveCall {
         self.request_id = record.request_id.clone().or(self.request_id.take());
         self.region = record.region.clone().or(self.region.take());
         self.deployment = record.deployment.clone();
+        self.wire_api = record.wire_api;
+        if self.summary.is_empty()
+            && let Some(s) = &record.reasoning_summary
+        {
+            self.summary = s.clone();
+        }
         self.settle_answer(&record.text);
         self.ended_at.get_or_insert(now);
         self.record = Some(record);

@@ -493,13 +493,15 @@ impl App {
         };
         let id = self.next_id;
         self.next_id += 1;
-        self.session.calls.push(LiveCall::new(
+        let mut call = LiveCall::new(
             id,
             &self.deployment,
             s.params.api,
             &s.prompt,
             self.clock.now(),
-        ));
+        );
+        call.wire_api = s.params.wire_api;
+        self.session.calls.push(call);
         self.screens.chat.clear_input();
         self.tag_call(id);
         vec![Effect::StartCall {

@@ -136,6 +136,7 @@ impl Executor {
             let rec = crate::domain::call::CallRecord {
                 id,
                 deployment: spec.deployment.clone(),
+                wire_api: spec.wire_api.unwrap_or(self.base.wire_api),
                 outcome: crate::domain::call::Outcome::Failed,
                 error: Some(crate::domain::call::CallError::new(
                     crate::domain::call::ErrorKind::Connect,

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{bar, block, ellipsize};
-use crate::domain::call::Outcome;
+use crate::domain::call::{Outcome, WireApi};
 use crate::domain::num::{fmt_ms, opt_ms};
 use crate::tui::session::{LiveCall, Phase};
 use crate::tui::theme::Theme;
@@ -202,6 +202,10 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
             theme.text,
         ),
     ];
+    // Only a Responses call spends a row on its wire API (rows are scarce at 80×24).
+    if c.wire_api == WireApi::Responses {
+        out.push(kv("wire", "responses".into(), theme.text));
+    }
     let status = c.status.map_or("—".to_string(), |s| s.to_string());
     let status_style = match c.status {
         Some(s) if (200..300).contains(&s) => theme.ok,
@@ -222,6 +226,10 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         (None, _) => "—".into(),
     };
     out.push(kv("TTFT", ttft, theme.text));
+    // A reasoning summary streams before the answer and is timed apart (never TTFT).
+    if let Some(v) = rec.and_then(|r| r.timing.first_summary_ms) {
+        out.push(kv("summary", fmt_ms(v), theme.muted));
+    }
     let e2e = match rec.and_then(|r| r.timing.e2e_ms) {
         Some(v) => fmt_ms(v),
         None if c.phase.in_flight() => format!("{}…", dur(c.elapsed(now))),

@@ -403,6 +403,16 @@ impl Chat {
                 head.push(Line::default());
             }
             head.extend(Self::prompt_lines(c, width, theme));
+            // A reasoning model's summary (Responses API), muted: it is not the answer.
+            if !c.summary.is_empty() {
+                head.extend(markdown::plain(
+                    &c.summary,
+                    width,
+                    theme.muted,
+                    Span::styled("  ∴ ", theme.muted),
+                    Span::raw("    "),
+                ));
+            }
             out.push(Segment::Lines(head));
             if let Some(cache) = answers.get(&c.id) {
                 out.push(Segment::Answer(cache.lines()));

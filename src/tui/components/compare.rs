@@ -220,14 +220,11 @@ impl Compare {
             spec.stream = v.stream;
             spec.retry = params.retry.clone();
             // The variant's wire API, else the chat's (its parameter row).
-            spec.wire_api = Some(v.wire_api.unwrap_or(params.wire_api));
-            self.calls[i] = Some(LiveCall::new(
-                id,
-                d,
-                params.api,
-                v.user.as_deref().unwrap_or(""),
-                now,
-            ));
+            let wire_api = v.wire_api.unwrap_or(params.wire_api);
+            spec.wire_api = Some(wire_api);
+            let mut call = LiveCall::new(id, d, params.api, v.user.as_deref().unwrap_or(""), now);
+            call.wire_api = wire_api;
+            self.calls[i] = Some(call);
             out.push((id, spec));
         }
         out
