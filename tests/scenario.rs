@@ -152,6 +152,8 @@ fn hand_call(
     ScenarioCall {
         started: "2026-11-23T05:00:00.000Z".into(),
         request: RecordedRequest {
+            wire_api: Default::default(),
+            wire_body: None,
             deployment: deployment.into(),
             api: Default::default(),
             api_version: Some("2024-10-21".into()),

@@ -308,6 +308,8 @@ fn scenario_call() -> ScenarioCall {
     ScenarioCall {
         started: "2026-01-05T10:00:00Z".into(),
         request: RecordedRequest {
+            wire_api: Default::default(),
+            wire_body: None,
             deployment: "gpt-4o".into(),
             api: ApiPath::Classic,
             api_version: Some("2024-10-21".into()),

@@ -49,6 +49,8 @@ const ANSWER: &str = "Quota is per region and model.\nEach deployment takes a sh
 
 fn request(prompt: &str, stream: bool) -> RecordedRequest {
     RecordedRequest {
+        wire_api: Default::default(),
+        wire_body: None,
         deployment: "gpt-4o".into(),
         api: Default::default(),
         api_version: Some("2024-10-21".into()),

@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod identity;
 pub mod monitor;
 mod responses;
+pub use responses::body as responses_body;
 pub mod secret;
 mod sse;
 

@@ -1,4 +1,5 @@
-//! The scenario format: versioned JSON Lines. Line 1 is a [`Header`]; every further line is
+//! The scenario format: versioned JSON Lines (version 2 adds the wire API and, for Responses
+//! calls, the body exactly as sent; version 1 files load unchanged, as chat calls). Line 1 is a [`Header`]; every further line is
 //! one [`ScenarioCall`]: the request as sent (no credentials: the type has nowhere to put
 //! them), the response status and an allowlist of headers, every received event with its
 //! time offset, usage, timings, attempts and errors. Schema: `docs/scenarios.md`.
@@ -7,12 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::call::{ApiPath, CallRecord};
+use super::call::{ApiPath, CallRecord, WireApi};
 use crate::wire::ChatRequest;
 
 pub const FORMAT: &str = "aoai-scenario";
-/// The newest format version this build reads and the one it writes.
-pub const VERSION: u32 = 1;
+/// The newest format version this build reads and the one it writes. 2: `request.wire_api`
+/// and `request.wire_body` (Responses calls); 1: chat only.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,8 +135,17 @@ pub struct RecordedRequest {
     /// Diagnostic request headers ([`REQUEST_HEADER_ALLOWLIST`]), `[name, value]` pairs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
-    /// The body as sent (unknown API parameters are kept).
+    /// The request in chat form: messages (a Responses call's `instructions` as the system
+    /// message, its `input` items as the rest) and parameters (unknown ones are kept). What a
+    /// re-send sends, on either wire API, and what reports and `sim --replay` read.
     pub body: ChatRequest,
+    /// Chat Completions or the Responses API (version 1 files: chat).
+    #[serde(default)]
+    pub wire_api: WireApi,
+    /// The body exactly as sent when its shape is not `body`'s (a Responses call:
+    /// `instructions`, `input`, `max_output_tokens`, `reasoning`, `store`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_body: Option<serde_json::Value>,
 }
 
 /// Prompt tokens per message role, measured with the o200k tokenizer when recorded (so a
@@ -286,6 +297,8 @@ mod tests {
         ScenarioCall {
             started: "2026-11-23T05:00:00.000Z".into(),
             request: RecordedRequest {
+                wire_api: Default::default(),
+                wire_body: None,
                 deployment: "gpt-4o".into(),
                 api: ApiPath::Classic,
                 api_version: Some("2024-10-21".into()),
@@ -368,12 +381,38 @@ mod tests {
             Err(ScenarioError::NotAScenario(_))
         ));
         let newer =
-            r#"{"format":"aoai-scenario","version":2,"tool":"x","created":"y","profile":null}"#;
+            r#"{"format":"aoai-scenario","version":3,"tool":"x","created":"y","profile":null}"#;
         assert_eq!(
             parse(newer).unwrap_err(),
-            ScenarioError::TooNew { found: 2 }
+            ScenarioError::TooNew { found: 3 }
         );
         assert_eq!(parse("").unwrap_err(), ScenarioError::Empty);
+    }
+
+    #[test]
+    fn a_version_1_file_loads_its_calls_as_chat() {
+        let mut line = serde_json::to_value(call().sanitize()).unwrap();
+        let req = line["request"].as_object_mut().unwrap();
+        req.remove("wire_api");
+        req.remove("wire_body");
+        let v1 = format!(
+            "{}\n{line}\n",
+            r#"{"format":"aoai-scenario","version":1,"tool":"aoai-console 0.1.0","created":"2026-11-23T05:00:00Z","profile":null}"#
+        );
+        let (h, calls, warnings) = parse(&v1).unwrap();
+        assert_eq!((h.version, warnings.len()), (1, 0));
+        assert_eq!(calls[0].request.wire_api, WireApi::Chat);
+        assert_eq!(calls[0].request.wire_body, None);
+    }
+
+    #[test]
+    fn a_responses_call_keeps_its_wire_body() {
+        let mut c = call().sanitize();
+        c.request.wire_api = WireApi::Responses;
+        c.request.wire_body = Some(serde_json::json!({"model": "o4-mini", "input": []}));
+        let line = serde_json::to_string(&c).unwrap();
+        assert!(line.contains(r#""wire_api":"responses""#), "{line}");
+        assert_eq!(parse_call(&line, 2, false).unwrap(), c);
     }
 
     #[test]

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::call::{CallError, CallEvent, CallRecord, ErrorKind, Outcome};
+use crate::domain::call::{CallError, CallEvent, CallRecord, ErrorKind, Outcome, WireApi};
 use crate::domain::ratelimit::RateLimit;
+use crate::domain::responses::{DeltaKind, ResponsesState};
 use crate::domain::scenario::ScenarioCall;
 use crate::domain::stream::StreamState;
 use crate::wire::ChunkIn;
+use crate::wire::responses::ResponseEventIn;
 
 /// Replay pace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -163,7 +165,28 @@ pub fn schedule(call: &ScenarioCall, speed: Speed) -> Schedule {
         ));
     }
     let mut content = false;
-    if rec.stream && !rec.events.is_empty() {
+    if rec.stream && !rec.events.is_empty() && rec.wire_api == WireApi::Responses {
+        // Responses events: answer deltas (the first is TTFT) and reasoning-summary deltas.
+        let mut state = ResponsesState::default();
+        for e in &rec.events {
+            let Ok(ev) = serde_json::from_str::<ResponseEventIn>(&e.data) else {
+                continue;
+            };
+            match state.apply(&ev) {
+                Some((DeltaKind::Answer, d)) => {
+                    if !content {
+                        content = true;
+                        steps.push((t(e.t_ms), CallEvent::FirstToken { ttft_ms: e.t_ms }));
+                    }
+                    steps.push((t(e.t_ms), CallEvent::Delta(d.to_string())));
+                }
+                Some((DeltaKind::Summary, d)) => {
+                    steps.push((t(e.t_ms), CallEvent::Summary(d.to_string())))
+                }
+                None => {}
+            }
+        }
+    } else if rec.stream && !rec.events.is_empty() {
         let mut state = StreamState::default();
         for e in &rec.events {
             let Ok(chunk) = serde_json::from_str::<ChunkIn>(&e.data) else {
@@ -270,6 +293,8 @@ mod tests {
         ScenarioCall {
             started: "2026-01-01T00:00:00.000Z".into(),
             request: RecordedRequest {
+                wire_api: Default::default(),
+                wire_body: None,
                 deployment: "gpt-4o".into(),
                 api: Default::default(),
                 api_version: None,
@@ -358,6 +383,30 @@ mod tests {
         // Same events, whatever the speed.
         let events = |s: &Schedule| s.steps.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>();
         assert_eq!(events(&fast), events(&s));
+    }
+
+    #[test]
+    fn a_responses_stream_plays_its_summary_apart_and_its_answer_from_ttft() {
+        let r = CallRecord {
+            wire_api: WireApi::Responses,
+            events: vec![
+                ev(100.0, r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","status":"in_progress","output":[]}}"#.into()),
+                ev(200.0, r#"{"type":"response.reasoning_summary_text.delta","sequence_number":1,"item_id":"rs_1","output_index":0,"summary_index":0,"delta":"Thinking"}"#.into()),
+                ev(300.0, r#"{"type":"response.output_text.delta","sequence_number":2,"item_id":"msg_1","output_index":1,"content_index":0,"delta":"Hello"}"#.into()),
+                ev(400.0, r#"{"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":1,"content_index":0,"delta":" world"}"#.into()),
+            ],
+            ..streamed()
+        };
+        let s = schedule(&call(r), Speed::X1);
+        assert_eq!(
+            s.steps[2..],
+            [
+                (ms(200), CallEvent::Summary("Thinking".into())),
+                (ms(300), CallEvent::FirstToken { ttft_ms: 300.0 }),
+                (ms(300), CallEvent::Delta("Hello".into())),
+                (ms(400), CallEvent::Delta(" world".into())),
+            ]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ReplayArgs;
-use crate::domain::call::Outcome;
+use crate::domain::call::{Outcome, WireApi};
 use crate::domain::cost::PriceTable;
 use crate::domain::diff;
 use crate::domain::num::fmt_ms;
@@ -76,11 +76,15 @@ fn row_text(r: &ResendRow) -> String {
     let opt = |v: Option<u64>| v.map_or("—".into(), |n| n.to_string());
     let ms = crate::domain::num::opt_ms;
     let usd = |v: Option<f64>| v.map_or("—".into(), |c| format!("${c:.6}"));
+    let side = |s: &crate::engine::record::resend::Side| match s.wire_api {
+        WireApi::Chat => s.deployment.clone(),
+        WireApi::Responses => format!("{} (responses)", s.deployment),
+    };
     let mut s = format!(
         "call {}: {} → {} · status {} → {}\n",
         r.call,
-        r.recorded.deployment,
-        r.now.deployment,
+        side(&r.recorded),
+        side(&r.now),
         r.recorded.status.map_or("—".into(), |v| v.to_string()),
         r.now.status.map_or("—".into(), |v| v.to_string()),
     );
@@ -152,6 +156,8 @@ async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         &conn.client,
         &loaded.calls,
         args.deployment.as_deref(),
+        // `--wire-api` re-sends every call over that API; without it, each as recorded.
+        args.conn.wire_api,
         recorder.as_mut(),
         &cancel,
         |row| {

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 
 use crate::azure::{CallSpec, ClientConfig};
-use crate::domain::call::{ApiPath, CallRecord};
+use crate::domain::call::{ApiPath, CallRecord, WireApi};
 use crate::domain::scenario::{
     self, Header, LineWarning, PromptShape, REQUEST_HEADER_ALLOWLIST, RecordedRequest,
     ScenarioCall, ScenarioError,
@@ -175,6 +175,7 @@ pub fn scenario_call(
     record: CallRecord,
     started: SystemTime,
 ) -> ScenarioCall {
+    let wire_api = spec.wire_api.unwrap_or(cfg.wire_api);
     let request = RecordedRequest {
         deployment: spec.deployment.clone(),
         api: cfg.api,
@@ -189,6 +190,14 @@ pub fn scenario_call(
             .cloned()
             .collect(),
         body: spec.request.clone(),
+        wire_api,
+        // The Responses body is derived from the chat form; kept as sent so the file shows
+        // what went on the wire (instructions, input, max_output_tokens, store).
+        wire_body: (wire_api == WireApi::Responses)
+            .then(|| {
+                serde_json::to_value(crate::azure::responses_body(spec, &spec.deployment)).ok()
+            })
+            .flatten(),
     };
     ScenarioCall {
         started: rfc3339(started),

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::call::{Outcome, Timings};
+use crate::domain::call::{Outcome, Timings, WireApi};
 use crate::domain::cost::PriceTable;
 use crate::domain::num::opt_ms;
 use crate::domain::num::plural;
@@ -28,6 +28,9 @@ pub struct CallSummary {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RequestSummary {
     pub deployment: String,
+    /// Version 1 files: chat.
+    #[serde(default)]
+    pub wire_api: WireApi,
     pub body: BodySummary,
 }
 
@@ -72,6 +75,7 @@ impl From<&crate::domain::scenario::ScenarioCall> for CallSummary {
         CallSummary {
             request: RequestSummary {
                 deployment: c.request.deployment.clone(),
+                wire_api: c.request.wire_api,
                 body: BodySummary {
                     max_tokens: c.request.body.max_tokens,
                     max_completion_tokens: c.request.body.max_completion_tokens,
@@ -101,6 +105,7 @@ pub struct CallRow {
     /// 1-based position in the file.
     pub call: usize,
     pub deployment: String,
+    pub wire_api: WireApi,
     pub outcome: Outcome,
     pub status: Option<u16>,
     pub usage: Usage,
@@ -133,6 +138,8 @@ pub struct Totals {
     pub failed: usize,
     pub throttled: usize,
     pub cancelled: usize,
+    /// Calls made on the Responses API (the rest are Chat Completions).
+    pub responses_calls: usize,
     pub usage: Usage,
     pub cost_usd: f64,
     /// Calls whose model has no price (their cost is not in `cost_usd`).
@@ -232,8 +239,12 @@ impl<'p> ReportBuilder<'p> {
             t.max_tokens_requested += b as u64;
             t.completion_tokens_of_budgeted_calls += u.completion_tokens;
         }
+        if c.request.wire_api == WireApi::Responses {
+            t.responses_calls += 1;
+        }
         let row = CallRow {
             call: t.calls,
+            wire_api: c.request.wire_api,
             deployment: if r.deployment.is_empty() || r.deployment == c.request.deployment {
                 c.request.deployment
             } else {
@@ -320,12 +331,17 @@ pub fn render_text(r: &Report) -> String {
     }
     let t = &r.total;
     out.push_str(&format!(
-        "\nTotal: {} ({} done, {} failed, {} throttled, {} cancelled) · {} · {}\n",
+        "\nTotal: {} ({} done, {} failed, {} throttled, {} cancelled{}) · {} · {}\n",
         plural(t.calls as u64, "call", "calls"),
         t.done,
         t.failed,
         t.throttled,
         t.cancelled,
+        if t.responses_calls > 0 {
+            format!("; {} on the Responses API", t.responses_calls)
+        } else {
+            String::new()
+        },
         plural(t.http_429, "HTTP 429", "HTTP 429s"),
         plural(t.retries, "retry", "retries")
     ));
@@ -363,9 +379,19 @@ pub fn render_text(r: &Report) -> String {
     let s = &t.prompt_shape;
     let whole = s.tokens.total();
     out.push_str("Prompt shape (where the prompt tokens and input dollars go):\n");
+    // On the Responses API the system prompt is `instructions` and the turns are `input`.
+    let responses = t.responses_calls > 0;
     for (name, tokens, usd) in [
-        ("system", s.tokens.system, s.system_usd),
-        ("user", s.tokens.user, s.user_usd),
+        (
+            if responses { "instructions" } else { "system" },
+            s.tokens.system,
+            s.system_usd,
+        ),
+        (
+            if responses { "user (input)" } else { "user" },
+            s.tokens.user,
+            s.user_usd,
+        ),
         ("assistant history", s.tokens.assistant, s.assistant_usd),
         ("tools", s.tokens.tool, s.tool_usd),
         ("message framing", s.tokens.framing, s.framing_usd),

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Recorder, scenario_call};
 use crate::azure::{CallSpec, ChatClient};
-use crate::domain::call::{CallRecord, Outcome};
+use crate::domain::call::{CallRecord, Outcome, WireApi};
 use crate::domain::diff::{self, DiffSpan};
 use crate::domain::retry::RetryPolicy;
 use crate::domain::scenario::ScenarioCall;
@@ -17,6 +17,7 @@ use crate::domain::scenario::ScenarioCall;
 #[derive(Debug, Clone, Serialize)]
 pub struct Side {
     pub deployment: String,
+    pub wire_api: WireApi,
     pub outcome: Outcome,
     pub status: Option<u16>,
     pub prompt_tokens: Option<u64>,
@@ -32,6 +33,7 @@ impl Side {
     fn of(r: &CallRecord) -> Side {
         Side {
             deployment: r.deployment.clone(),
+            wire_api: r.wire_api,
             outcome: r.outcome,
             status: r.status,
             prompt_tokens: r.usage.map(|u| u.prompt_tokens),
@@ -86,12 +88,22 @@ pub fn compare(call: usize, recorded: &CallRecord, now: &CallRecord) -> ResendRo
     }
 }
 
-/// The request of a recorded call, ready to send again.
-pub fn spec_for(c: &ScenarioCall, deployment: Option<&str>) -> CallSpec {
+/// The request of a recorded call, ready to send again: to `deployment` and over `wire_api`
+/// when given (chat ↔ responses from the same conversation), else as recorded.
+pub fn spec_for(c: &ScenarioCall, deployment: Option<&str>, wire_api: Option<WireApi>) -> CallSpec {
     let mut spec = CallSpec::new(
         deployment.unwrap_or(&c.request.deployment),
         c.request.body.clone(),
     );
+    spec.wire_api = Some(wire_api.unwrap_or(c.request.wire_api));
+    // A recorded Responses call's reasoning summary request is asked for again.
+    spec.reasoning_summary = c
+        .request
+        .wire_body
+        .as_ref()
+        .and_then(|b| b.pointer("/reasoning/summary"))
+        .and_then(|s| s.as_str())
+        .map(String::from);
     spec.stream = c.request.stream;
     spec.retry = c.request.retry.parse().unwrap_or(RetryPolicy::None);
     spec.extra_headers = c.request.headers.clone();
@@ -99,11 +111,13 @@ pub fn spec_for(c: &ScenarioCall, deployment: Option<&str>) -> CallSpec {
     spec
 }
 
-/// Re-sends every call in order; `on_row` sees each comparison as soon as it is made.
+/// Re-sends every call in order (to `deployment` and over `wire_api` when given); `on_row`
+/// sees each comparison as soon as it is made.
 pub async fn resend(
     client: &ChatClient,
     calls: &[ScenarioCall],
     deployment: Option<&str>,
+    wire_api: Option<WireApi>,
     mut recorder: Option<&mut Recorder>,
     cancel: &CancellationToken,
     mut on_row: impl FnMut(&ResendRow),
@@ -113,7 +127,7 @@ pub async fn resend(
         if cancel.is_cancelled() {
             break;
         }
-        let spec = spec_for(c, deployment);
+        let spec = spec_for(c, deployment, wire_api);
         let started = SystemTime::now();
         let rec = client.run(i as u64 + 1, &spec, cancel, &mut |_| {}).await;
         let row = compare(i + 1, &c.record, &rec);

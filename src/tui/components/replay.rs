@@ -378,6 +378,8 @@ mod tests {
         ScenarioCall {
             started: "2026-01-01T00:00:00.000Z".into(),
             request: RecordedRequest {
+                wire_api: Default::default(),
+                wire_body: None,
                 deployment: "gpt-4o".into(),
                 api: Default::default(),
                 api_version: None,
