@@ -2,8 +2,13 @@
 //! recorded (allowlisted) headers and every event at its recorded offset — to any client, so
 //! an application can be debugged against a captured incident.
 //!
+//! Chat Completions and Responses API requests are both answered (`/openai/v1/responses`,
+//! `/openai/responses`): a Responses request's `instructions` and `input` are read as the
+//! system message and the turns, as the scenario keeps them, and a recorded Responses stream
+//! is served with its `event:` lines.
+//!
 //! Which recorded call answers a request: the first not yet served whose deployment and
-//! messages equal the request's; else the first not yet served with the same messages; else
+//! messages (role and text) equal the request's; else the first not yet served with the same messages; else
 //! the next call in file order (cycling). The response carries `x-aoai-replay-call: N` (the
 //! call's 1-based position in the file).
 
@@ -21,8 +26,9 @@ use axum::routing::post;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::domain::call::WireApi;
 use crate::domain::scenario::ScenarioCall;
-use crate::wire::ChatRequest;
+use crate::wire::{ChatMessage, ChatRequest};
 
 struct Replay {
     calls: Vec<ScenarioCall>,
@@ -31,13 +37,18 @@ struct Replay {
 }
 
 impl Replay {
-    fn pick(&self, deployment: Option<&str>, body: &ChatRequest) -> Option<usize> {
+    fn pick(&self, deployment: Option<&str>, messages: &[ChatMessage]) -> Option<usize> {
         if self.calls.is_empty() {
             return None;
         }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (served, next) = &mut *st;
-        let same_msgs = |c: &ScenarioCall| c.request.body.messages == body.messages;
+        // Role and text: a string and the same text as content parts are the same message.
+        let key = |m: &[ChatMessage]| -> Vec<(String, String)> {
+            m.iter().map(|m| (m.role.clone(), m.text())).collect()
+        };
+        let want = key(messages);
+        let same_msgs = |c: &ScenarioCall| key(&c.request.body.messages) == want;
         let found = (0..self.calls.len())
             .find(|&i| {
                 !served[i]
@@ -92,6 +103,8 @@ pub async fn start(calls: Vec<ScenarioCall>, port: u16) -> std::io::Result<Repla
         )
         .route("/openai/v1/chat/completions", post(by_body))
         .route("/models/chat/completions", post(by_body))
+        .route("/openai/v1/responses", post(responses))
+        .route("/openai/responses", post(responses))
         .fallback(not_found)
         .with_state(replay);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -159,6 +172,43 @@ async fn by_body(State(r): State<Arc<Replay>>, _headers: HeaderMap, body: Bytes)
     respond(&r, None, &body).await
 }
 
+/// A Responses API request's conversation in chat form: `instructions` as the system
+/// message, then the `input` (a string is one user message; items keep their role).
+fn responses_conversation(v: &serde_json::Value) -> Option<(Option<String>, Vec<ChatMessage>)> {
+    let obj = v.as_object()?;
+    let mut out = Vec::new();
+    if let Some(i) = obj.get("instructions").and_then(|i| i.as_str()) {
+        out.push(ChatMessage::new("system", i));
+    }
+    match obj.get("input")? {
+        serde_json::Value::String(s) => out.push(ChatMessage::new("user", s)),
+        serde_json::Value::Array(items) => {
+            for it in items {
+                let role = it.get("role").and_then(|r| r.as_str()).unwrap_or("user");
+                let mut m = ChatMessage::new(role, "");
+                m.content = it.get("content").cloned().unwrap_or_default();
+                out.push(m);
+            }
+        }
+        _ => return None,
+    }
+    let model = obj.get("model").and_then(|m| m.as_str()).map(String::from);
+    Some((model, out))
+}
+
+async fn responses(State(r): State<Arc<Replay>>, body: Bytes) -> Response {
+    let parsed = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| responses_conversation(&v));
+    let Some((model, messages)) = parsed else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":{"code":"invalid_request_error","message":"The request body is not a Responses API request (no `input`)."}}"#,
+        );
+    };
+    serve_call(&r, model.as_deref(), &messages).await
+}
+
 async fn respond(r: &Arc<Replay>, deployment: Option<&str>, body: &[u8]) -> Response {
     let req: ChatRequest = match serde_json::from_slice(body) {
         Ok(b) => b,
@@ -170,7 +220,15 @@ async fn respond(r: &Arc<Replay>, deployment: Option<&str>, body: &[u8]) -> Resp
         }
     };
     let deployment = deployment.map(str::to_string).or(req.model.clone());
-    let Some(i) = r.pick(deployment.as_deref(), &req) else {
+    serve_call(r, deployment.as_deref(), &req.messages).await
+}
+
+async fn serve_call(
+    r: &Arc<Replay>,
+    deployment: Option<&str>,
+    messages: &[ChatMessage],
+) -> Response {
+    let Some(i) = r.pick(deployment, messages) else {
         return json_response(
             StatusCode::NOT_FOUND,
             r#"{"error":{"code":"404","message":"The scenario has no calls to replay."}}"#,
@@ -192,20 +250,33 @@ async fn respond(r: &Arc<Replay>, deployment: Option<&str>, body: &[u8]) -> Resp
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/event-stream"));
     let events = rec.events.clone();
-    let body = if events.is_empty() {
+    // A Responses stream names each event's type on an `event:` line, as Azure sends it.
+    let named = call.request.wire_api == WireApi::Responses;
+    let body = if events.is_empty() && named {
+        // Recorded without events: only the final text is known (a Responses body).
+        let usage = rec.usage.map(|u| serde_json::json!({"input_tokens":u.prompt_tokens,"input_tokens_details":{"cached_tokens":u.cached_tokens},"output_tokens":u.completion_tokens,"output_tokens_details":{"reasoning_tokens":u.reasoning_tokens},"total_tokens":u.total_tokens}));
+        Body::from(serde_json::json!({"object":"response","status":"completed","model":rec.model,"output":[{"type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":rec.text,"annotations":[]}]}],"usage":usage}).to_string())
+    } else if events.is_empty() {
         // Recorded without events: only the final text is known.
         Body::from(serde_json::json!({"choices":[{"finish_reason":rec.finish_reason,"index":0,"message":{"content":rec.text,"role":"assistant"}}],"model":rec.model,"object":"chat.completion","usage":rec.usage.map(|u| serde_json::json!({"completion_tokens":u.completion_tokens,"prompt_tokens":u.prompt_tokens,"total_tokens":u.total_tokens,"prompt_tokens_details":{"cached_tokens":u.cached_tokens},"completion_tokens_details":{"reasoning_tokens":u.reasoning_tokens}}))}).to_string())
     } else {
         let paced = futures_util::stream::unfold(
             (events.into_iter(), start, stream),
-            |(mut it, start, stream)| async move {
+            move |(mut it, start, stream)| async move {
                 let ev = it.next()?;
                 tokio::time::sleep_until(
                     start + Duration::from_secs_f64(ev.t_ms.max(0.0) / 1000.0),
                 )
                 .await;
+                let kind = named
+                    .then(|| serde_json::from_str::<serde_json::Value>(&ev.data).ok())
+                    .flatten()
+                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(String::from));
                 let bytes = if stream {
-                    format!("data: {}\n\n", ev.data)
+                    match kind {
+                        Some(k) => format!("event: {k}\ndata: {}\n\n", ev.data),
+                        None => format!("data: {}\n\n", ev.data),
+                    }
                 } else {
                     ev.data
                 };
