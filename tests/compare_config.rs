@@ -1,5 +1,6 @@
 //! Variant-set files: one case per error, each naming its key; the bundled example loads.
 
+use aoai::domain::call::WireApi;
 use aoai::domain::compare::VariantSet;
 
 fn err(toml: &str) -> String {
@@ -70,6 +71,14 @@ fn each_error_names_its_key() {
             "[[variant]]\nname = \"a\"\nmessages = [{ role = \"user\", text = \"x\" }]\n",
             "unknown field `text`",
         ),
+        (
+            &format!("{V}wire_api = \"completions\"\n"),
+            "variant[1].wire_api: wire API `completions` is not one of: chat, responses",
+        ),
+        (
+            &format!("{V}reasoning_effort = \"max\"\n"),
+            "variant[1].reasoning_effort: `max` is not one of: minimal, low, medium, high",
+        ),
     ];
     for (toml, want) in cases {
         let e = err(toml);
@@ -95,6 +104,21 @@ fn defaults_apply_and_variants_override() {
     assert_eq!(texts(1), ["system:T", "assistant:M", "user:U"]);
     assert_eq!(s.variants[1].seed, Some(3));
     assert!(!s.variants[1].stream);
+}
+
+#[test]
+fn a_variant_picks_its_wire_api_and_reasoning_effort() {
+    let s = VariantSet::from_toml_str(
+        "[defaults]\nuser = \"U\"\nwire_api = \"responses\"\n[[variant]]\nname = \"chat\"\nwire_api = \"chat\"\n[[variant]]\nname = \"resp\"\nreasoning_effort = \"low\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.variants[0].wire_api, Some(WireApi::Chat));
+    assert_eq!(s.variants[1].wire_api, Some(WireApi::Responses), "from [defaults]");
+    assert_eq!(
+        s.variants[1].request().extra.get("reasoning_effort"),
+        Some(&serde_json::json!("low"))
+    );
+    assert!(s.variants[0].request().extra.is_empty());
 }
 
 #[test]
