@@ -153,7 +153,9 @@ fn to_messages(req: &Req) -> Result<Vec<ChatMessage>, (String, String, &'static 
 fn item_message(i: usize, item: &Value) -> Result<ChatMessage, (String, String, &'static str)> {
     let Some(obj) = item.as_object() else {
         return Err((
-            format!("Invalid type for 'input[{i}]': expected an input item, but got a scalar instead."),
+            format!(
+                "Invalid type for 'input[{i}]': expected an input item, but got a scalar instead."
+            ),
             format!("input[{i}]"),
             "invalid_type",
         ));
@@ -542,7 +544,12 @@ mod tests {
 
     #[test]
     fn which_api_versions_serve_responses() {
-        for v in ["2025-03-01-preview", "2025-04-01-preview", "preview", "latest"] {
+        for v in [
+            "2025-03-01-preview",
+            "2025-04-01-preview",
+            "preview",
+            "latest",
+        ] {
             assert!(serves_api_version(v), "{v}");
         }
         for v in ["2024-10-21", "2025-01-01-preview", "x", ""] {
@@ -567,12 +574,14 @@ mod tests {
         assert_eq!(roles, ["system", "user", "assistant", "tool"]);
         assert_eq!(m[2].text(), "Hello");
         assert_eq!(m[3].text(), "42");
-        let req: Req =
-            serde_json::from_value(serde_json::json!({"model": "m", "input": [{"role": "bot", "content": "x"}]}))
-                .unwrap();
+        let req: Req = serde_json::from_value(
+            serde_json::json!({"model": "m", "input": [{"role": "bot", "content": "x"}]}),
+        )
+        .unwrap();
         let (_, param, code) = to_messages(&req).unwrap_err();
         assert_eq!((param.as_str(), code), ("input[0].role", "invalid_value"));
-        let req: Req = serde_json::from_value(serde_json::json!({"model": "m", "input": 3})).unwrap();
+        let req: Req =
+            serde_json::from_value(serde_json::json!({"model": "m", "input": 3})).unwrap();
         assert_eq!(to_messages(&req).unwrap_err().2, "invalid_type");
     }
 }

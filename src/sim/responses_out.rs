@@ -59,8 +59,12 @@ impl<'a> Head<'a> {
         echo: &'a Echo,
     ) -> Self {
         let prefix = hex(rng, 18);
-        let mut id = |kind: &str, rng: &mut SmallRng| {
-            format!("{kind}_{prefix}{:08x}{}", created_at & 0xffff_ffff, hex(rng, 24))
+        let id = |kind: &str, rng: &mut SmallRng| {
+            format!(
+                "{kind}_{prefix}{:08x}{}",
+                created_at & 0xffff_ffff,
+                hex(rng, 24)
+            )
         };
         Self {
             id: id("resp", rng),
@@ -271,7 +275,12 @@ fn content_filters(o: &Outcome<'_>, text: &str) -> Value {
 
 /// The non-stream body: the finished response, pretty-printed with no trailing newline
 /// (fixture 93's length equals its content-length).
-pub fn body(head: &Head<'_>, o: &Outcome<'_>, timing: &Timing, fault: Option<FaultKind>) -> Vec<u8> {
+pub fn body(
+    head: &Head<'_>,
+    o: &Outcome<'_>,
+    timing: &Timing,
+    fault: Option<FaultKind>,
+) -> Vec<u8> {
     let mut text = o.text();
     if fault == Some(FaultKind::BigDelta) {
         text.push_str(completion::big_delta());
@@ -355,7 +364,13 @@ impl Writer<'_> {
             .collect()
     }
 
-    fn delta(&mut self, kind: &str, head: &Head<'_>, index: (u64, &str, u64), delta: &str) -> Value {
+    fn delta(
+        &mut self,
+        kind: &str,
+        head: &Head<'_>,
+        index: (u64, &str, u64),
+        delta: &str,
+    ) -> Value {
         let (output_index, key, sub) = index;
         let mut v = json!({"item_id": head.msg_id, "output_index": output_index});
         if kind == "response.output_text.delta" {
@@ -376,8 +391,12 @@ impl Writer<'_> {
 fn spread(from: Duration, to: Duration, n: usize) -> Vec<Duration> {
     (0..n)
         .map(|i| {
-            let f = if n > 1 { i as f64 / (n - 1) as f64 } else { 1.0 };
-            from + (to.saturating_sub(from)).mul_f64(f)
+            let f = if n > 1 {
+                i as f64 / (n - 1) as f64
+            } else {
+                1.0
+            };
+            from + to.saturating_sub(from).mul_f64(f)
         })
         .collect()
 }
@@ -415,14 +434,24 @@ pub fn stream_plan(spec: &Spec<'_>, rng: &mut SmallRng) -> Plan {
             content_filters: Value::Null,
         })
     };
-    w.event("response.created", json!({"response": in_progress(head)}), plan.at(zero));
-    w.event("response.in_progress", json!({"response": in_progress(head)}), plan.at(zero));
+    w.event(
+        "response.created",
+        json!({"response": in_progress(head)}),
+        plan.at(zero),
+    );
+    w.event(
+        "response.in_progress",
+        json!({"response": in_progress(head)}),
+        plan.at(zero),
+    );
 
     let mut output_index = 0u64;
     if o.reasoning_item {
         // Reasoning starts at the base TTFT and lasts reasoning tokens / rate.
         let thinking = if spec.latency.reasoning_tokens_per_s > 0.0 {
-            Duration::from_secs_f64(o.generated.reasoning as f64 / spec.latency.reasoning_tokens_per_s)
+            Duration::from_secs_f64(
+                o.generated.reasoning as f64 / spec.latency.reasoning_tokens_per_s,
+            )
         } else {
             zero
         };
@@ -433,18 +462,35 @@ pub fn stream_plan(spec: &Spec<'_>, rng: &mut SmallRng) -> Plan {
             let idx = json!({"item_id": head.rs_id, "output_index": 0, "summary_index": 0});
             let mut added = idx.clone();
             added["part"] = summary_part("");
-            w.event("response.reasoning_summary_part.added", added, plan.at(start));
+            w.event(
+                "response.reasoning_summary_part.added",
+                added,
+                plan.at(start),
+            );
             let pieces = tokens::split(s);
             for (p, at) in pieces.iter().zip(spread(start, timing.ttft, pieces.len())) {
-                let d = w.delta("response.reasoning_summary_text.delta", head, (0, "summary_index", 0), p);
+                let d = w.delta(
+                    "response.reasoning_summary_text.delta",
+                    head,
+                    (0, "summary_index", 0),
+                    p,
+                );
                 w.event("response.reasoning_summary_text.delta", d, plan.at(at));
             }
             let mut done = idx.clone();
             done["text"] = json!(s);
-            w.event("response.reasoning_summary_text.done", done, plan.at(timing.ttft));
+            w.event(
+                "response.reasoning_summary_text.done",
+                done,
+                plan.at(timing.ttft),
+            );
             let mut done = idx;
             done["part"] = summary_part(s);
-            w.event("response.reasoning_summary_part.done", done, plan.at(timing.ttft));
+            w.event(
+                "response.reasoning_summary_part.done",
+                done,
+                plan.at(timing.ttft),
+            );
         }
         let item = json!({"output_index": 0, "item": head.reasoning_item(o.summary.as_deref())});
         w.event("response.output_item.done", item, plan.at(timing.ttft));
@@ -462,9 +508,11 @@ pub fn stream_plan(spec: &Spec<'_>, rng: &mut SmallRng) -> Plan {
     let mut text = String::new();
     if o.has_message() {
         let ttft = timing.ttft;
-        let item = json!({"output_index": output_index, "item": head.message_item("in_progress", None)});
+        let item =
+            json!({"output_index": output_index, "item": head.message_item("in_progress", None)});
         w.event("response.output_item.added", item, plan.at(ttft));
-        let at_part = json!({"item_id": head.msg_id, "output_index": output_index, "content_index": 0});
+        let at_part =
+            json!({"item_id": head.msg_id, "output_index": output_index, "content_index": 0});
         let mut added = at_part.clone();
         added["part"] = part("");
         w.event("response.content_part.added", added, plan.at(ttft));
@@ -505,7 +553,12 @@ pub fn stream_plan(spec: &Spec<'_>, rng: &mut SmallRng) -> Plan {
             if comments && i % 3 == 2 {
                 w.comment(plan.at(at));
             }
-            let d = w.delta("response.output_text.delta", head, (output_index, "content_index", 0), &pieces[i]);
+            let d = w.delta(
+                "response.output_text.delta",
+                head,
+                (output_index, "content_index", 0),
+                &pieces[i],
+            );
             w.event("response.output_text.delta", d, plan.at(at));
             text.push_str(&pieces[i]);
             if i == 0 {
@@ -520,7 +573,8 @@ pub fn stream_plan(spec: &Spec<'_>, rng: &mut SmallRng) -> Plan {
         let mut done = at_part;
         done["part"] = part(&text);
         w.event("response.content_part.done", done, plan.at(end));
-        let item = json!({"output_index": output_index, "item": head.message_item(status, Some(&text))});
+        let item =
+            json!({"output_index": output_index, "item": head.message_item(status, Some(&text))});
         w.event("response.output_item.done", item, plan.at(end));
     }
     let end = timing.end + shift;
@@ -539,7 +593,13 @@ pub fn stream_plan(spec: &Spec<'_>, rng: &mut SmallRng) -> Plan {
 }
 
 /// The extra, broken or huge delta of the `malformed`, `invalid-utf8` and `big-delta` faults.
-fn inject(w: &mut Writer<'_>, fault: Option<FaultKind>, head: &Head<'_>, oi: u64, out: &mut Vec<u8>) {
+fn inject(
+    w: &mut Writer<'_>,
+    fault: Option<FaultKind>,
+    head: &Head<'_>,
+    oi: u64,
+    out: &mut Vec<u8>,
+) {
     const KIND: &str = "response.output_text.delta";
     match fault {
         Some(FaultKind::Malformed) => {
@@ -551,7 +611,12 @@ fn inject(w: &mut Writer<'_>, fault: Option<FaultKind>, head: &Head<'_>, oi: u64
             w.frame(KIND, data.as_bytes(), out);
         }
         Some(FaultKind::BigDelta) => {
-            let d = w.delta(KIND, head, (oi, "content_index", 0), completion::big_delta());
+            let d = w.delta(
+                KIND,
+                head,
+                (oi, "content_index", 0),
+                completion::big_delta(),
+            );
             w.event(KIND, d, out);
         }
         Some(FaultKind::InvalidUtf8) => {
@@ -561,7 +626,10 @@ fn inject(w: &mut Writer<'_>, fault: Option<FaultKind>, head: &Head<'_>, oi: u64
             let mark = serde_json::to_string(BAD_UTF8_MARK).unwrap_or_default();
             let mark = mark.trim_matches('"').as_bytes();
             if let Some(pos) = ev.windows(mark.len()).position(|x| x == mark) {
-                ev.splice(pos..pos + mark.len(), b"bad \xff\xfe\xc3 bytes".iter().copied());
+                ev.splice(
+                    pos..pos + mark.len(),
+                    b"bad \xff\xfe\xc3 bytes".iter().copied(),
+                );
             }
             out.extend_from_slice(&ev);
         }
