@@ -107,10 +107,11 @@ def test_azure_stream_reasoning(base):
 
 
 def test_stream_helper(base):
-    with v1(base).responses.stream(model="gpt-4o-mini", input="Say hello.", max_output_tokens=20) as stream:
+    with v1(base).responses.stream(model="gpt-4o-mini", input="Say hello.") as stream:
         text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
         final = stream.get_final_response()
     check(final.output_text == text, (final.output_text, text))
+    check(final.status == "completed", final.status)
 
 
 def test_rate_limit_error(base):
@@ -138,7 +139,7 @@ def test_unknown_deployment(base):
     try:
         v1(base).responses.create(model="nope", input="hi")
     except openai.NotFoundError as e:
-        check("DeploymentNotFound" in str(e), str(e))
+        check(e.status_code == 404 and e.code == "DeploymentNotFound", (e.status_code, e.code))
         return
     raise AssertionError("no NotFoundError")
 
