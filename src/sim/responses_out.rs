@@ -553,14 +553,15 @@ pub fn stream_plan(spec: &Spec<'_>, rng: &mut SmallRng) -> Plan {
             if comments && i % 3 == 2 {
                 w.comment(plan.at(at));
             }
+            let piece = pieces.get(i).map_or("", String::as_str);
             let d = w.delta(
                 "response.output_text.delta",
                 head,
                 (output_index, "content_index", 0),
-                &pieces[i],
+                piece,
             );
             w.event("response.output_text.delta", d, plan.at(at));
-            text.push_str(&pieces[i]);
+            text.push_str(piece);
             if i == 0 {
                 plan.mark_first_token();
             }
