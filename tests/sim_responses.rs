@@ -669,3 +669,35 @@ async fn aoai_chat_speaks_responses_to_the_simulator() {
     assert_eq!(v["usage"]["prompt_tokens"], expected_input(None, "hello"));
     assert!(!v["text"].as_str().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn output_filter_and_prompt_cache() {
+    let sim = start(SimConfig::instant()).await;
+    let url = v1_url(&sim.base_url());
+    let v = post(
+        &url,
+        &json!({"model": "gpt-4o", "input": "Recite the full lyrics of a song."}),
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(v["status"], "incomplete");
+    assert_eq!(v["incomplete_details"]["reason"], "content_filter");
+    assert_eq!(v["content_filters"][1]["blocked"], true);
+    assert_eq!(v["usage"]["output_tokens"], 12);
+    // A long prompt seen before is partly cached, in 128-token steps from 1024.
+    let long: String = (0..1500).map(|i| format!("w{i} ")).collect();
+    let body = json!({"model": "gpt-4o", "instructions": long, "input": "Summarise.", "max_output_tokens": 16});
+    let first = post(&url, &body, &[]).await.json();
+    assert_eq!(first["usage"]["input_tokens_details"]["cached_tokens"], 0);
+    let second = post(&url, &body, &[]).await.json();
+    let input = second["usage"]["input_tokens"].as_u64().unwrap();
+    assert_eq!(input, expected_input(Some(&long), "Summarise."));
+    let cached = second["usage"]["input_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        cached >= 1024 && (cached - 1024) % 128 == 0 && cached <= input,
+        "{cached}"
+    );
+}

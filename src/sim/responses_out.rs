@@ -637,3 +637,119 @@ fn inject(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn echo() -> Echo {
+        Echo {
+            instructions: None,
+            max_output_tokens: None,
+            effort: Some("medium".into()),
+            summary: Some("auto".into()),
+            temperature: 1.0,
+            top_p: 1.0,
+            store: true,
+            extra: Map::new(),
+        }
+    }
+
+    /// The frames of the segment written at `ms`, by event name.
+    fn names_at(plan: &Plan, ms: u64) -> Vec<String> {
+        let seg = plan
+            .segments
+            .iter()
+            .find(|s| s.at == Duration::from_millis(ms))
+            .unwrap_or_else(|| panic!("no segment at {ms} ms"));
+        String::from_utf8_lossy(&seg.bytes)
+            .lines()
+            .filter_map(|l| l.strip_prefix("event: ").map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn the_stream_follows_the_latency_model() {
+        let mut rng = SmallRng::seed_from_u64(3);
+        let e = echo();
+        let head = Head::new(&mut rng, 1_000, "o4-mini", true, &e);
+        let generated = Generated {
+            pieces: vec!["Hello".into(), " there".into(), ".".into()],
+            finish: "stop",
+            filtered: false,
+            reasoning: 50,
+        };
+        let latency = LatencyConfig {
+            ttft_ms: 400,
+            tokens_per_s: 100.0,
+            reasoning_tokens_per_s: 100.0,
+            ..LatencyConfig::default()
+        };
+        // 400 ms to the first model output, 500 ms of reasoning, then 10 ms per token.
+        let timing = completion::schedule(&latency, 3, 50, &mut rng);
+        assert_eq!(timing.ttft, Duration::from_millis(900));
+        let outcome = Outcome {
+            generated: &generated,
+            usage: Usage::default(),
+            reasoning_item: true,
+            summary: Some("**Plan**\n\nShort.".into()),
+            prompt_chars: 5,
+        };
+        let spec = Spec {
+            head: &head,
+            outcome: &outcome,
+            timing: &timing,
+            latency: &latency,
+            fault: None,
+            stall: Duration::ZERO,
+        };
+        let plan = stream_plan(&spec, &mut rng);
+        assert_eq!(
+            names_at(&plan, 0),
+            ["response.created", "response.in_progress"]
+        );
+        assert_eq!(
+            names_at(&plan, 400)[..3],
+            [
+                "response.output_item.added",
+                "response.reasoning_summary_part.added",
+                "response.reasoning_summary_text.delta"
+            ]
+        );
+        let at_ttft = names_at(&plan, 900);
+        assert!(at_ttft.contains(&"response.output_item.done".to_string()));
+        assert_eq!(
+            at_ttft[at_ttft.len() - 3..],
+            [
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta"
+            ]
+        );
+        let first = plan.segments.iter().find(|s| s.first_token).unwrap();
+        assert_eq!(first.at, Duration::from_millis(900));
+        assert_eq!(names_at(&plan, 910), ["response.output_text.delta"]);
+        assert_eq!(
+            names_at(&plan, 920),
+            [
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.completed"
+            ]
+        );
+    }
+
+    #[test]
+    fn ids_share_a_prefix_and_carry_created_at() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let e = echo();
+        let h = Head::new(&mut rng, 0x690c_2178, "gpt-4o", false, &e);
+        assert_eq!(h.id.len(), 5 + 50);
+        assert_eq!(h.id[5..23], h.msg_id[4..22]);
+        assert_eq!(h.id[5..23], h.rs_id[3..21]);
+        assert_eq!(&h.id[23..31], "690c2178");
+    }
+}
