@@ -1,5 +1,6 @@
 //! The official `openai` Python SDK against `aoai sim` (tests/python/test_sdk.py): AzureOpenAI
-//! and OpenAI(base_url=…/openai/v1/), streaming and not, 429 as RateLimitError; and a recorded
+//! and OpenAI(base_url=…/openai/v1/), streaming and not, 429 as RateLimitError; the Responses
+//! API through `client.responses` (tests/python/test_responses_sdk.py); and a recorded
 //! scenario served back by `aoai sim --replay` (tests/python/test_replay_sdk.py).
 //! Requires python3 with `openai` installed (`.ci/run` installs it). Outside CI a missing
 //! package is reported loudly and the test is skipped; under CI=true it fails.
@@ -21,7 +22,7 @@ fn official_python_sdk_works_against_the_simulator() {
         eprintln!("SKIPPED: {msg}");
         return;
     }
-    for script in ["test_sdk.py", "test_replay_sdk.py"] {
+    for script in ["test_sdk.py", "test_responses_sdk.py", "test_replay_sdk.py"] {
         let out = Command::new("python3")
             .arg(format!(
                 "{}/tests/python/{script}",

@@ -1,5 +1,6 @@
 //! Data-plane handlers: classic `/openai/deployments/{d}/chat/completions`, v1
-//! `/openai/v1/chat/completions` + `/openai/v1/models`, Foundry `/models/chat/completions`.
+//! `/openai/v1/chat/completions` + `/openai/v1/models`, Foundry `/models/chat/completions`
+//! (the Responses API is `responses.rs`, which shares auth, admission and throttling from here).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -124,7 +125,7 @@ pub async fn not_found(
     ctx.json(StatusCode::NOT_FOUND, respond::BODY_RESOURCE_NOT_FOUND)
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -176,7 +177,7 @@ fn check_plain_bearer(cfg: &SimConfig, b: &str) -> Result<(), &'static str> {
     }
 }
 
-fn contains_phrase(haystack_lower: &str, phrases: &[String]) -> bool {
+pub(super) fn contains_phrase(haystack_lower: &str, phrases: &[String]) -> bool {
     phrases
         .iter()
         .any(|p| !p.is_empty() && haystack_lower.contains(&p.to_lowercase()))
@@ -424,7 +425,7 @@ async fn chat(
 }
 
 /// PTU buckets swap the admission estimate for the real cost when the call completes.
-fn correct_ptu_later(
+pub(super) fn correct_ptu_later(
     shared: &Arc<Shared>,
     d: &Arc<DeploymentRt>,
     after: Duration,
@@ -452,7 +453,7 @@ fn correct_ptu_later(
     }
 }
 
-fn throttled(
+pub(super) fn throttled(
     ctx: &Ctx,
     d: &DeploymentRt,
     surface: Surface,

@@ -22,6 +22,8 @@ pub mod limits;
 pub mod metrics;
 pub mod replay;
 mod respond;
+mod responses;
+mod responses_out;
 mod sse;
 mod state;
 pub mod text;
@@ -161,6 +163,8 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/openai/v1/chat/completions", post(data_plane::v1_chat))
         .route("/openai/v1/models", get(data_plane::v1_models))
+        .route("/openai/v1/responses", post(responses::v1))
+        .route("/openai/responses", post(responses::preview))
         .route("/models/chat/completions", post(data_plane::foundry_chat))
         .route(
             &format!("{arm_base}/providers/Microsoft.CognitiveServices/accounts"),
