@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::call_error::{cancelled_error, http_error, transport_error};
+use super::call_error::{
+    cancelled_error, explain_missing_deployment, http_error, transport_error,
+};
 use super::sse::{Body, Sniffed, sniff};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -263,6 +265,7 @@ impl ChatClient {
         record.finish_reason = end.state.finish_reason.clone();
         record.text = end.state.text;
         record.tool_calls = end.state.tool_calls;
+        record.async_filter = end.state.async_filter;
         record.usage = usage;
         record.ratelimit = end.ratelimit;
         record.request_id = end.request_id;
@@ -439,6 +442,7 @@ impl ChatClient {
                 });
             }
             let mut err = http_error(status, &body);
+            explain_missing_deployment(&mut err, deployment);
             if matches!(status, 401 | 403)
                 && let Some(advice) = advice_for_denied(
                     Plane::DataPlane,

@@ -67,6 +67,13 @@ pub fn format_text(r: &BenchReport) -> String {
         "{head} started {} · completed {} · failed {} · throttled {} · dropped {} · late {} · in flight {}\n",
         r.started, r.completed, r.failed, r.throttled, r.dropped, r.late_starts, r.in_flight
     ));
+    // Only when a provisioned deployment spilled over: the line stays as it was otherwise.
+    if r.spilled > 0 {
+        out.push_str(&format!(
+            "  spilled {} (served by the spillover deployment)\n",
+            r.spilled
+        ));
+    }
     let util = r.utilization_pct.map_or("—".to_string(), |u| {
         format!("p50 {:.1}% p95 {:.1}% max {:.1}%", u.p50, u.p95, u.max)
     });
