@@ -661,7 +661,11 @@ async fn the_client_keeps_the_async_filter_verdict_of_recording_13() {
     let f = fixture("13-stream-async-content-filter");
     for how in [Serve::AsRecorded, Serve::NoContentType] {
         let (rec, _) = call(&f, how).await;
-        assert!(mismatches(&f, &rec).is_empty(), "{:?}", mismatches(&f, &rec));
+        assert!(
+            mismatches(&f, &rec).is_empty(),
+            "{:?}",
+            mismatches(&f, &rec)
+        );
         let v = rec.async_filter.clone().expect("an async verdict");
         assert_eq!(v.annotations, 2);
         assert_eq!(v.checked_to, 992);
@@ -675,26 +679,36 @@ async fn the_client_keeps_the_async_filter_verdict_of_recording_13() {
     // Synchronous streams have none.
     let (rec, _) = call(&fixture("02-stream-include-usage-v1"), Serve::AsRecorded).await;
     assert_eq!(rec.async_filter, None);
-    assert!(serde_json::to_value(&rec).unwrap().get("async_filter").is_none());
+    assert!(
+        serde_json::to_value(&rec)
+            .unwrap()
+            .get("async_filter")
+            .is_none()
+    );
 }
 
 /// Both recorded shapes of a missing deployment get the same plain explanation.
 #[tokio::test]
 async fn the_client_names_the_missing_deployment_on_both_paths() {
     for (name, deployment) in [
-        ("18-stream-400-unknown-model-v1", "this-model-does-not-exist-12345"),
+        (
+            "18-stream-400-unknown-model-v1",
+            "this-model-does-not-exist-12345",
+        ),
         ("19-nonstream-404-deployment-not-found", "gpt-5-nano"),
     ] {
         let f = fixture(name);
         let (rec, _) = call(&f, Serve::AsRecorded).await;
         let e = rec.error.expect("an error");
         assert!(
-            e.message
-                .starts_with(&format!("no deployment named `{deployment}` on this resource")),
+            e.message.starts_with(&format!(
+                "no deployment named `{deployment}` on this resource"
+            )),
             "{name}: {e}"
         );
         assert!(
-            e.message.contains(f.expect.error_message.as_deref().unwrap()),
+            e.message
+                .contains(f.expect.error_message.as_deref().unwrap()),
             "{name}: Azure's words are kept: {e}"
         );
     }
@@ -739,7 +753,8 @@ async fn the_simulator_answers_unknown_deployments_as_recorded() {
             resp.headers()
                 .get("content-type")
                 .map(|v| v.to_str().unwrap().to_string()),
-            f.response.headers
+            f.response
+                .headers
                 .get("content-type")
                 .and_then(Value::as_str)
                 .map(str::to_string),

@@ -45,8 +45,14 @@ async fn reset_and_renewal_headers_reach_the_record_and_its_json() {
             .map(|(_, v)| v.clone())
     };
     // gpt-4o counts requests per 10-second window; the first request opened one.
-    assert_eq!(header("x-ratelimit-renewalperiod-requests").as_deref(), Some("10"));
-    assert_eq!(header("x-ratelimit-renewalperiod-tokens").as_deref(), Some("60"));
+    assert_eq!(
+        header("x-ratelimit-renewalperiod-requests").as_deref(),
+        Some("10")
+    );
+    assert_eq!(
+        header("x-ratelimit-renewalperiod-tokens").as_deref(),
+        Some("60")
+    );
     assert_eq!(header("x-ms-is-spilled-over").as_deref(), Some("false"));
     let rl = &rec.ratelimit;
     assert_eq!(rl.renewal_period_requests_s, Some(10.0));
@@ -86,7 +92,10 @@ async fn content_chunks_carry_obfuscation_and_the_client_reads_past_it() {
         .iter()
         .map(|d| {
             let v: serde_json::Value = serde_json::from_str(d).unwrap();
-            v["choices"][0]["delta"]["content"].as_str().unwrap().to_string()
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .unwrap()
+                .to_string()
         })
         .collect();
     assert_eq!(rec.text, answer, "padding never leaks into the text");
@@ -207,7 +216,11 @@ async fn the_async_filter_verdict_reaches_the_record() {
 #[tokio::test]
 async fn a_late_async_block_ends_the_call_with_content_filter() {
     let sim = async_sim().await;
-    let (rec, _) = run(&client(&sim), &ask("gpt-4o", "Please recite the full lyrics")).await;
+    let (rec, _) = run(
+        &client(&sim),
+        &ask("gpt-4o", "Please recite the full lyrics"),
+    )
+    .await;
     assert_eq!(rec.outcome, Outcome::Done, "{:?}", rec.error);
     assert_eq!(rec.finish_reason.as_deref(), Some("content_filter"));
     let v = rec.async_filter.clone().expect("a verdict");
@@ -219,7 +232,11 @@ async fn a_late_async_block_ends_the_call_with_content_filter() {
     );
     // The synchronous mode of the same prompt has no late verdict.
     let sync = sim_with(|_| {}).await;
-    let (rec, _) = run(&client(&sync), &ask("gpt-4o", "Please recite the full lyrics")).await;
+    let (rec, _) = run(
+        &client(&sync),
+        &ask("gpt-4o", "Please recite the full lyrics"),
+    )
+    .await;
     assert_eq!(rec.finish_reason.as_deref(), Some("content_filter"));
     assert_eq!(rec.async_filter, None);
 }

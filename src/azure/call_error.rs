@@ -94,11 +94,11 @@ pub(super) fn http_error(status: u16, body: &[u8]) -> CallError {
 /// `/openai/deployments/{name}`, 400 `unknown_model` ("Unknown model: X") on `/openai/v1`.
 /// The service's own message follows in parentheses.
 pub(super) fn explain_missing_deployment(err: &mut CallError, deployment: &str) {
-    let missing = match (err.status, err.code.as_deref()) {
-        (Some(404), Some("DeploymentNotFound")) => true,
-        (Some(400 | 404), Some("unknown_model" | "model_not_found")) => true,
-        _ => false,
-    };
+    let missing = matches!(
+        (err.status, err.code.as_deref()),
+        (Some(404), Some("DeploymentNotFound"))
+            | (Some(400 | 404), Some("unknown_model" | "model_not_found"))
+    );
     if missing {
         err.message = format!(
             "no deployment named `{deployment}` on this resource ({})",

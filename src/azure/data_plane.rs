@@ -6,9 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::call_error::{
-    cancelled_error, explain_missing_deployment, http_error, transport_error,
-};
+use super::call_error::{cancelled_error, explain_missing_deployment, http_error, transport_error};
 use super::sse::{Body, Sniffed, sniff};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -403,7 +401,7 @@ impl ChatClient {
         on_event(CallEvent::Headers {
             status,
             ttfb_ms: headers_at.as_secs_f64() * 1000.0,
-            ratelimit: ratelimit.clone(),
+            ratelimit: Box::new(ratelimit.clone()),
             request_id: request_id.clone(),
             region: region.clone(),
         });

@@ -271,7 +271,9 @@ pub enum CallEvent {
     Headers {
         status: u16,
         ttfb_ms: f64,
-        ratelimit: RateLimit,
+        /// Boxed: the headers event is one per attempt, deltas are many, and every event
+        /// is as large as its largest variant.
+        ratelimit: Box<RateLimit>,
         request_id: Option<String>,
         region: Option<String>,
     },

@@ -162,7 +162,10 @@ mod tests {
             text.contains("   resets requests 500 s · tokens 7 s (windows 60 s)\n"),
             "{text}"
         );
-        assert!(text.contains("tokens —/— ·"), "-1 is unknown, not 0 or -1: {text}");
+        assert!(
+            text.contains("tokens —/— ·"),
+            "-1 is unknown, not 0 or -1: {text}"
+        );
         assert!(!text.contains("-1"), "{text}");
         assert!(text.contains("   spilled over"), "{text}");
         assert!(text.contains("   filtered (async): violence\n"), "{text}");

@@ -181,7 +181,11 @@ mod tests {
             st.apply(&chunk(c));
         }
         assert_eq!(st.text, "Bananas");
-        assert_eq!(st.finish_reason.as_deref(), Some("stop"), "a null finish keeps stop");
+        assert_eq!(
+            st.finish_reason.as_deref(),
+            Some("stop"),
+            "a null finish keeps stop"
+        );
         let f = st.async_filter.unwrap();
         assert_eq!(
             f,
@@ -201,10 +205,7 @@ mod tests {
             r#"{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"delta":{"content":"x"},"index":0}]}"#,
         ));
         assert_eq!(st.async_filter, None);
-        assert_eq!(
-            AsyncFilter::default().summary(),
-            "filter (async): passed"
-        );
+        assert_eq!(AsyncFilter::default().summary(), "filter (async): passed");
     }
 
     #[test]

@@ -237,7 +237,12 @@ fn async_tail(w: &ChunkWriter, g: &Generated, out: &mut Vec<u8>) {
     let span = (0, g.pieces.iter().map(|p| p.chars().count()).sum());
     if g.filtered {
         w.async_verdict(span, sse::ASYNC_VERDICT_SEVERITY, None, out);
-        w.async_verdict(span, sse::ASYNC_VERDICT_BLOCKED, Some("content_filter"), out);
+        w.async_verdict(
+            span,
+            sse::ASYNC_VERDICT_BLOCKED,
+            Some("content_filter"),
+            out,
+        );
     } else {
         w.finish(g.finish, false, out);
         w.async_verdict(span, sse::ASYNC_VERDICT_SEVERITY, None, out);

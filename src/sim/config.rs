@@ -584,7 +584,7 @@ mod tests {
         let from_std = format!("{std}spillover = \"std\"\n");
         let msg = SimConfig::from_toml_str(&from_std).unwrap_err().to_string();
         assert!(msg.contains("deployments[0].spillover"), "{msg}");
-        let bad = format!("{std}").replace("\"async\"", "\"later\"");
+        let bad = std.replace("\"async\"", "\"later\"");
         let msg = SimConfig::from_toml_str(&bad).unwrap_err().to_string();
         assert!(msg.contains("content_filter"), "{msg}");
     }

@@ -465,7 +465,12 @@ mod tests {
         w.content("Hello", &mut out);
         w.finish("stop", false, &mut out);
         w.async_verdict((0, 5), ASYNC_VERDICT_SEVERITY, None, &mut out);
-        w.async_verdict((0, 5), ASYNC_VERDICT_BLOCKED, Some("content_filter"), &mut out);
+        w.async_verdict(
+            (0, 5),
+            ASYNC_VERDICT_BLOCKED,
+            Some("content_filter"),
+            &mut out,
+        );
         let text = String::from_utf8(out).unwrap();
         let events: Vec<serde_json::Value> = text
             .split("\n\n")
@@ -473,7 +478,10 @@ mod tests {
             .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
             .collect();
         for e in &events[..3] {
-            assert!(e["choices"][0].get("content_filter_results").is_none(), "{e}");
+            assert!(
+                e["choices"][0].get("content_filter_results").is_none(),
+                "{e}"
+            );
         }
         assert_eq!(events[1]["choices"][0]["delta"]["content"], "Hello");
         // As in tests/fixtures/conformance/13: identity blank, no delta/logprobs/usage.
@@ -483,7 +491,11 @@ mod tests {
             ["choices", "created", "id", "model", "object"]
         );
         assert_eq!(
-            v["choices"][0].as_object().unwrap().keys().collect::<Vec<_>>(),
+            v["choices"][0]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
             [
                 "content_filter_offsets",
                 "content_filter_results",

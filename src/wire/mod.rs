@@ -330,7 +330,10 @@ mod tests {
             r#"{"choices":[{"content_filter_results":{},"delta":{"content":"Why"},"finish_reason":null,"index":0,"logprobs":null}],"created":1774962762,"id":"chatcmpl-DPTBaSsimU1JbOyrWiQNkSSfOPQE7","model":"gpt-4.1-mini-2025-04-14","obfuscation":"3kqZ8m","object":"chat.completion.chunk","service_tier":"default","system_fingerprint":"fp_1","usage":null}"#,
         )
         .unwrap();
-        assert_eq!(c.choices[0].delta.as_ref().unwrap().content.as_deref(), Some("Why"));
+        assert_eq!(
+            c.choices[0].delta.as_ref().unwrap().content.as_deref(),
+            Some("Why")
+        );
         assert_eq!(c.model, "gpt-4.1-mini-2025-04-14");
     }
 
