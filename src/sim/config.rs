@@ -239,6 +239,12 @@ pub fn is_known_sku(sku: &str) -> bool {
     SKUS.contains(&sku)
 }
 
+/// Provisioned (PTU) SKUs: `ProvisionedManaged`, `GlobalProvisionedManaged`,
+/// `DataZoneProvisionedManaged`.
+pub fn is_provisioned(sku: &str) -> bool {
+    sku.ends_with("ProvisionedManaged")
+}
+
 /// The quota pool (ARM usage name) deployments of `model` on `sku` draw from:
 /// `OpenAI.{Sku}.{model}`.
 pub fn quota_pool(sku: &str, model: &str) -> String {
@@ -476,7 +482,7 @@ impl SimConfig {
                 return Err(invalid(key("latency.burst_tokens"), "must be at least 1"));
             }
             if let Some(target) = &d.spillover {
-                if !super::fleet::is_provisioned(&d.sku) {
+                if !is_provisioned(&d.sku) {
                     return Err(invalid(
                         key("spillover"),
                         "only a provisioned deployment (sku *ProvisionedManaged) can spill over",
@@ -489,7 +495,7 @@ impl SimConfig {
                             "names no deployment of this config",
                         ));
                     }
-                    Some(t) if super::fleet::is_provisioned(&t.sku) => {
+                    Some(t) if is_provisioned(&t.sku) => {
                         return Err(invalid(
                             key("spillover"),
                             "the spillover deployment must be a Standard-family one, not provisioned",
