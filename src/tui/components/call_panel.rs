@@ -306,13 +306,15 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         || low(rl.requests_left_ratio())
         || low(rl.tokens_left_ratio());
     if pressed && let Some(line) = reset_line(rl) {
-        let v = line.trim_start_matches("resets ").to_string();
+        // Without the window lengths: one row at 32 columns.
+        let v = line.trim_start_matches("resets ");
+        let v = v.split(" (").next().unwrap_or(v).to_string();
         out.push(kv("resets", v, theme.warn));
     }
     if rl.spilled_over {
         out.push(kv(
             "spilled",
-            "spilled over (served by the spillover deployment)".into(),
+            "yes, by the spillover deployment".into(),
             theme.warn,
         ));
     }
