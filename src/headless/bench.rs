@@ -273,3 +273,25 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spilled_calls_get_a_line_only_when_there_are_some() {
+        let mut r = BenchReport {
+            completed: 10,
+            ..BenchReport::default()
+        };
+        assert!(!format_text(&r).contains("spilled"));
+        r.spilled = 7;
+        let text = format_text(&r);
+        assert!(
+            text.contains("\n  spilled 7 (served by the spillover deployment)\n"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["spilled"], 7);
+    }
+}
