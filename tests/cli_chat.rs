@@ -75,6 +75,10 @@ async fn json_output_has_every_field() {
     ] {
         assert!(v["ratelimit"].get(key).is_some(), "ratelimit.{key}");
     }
+    // The 2026 headers (issue 13), added beside the old keys.
+    assert!(v["ratelimit"]["reset_requests_s"].is_number(), "{v}");
+    assert!(v["ratelimit"]["reset_tokens_s"].is_number(), "{v}");
+    assert_eq!(v["ratelimit"]["spilled_over"], false);
     assert_eq!(v["status"], 200);
     assert_eq!(v["error"], Value::Null);
     assert_eq!(v["attempts"][0]["status"], 200);
@@ -110,6 +114,11 @@ async fn errors_exit_non_zero_with_the_error_in_json() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "DeploymentNotFound");
     assert_eq!(v["status"], 404);
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("no deployment named `nope` on this resource ("),
+        "{msg}"
+    );
 }
 
 #[test]

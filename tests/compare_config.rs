@@ -113,7 +113,11 @@ fn a_variant_picks_its_wire_api_and_reasoning_effort() {
     )
     .unwrap();
     assert_eq!(s.variants[0].wire_api, Some(WireApi::Chat));
-    assert_eq!(s.variants[1].wire_api, Some(WireApi::Responses), "from [defaults]");
+    assert_eq!(
+        s.variants[1].wire_api,
+        Some(WireApi::Responses),
+        "from [defaults]"
+    );
     assert_eq!(
         s.variants[1].request().extra.get("reasoning_effort"),
         Some(&serde_json::json!("low"))

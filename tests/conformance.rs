@@ -619,3 +619,202 @@ async fn the_simulator_answers_the_recorded_completion_shape() {
         );
     }
 }
+
+fn fixture(name: &str) -> Fixture {
+    fixtures()
+        .into_iter()
+        .find(|(p, _)| p.to_string_lossy().contains(name))
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+        .1
+}
+
+/// The 2026 rate-limit headers as the client reads them from the recordings (05, 11): reset
+/// times and renewal periods in seconds, `x-ms-is-spilled-over: false`.
+#[tokio::test]
+async fn the_client_reads_the_2026_rate_limit_headers() {
+    for (name, reset_req, reset_tok) in [
+        ("05-stream-2026-gpt41-mini", 500.0, 7.0),
+        ("11-stream-gpt52-latency-checkpoint", 0.0, 0.0),
+    ] {
+        let f = fixture(name);
+        let (rec, _) = call(&f, Serve::AsRecorded).await;
+        let rl = &rec.ratelimit;
+        assert_eq!(rl.reset_requests_s, Some(reset_req), "{name}");
+        assert_eq!(rl.reset_tokens_s, Some(reset_tok), "{name}");
+        assert_eq!(rl.renewal_period_requests_s, Some(60.0), "{name}");
+        assert_eq!(rl.renewal_period_tokens_s, Some(60.0), "{name}");
+        assert!(!rl.spilled_over, "{name}");
+        let json = serde_json::to_value(&rec).unwrap();
+        assert_eq!(json["ratelimit"]["reset_requests_s"], reset_req, "{name}");
+        assert_eq!(json["ratelimit"]["spilled_over"], false, "{name}");
+    }
+    // 2024 (04) sent none of them: absent, not zero.
+    let (rec, _) = call(&fixture("04-stream-2024-legacy-shape"), Serve::AsRecorded).await;
+    assert_eq!(rec.ratelimit.reset_requests_s, None);
+    assert_eq!(rec.ratelimit.reset_tokens_s, None);
+}
+
+/// The asynchronous filter's verdict arrives after the finish chunk (13): the record keeps
+/// it — here the custom blocklist hit that did not cut the text.
+#[tokio::test]
+async fn the_client_keeps_the_async_filter_verdict_of_recording_13() {
+    let f = fixture("13-stream-async-content-filter");
+    for how in [Serve::AsRecorded, Serve::NoContentType] {
+        let (rec, _) = call(&f, how).await;
+        assert!(
+            mismatches(&f, &rec).is_empty(),
+            "{:?}",
+            mismatches(&f, &rec)
+        );
+        let v = rec.async_filter.clone().expect("an async verdict");
+        assert_eq!(v.annotations, 2);
+        assert_eq!(v.checked_to, 992);
+        assert_eq!(v.filtered, ["custom_blocklists:TestBlocklistNoBanana"]);
+        assert_eq!(
+            v.summary(),
+            "filtered (async): custom_blocklists:TestBlocklistNoBanana"
+        );
+        assert_eq!(rec.finish_reason.as_deref(), Some("stop"));
+    }
+    // Synchronous streams have none.
+    let (rec, _) = call(&fixture("02-stream-include-usage-v1"), Serve::AsRecorded).await;
+    assert_eq!(rec.async_filter, None);
+    assert!(
+        serde_json::to_value(&rec)
+            .unwrap()
+            .get("async_filter")
+            .is_none()
+    );
+}
+
+/// Both recorded shapes of a missing deployment get the same plain explanation.
+#[tokio::test]
+async fn the_client_names_the_missing_deployment_on_both_paths() {
+    for (name, deployment) in [
+        (
+            "18-stream-400-unknown-model-v1",
+            "this-model-does-not-exist-12345",
+        ),
+        ("19-nonstream-404-deployment-not-found", "gpt-5-nano"),
+    ] {
+        let f = fixture(name);
+        let (rec, _) = call(&f, Serve::AsRecorded).await;
+        let e = rec.error.expect("an error");
+        assert!(
+            e.message.starts_with(&format!(
+                "no deployment named `{deployment}` on this resource"
+            )),
+            "{name}: {e}"
+        );
+        assert!(
+            e.message
+                .contains(f.expect.error_message.as_deref().unwrap()),
+            "{name}: Azure's words are kept: {e}"
+        );
+    }
+}
+
+/// The simulator's unknown-deployment answers are the recorded ones, byte for byte, with the
+/// recorded content-type (none on the classic 404).
+#[tokio::test]
+async fn the_simulator_answers_unknown_deployments_as_recorded() {
+    let sim = common::sim().await;
+    let http = reqwest::Client::new();
+    for (name, path, model) in [
+        (
+            "19-nonstream-404-deployment-not-found",
+            "/openai/deployments/gpt-5-nano/chat/completions?api-version=2024-02-01",
+            None,
+        ),
+        (
+            "18-stream-400-unknown-model-v1",
+            "/openai/v1/chat/completions",
+            Some("this-model-does-not-exist-12345"),
+        ),
+    ] {
+        let f = fixture(name);
+        let mut body = serde_json::json!({
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream": f.request.stream,
+        });
+        if let Some(m) = model {
+            body["model"] = m.into();
+        }
+        let resp = common::bounded(
+            http.post(format!("{}{path}", sim.base_url()))
+                .header("api-key", "k")
+                .json(&body)
+                .send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status().as_u16(), f.response.status, "{name}");
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string()),
+            f.response
+                .headers
+                .get("content-type")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            "{name}"
+        );
+        assert!(resp.headers().contains_key("apim-request-id"), "{name}");
+        let text = common::bounded(resp.text()).await.unwrap();
+        assert_eq!(text, f.response.body, "{name}");
+    }
+}
+
+/// With `content_filter = "async"`, the simulator's stream has the chunk kinds of recording
+/// 13 in its order: annotation, role, content…, finish, two verdicts, usage.
+#[tokio::test]
+async fn the_simulator_streams_the_recorded_async_filter_shape() {
+    let recorded = fixture("13-stream-async-content-filter");
+    let sim = common::sim_with(|c| {
+        for d in &mut c.deployments {
+            d.content_filter = aoai::sim::config::ContentFilterMode::Async;
+        }
+    })
+    .await;
+    let body = common::bounded(async {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/openai/deployments/gpt-4o-mini/chat/completions?api-version=2025-01-01-preview",
+                sim.base_url()
+            ))
+            .header("api-key", "k")
+            .json(&serde_json::json!({
+                "messages": [{"role": "user", "content": "What fruit is yellow?"}],
+                "stream": true,
+                "stream_options": {"include_usage": true},
+                "max_tokens": 12
+            }))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    })
+    .await;
+    // Keys compared without `obfuscation`: the 2025-04 recording predates it.
+    let strip = |s: Vec<(Vec<String>, Vec<String>)>| {
+        let mut k: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for (top, choice) in s {
+            let e = (
+                top.into_iter().filter(|k| k != "obfuscation").collect(),
+                choice,
+            );
+            if k.last() != Some(&e) {
+                k.push(e);
+            }
+        }
+        k
+    };
+    let want = strip(shapes(&recorded.response.body));
+    let got = strip(shapes(&body));
+    // The recording's verdict chunks share one shape, so the run of two reads as one kind.
+    assert_eq!(got, want, "\n{body}");
+    assert!(body.ends_with("data: [DONE]\n\n"));
+}

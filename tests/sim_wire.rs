@@ -204,16 +204,21 @@ async fn not_found_bodies() {
         )
     );
     assert!(r.headers.contains_key("apim-request-id"));
+    // The recorded shapes (tests/fixtures/conformance/19 and 18; conformance.rs compares
+    // the bytes).
     let r = post(&classic_url(&sim, "nope"), &chat_body(false, false), &[]).await;
     assert_eq!(r.status, 404);
-    assert_eq!(
-        r.text(),
-        r#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#
-    );
+    assert_eq!(r.json()["error"]["code"], "DeploymentNotFound");
+    assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+    assert!(!r.headers.contains_key("content-type"));
     let mut body = chat_body(false, false);
     body["model"] = json!("nope");
     let r = post(&format!("{base}/openai/v1/chat/completions"), &body, &[]).await;
-    assert_eq!(r.json()["error"]["code"], "DeploymentNotFound");
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.text(),
+        r#"{"error":{"code":"unknown_model","message":"Unknown model: nope","details":"Unknown model: nope"}}"#
+    );
     let r = get(&format!("{base}/nothing/here"), &[]).await;
     assert_eq!(r.status, 404);
 }

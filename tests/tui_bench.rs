@@ -85,7 +85,7 @@ fn call(app: &mut App, clock: &ManualClock, deployment: &str, remaining: u64, ut
         CallMsg::Event(CallEvent::Headers {
             status: 200,
             ttfb_ms: 120.0,
-            ratelimit: ratelimit.clone(),
+            ratelimit: Box::new(ratelimit.clone()),
             request_id: Some(format!("0d6a3c1e-0000-4000-8000-00000000000{id}")),
             region: Some("Sweden Central".into()),
         }),

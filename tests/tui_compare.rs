@@ -64,7 +64,7 @@ fn headers(app: &mut App, id: u64) {
         CallEvent::Headers {
             status: 200,
             ttfb_ms: 100.0,
-            ratelimit,
+            ratelimit: Box::new(ratelimit),
             request_id: Some(format!("req-{id}")),
             region: Some("Sweden Central".into()),
         },

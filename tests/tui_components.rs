@@ -97,7 +97,7 @@ fn session() -> Session {
         CallEvent::Headers {
             status: 200,
             ttfb_ms: 120.0,
-            ratelimit: sample_ratelimit(),
+            ratelimit: Box::new(sample_ratelimit()),
             request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
             region: Some("Sweden Central".into()),
         },
@@ -151,7 +151,7 @@ fn a_responses_call_with_a_reasoning_summary() {
         CallEvent::Headers {
             status: 200,
             ttfb_ms: 110.0,
-            ratelimit: sample_ratelimit(),
+            ratelimit: Box::new(sample_ratelimit()),
             request_id: None,
             region: Some("Sweden Central".into()),
         },
@@ -391,4 +391,45 @@ fn status_bar_tabs_and_hints() {
         status_bar::render_hints(area, buf, &theme, &hints, None)
     });
     assert_snapshot!("component_hint_bar_100x1", bottom.backend());
+}
+
+/// The 2026 wire facts on the panel: a call a PTU deployment spilled over, low on tokens
+/// (so the window resets show), with the async filter's late verdict.
+#[test]
+fn call_panel_of_a_spilled_call_with_an_async_verdict() {
+    let rl = aoai::domain::ratelimit::RateLimit::from_headers([
+        ("x-ratelimit-remaining-requests", "449"),
+        ("x-ratelimit-limit-requests", "450"),
+        ("x-ratelimit-remaining-tokens", "2000"),
+        ("x-ratelimit-limit-tokens", "450000"),
+        ("x-ratelimit-reset-requests", "9"),
+        ("x-ratelimit-reset-tokens", "42"),
+        ("x-ratelimit-renewalperiod-requests", "10"),
+        ("x-ratelimit-renewalperiod-tokens", "60"),
+        ("x-ms-is-spilled-over", "true"),
+    ]);
+    let mut s = Session::default();
+    let mut c = LiveCall::new(1, "gpt-4.1-ptu", ApiPath::Classic, "Hi", Duration::ZERO);
+    c.finish(
+        CallRecord {
+            ratelimit: rl,
+            async_filter: Some(aoai::domain::stream::AsyncFilter {
+                annotations: 2,
+                filtered: vec!["violence".into()],
+                checked_to: 70,
+            }),
+            ..record()
+        },
+        Duration::from_millis(1310),
+    );
+    s.calls.push(c);
+    let theme = theme();
+    let t = frame(44, 26, |area, buf| {
+        call_panel::render(area, buf, &theme, s.latest(), NOW)
+    });
+    let screen = format!("{:?}", t.backend());
+    assert!(screen.contains("spilled  yes"), "{screen}");
+    assert!(screen.contains("filtered (async): violence"), "{screen}");
+    assert!(screen.contains("requests 9 s · tokens 42 s"), "{screen}");
+    assert_snapshot!("component_call_panel_spilled_async_44x26", t.backend());
 }

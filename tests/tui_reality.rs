@@ -29,7 +29,7 @@ fn headers() -> CallEvent {
     CallEvent::Headers {
         status: 200,
         ttfb_ms: 120.0,
-        ratelimit: sample_ratelimit(),
+        ratelimit: Box::new(sample_ratelimit()),
         request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
         region: Some("Sweden Central".into()),
     }

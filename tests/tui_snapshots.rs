@@ -38,13 +38,13 @@ fn headers(remaining_requests: u64) -> CallEvent {
     CallEvent::Headers {
         status: 200,
         ttfb_ms: 120.0,
-        ratelimit: RateLimit {
+        ratelimit: Box::new(RateLimit {
             remaining_requests: Some(remaining_requests),
             limit_requests: Some(450),
             remaining_tokens: Some(449_000),
             limit_tokens: Some(450_000),
             ..Default::default()
-        },
+        }),
         request_id: Some("0d6a3c1e-0000-4000-8000-000000000001".into()),
         region: Some("Sweden Central".into()),
     }

@@ -89,6 +89,24 @@ pub(super) fn http_error(status: u16, body: &[u8]) -> CallError {
     }
 }
 
+/// Says in plain words that the deployment does not exist. Azure answers a missing
+/// deployment in two ways (tests/fixtures/conformance/19 and 18): 404 `DeploymentNotFound` on
+/// `/openai/deployments/{name}`, 400 `unknown_model` ("Unknown model: X") on `/openai/v1`.
+/// The service's own message follows in parentheses.
+pub(super) fn explain_missing_deployment(err: &mut CallError, deployment: &str) {
+    let missing = matches!(
+        (err.status, err.code.as_deref()),
+        (Some(404), Some("DeploymentNotFound"))
+            | (Some(400 | 404), Some("unknown_model" | "model_not_found"))
+    );
+    if missing {
+        err.message = format!(
+            "no deployment named `{deployment}` on this resource ({})",
+            err.message
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +124,35 @@ mod tests {
         let e = http_error(429, br#"{"error":{"code":"429","message":"... have exceeded call rate limit of your current OpenAI S0 pricing tier. Please retry after 5 seconds."}}"#);
         assert_eq!(e.kind, ErrorKind::Throttled);
         assert_eq!(e.throttle, Some(ThrottleKind::Requests));
+    }
+
+    #[test]
+    fn a_missing_deployment_is_named_on_both_paths() {
+        // The bodies as recorded: tests/fixtures/conformance/19 (classic, pretty-printed)
+        // and 18 (v1).
+        let mut e = http_error(
+            404,
+            b"{\n  \"error\": {\n    \"type\": \"invalid_request_error\",\n    \"code\": \"DeploymentNotFound\",\n    \"message\": \"The API deployment for this resource does not exist.\"\n  }\n}",
+        );
+        explain_missing_deployment(&mut e, "gpt-5-nano");
+        assert_eq!(
+            e.to_string(),
+            "404 DeploymentNotFound: no deployment named `gpt-5-nano` on this resource (The API deployment for this resource does not exist.)"
+        );
+        let mut e = http_error(
+            400,
+            br#"{"error":{"code":"unknown_model","message":"Unknown model: nope","details":"Unknown model: nope"}}"#,
+        );
+        explain_missing_deployment(&mut e, "nope");
+        assert_eq!(
+            e.message,
+            "no deployment named `nope` on this resource (Unknown model: nope)"
+        );
+        let mut e = http_error(
+            400,
+            br#"{"error":{"code":"unsupported_parameter","message":"x"}}"#,
+        );
+        explain_missing_deployment(&mut e, "d");
+        assert_eq!(e.message, "x");
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::call_error::{cancelled_error, http_error, transport_error};
+use super::call_error::{cancelled_error, explain_missing_deployment, http_error, transport_error};
 use super::sse::{Body, Sniffed, sniff};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -270,6 +270,7 @@ impl ChatClient {
         record.reasoning_summary =
             (!end.state.reasoning_summary.is_empty()).then_some(end.state.reasoning_summary);
         record.tool_calls = end.state.tool_calls;
+        record.async_filter = end.state.async_filter;
         record.usage = usage;
         record.ratelimit = end.ratelimit;
         record.request_id = end.request_id;
@@ -407,7 +408,7 @@ impl ChatClient {
         on_event(CallEvent::Headers {
             status,
             ttfb_ms: headers_at.as_secs_f64() * 1000.0,
-            ratelimit: ratelimit.clone(),
+            ratelimit: Box::new(ratelimit.clone()),
             request_id: request_id.clone(),
             region: region.clone(),
         });
@@ -446,6 +447,7 @@ impl ChatClient {
                 });
             }
             let mut err = http_error(status, &body);
+            explain_missing_deployment(&mut err, deployment);
             if matches!(status, 401 | 403)
                 && let Some(advice) = advice_for_denied(
                     Plane::DataPlane,

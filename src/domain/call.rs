@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ratelimit::{RateLimit, ThrottleKind};
 use super::retry::RetryPolicy;
+use super::stream::AsyncFilter;
 use super::usage::Usage;
 use crate::wire::ChatRequest;
 
@@ -235,6 +236,9 @@ pub struct CallRecord {
     pub call_ms: Option<f64>,
     pub usage: Option<Usage>,
     pub ratelimit: RateLimit,
+    /// The asynchronous content filter's late verdict, when the stream carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub async_filter: Option<AsyncFilter>,
     pub request_id: Option<String>,
     pub region: Option<String>,
     pub cost_usd: Option<f64>,
@@ -278,7 +282,9 @@ pub enum CallEvent {
     Headers {
         status: u16,
         ttfb_ms: f64,
-        ratelimit: RateLimit,
+        /// Boxed: the headers event is one per attempt, deltas are many, and every event
+        /// is as large as its largest variant.
+        ratelimit: Box<RateLimit>,
         request_id: Option<String>,
         region: Option<String>,
     },

@@ -3,6 +3,36 @@
 
 use crate::domain::call::{CallRecord, Outcome, WireApi};
 use crate::domain::num::{fmt_ms, opt_ms, opt_u};
+use crate::domain::ratelimit::RateLimit;
+
+/// A window reset time: `7 s`, `0 s`, `1.5 s`.
+fn secs(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// `resets requests 500 s · tokens 7 s (windows 60 s)`, when the service sent reset times
+/// (`x-ratelimit-reset-*`, 2026+); `None` otherwise. Unknown (`-1`) values never show.
+pub fn reset_line(rl: &RateLimit) -> Option<String> {
+    if rl.reset_requests_s.is_none() && rl.reset_tokens_s.is_none() {
+        return None;
+    }
+    let mut line = format!(
+        "resets requests {} · tokens {}",
+        rl.reset_requests_s.map_or("—".into(), secs),
+        rl.reset_tokens_s.map_or("—".into(), secs)
+    );
+    match (rl.renewal_period_requests_s, rl.renewal_period_tokens_s) {
+        (Some(a), Some(b)) if a == b => line.push_str(&format!(" (windows {})", secs(a))),
+        (Some(a), Some(b)) => line.push_str(&format!(" (windows {} / {})", secs(a), secs(b))),
+        (Some(a), None) | (None, Some(a)) => line.push_str(&format!(" (window {})", secs(a))),
+        (None, None) => {}
+    }
+    Some(line)
+}
 
 /// The human-readable figures of a call, as printed after the answer.
 pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
@@ -81,6 +111,15 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
         rl.retry_after_ms
             .map_or("—".to_string(), |v| fmt_ms(v as f64))
     ));
+    if let Some(line) = reset_line(rl) {
+        out.push_str(&format!("   {line}\n"));
+    }
+    if rl.spilled_over {
+        out.push_str("   spilled over: served by the spillover deployment\n");
+    }
+    if let Some(f) = &r.async_filter {
+        out.push_str(&format!("   {}\n", f.summary()));
+    }
     let attempts: Vec<String> = r
         .attempts
         .iter()
@@ -106,4 +145,58 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
         out.push_str(&format!("   error: {e}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::stream::AsyncFilter;
+
+    #[test]
+    fn new_header_facts_are_printed() {
+        let mut r = CallRecord {
+            deployment: "gpt-4.1-ptu".into(),
+            ratelimit: RateLimit::from_headers([
+                ("x-ratelimit-reset-requests", "500"),
+                ("x-ratelimit-reset-tokens", "7"),
+                ("x-ratelimit-renewalperiod-requests", "60"),
+                ("x-ratelimit-renewalperiod-tokens", "60"),
+                ("x-ratelimit-remaining-tokens", "-1"),
+                ("x-ratelimit-limit-tokens", "-1"),
+                ("x-ms-is-spilled-over", "true"),
+            ]),
+            async_filter: Some(AsyncFilter {
+                annotations: 2,
+                filtered: vec!["violence".into()],
+                checked_to: 40,
+            }),
+            ..CallRecord::default()
+        };
+        let text = metrics_block(&r, false);
+        assert!(
+            text.contains("   resets requests 500 s · tokens 7 s (windows 60 s)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tokens —/— ·"),
+            "-1 is unknown, not 0 or -1: {text}"
+        );
+        assert!(!text.contains("-1"), "{text}");
+        assert!(text.contains("   spilled over"), "{text}");
+        assert!(text.contains("   filtered (async): violence\n"), "{text}");
+        r.ratelimit = RateLimit::default();
+        r.async_filter = None;
+        let text = metrics_block(&r, false);
+        assert!(!text.contains("resets"), "{text}");
+        assert!(!text.contains("spilled"), "{text}");
+        assert!(!text.contains("async"), "{text}");
+        assert_eq!(
+            reset_line(&RateLimit {
+                reset_tokens_s: Some(1.5),
+                ..RateLimit::default()
+            })
+            .as_deref(),
+            Some("resets requests — · tokens 1.5 s")
+        );
+    }
 }

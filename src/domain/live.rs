@@ -123,7 +123,7 @@ impl LiveCall {
             } => {
                 self.status = Some(status);
                 self.ttfb_ms = Some(ttfb_ms);
-                self.ratelimit = ratelimit;
+                self.ratelimit = *ratelimit;
                 self.request_id = request_id;
                 self.region = region;
                 self.phase = Phase::Waiting;
@@ -358,7 +358,7 @@ mod tests {
             CallEvent::Headers {
                 status: 200,
                 ttfb_ms: 90.0,
-                ratelimit: RateLimit::default(),
+                ratelimit: Box::new(RateLimit::default()),
                 request_id: Some("r".into()),
                 region: None,
             },
@@ -397,7 +397,7 @@ mod tests {
             CallEvent::Headers {
                 status: 200,
                 ttfb_ms: 90.0,
-                ratelimit: rl.clone(),
+                ratelimit: Box::new(rl.clone()),
                 request_id: Some("req-1".into()),
                 region: Some("Sweden Central".into()),
             },

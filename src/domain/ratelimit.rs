@@ -14,6 +14,19 @@ pub struct RateLimit {
     /// Seconds until the token window resets (`x-ratelimit-reset-tokens`, or the 2023
     /// spelling `x-rate-limit-reset-tokens`).
     pub reset_tokens_s: Option<f64>,
+    /// Seconds until the request window resets (`x-ratelimit-reset-requests`, 2026+).
+    #[serde(default)]
+    pub reset_requests_s: Option<f64>,
+    /// Length of the request / token windows, seconds (`x-ratelimit-renewalperiod-*`, `60`
+    /// in every 2026 recording: tests/fixtures/conformance/05, 11).
+    #[serde(default)]
+    pub renewal_period_requests_s: Option<f64>,
+    #[serde(default)]
+    pub renewal_period_tokens_s: Option<f64>,
+    /// `x-ms-is-spilled-over: true`: a provisioned deployment passed the call on to its
+    /// spillover deployment.
+    #[serde(default)]
+    pub spilled_over: bool,
     /// `retry-after-ms`, else `retry-after` × 1000.
     pub retry_after_ms: Option<u64>,
     /// PTU utilisation percentage (`azure-openai-deployment-utilization`), when sent.
@@ -31,6 +44,47 @@ fn parse_seconds(v: &str) -> Option<f64> {
     (s.is_finite() && s >= 0.0).then_some(s)
 }
 
+/// A reset time in seconds. Azure sends a bare number of seconds (azure-wire.md §3: `55`;
+/// recordings 05 and 11: `500`/`7`, `0`/`0`); OpenAI-compatible servers send durations such
+/// as `1s`, `250ms` or `6m0s`. Negative (`-1`, unknown) and junk read as absent.
+fn parse_reset(v: &str) -> Option<f64> {
+    let v = v.trim();
+    if let Ok(s) = v.parse::<f64>() {
+        return (s.is_finite() && s >= 0.0).then_some(s);
+    }
+    // A duration: number+unit pairs (`h`, `m`, `s`, `ms`), e.g. `1m30.5s`.
+    let mut total = 0.0;
+    let mut rest = v;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|&n| n > 0)?;
+        let value: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else if rest.starts_with('h') {
+            (3600.0, 1)
+        } else if rest.starts_with('m') {
+            (60.0, 1)
+        } else if rest.starts_with('s') {
+            (1.0, 1)
+        } else {
+            return None;
+        };
+        total += value * unit;
+        rest = &rest[len..];
+    }
+    total.is_finite().then_some(total)
+}
+
+fn parse_bool(v: &str) -> bool {
+    v.trim().eq_ignore_ascii_case("true")
+}
+
 impl RateLimit {
     /// Reads the headers from (name, value) pairs; names are compared case-insensitively.
     pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
@@ -44,8 +98,16 @@ impl RateLimit {
                 "x-ratelimit-limit-requests" => r.limit_requests = parse_count(value),
                 "x-ratelimit-limit-tokens" => r.limit_tokens = parse_count(value),
                 "x-ratelimit-reset-tokens" | "x-rate-limit-reset-tokens" => {
-                    r.reset_tokens_s = parse_seconds(value)
+                    r.reset_tokens_s = parse_reset(value)
                 }
+                "x-ratelimit-reset-requests" => r.reset_requests_s = parse_reset(value),
+                "x-ratelimit-renewalperiod-requests" => {
+                    r.renewal_period_requests_s = parse_reset(value)
+                }
+                "x-ratelimit-renewalperiod-tokens" => {
+                    r.renewal_period_tokens_s = parse_reset(value)
+                }
+                "x-ms-is-spilled-over" => r.spilled_over = parse_bool(value),
                 "retry-after-ms" | "x-ms-retry-after-ms" => {
                     retry_after_ms =
                         retry_after_ms.or(parse_seconds(value).map(|ms| ms.round() as u64))
@@ -124,6 +186,71 @@ mod tests {
         assert_eq!(r.retry_after_ms, Some(6543), "retry-after-ms wins");
         assert_eq!(r.reset_tokens_s, Some(55.0));
         assert_eq!(r.requests_left_ratio(), Some(0.09));
+    }
+
+    #[test]
+    fn parses_2026_headers_as_recorded() {
+        // tests/fixtures/conformance/05-stream-2026-gpt41-mini.json, as recorded (mixed case).
+        let r = RateLimit::from_headers([
+            ("x-ms-is-spilled-over", "false"),
+            ("x-ratelimit-limit-requests", "120"),
+            ("x-ratelimit-limit-tokens", "120000"),
+            ("x-ratelimit-remaining-requests", "119"),
+            ("x-ratelimit-remaining-tokens", "119986"),
+            ("X-RateLimit-RenewalPeriod-Requests", "60"),
+            ("x-ratelimit-renewalperiod-tokens", "60"),
+            ("x-ratelimit-reset-requests", "500"),
+            ("x-ratelimit-reset-tokens", "7"),
+        ]);
+        assert_eq!(
+            r,
+            RateLimit {
+                remaining_requests: Some(119),
+                remaining_tokens: Some(119_986),
+                limit_requests: Some(120),
+                limit_tokens: Some(120_000),
+                reset_tokens_s: Some(7.0),
+                reset_requests_s: Some(500.0),
+                renewal_period_requests_s: Some(60.0),
+                renewal_period_tokens_s: Some(60.0),
+                spilled_over: false,
+                ..RateLimit::default()
+            }
+        );
+        let r = RateLimit::from_headers([("X-Ms-Is-Spilled-Over", "True")]);
+        assert!(r.spilled_over);
+    }
+
+    #[test]
+    fn minus_one_is_unknown_never_zero_or_negative() {
+        let r = RateLimit::from_headers([
+            ("x-ratelimit-remaining-tokens", "-1"),
+            ("x-ratelimit-limit-tokens", "-1"),
+            ("x-ratelimit-reset-tokens", "-1"),
+        ]);
+        assert_eq!(r.remaining_tokens, None);
+        assert_eq!(r.limit_tokens, None);
+        assert_eq!(r.reset_tokens_s, None);
+        assert_eq!(r.tokens_left_ratio(), None);
+    }
+
+    #[test]
+    fn reset_durations() {
+        for (v, want) in [
+            ("0", Some(0.0)),
+            ("7", Some(7.0)),
+            ("1s", Some(1.0)),
+            ("1.5s", Some(1.5)),
+            ("250ms", Some(0.25)),
+            ("6m0s", Some(360.0)),
+            ("1h2m3s", Some(3723.0)),
+            ("", None),
+            ("soon", None),
+            ("5x", None),
+            ("-1", None),
+        ] {
+            assert_eq!(parse_reset(v), want, "{v:?}");
+        }
     }
 
     #[test]

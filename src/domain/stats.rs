@@ -117,6 +117,8 @@ pub struct Sample {
     /// Largest retry-after the service sent on this request's attempts.
     pub retry_after_ms: Option<u64>,
     pub utilization_pct: Option<f64>,
+    /// Served by the spillover deployment of a provisioned one (`x-ms-is-spilled-over`).
+    pub spilled_over: bool,
     pub error_kind: Option<ErrorKind>,
     /// The error message, formatted (kept for the last error shown in reports).
     pub error: Option<String>,
@@ -129,6 +131,8 @@ pub struct Span {
     pub failed: u64,
     pub throttled: u64,
     pub cancelled: u64,
+    /// Calls a provisioned deployment passed to its spillover deployment.
+    pub spilled: u64,
     pub attempts: u64,
     pub http_429: u64,
     pub prompt_tokens: u64,
@@ -150,6 +154,7 @@ impl Default for Span {
             failed: 0,
             throttled: 0,
             cancelled: 0,
+            spilled: 0,
             attempts: 0,
             http_429: 0,
             prompt_tokens: 0,
@@ -180,6 +185,7 @@ impl Span {
         }
         self.attempts += u64::from(s.attempts);
         self.http_429 += u64::from(s.http_429);
+        self.spilled += u64::from(s.spilled_over);
         if let Some(r) = s.retry_after_ms {
             self.retry_after_ms_max = Some(self.retry_after_ms_max.map_or(r, |m| m.max(r)));
         }
@@ -210,6 +216,7 @@ impl Span {
         self.failed += o.failed;
         self.throttled += o.throttled;
         self.cancelled += o.cancelled;
+        self.spilled += o.spilled;
         self.attempts += o.attempts;
         self.http_429 += o.http_429;
         self.prompt_tokens += o.prompt_tokens;
@@ -264,6 +271,9 @@ pub struct BenchReport {
     pub failed: u64,
     pub throttled: u64,
     pub cancelled: u64,
+    /// Calls served by the spillover deployment (`x-ms-is-spilled-over: true`), cumulative.
+    #[serde(default)]
+    pub spilled: u64,
     pub dropped: u64,
     pub late_starts: u64,
     pub in_flight: u64,
@@ -400,6 +410,7 @@ impl Collector {
             failed: cum.failed,
             throttled: cum.throttled,
             cancelled: cum.cancelled,
+            spilled: cum.spilled,
             dropped: g.dropped,
             late_starts: g.late,
             in_flight: g.in_flight,
@@ -487,8 +498,11 @@ mod tests {
             started: 7,
             ..Default::default()
         };
-        for _ in 0..6 {
-            c.record(&done(10, 100));
+        for i in 0..6 {
+            c.record(&Sample {
+                spilled_over: i == 0,
+                ..done(10, 100)
+            });
         }
         c.record(&Sample {
             outcome: Outcome::Throttled,
@@ -509,6 +523,7 @@ mod tests {
         assert_eq!(r.output_tpm, 3_600.0);
         assert_eq!(r.http_429, 3);
         assert_eq!(r.rate_429, 3.0 / 9.0);
+        assert_eq!(r.spilled, 1);
         assert_eq!(r.retry_after_ms_max, Some(1500));
         assert_eq!(r.errors.get("throttled"), Some(&1));
         assert_eq!(r.last_error.as_deref(), Some("429: slow down"));
@@ -536,6 +551,7 @@ mod tests {
         assert_eq!(f.finished, 9);
         assert_eq!(f.rpm, 8.0 * 60.0 / 20.0);
         assert_eq!(f.ttft_ms.count, 8);
+        assert_eq!(f.spilled, 1, "spilled calls are counted over the run");
         assert!((f.ttft_ms.max - 30.0).abs() < 0.05);
         assert_eq!(f.started, 7);
     }

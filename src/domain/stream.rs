@@ -3,7 +3,37 @@
 //! and must not set them; async-filter annotation chunks carry no delta; usage may arrive on
 //! a chunk with no choices.
 
-use crate::wire::{ChunkIn, WireUsage};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{ChunkIn, WireUsage, filtered_categories};
+
+/// The late verdict of Azure's asynchronous content filter: annotation chunks with
+/// `content_filter_offsets` that arrive after the text they judge, even after the finish
+/// chunk (tests/fixtures/conformance/13, azure-wire.md §4.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncFilter {
+    /// How many verdict chunks arrived.
+    pub annotations: u32,
+    /// Categories some verdict marked `filtered: true`, first seen first; empty = passed.
+    pub filtered: Vec<String>,
+    /// The furthest answer offset a verdict covered (`end_offset`).
+    pub checked_to: u64,
+}
+
+impl AsyncFilter {
+    pub fn passed(&self) -> bool {
+        self.filtered.is_empty()
+    }
+
+    /// `filter (async): passed` or `filtered (async): violence, …`, for both front ends.
+    pub fn summary(&self) -> String {
+        if self.passed() {
+            "filter (async): passed".to_string()
+        } else {
+            format!("filtered (async): {}", self.filtered.join(", "))
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StreamState {
@@ -18,6 +48,8 @@ pub struct StreamState {
     pub tool_calls: u32,
     /// Reasoning-summary text (the Responses API streams it before the answer).
     pub reasoning_summary: String,
+    /// Set by the first async-filter verdict chunk.
+    pub async_filter: Option<AsyncFilter>,
 }
 
 impl StreamState {
@@ -35,6 +67,18 @@ impl StreamState {
         let mut delta_out = None;
         for choice in chunk.choices.iter().filter(|c| c.index == 0) {
             let delta = choice.delta.as_ref();
+            if let Some(offsets) = &choice.content_filter_offsets {
+                let f = self.async_filter.get_or_insert_with(AsyncFilter::default);
+                f.annotations += 1;
+                f.checked_to = f.checked_to.max(offsets.end_offset);
+                if let Some(results) = &choice.content_filter_results {
+                    for c in filtered_categories(results) {
+                        if !f.filtered.contains(&c) {
+                            f.filtered.push(c);
+                        }
+                    }
+                }
+            }
             if let Some(fr) = choice
                 .finish_reason
                 .as_ref()
@@ -125,6 +169,45 @@ mod tests {
         assert_eq!(st.id.as_deref(), Some("a"));
         assert_eq!(st.finish_reason.as_deref(), Some("length"));
         assert_eq!(st.usage, None);
+    }
+
+    #[test]
+    fn keeps_the_late_async_verdict() {
+        let mut st = StreamState::default();
+        for c in [
+            r#"{"choices":[{"delta":{"content":"Bananas"},"finish_reason":null,"index":0}],"id":"chatcmpl-1","model":"m"}"#,
+            r#"{"choices":[{"delta":{},"finish_reason":"stop","index":0}],"id":"chatcmpl-1","model":"m"}"#,
+            r#"{"choices":[{"content_filter_offsets":{"check_offset":0,"start_offset":0,"end_offset":7},"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"high"}},"finish_reason":null,"index":0}],"created":0,"id":"","model":"","object":""}"#,
+            r#"{"choices":[{"content_filter_offsets":{"check_offset":0,"start_offset":0,"end_offset":7},"content_filter_results":{"violence":{"filtered":true,"severity":"high"},"protected_material_text":{"detected":false,"filtered":false}},"finish_reason":null,"index":0}],"created":0,"id":"","model":"","object":""}"#,
+        ] {
+            st.apply(&chunk(c));
+        }
+        assert_eq!(st.text, "Bananas");
+        assert_eq!(
+            st.finish_reason.as_deref(),
+            Some("stop"),
+            "a null finish keeps stop"
+        );
+        let f = st.async_filter.unwrap();
+        assert_eq!(
+            f,
+            AsyncFilter {
+                annotations: 2,
+                filtered: vec!["violence".into()],
+                checked_to: 7
+            }
+        );
+        assert_eq!(f.summary(), "filtered (async): violence");
+    }
+
+    #[test]
+    fn synchronous_streams_have_no_async_verdict() {
+        let mut st = StreamState::default();
+        st.apply(&chunk(
+            r#"{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"delta":{"content":"x"},"index":0}]}"#,
+        ));
+        assert_eq!(st.async_filter, None);
+        assert_eq!(AsyncFilter::default().summary(), "filter (async): passed");
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub fn schedule(call: &ScenarioCall, speed: Speed) -> Schedule {
             CallEvent::Headers {
                 status,
                 ttfb_ms: ttfb,
-                ratelimit,
+                ratelimit: Box::new(ratelimit),
                 request_id,
                 region,
             },
@@ -340,11 +340,11 @@ mod tests {
         CallEvent::Headers {
             status: 200,
             ttfb_ms: 100.0,
-            ratelimit: RateLimit {
+            ratelimit: Box::new(RateLimit {
                 remaining_requests: Some(449),
                 limit_requests: Some(450),
                 ..Default::default()
-            },
+            }),
             request_id: Some("req-1".into()),
             region: Some("Sweden Central".into()),
         }

@@ -67,6 +67,13 @@ pub fn format_text(r: &BenchReport) -> String {
         "{head} started {} · completed {} · failed {} · throttled {} · dropped {} · late {} · in flight {}\n",
         r.started, r.completed, r.failed, r.throttled, r.dropped, r.late_starts, r.in_flight
     ));
+    // Only when a provisioned deployment spilled over: the line stays as it was otherwise.
+    if r.spilled > 0 {
+        out.push_str(&format!(
+            "  spilled {} (served by the spillover deployment)\n",
+            r.spilled
+        ));
+    }
     let util = r.utilization_pct.map_or("—".to_string(), |u| {
         format!("p50 {:.1}% p95 {:.1}% max {:.1}%", u.p50, u.p95, u.max)
     });
@@ -265,5 +272,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             eprintln!("aoai bench: {msg}");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spilled_calls_get_a_line_only_when_there_are_some() {
+        let mut r = BenchReport {
+            completed: 10,
+            ..BenchReport::default()
+        };
+        assert!(!format_text(&r).contains("spilled"));
+        r.spilled = 7;
+        let text = format_text(&r);
+        assert!(
+            text.contains("\n  spilled 7 (served by the spillover deployment)\n"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["spilled"], 7);
     }
 }

@@ -141,6 +141,9 @@ pub struct StreamSpec<'a> {
     pub usage: Usage,
     pub include_usage: bool,
     pub annotation: bool,
+    /// Asynchronous content filter: verdict chunks after the text (the writer is switched
+    /// to async shapes by the caller).
+    pub async_filter: bool,
     pub fault: Option<FaultKind>,
     pub stall: Duration,
 }
@@ -212,7 +215,11 @@ pub fn stream_plan(spec: &StreamSpec<'_>) -> Plan {
         }
     }
     let end = spec.timing.end + shift;
-    w.finish(g.finish, g.filtered, plan.at(end));
+    if spec.async_filter {
+        async_tail(w, g, plan.at(end));
+    } else {
+        w.finish(g.finish, g.filtered, plan.at(end));
+    }
     if spec.include_usage {
         w.usage(&spec.usage, plan.at(end));
     }
@@ -220,6 +227,27 @@ pub fn stream_plan(spec: &StreamSpec<'_>) -> Plan {
         w.done(plan.at(end));
     }
     plan
+}
+
+/// The asynchronous filter's end of a stream (tests/fixtures/conformance/13): the finish
+/// chunk, then two verdicts over the whole answer (severity categories, protected
+/// material). A blocked answer gets no `stop` finish: its second verdict carries
+/// `finish_reason:"content_filter"` (azure-wire.md §4.2).
+fn async_tail(w: &ChunkWriter, g: &Generated, out: &mut Vec<u8>) {
+    let span = (0, g.pieces.iter().map(|p| p.chars().count()).sum());
+    if g.filtered {
+        w.async_verdict(span, sse::ASYNC_VERDICT_SEVERITY, None, out);
+        w.async_verdict(
+            span,
+            sse::ASYNC_VERDICT_BLOCKED,
+            Some("content_filter"),
+            out,
+        );
+    } else {
+        w.finish(g.finish, false, out);
+        w.async_verdict(span, sse::ASYNC_VERDICT_SEVERITY, None, out);
+        w.async_verdict(span, sse::ASYNC_VERDICT_PROTECTED, None, out);
+    }
 }
 
 /// Identity of one completion.

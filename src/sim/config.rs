@@ -57,6 +57,18 @@ pub enum ChunkFilterResults {
     Empty,
 }
 
+/// When the output content filter delivers its verdict on a stream (`content_filter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentFilterMode {
+    /// Default (buffered) mode: verdicts ride on each content chunk.
+    #[default]
+    Sync,
+    /// Asynchronous filter: content chunks carry no verdict; annotation chunks with
+    /// `content_filter_offsets` follow the finish chunk (tests/fixtures/conformance/13).
+    Async,
+}
+
 /// The whole simulator configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -173,6 +185,13 @@ pub struct DeploymentConfig {
     /// Retry delay (ms) of injected 429s.
     #[serde(default = "default_fault_retry_ms")]
     pub fault_retry_after_ms: u64,
+    /// Provisioned deployments only: the (Standard-family) deployment that serves a call
+    /// this one would throttle, answered with `x-ms-is-spilled-over: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spillover: Option<String>,
+    /// `"sync"` (default) or `"async"`: how streams carry the output filter's verdict.
+    #[serde(default)]
+    pub content_filter: ContentFilterMode,
 }
 
 /// `[entra]` of the simulator config.
@@ -218,6 +237,12 @@ pub const SKUS: [&str; 6] = [
 
 pub fn is_known_sku(sku: &str) -> bool {
     SKUS.contains(&sku)
+}
+
+/// Provisioned (PTU) SKUs: `ProvisionedManaged`, `GlobalProvisionedManaged`,
+/// `DataZoneProvisionedManaged`.
+pub fn is_provisioned(sku: &str) -> bool {
+    sku.ends_with("ProvisionedManaged")
 }
 
 /// The quota pool (ARM usage name) deployments of `model` on `sku` draw from:
@@ -302,6 +327,8 @@ impl DeploymentConfig {
             latency: LatencyConfig::default(),
             faults: BTreeMap::new(),
             fault_retry_after_ms: default_fault_retry_ms(),
+            spillover: None,
+            content_filter: ContentFilterMode::Sync,
         }
     }
 
@@ -454,6 +481,29 @@ impl SimConfig {
             if d.latency.delivery == Delivery::Bursty && d.latency.burst_tokens == 0 {
                 return Err(invalid(key("latency.burst_tokens"), "must be at least 1"));
             }
+            if let Some(target) = &d.spillover {
+                if !is_provisioned(&d.sku) {
+                    return Err(invalid(
+                        key("spillover"),
+                        "only a provisioned deployment (sku *ProvisionedManaged) can spill over",
+                    ));
+                }
+                match self.deployment(target) {
+                    None => {
+                        return Err(invalid(
+                            key("spillover"),
+                            "names no deployment of this config",
+                        ));
+                    }
+                    Some(t) if is_provisioned(&t.sku) => {
+                        return Err(invalid(
+                            key("spillover"),
+                            "the spillover deployment must be a Standard-family one, not provisioned",
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
             for (kind, p) in &d.faults {
                 if kind.parse::<FaultKind>().is_err() {
                     return Err(invalid(
@@ -521,6 +571,28 @@ mod tests {
         let toml = "[[deployments]]\nname = \"a\"\nmodel = \"gpt-4o\"\nversion = \"v\"\nsku = \"Premium\"\ncapacity = 1\n";
         let msg = SimConfig::from_toml_str(toml).unwrap_err().to_string();
         assert!(msg.contains("deployments[0].sku"), "{msg}");
+    }
+
+    #[test]
+    fn spillover_and_async_filter_keys() {
+        let base = "[[deployments]]\nname = \"ptu\"\nmodel = \"gpt-4.1\"\nversion = \"v\"\nsku = \"GlobalProvisionedManaged\"\ncapacity = 15\n";
+        let std = "[[deployments]]\nname = \"std\"\nmodel = \"gpt-4.1\"\nversion = \"v\"\nsku = \"GlobalStandard\"\ncapacity = 10\ncontent_filter = \"async\"\n";
+        let ok = format!("{base}spillover = \"std\"\n{std}");
+        let cfg = SimConfig::from_toml_str(&ok).unwrap();
+        assert_eq!(cfg.deployments[0].spillover.as_deref(), Some("std"));
+        assert_eq!(cfg.deployments[1].content_filter, ContentFilterMode::Async);
+        let missing = format!("{base}spillover = \"nope\"\n{std}");
+        let msg = SimConfig::from_toml_str(&missing).unwrap_err().to_string();
+        assert!(msg.contains("deployments[0].spillover"), "{msg}");
+        let to_ptu = format!("{base}spillover = \"ptu\"\n");
+        let msg = SimConfig::from_toml_str(&to_ptu).unwrap_err().to_string();
+        assert!(msg.contains("deployments[0].spillover"), "{msg}");
+        let from_std = format!("{std}spillover = \"std\"\n");
+        let msg = SimConfig::from_toml_str(&from_std).unwrap_err().to_string();
+        assert!(msg.contains("deployments[0].spillover"), "{msg}");
+        let bad = std.replace("\"async\"", "\"later\"");
+        let msg = SimConfig::from_toml_str(&bad).unwrap_err().to_string();
+        assert!(msg.contains("content_filter"), "{msg}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 
 use super::completion::{self, Head, StreamSpec};
-use super::config::SimConfig;
+use super::config::{ContentFilterMode, SimConfig};
 use super::faults::{self, FaultKind};
 use super::limits::{ThrottleKind, Throttled};
 use super::respond::{self, Ctx, Extra, JSON, Surface};
@@ -201,7 +201,7 @@ async fn chat(
     if let Some(name) = &path_deployment {
         match shared.deployment(name) {
             Some(d) => ctx.deployment = Some(d),
-            None => return ctx.json(StatusCode::NOT_FOUND, respond::BODY_DEPLOYMENT_NOT_FOUND),
+            None => return ctx.deployment_not_found(),
         }
     }
     let req: ChatRequest = match serde_json::from_slice(&body) {
@@ -226,11 +226,13 @@ async fn chat(
         };
         match shared.deployment(model) {
             Some(d) => ctx.deployment = Some(d),
-            None => return ctx.json(StatusCode::NOT_FOUND, respond::BODY_DEPLOYMENT_NOT_FOUND),
+            // `/openai/v1` answers 400 `unknown_model` (tests/fixtures/conformance/18); the
+            // Foundry path is assumed to do the same.
+            None => return ctx.unknown_model(model),
         }
     }
-    let Some(d) = ctx.deployment.clone() else {
-        return ctx.json(StatusCode::NOT_FOUND, respond::BODY_DEPLOYMENT_NOT_FOUND);
+    let Some(mut d) = ctx.deployment.clone() else {
+        return ctx.deployment_not_found();
     };
 
     // Fault: header first, then the deployment's seeded probabilities.
@@ -310,9 +312,18 @@ async fn chat(
         .map_or(d.cfg.default_max_tokens_estimate, u64::from);
     let now = shared.now();
     let admission = lock(&d.limiter).admit(now, prompt, cached, estimate_out);
-    let (admitted, estimate) = match admission {
-        Ok(a) => a,
-        Err(t) => return throttled(&ctx, &d, surface, api_version.as_deref(), t),
+    let (admitted, estimate, spilled_over) = match admission {
+        Ok((a, e)) => (a, e, false),
+        // A provisioned deployment with a spillover deployment hands the call over instead
+        // of refusing it (docs/simulator.md, `spillover`).
+        Err(t) => match spill_over(&shared, &d, now, prompt, cached, estimate_out) {
+            Some((to, a, e)) => {
+                ctx.deployment = Some(to.clone());
+                d = to;
+                (a, e, true)
+            }
+            None => return throttled(&ctx, &d, surface, api_version.as_deref(), t),
+        },
     };
 
     let output_filtered = contains_phrase(&prompt_text, &shared.cfg.output_filter_phrases);
@@ -335,6 +346,7 @@ async fn chat(
         service_ms: Some(timing.ttft.as_millis() as u64),
         prompt_tokens: usage.prompt,
         completion_tokens: usage.completion,
+        spilled_over,
         ..Extra::default()
     };
     let model = d.model_version();
@@ -360,6 +372,12 @@ async fn chat(
             req.include_usage(),
             shared.cfg.chunk_filter_results,
         );
+        let async_filter = d.cfg.content_filter == ContentFilterMode::Async;
+        let writer = if async_filter {
+            writer.asynchronous()
+        } else {
+            writer
+        };
         let plan = completion::stream_plan(&StreamSpec {
             writer: &writer,
             generated: &generated,
@@ -367,6 +385,7 @@ async fn chat(
             usage,
             include_usage: req.include_usage(),
             annotation: shared.cfg.annotation_chunk,
+            async_filter,
             fault,
             stall,
         });
@@ -422,6 +441,22 @@ async fn chat(
         _ => {}
     }
     ctx.respond(StatusCode::OK, JSON, Body::from(bytes), &extra)
+}
+
+/// The spillover deployment of a provisioned `d`, when it has one that admits the call.
+fn spill_over(
+    shared: &Shared,
+    d: &DeploymentRt,
+    now: Duration,
+    prompt: u64,
+    cached: u64,
+    estimate_out: u64,
+) -> Option<(Arc<DeploymentRt>, super::limits::Admitted, u64)> {
+    let to = shared.deployment(d.cfg.spillover.as_deref()?)?;
+    let (a, e) = lock(&to.limiter)
+        .admit(now, prompt, cached, estimate_out)
+        .ok()?;
+    Some((to, a, e))
 }
 
 /// PTU buckets swap the admission estimate for the real cost when the call completes.

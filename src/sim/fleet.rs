@@ -102,9 +102,7 @@ pub fn model_info(model: &str) -> ModelInfo {
     }
 }
 
-pub fn is_provisioned(sku: &str) -> bool {
-    sku.ends_with("ProvisionedManaged")
-}
+pub use super::config::is_provisioned;
 
 /// One ARM `rateLimits` entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

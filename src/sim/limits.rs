@@ -86,6 +86,19 @@ impl RequestWindow {
     pub fn limit(&self) -> u64 {
         self.limit
     }
+
+    /// Time until the current window ends (0 when none is open).
+    pub fn reset_in(&mut self, now: Duration) -> Duration {
+        self.roll(now);
+        match self.start {
+            Some(s) if self.count > 0 => (s + self.period).saturating_sub(now),
+            _ => Duration::ZERO,
+        }
+    }
+
+    pub fn period(&self) -> Duration {
+        self.period
+    }
 }
 
 /// Tokens per minute as a bucket of `capacity` refilled continuously at `capacity / 60 s`.
@@ -138,6 +151,15 @@ impl TokenBucket {
     pub fn level(&mut self, now: Duration) -> f64 {
         self.refill(now);
         self.level
+    }
+
+    /// Time until the bucket is full again.
+    pub fn full_in(&mut self, now: Duration) -> Duration {
+        self.refill(now);
+        if self.per_sec <= 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(((self.capacity - self.level) / self.per_sec).max(0.0))
     }
 }
 
@@ -207,6 +229,15 @@ impl PtuBucket {
     pub fn tokens_per_minute(&self) -> u64 {
         self.tpm as u64
     }
+
+    /// Time until the bucket has drained empty.
+    pub fn empty_in(&mut self, now: Duration) -> Duration {
+        self.drain(now);
+        if self.tpm <= 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(self.level / (self.tpm / 60.0))
+    }
 }
 
 /// PTU cost of one call: prompt − cached + weight × output.
@@ -223,6 +254,51 @@ pub struct Admitted {
     pub limit_tokens: u64,
     /// PTU utilisation after admission, in percent.
     pub utilization: Option<f64>,
+    /// `x-ratelimit-reset-requests` / `-tokens`: whole seconds (rounded up) until the request
+    /// window ends and the token budget is whole again; Azure sends bare integers
+    /// (tests/fixtures/conformance/05: `500` / `7`; 11: `0` / `0`).
+    pub reset_requests_s: Option<u64>,
+    pub reset_tokens_s: u64,
+    /// `x-ratelimit-renewalperiod-requests` / `-tokens`, seconds (`60` in 05 and 11).
+    pub renewal_requests_s: Option<u64>,
+    pub renewal_tokens_s: u64,
+}
+
+fn ceil_s(d: Duration) -> u64 {
+    d.as_millis().div_ceil(1000) as u64
+}
+
+fn standard_state(
+    requests: &mut RequestWindow,
+    tokens: &mut TokenBucket,
+    tpm: u64,
+    now: Duration,
+) -> Admitted {
+    Admitted {
+        remaining_requests: Some(requests.remaining(now)),
+        limit_requests: Some(requests.limit()),
+        remaining_tokens: tokens.level(now).max(0.0) as u64,
+        limit_tokens: tpm,
+        utilization: None,
+        reset_requests_s: Some(ceil_s(requests.reset_in(now))),
+        reset_tokens_s: ceil_s(tokens.full_in(now)),
+        renewal_requests_s: Some(requests.period().as_secs()),
+        renewal_tokens_s: 60,
+    }
+}
+
+fn provisioned_state(bucket: &mut PtuBucket, now: Duration) -> Admitted {
+    Admitted {
+        remaining_requests: None,
+        limit_requests: None,
+        remaining_tokens: bucket.remaining_tokens(now),
+        limit_tokens: bucket.tokens_per_minute(),
+        utilization: Some(bucket.utilization(now)),
+        reset_requests_s: None,
+        reset_tokens_s: ceil_s(bucket.empty_in(now)),
+        renewal_requests_s: None,
+        renewal_tokens_s: 60,
+    }
 }
 
 /// The limiter of one deployment.
@@ -295,16 +371,7 @@ impl Limiter {
                 })?;
                 // Cannot fail: checked above at the same `now`.
                 let _ = tokens.take(now, estimate as f64);
-                Ok((
-                    Admitted {
-                        remaining_requests: Some(requests.remaining(now)),
-                        limit_requests: Some(requests.limit()),
-                        remaining_tokens: tokens.level(now).max(0.0) as u64,
-                        limit_tokens: *tpm,
-                        utilization: None,
-                    },
-                    estimate,
-                ))
+                Ok((standard_state(requests, tokens, *tpm, now), estimate))
             }
             Self::Provisioned {
                 bucket,
@@ -315,16 +382,7 @@ impl Limiter {
                     kind: ThrottleKind::Utilization,
                     retry_after: wait,
                 })?;
-                Ok((
-                    Admitted {
-                        remaining_requests: None,
-                        limit_requests: None,
-                        remaining_tokens: bucket.remaining_tokens(now),
-                        limit_tokens: bucket.tokens_per_minute(),
-                        utilization: Some(bucket.utilization(now)),
-                    },
-                    estimate,
-                ))
+                Ok((provisioned_state(bucket, now), estimate))
             }
         }
     }
@@ -358,20 +416,8 @@ impl Limiter {
                 requests,
                 tokens,
                 tpm,
-            } => Admitted {
-                remaining_requests: Some(requests.remaining(now)),
-                limit_requests: Some(requests.limit()),
-                remaining_tokens: tokens.level(now).max(0.0) as u64,
-                limit_tokens: *tpm,
-                utilization: None,
-            },
-            Self::Provisioned { bucket, .. } => Admitted {
-                remaining_requests: None,
-                limit_requests: None,
-                remaining_tokens: bucket.remaining_tokens(now),
-                limit_tokens: bucket.tokens_per_minute(),
-                utilization: Some(bucket.utilization(now)),
-            },
+            } => standard_state(requests, tokens, *tpm, now),
+            Self::Provisioned { bucket, .. } => provisioned_state(bucket, now),
         }
     }
 

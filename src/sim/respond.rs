@@ -17,7 +17,20 @@ pub const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-strea
 
 pub const BODY_RESOURCE_NOT_FOUND: &str =
     r#"{"error":{"code":"404","message":"Resource not found"}}"#;
-pub const BODY_DEPLOYMENT_NOT_FOUND: &str = r#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#;
+/// A missing deployment on `/openai/deployments/{name}`: 404, pretty-printed with a 2-space
+/// indent, no trailing newline, sent without a content-type
+/// (tests/fixtures/conformance/19-nonstream-404-deployment-not-found.json; azure-wire.md
+/// shows it compact, the recording wins).
+pub const BODY_DEPLOYMENT_NOT_FOUND: &str = "{\n  \"error\": {\n    \"type\": \"invalid_request_error\",\n    \"code\": \"DeploymentNotFound\",\n    \"message\": \"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.\"\n  }\n}";
+/// Content-type of the `/openai/v1` unknown-model 400 (tests/fixtures/conformance/18).
+pub const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+/// A model (deployment) `/openai/v1` does not know: 400 `unknown_model`, compact, with the
+/// name in both `message` and `details` (tests/fixtures/conformance/18).
+pub fn unknown_model_body(model: &str) -> String {
+    let text = serde_json::to_string(&format!("Unknown model: {model}")).unwrap_or_default();
+    format!(r#"{{"error":{{"code":"unknown_model","message":{text},"details":{text}}}}}"#)
+}
 pub const BODY_401_KEY: &str = r#"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#;
 pub const BODY_401_BEARER: &str = r#"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#;
 pub const BODY_CONTENT_FILTER_JAILBREAK: &str = r#"{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766","type":null,"param":"prompt","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"hate":{"filtered":false,"severity":"safe"},"jailbreak":{"detected":true,"filtered":true},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}}}}"#;
@@ -130,6 +143,8 @@ pub struct Extra {
     pub model_error: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Served by the spillover deployment (`x-ms-is-spilled-over: true`).
+    pub spilled_over: bool,
 }
 
 impl Ctx {
@@ -181,6 +196,12 @@ impl Ctx {
         h.insert("x-envoy-upstream-service-time", num(service_ms));
         if let Some(d) = &self.deployment {
             h.insert("x-ms-deployment-name", d.name_header.clone());
+            // On every 2026 answer (tests/fixtures/conformance/05, 11); `true` when a
+            // provisioned deployment passed the call to its spillover deployment.
+            h.insert(
+                "x-ms-is-spilled-over",
+                HeaderValue::from_static(if extra.spilled_over { "true" } else { "false" }),
+            );
             h.insert("azureml-model-session", d.session.clone());
             let snapshot;
             let admitted = match extra.admitted {
@@ -197,6 +218,12 @@ impl Ctx {
                 }
                 h.insert("x-ratelimit-remaining-tokens", num(a.remaining_tokens));
                 h.insert("x-ratelimit-limit-tokens", num(a.limit_tokens));
+                if let (Some(reset), Some(period)) = (a.reset_requests_s, a.renewal_requests_s) {
+                    h.insert("x-ratelimit-reset-requests", num(reset));
+                    h.insert("x-ratelimit-renewalperiod-requests", num(period));
+                }
+                h.insert("x-ratelimit-reset-tokens", num(a.reset_tokens_s));
+                h.insert("x-ratelimit-renewalperiod-tokens", num(a.renewal_tokens_s));
                 if let Some(u) = extra.utilization.or(a.utilization) {
                     h.insert(
                         HeaderName::from_static("azure-openai-deployment-utilization"),
@@ -267,6 +294,23 @@ impl Ctx {
 
     pub fn json(&self, status: StatusCode, body: impl Into<Body>) -> Response {
         self.respond(status, JSON, body.into(), &Extra::default())
+    }
+
+    /// The classic path's 404 for a deployment that does not exist (no content-type).
+    pub fn deployment_not_found(&self) -> Response {
+        let mut resp = self.json(StatusCode::NOT_FOUND, BODY_DEPLOYMENT_NOT_FOUND);
+        resp.headers_mut().remove(http::header::CONTENT_TYPE);
+        resp
+    }
+
+    /// The v1 path's 400 for a `model` that names no deployment.
+    pub fn unknown_model(&self, model: &str) -> Response {
+        self.respond(
+            StatusCode::BAD_REQUEST,
+            JSON_UTF8,
+            Body::from(unknown_model_body(model)),
+            &Extra::default(),
+        )
     }
 
     pub fn model_error(&self, body: impl Into<Body>) -> Response {

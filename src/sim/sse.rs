@@ -83,8 +83,20 @@ pub struct ChunkWriter {
     /// The same without usage (for the usage chunk).
     tail_no_usage: String,
     content_prefix: String,
+    /// Asynchronous filter mode: no `content_filter_results` on role, content and finish
+    /// chunks (tests/fixtures/conformance/13).
+    asynchronous: bool,
     rng: std::cell::Cell<u64>,
 }
+
+/// Results of the async filter's first verdict chunk: the severity categories (the key set
+/// of tests/fixtures/conformance/13, without its custom blocklist).
+pub const ASYNC_VERDICT_SEVERITY: &str = r#"{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}}"#;
+/// The second verdict chunk: protected material, as recorded in 13.
+pub const ASYNC_VERDICT_PROTECTED: &str = r#"{"protected_material_code":{"filtered":false,"detected":false},"protected_material_text":{"filtered":false,"detected":false}}"#;
+/// The second verdict when the output is blocked (azure-wire.md §4.2, content-streaming doc).
+pub const ASYNC_VERDICT_BLOCKED: &str =
+    r#"{"protected_material_text":{"detected":true,"filtered":true}}"#;
 
 impl ChunkWriter {
     pub fn new(
@@ -121,7 +133,48 @@ impl ChunkWriter {
             content_prefix: format!(
                 r#"{{"choices":[{{"content_filter_results":{filters},"delta":{{"content":"#
             ),
+            asynchronous: false,
         }
+    }
+
+    /// Switches to the asynchronous filter's chunk shapes.
+    pub fn asynchronous(mut self) -> Self {
+        self.asynchronous = true;
+        self.content_prefix = r#"{"choices":[{"delta":{"content":"#.to_string();
+        self
+    }
+
+    /// The opening of a role or finish chunk's choice: `{"choices":[{` plus the empty
+    /// `content_filter_results` the synchronous mode puts there.
+    fn choice_open(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"choices":[{"#);
+        if !self.asynchronous {
+            out.extend_from_slice(br#""content_filter_results":{},"#);
+        }
+    }
+
+    /// An async-filter verdict chunk: offsets and results of one span of the answer, with
+    /// the annotation chunk's empty identity and no `usage` or `obfuscation` (as recorded in
+    /// tests/fixtures/conformance/13). `finish` = `content_filter` when it blocks the answer.
+    pub fn async_verdict(
+        &self,
+        (start, end): (usize, usize),
+        results: &str,
+        finish: Option<&str>,
+        out: &mut Vec<u8>,
+    ) {
+        use std::io::Write;
+        self.open(out);
+        let _ = write!(
+            out,
+            r#"{{"choices":[{{"content_filter_offsets":{{"check_offset":{start},"start_offset":{start},"end_offset":{end}}},"content_filter_results":{results},"finish_reason":"#
+        );
+        match finish {
+            Some(f) => write_json_str(out, f),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","index":0}],"created":0,"id":"","model":"","object":""}"#);
+        self.close(out);
     }
 
     /// The tail of a chunk: `],"created":…,"model":"…","obfuscation":"…","object":…`.
@@ -175,7 +228,8 @@ impl ChunkWriter {
 
     pub fn role(&self, out: &mut Vec<u8>) {
         self.open(out);
-        out.extend_from_slice(br#"{"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}"#);
+        self.choice_open(out);
+        out.extend_from_slice(br#""delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}"#);
         self.write_tail(true, out);
         out.push(b'}');
         self.close(out);
@@ -204,13 +258,17 @@ impl ChunkWriter {
 
     pub fn finish(&self, reason: &str, filtered: bool, out: &mut Vec<u8>) {
         self.open(out);
-        out.extend_from_slice(br#"{"choices":[{"content_filter_results":"#);
-        out.extend_from_slice(if filtered {
-            CHUNK_FILTER_FILTERED.as_bytes()
+        if self.asynchronous {
+            out.extend_from_slice(br#"{"choices":[{"delta":{},"finish_reason":""#);
         } else {
-            b"{}"
-        });
-        out.extend_from_slice(br#","delta":{},"finish_reason":""#);
+            out.extend_from_slice(br#"{"choices":[{"content_filter_results":"#);
+            out.extend_from_slice(if filtered {
+                CHUNK_FILTER_FILTERED.as_bytes()
+            } else {
+                b"{}"
+            });
+            out.extend_from_slice(br#","delta":{},"finish_reason":""#);
+        }
         out.extend_from_slice(reason.as_bytes());
         out.extend_from_slice(br#"","index":0,"logprobs":null}"#);
         self.write_tail(true, out);
@@ -397,6 +455,56 @@ mod tests {
         assert!(events[3].ends_with(r#""usage":null}"#));
         assert!(events[4].contains(r#""choices":[],"created":7"#));
         assert_eq!(events[5], "data: [DONE]");
+    }
+
+    #[test]
+    fn async_mode_chunks_match_the_recording_shapes() {
+        let w = writer(true).asynchronous();
+        let mut out = Vec::new();
+        w.role(&mut out);
+        w.content("Hello", &mut out);
+        w.finish("stop", false, &mut out);
+        w.async_verdict((0, 5), ASYNC_VERDICT_SEVERITY, None, &mut out);
+        w.async_verdict(
+            (0, 5),
+            ASYNC_VERDICT_BLOCKED,
+            Some("content_filter"),
+            &mut out,
+        );
+        let text = String::from_utf8(out).unwrap();
+        let events: Vec<serde_json::Value> = text
+            .split("\n\n")
+            .filter(|s| !s.is_empty())
+            .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
+            .collect();
+        for e in &events[..3] {
+            assert!(
+                e["choices"][0].get("content_filter_results").is_none(),
+                "{e}"
+            );
+        }
+        assert_eq!(events[1]["choices"][0]["delta"]["content"], "Hello");
+        // As in tests/fixtures/conformance/13: identity blank, no delta/logprobs/usage.
+        let v = &events[3];
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["choices", "created", "id", "model", "object"]
+        );
+        assert_eq!(
+            v["choices"][0]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            [
+                "content_filter_offsets",
+                "content_filter_results",
+                "finish_reason",
+                "index"
+            ]
+        );
+        assert_eq!(v["choices"][0]["content_filter_offsets"]["end_offset"], 5);
+        assert_eq!(events[4]["choices"][0]["finish_reason"], "content_filter");
     }
 
     #[test]

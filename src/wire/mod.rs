@@ -134,7 +134,9 @@ pub struct WireUsage {
 }
 
 /// A streamed `chat.completion.chunk` as the client reads it. Everything is optional: the
-/// annotation chunk has empty id/model, the usage chunk has no choices.
+/// annotation chunk has empty id/model, the usage chunk has no choices. Keys not named here
+/// are ignored, among them `obfuscation` (random padding on every chunk since late 2025,
+/// tests/fixtures/conformance/01, 02, 05–12), `service_tier` and `latency_checkpoint`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChunkIn {
     #[serde(default)]
@@ -160,6 +162,53 @@ pub struct ChunkChoiceIn {
     pub delta: Option<DeltaIn>,
     #[serde(default)]
     pub finish_reason: Option<String>,
+    /// Asynchronous filter mode: which span of the answer a late verdict covers
+    /// (tests/fixtures/conformance/13: after the finish chunk, no `delta`).
+    #[serde(default)]
+    pub content_filter_offsets: Option<FilterOffsets>,
+    /// Per-category verdicts, `{"hate":{"filtered":false,"severity":"safe"},…}`.
+    #[serde(default)]
+    pub content_filter_results: Option<Value>,
+}
+
+/// `content_filter_offsets` of an async-filter annotation chunk (characters of the answer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterOffsets {
+    #[serde(default)]
+    pub check_offset: u64,
+    #[serde(default)]
+    pub start_offset: u64,
+    #[serde(default)]
+    pub end_offset: u64,
+}
+
+/// The categories a `content_filter_results` object marks `filtered: true`, in its order.
+/// A custom blocklist hit is named after its list (`custom_blocklists:NoBanana`), as
+/// recorded in tests/fixtures/conformance/13.
+pub fn filtered_categories(results: &Value) -> Vec<String> {
+    let Some(map) = results.as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, v) in map {
+        if v.get("filtered").and_then(Value::as_bool) != Some(true) {
+            continue;
+        }
+        let lists: Vec<&str> = v
+            .get("details")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|d| d.get("filtered").and_then(Value::as_bool) == Some(true))
+            .filter_map(|d| d.get("id").and_then(Value::as_str))
+            .collect();
+        if lists.is_empty() {
+            out.push(name.clone());
+        } else {
+            out.extend(lists.iter().map(|id| format!("{name}:{id}")));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -271,6 +320,45 @@ mod tests {
         assert_eq!(b.code.as_deref(), Some("401"));
         assert_eq!(b.message, "Unauthorized.");
         assert!(ErrorInfo::parse(b"<html>502</html>").is_none());
+    }
+
+    #[test]
+    fn chunk_with_obfuscation_parses() {
+        // A content chunk as recorded in tests/fixtures/conformance/05 (obfuscation between
+        // `model` and `object`, service_tier beside it as in 11).
+        let c: ChunkIn = serde_json::from_str(
+            r#"{"choices":[{"content_filter_results":{},"delta":{"content":"Why"},"finish_reason":null,"index":0,"logprobs":null}],"created":1774962762,"id":"chatcmpl-DPTBaSsimU1JbOyrWiQNkSSfOPQE7","model":"gpt-4.1-mini-2025-04-14","obfuscation":"3kqZ8m","object":"chat.completion.chunk","service_tier":"default","system_fingerprint":"fp_1","usage":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.choices[0].delta.as_ref().unwrap().content.as_deref(),
+            Some("Why")
+        );
+        assert_eq!(c.model, "gpt-4.1-mini-2025-04-14");
+    }
+
+    #[test]
+    fn async_filter_annotation_parses() {
+        // tests/fixtures/conformance/13, the first chunk after `finish_reason:"stop"`.
+        let c: ChunkIn = serde_json::from_str(
+            r#"{"choices":[{"content_filter_offsets":{"check_offset":105,"start_offset":105,"end_offset":992},"content_filter_results":{"custom_blocklists":{"details":[{"filtered":true,"id":"TestBlocklistNoBanana"}],"filtered":true},"hate":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"medium"}},"finish_reason":null,"index":0}],"created":0,"id":"","model":"","object":""}"#,
+        )
+        .unwrap();
+        let ch = &c.choices[0];
+        assert!(ch.delta.is_none());
+        assert_eq!(
+            ch.content_filter_offsets,
+            Some(FilterOffsets {
+                check_offset: 105,
+                start_offset: 105,
+                end_offset: 992
+            })
+        );
+        assert_eq!(
+            filtered_categories(ch.content_filter_results.as_ref().unwrap()),
+            vec!["custom_blocklists:TestBlocklistNoBanana", "violence"]
+        );
+        assert!(filtered_categories(&serde_json::json!({})).is_empty());
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub fn sample_of(
             .count() as u32,
         retry_after_ms: rec.attempts.iter().filter_map(|a| a.retry_after_ms).max(),
         utilization_pct: rec.ratelimit.utilization_pct,
+        spilled_over: rec.ratelimit.spilled_over,
         error_kind: rec.error.as_ref().map(|e| e.kind.clone()),
         error: rec.error.as_ref().map(|e| e.to_string()),
     }

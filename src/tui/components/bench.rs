@@ -390,11 +390,14 @@ impl BenchView {
             (
                 format!(
                     " 429s {} ",
-                    last.map_or("—".into(), |r| format!(
-                        "{} ({:.1} %)",
-                        r.http_429,
-                        r.rate_429 * 100.0
-                    ))
+                    last.map_or("—".into(), |r| {
+                        let mut t = format!("{} ({:.1} %)", r.http_429, r.rate_429 * 100.0);
+                        // Calls a PTU deployment passed on instead of refusing them.
+                        if r.spilled > 0 {
+                            t.push_str(&format!(" · spilled {}", r.spilled));
+                        }
+                        t
+                    })
                 ),
                 throttled,
                 theme.warn,

@@ -11,6 +11,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{bar, block, ellipsize};
 use crate::domain::call::{Outcome, WireApi};
+use crate::domain::call_text::reset_line;
 use crate::domain::num::{fmt_ms, opt_ms};
 use crate::tui::session::{LiveCall, Phase};
 use crate::tui::theme::Theme;
@@ -306,6 +307,29 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         width,
         theme,
     ));
+    // When the windows reset: only worth a row when the budget ran low or the call was
+    // throttled (rows are scarce at 80×24).
+    let low = |r: Option<f64>| r.is_some_and(|r| r < 0.1);
+    let pressed = c.phase == Phase::Ended(Outcome::Throttled)
+        || low(rl.requests_left_ratio())
+        || low(rl.tokens_left_ratio());
+    if pressed && let Some(line) = reset_line(rl) {
+        // Without the window lengths: one row at 32 columns.
+        let v = line.trim_start_matches("resets ");
+        let v = v.split(" (").next().unwrap_or(v).to_string();
+        out.push(kv("resets", v, theme.warn));
+    }
+    if rl.spilled_over {
+        out.push(kv(
+            "spilled",
+            "yes, by the spillover deployment".into(),
+            theme.warn,
+        ));
+    }
+    if let Some(f) = rec.and_then(|r| r.async_filter.as_ref()) {
+        let style = if f.passed() { theme.ok } else { theme.warn };
+        out.push(kv("filter", f.summary(), style));
+    }
     // A live countdown while one runs; afterwards what happened, never a stale "retry in".
     let retried = rec.is_some_and(|r| r.attempts.len() > 1);
     let (label, value, style) = match (c.retry_countdown(now), rl.retry_after_ms) {
