@@ -18,7 +18,7 @@ use rand::rngs::SmallRng;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::completion;
+use super::completion::{self, Generated};
 use super::data_plane::{check_auth, contains_phrase, correct_ptu_later, header_str, throttled};
 use super::faults::{self, FaultKind};
 use super::limits::{ThrottleKind, Throttled};
@@ -253,6 +253,36 @@ fn check_params(req: &Req, reasoning_model: bool) -> Result<(), (String, String,
     Ok(())
 }
 
+/// How much reasoning `reasoning.effort` spends, against the deployment's configured
+/// `reasoning_tokens` draw, which is `medium`'s.
+pub fn effort_scale(effort: Option<&str>) -> f64 {
+    match effort {
+        Some("minimal") => 0.125,
+        Some("low") => 1.0 / 3.0,
+        Some("high") => 2.0,
+        _ => 1.0,
+    }
+}
+
+/// `max_output_tokens` covers reasoning and answer: reasoning first, then as many answer
+/// tokens as are left (`incomplete` when that cuts the answer), as a chat budget does.
+fn apply_budget(g: &mut Generated, budget: Option<u64>) {
+    let Some(budget) = budget else { return };
+    if g.reasoning >= budget {
+        g.reasoning = budget;
+        g.pieces.clear();
+        g.finish = "length";
+        return;
+    }
+    let room = usize::try_from(budget - g.reasoning).unwrap_or(usize::MAX);
+    if g.pieces.len() > room {
+        g.pieces.truncate(room);
+        if !g.filtered {
+            g.finish = "length";
+        }
+    }
+}
+
 /// The fault for this request: the header's, else one of the deployment's seeded draws.
 fn pick_fault(
     headers: &HeaderMap,
@@ -407,17 +437,18 @@ async fn handle(
         Err(t) => return throttled(&ctx, &d, surface, api_version.as_deref(), t),
     };
 
-    // The answer, drawn exactly as a chat completion with the same budget would be.
+    // The answer, drawn as a chat completion would be, then the reasoning the effort asks
+    // for, then the budget.
     let chat = ChatRequest {
         messages,
-        max_completion_tokens: req
-            .max_output_tokens
-            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         seed: req.extra.get("seed").and_then(Value::as_i64),
         ..Default::default()
     };
     let output_filtered = contains_phrase(&prompt_text, &shared.cfg.output_filter_phrases);
     let mut generated = completion::generate(&d, &chat, &mut rng, output_filtered);
+    let effort = req.reasoning.as_ref().and_then(|r| r.effort.as_deref());
+    generated.reasoning = (generated.reasoning as f64 * effort_scale(effort)).round() as u64;
+    apply_budget(&mut generated, req.max_output_tokens);
     if jailbreak {
         // A streamed call the prompt filter blocks is a 200 that ends `response.incomplete`
         // with nothing generated and all-zero usage (azure-wire.md §10).
