@@ -263,3 +263,34 @@ async fn an_unknown_deployment_is_explained_on_both_paths() {
         );
     }
 }
+
+/// ARM names the spillover deployment of a provisioned one (`spilloverDeploymentName`), and
+/// says nothing for the others.
+#[tokio::test]
+async fn arm_reports_the_spillover_deployment() {
+    let sim = sim_with(|c| ptu_fleet(c, true)).await;
+    let base = format!(
+        "{}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aoai-sim/providers/Microsoft.CognitiveServices/accounts/aoai-sim/deployments",
+        sim.base_url()
+    );
+    let get = |name: &'static str| {
+        let url = format!("{base}/{name}?api-version=2024-10-01");
+        async move {
+            let resp = reqwest::Client::new()
+                .get(url)
+                .header("authorization", "Bearer arm-token")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let ptu = bounded(get("gpt-4.1-ptu")).await;
+    assert_eq!(ptu["properties"]["spilloverDeploymentName"], "gpt-4o");
+    let std = bounded(get("gpt-4o")).await;
+    assert!(
+        std["properties"].get("spilloverDeploymentName").is_none(),
+        "{std}"
+    );
+}

@@ -102,6 +102,7 @@ pub(super) fn deployment_resource(shared: &Shared, name: &str) -> Option<w::Depl
             provisioning_state: Some("Succeeded".into()),
             rate_limits: rate_limits(&info.arm_rate_limits(c.capacity)),
             scale_settings: None,
+            spillover_deployment_name: c.spillover.clone(),
         }),
         system_data: Some(w::SystemData {
             created_by: Some("aoai-sim".into()),

@@ -600,5 +600,8 @@ mod tests {
         let text = include_str!("../../docs/sim-example.toml");
         let cfg = SimConfig::from_toml_str(text).unwrap();
         assert!(!cfg.deployments.is_empty());
+        let ptu = cfg.deployment("gpt-4.1-ptu").unwrap();
+        assert_eq!(ptu.spillover.as_deref(), Some("gpt-4o"));
+        assert_eq!(ptu.content_filter, ContentFilterMode::Async);
     }
 }

@@ -109,6 +109,8 @@ pub struct DeploymentProperties {
     pub rate_limits: Vec<RateLimit>,
     /// Before `sku` (api-version 2021-10-01) capacity lived here (tests/fixtures/arm/03).
     pub scale_settings: Option<ScaleSettings>,
+    /// A provisioned deployment's spillover target (ARMSPEC 2025-09-01 schema).
+    pub spillover_deployment_name: Option<String>,
 }
 
 /// `{"format":"OpenAI","name":"gpt-4o","version":"2024-08-06"}`.
