@@ -258,7 +258,7 @@ fn editor_gets_the_terminal_and_its_text_becomes_the_prompt() {
     assert!(!s.contains("Editor:"), "no editor error\n{s}");
     assert_eq!(t.alternate_on(), "1", "back on the alternate screen");
     // Everything is redrawn: the parameters row and the call panel are back.
-    assert!(s.contains("max tokens") && s.contains("No call yet"), "{s}");
+    assert!(s.contains("max 1024") && s.contains("No call yet"), "{s}");
 
     t.keys(&["Enter"]);
     t.wait_for("the edited prompt answered", |s| s.contains("✓ done"));

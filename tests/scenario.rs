@@ -696,3 +696,87 @@ async fn resend_exits_3_when_throttled_and_refuses_out_of_range_bodies() {
     );
     assert_eq!(sim.requests().len(), before, "nothing sent");
 }
+
+/// Chat recordings re-sent over the Responses API (and back): the same conversation goes out
+/// as `instructions` + `input`, the rows name both wire APIs, and without `--wire-api` each
+/// call goes out as recorded. The report counts the Responses calls.
+#[tokio::test(flavor = "multi_thread")]
+async fn resend_crosses_wire_apis_and_the_report_counts_responses_calls() {
+    let sim = sim().await;
+    let file = tmp("resend-wire");
+    record_calls(
+        sim.base_url(),
+        file.clone(),
+        vec![
+            vec!["-d", "gpt-4o", "-s", "Be brief.", "What is a PTU?"],
+            vec!["-d", "gpt-4o", "--wire-api", "responses", "What is TPM?"],
+        ],
+    )
+    .await;
+    let loaded = aoai::engine::record::load(&file).unwrap();
+    let wires: Vec<_> = loaded.calls.iter().map(|c| c.request.wire_api).collect();
+    assert_eq!(
+        wires,
+        [
+            aoai::domain::call::WireApi::Chat,
+            aoai::domain::call::WireApi::Responses
+        ]
+    );
+    let sent = loaded.calls[1].request.wire_body.as_ref().unwrap();
+    assert_eq!(sent["input"][0]["content"], "What is TPM?", "{sent}");
+
+    let resend = |file: PathBuf, base: String, extra: Vec<&'static str>| {
+        tokio::task::spawn_blocking(move || {
+            aoai()
+                .args(["replay", file.to_str().unwrap(), "--resend", "--json"])
+                .args(["--endpoint", &base, "--api-key", KEY])
+                .args(extra)
+                .output()
+                .unwrap()
+        })
+    };
+    let paths_from =
+        |n: usize| -> Vec<String> { sim.requests()[n..].iter().map(|r| r.path.clone()).collect() };
+    let before = sim.requests().len();
+    let out = resend(
+        file.clone(),
+        sim.base_url(),
+        vec!["--wire-api", "responses"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["calls"].as_array().unwrap();
+    assert_eq!(rows[0]["recorded"]["wire_api"], "chat");
+    assert_eq!(rows[0]["now"]["wire_api"], "responses");
+    assert_eq!(rows[0]["now"]["outcome"], "done");
+    assert!(rows[0]["now"]["prompt_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(rows[1]["now"]["wire_api"], "responses");
+    assert!(
+        paths_from(before).iter().all(|p| p.ends_with("/responses")),
+        "{:?}",
+        paths_from(before)
+    );
+
+    // Without --wire-api: each call as recorded (chat, then responses).
+    let before = sim.requests().len();
+    let out = resend(file.clone(), sim.base_url(), vec![]).await.unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let paths = paths_from(before);
+    assert!(paths[0].ends_with("/chat/completions"), "{paths:?}");
+    assert!(paths[1].ends_with("/responses"), "{paths:?}");
+
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--report"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 on the Responses API"), "{text}");
+    assert!(text.contains("instructions"), "{text}");
+}

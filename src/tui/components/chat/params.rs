@@ -121,14 +121,19 @@ impl Chat {
             Span::styled(deployment.to_string(), theme.accent),
         ];
         for (i, (k, v)) in values.into_iter().enumerate() {
-            spans.push(Span::styled(" │ ", theme.border));
+            // Short: the wire API rides on the path (`api classic/chat`), still its own stop.
+            if short && i == 3 {
+                spans.push(Span::styled("/", theme.muted));
+            } else {
+                spans.push(Span::styled(" │ ", theme.border));
+                spans.push(Span::styled(format!("{k} "), theme.muted));
+            }
             let selected = self.focus == Focus::Params && i == self.param_sel;
             let vs = if selected {
                 theme.selection
             } else {
                 theme.text
             };
-            spans.push(Span::styled(format!("{k} "), theme.muted));
             spans.push(Span::styled(v, vs));
         }
         spans
