@@ -135,7 +135,9 @@ pub struct ConnArgs {
     /// API key (sent as `api-key`; as a Bearer token with `--api openai`).
     #[arg(long, env = "AZURE_OPENAI_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
-    /// URL shape: classic (/openai/deployments/{name}), v1 (/openai/v1), openai (base URL as given).
+    /// URL shape: classic (/openai/deployments/{name}), v1 (/openai/v1), openai (base URL as
+    /// given), foundry (Azure AI Foundry model inference: /models/chat/completions, or a
+    /// serverless *.models.ai.azure.com endpoint).
     #[arg(long, default_value = "classic", value_parser = parse_api)]
     pub api: ApiPath,
     /// Wire API: chat (Chat Completions) or responses (the Responses API: /openai/responses

@@ -11,6 +11,9 @@ pub const DEFAULT_API_VERSION: &str = "2024-10-21";
 /// The Responses API preview version used on the classic path when `--api-version` is not a
 /// preview from 2025-03-01 on (recording tests/fixtures/conformance/91 used 2025-03-01-preview).
 pub const RESPONSES_PREVIEW_API_VERSION: &str = "2025-04-01-preview";
+/// The Azure AI model inference API version Foundry's `/models` endpoints take (the
+/// `azure-ai-inference` SDKs send it; it is in every published example of the endpoint).
+pub const FOUNDRY_API_VERSION: &str = "2024-05-01-preview";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -79,7 +82,36 @@ impl Endpoint {
                 format!("{base}/openai/v1/responses")
             }
             ApiPath::Openai => format!("{}/responses", self.base.as_str().trim_end_matches('/')),
+            // A Foundry resource answers the Responses API on its OpenAI v1 path.
+            ApiPath::Foundry => {
+                let root = self.root();
+                let root = root.strip_suffix("/models").unwrap_or(&root);
+                format!("{root}/openai/v1/responses")
+            }
         }
+    }
+
+    /// Foundry model inference: `{base}/chat/completions` when the endpoint already names
+    /// the inference root (`…/models`, or a serverless `*.models.ai.azure.com` host), else
+    /// `{resource}/models/chat/completions`; the AOAI default api-version becomes the model
+    /// inference one (an explicit other version is kept).
+    fn foundry_chat_url(&self, api_version: &str) -> String {
+        let base = self.base.as_str().trim_end_matches('/');
+        let host = self.base.host_str().unwrap_or("");
+        let serverless =
+            host.ends_with(".models.ai.azure.com") || host.ends_with(".inference.ai.azure.com");
+        let path = if base.ends_with("/models") || serverless {
+            format!("{base}/chat/completions")
+        } else {
+            format!("{}/models/chat/completions", self.root())
+        };
+        let ver = if api_version.is_empty() || api_version == DEFAULT_API_VERSION {
+            FOUNDRY_API_VERSION
+        } else {
+            api_version
+        };
+        let ver: String = url::form_urlencoded::byte_serialize(ver.as_bytes()).collect();
+        format!("{path}?api-version={ver}")
     }
 
     /// The chat-completions URL, and whether the body must carry `model`.
@@ -110,6 +142,7 @@ impl Endpoint {
                 ),
                 true,
             ),
+            ApiPath::Foundry => (self.foundry_chat_url(api_version), true),
         }
     }
 }
@@ -117,6 +150,36 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foundry_urls() {
+        let res = Endpoint::parse("https://r.services.ai.azure.com").unwrap();
+        assert_eq!(
+            res.chat_url(ApiPath::Foundry, "Llama-3.3-70B", DEFAULT_API_VERSION),
+            (
+                "https://r.services.ai.azure.com/models/chat/completions?api-version=2024-05-01-preview".to_string(),
+                true
+            )
+        );
+        let models = Endpoint::parse("https://r.services.ai.azure.com/models/").unwrap();
+        assert_eq!(
+            models
+                .chat_url(ApiPath::Foundry, "m", "2024-08-01-preview")
+                .0,
+            "https://r.services.ai.azure.com/models/chat/completions?api-version=2024-08-01-preview"
+        );
+        let serverless = Endpoint::parse("https://phi-3-abc.eastus2.models.ai.azure.com").unwrap();
+        assert_eq!(
+            serverless
+                .chat_url(ApiPath::Foundry, "m", DEFAULT_API_VERSION)
+                .0,
+            "https://phi-3-abc.eastus2.models.ai.azure.com/chat/completions?api-version=2024-05-01-preview"
+        );
+        assert_eq!(
+            models.responses_url(ApiPath::Foundry, ""),
+            "https://r.services.ai.azure.com/openai/v1/responses"
+        );
+    }
 
     #[test]
     fn responses_urls() {

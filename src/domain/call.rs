@@ -22,6 +22,10 @@ pub enum ApiPath {
     V1,
     /// An OpenAI-compatible base URL taken verbatim: `{base}/chat/completions`.
     Openai,
+    /// Azure AI Foundry model inference: `{resource}.services.ai.azure.com/models/chat/completions
+    /// ?api-version=…` (serverless `{name}.{region}.models.ai.azure.com/chat/completions`),
+    /// deployment in the body's `model`.
+    Foundry,
 }
 
 impl ApiPath {
@@ -30,6 +34,7 @@ impl ApiPath {
             ApiPath::Classic => "classic",
             ApiPath::V1 => "v1",
             ApiPath::Openai => "openai",
+            ApiPath::Foundry => "foundry",
         }
     }
 }
@@ -41,8 +46,9 @@ impl std::str::FromStr for ApiPath {
             "classic" => Ok(ApiPath::Classic),
             "v1" => Ok(ApiPath::V1),
             "openai" => Ok(ApiPath::Openai),
+            "foundry" => Ok(ApiPath::Foundry),
             other => Err(format!(
-                "API path `{other}` is not one of: classic, v1, openai"
+                "API path `{other}` is not one of: classic, v1, openai, foundry"
             )),
         }
     }

@@ -179,7 +179,8 @@ pub fn scenario_call(
     let request = RecordedRequest {
         deployment: spec.deployment.clone(),
         api: cfg.api,
-        api_version: (cfg.api == ApiPath::Classic).then(|| cfg.api_version.clone()),
+        api_version: matches!(cfg.api, ApiPath::Classic | ApiPath::Foundry)
+            .then(|| cfg.api_version.clone()),
         endpoint: Some(endpoint_for_record(cfg)),
         stream: spec.stream,
         retry: spec.retry.to_string(),

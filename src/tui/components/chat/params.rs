@@ -21,7 +21,12 @@ const MAX_TOKENS: [Option<u32>; 9] = [
     Some(8192),
     Some(16384),
 ];
-const APIS: [ApiPath; 3] = [ApiPath::Classic, ApiPath::V1, ApiPath::Openai];
+const APIS: [ApiPath; 4] = [
+    ApiPath::Classic,
+    ApiPath::V1,
+    ApiPath::Openai,
+    ApiPath::Foundry,
+];
 const WIRES: [WireApi; 2] = [WireApi::Chat, WireApi::Responses];
 const EFFORTS: [Option<&str>; 5] = [
     None,
