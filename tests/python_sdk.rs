@@ -22,7 +22,12 @@ fn official_python_sdk_works_against_the_simulator() {
         eprintln!("SKIPPED: {msg}");
         return;
     }
-    for script in ["test_sdk.py", "test_responses_sdk.py", "test_replay_sdk.py"] {
+    for script in [
+        "test_sdk.py",
+        "test_responses_sdk.py",
+        "test_replay_sdk.py",
+        "test_replay_responses_sdk.py",
+    ] {
         let out = Command::new("python3")
             .arg(format!(
                 "{}/tests/python/{script}",
