@@ -200,6 +200,18 @@ fn route(f: &Fixture) -> (ApiPath, String) {
             rest.split('/').next().unwrap().to_string(),
         );
     }
+    // Foundry model inference (fixtures 60-65): the resource's `/models` route or a
+    // serverless endpoint's own `/chat/completions`; serverless requests name no model.
+    if !path.starts_with("/openai/") && path.ends_with("/chat/completions") {
+        let model = f
+            .request
+            .body
+            .as_ref()
+            .and_then(|b| b.get("model"))
+            .and_then(Value::as_str)
+            .unwrap_or("serverless");
+        return (ApiPath::Foundry, model.to_string());
+    }
     assert!(
         path.ends_with("/openai/v1/chat/completions") || is_responses(f),
         "{path}"
@@ -222,8 +234,11 @@ fn route(f: &Fixture) -> (ApiPath, String) {
 async fn call(f: &Fixture, how: Serve) -> (CallRecord, Vec<String>) {
     let (addr, seen) = serve(f.response.clone(), how).await;
     let (api, deployment) = route(f);
+    let recorded_path = f.request.path.split('?').next().unwrap();
     let base = match api {
         ApiPath::V1 => format!("http://{addr}/openai/v1"),
+        // The endpoint as the portal shows it: the whole chat URL.
+        ApiPath::Foundry => format!("http://{addr}{recorded_path}"),
         _ => format!("http://{addr}"),
     };
     let mut cfg = ClientConfig::new(
@@ -231,6 +246,11 @@ async fn call(f: &Fixture, how: Serve) -> (CallRecord, Vec<String>) {
         Auth::ApiKey(Secret::new("conformance-key")),
     );
     cfg.api = api;
+    if api == ApiPath::Foundry
+        && let Some(v) = f.request.path.split("api-version=").nth(1)
+    {
+        cfg.api_version = v.to_string();
+    }
     if is_responses(f) {
         cfg.wire_api = WireApi::Responses;
         if let Some(v) = f.request.path.split("api-version=").nth(1) {

@@ -91,16 +91,19 @@ impl Endpoint {
         }
     }
 
-    /// Foundry model inference: `{base}/chat/completions` when the endpoint already names
-    /// the inference root (`…/models`, or a serverless `*.models.ai.azure.com` host), else
-    /// `{resource}/models/chat/completions`; the AOAI default api-version becomes the model
+    /// Foundry model inference: the endpoint as given when it is the whole chat URL (the
+    /// portal's "Target URI", `…/chat/completions`); `{base}/chat/completions` when it names
+    /// the inference root (`…/models`, or a serverless `*.models.ai.azure.com` host); else
+    /// `{resource}/models/chat/completions`. The AOAI default api-version becomes the model
     /// inference one (an explicit other version is kept).
     fn foundry_chat_url(&self, api_version: &str) -> String {
         let base = self.base.as_str().trim_end_matches('/');
         let host = self.base.host_str().unwrap_or("");
         let serverless =
             host.ends_with(".models.ai.azure.com") || host.ends_with(".inference.ai.azure.com");
-        let path = if base.ends_with("/models") || serverless {
+        let path = if base.ends_with("/chat/completions") {
+            base.to_string()
+        } else if base.ends_with("/models") || serverless {
             format!("{base}/chat/completions")
         } else {
             format!("{}/models/chat/completions", self.root())
@@ -174,6 +177,14 @@ mod tests {
                 .chat_url(ApiPath::Foundry, "m", DEFAULT_API_VERSION)
                 .0,
             "https://phi-3-abc.eastus2.models.ai.azure.com/chat/completions?api-version=2024-05-01-preview"
+        );
+        let target = Endpoint::parse(
+            "https://x.eastus2.models.ai.azure.com/chat/completions?api-version=2024-05-01-preview",
+        )
+        .unwrap();
+        assert_eq!(
+            target.chat_url(ApiPath::Foundry, "m", DEFAULT_API_VERSION).0,
+            "https://x.eastus2.models.ai.azure.com/chat/completions?api-version=2024-05-01-preview"
         );
         assert_eq!(
             models.responses_url(ApiPath::Foundry, ""),
