@@ -56,6 +56,25 @@ async fn the_client_speaks_foundry_model_inference_to_the_simulator() {
         paths.iter().all(|p| p == "/models/chat/completions"),
         "{paths:?}"
     );
+    // Completion ids are 32 hex digits, as the recordings show (not `chatcmpl-…`).
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/models/chat/completions?api-version=2024-05-01-preview",
+            sim.base_url()
+        ))
+        .header("api-key", "k")
+        .json(&serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = body["id"].as_str().unwrap();
+    assert!(
+        id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
     // An unknown model is explained as on the v1 path.
     let rec = call(&sim.base_url(), "no-such-model", true).await;
     assert_eq!(rec.outcome, Outcome::Failed);

@@ -183,7 +183,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            target.chat_url(ApiPath::Foundry, "m", DEFAULT_API_VERSION).0,
+            target
+                .chat_url(ApiPath::Foundry, "m", DEFAULT_API_VERSION)
+                .0,
             "https://x.eastus2.models.ai.azure.com/chat/completions?api-version=2024-05-01-preview"
         );
         assert_eq!(

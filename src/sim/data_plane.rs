@@ -192,7 +192,12 @@ async fn chat(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let ids = shared.next_ids();
+    let mut ids = shared.next_ids();
+    // Foundry model inference answers with 32-hex completion ids, not `chatcmpl-`
+    // (tests/fixtures/conformance/60 and 65).
+    if surface == Surface::Foundry {
+        ids.completion_id = foundry_id(&ids.request_id);
+    }
     let mut rng = ids.rng;
     let mut ctx = Ctx::new(shared.clone(), ids.request_id, &headers, "POST", uri.path());
     if let Err(body) = check_auth(&shared.cfg, &headers) {
@@ -513,4 +518,10 @@ pub(super) fn throttled(
         Body::from(body),
         &extra,
     )
+}
+
+/// A 32-hex completion id derived from the request id (deterministic when it is).
+fn foundry_id(request_id: &str) -> String {
+    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    format!("{hex:0>32}")
 }
