@@ -543,3 +543,47 @@ fn every_console_bench_shape_is_a_headless_shape_with_the_same_tokens() {
         assert_eq!(aoai::headless::bench::shape_name(shape), name);
     }
 }
+
+/// `--wire-api responses` loads the Responses API: every request goes to `/responses`,
+/// TTFT is timed on the answer's deltas and the token counts add up as on chat.
+#[tokio::test(flavor = "multi_thread")]
+async fn bench_over_the_responses_api() {
+    let sim = sim().await;
+    let out = bench(args(
+        &sim.base_url(),
+        &[
+            "-d",
+            "gpt-4o",
+            "--wire-api",
+            "responses",
+            "--rate",
+            "600",
+            "--duration",
+            "1s",
+            "--shape",
+            "custom",
+            "--context-tokens",
+            "100",
+            "--max-tokens",
+            "20",
+        ],
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fin = lines(&out).pop().unwrap();
+    assert_eq!(fin["kind"], "final");
+    assert_eq!(fin["started"], 10);
+    assert_eq!(fin["completed"], 10, "{fin}");
+    assert_eq!(fin["ttft_ms"]["count"], 10);
+    assert_eq!(fin["avg_prompt_tokens"], 100.0, "{fin}");
+    let paths: Vec<String> = sim.requests().iter().map(|r| r.path.clone()).collect();
+    // The probe and the ten timed requests.
+    assert!(
+        paths.len() == 11 && paths.iter().all(|p| p == "/openai/responses"),
+        "{paths:?}"
+    );
+}

@@ -396,9 +396,15 @@ pub async fn probe(
     cancel: &CancellationToken,
 ) -> Result<Option<String>, LoadError> {
     let mut spec = spec_for(plan, u64::MAX / 3);
+    // The smallest budget each wire API takes: the Responses API refuses a
+    // `max_output_tokens` below 16.
+    let smallest = match client.wire_api(&spec) {
+        WireApi::Chat => 1,
+        WireApi::Responses => 16,
+    };
     plan.template
         .max_tokens_field
-        .apply(&mut spec.request, Some(1));
+        .apply(&mut spec.request, Some(smallest));
     spec.retry = RetryPolicy::None;
     let rec = client.run(0, &spec, cancel, &mut |_| {}).await;
     match (&rec.outcome, &rec.error) {
