@@ -857,3 +857,28 @@ async fn the_simulator_streams_the_recorded_async_filter_shape() {
     assert_eq!(got, want, "\n{body}");
     assert!(body.ends_with("data: [DONE]\n\n"));
 }
+
+/// Recording 99 (a gpt-5 stream with reasoning-summary deltas): the summary is kept apart
+/// from the answer and timed apart; TTFT is the first answer delta, after the summary.
+#[tokio::test]
+async fn the_client_times_the_reasoning_summary_of_recording_99_apart() {
+    let f = fixture("99-responses-openai-stream-reasoning-summary");
+    let (rec, _) = call(&f, Serve::AsRecorded).await;
+    assert!(
+        mismatches(&f, &rec).is_empty(),
+        "{:?}",
+        mismatches(&f, &rec)
+    );
+    let summary = rec.reasoning_summary.clone().expect("a reasoning summary");
+    assert!(!summary.is_empty());
+    assert!(
+        !rec.text.contains(&summary[..summary.len().min(20)]),
+        "not in the answer"
+    );
+    let (s, t) = (
+        rec.timing.first_summary_ms.expect("timed"),
+        rec.timing.ttft_ms.expect("ttft"),
+    );
+    assert!(s <= t, "summary at {s} ms, first answer token at {t} ms");
+    assert!(rec.usage.unwrap().reasoning_tokens > 0);
+}
