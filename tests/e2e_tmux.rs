@@ -357,3 +357,43 @@ fn refuses_without_a_terminal() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("aoai chat"), "{err}");
 }
+
+/// A Responses call in a real terminal at 80×24: `--wire-api responses` shows on the
+/// parameter row, the parameter cycles back to chat and forward again, a reasoning effort
+/// asks o4-mini for a summary, which streams muted above the answer; the call panel names
+/// the wire API and times the summary apart from TTFT.
+#[test]
+fn a_responses_call_with_a_reasoning_summary_in_tmux() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start(
+        "responses",
+        &console_cmd("", "--wire-api responses -d o4-mini"),
+    );
+    t.wait_for("the console on the Responses API", |s| {
+        s.contains("Prompt") && s.contains("api classic/responses")
+    });
+    // To the parameters: wire back to chat and forward again, then effort low.
+    t.keys(&["Tab", "Tab", "Right", "Right", "Right", "+"]);
+    t.wait_for("the wire parameter on chat", |s| {
+        s.contains("api classic/chat")
+    });
+    t.keys(&["-", "Right", "+", "+"]);
+    t.wait_for("effort low on responses", |s| {
+        s.contains("api classic/responses") && s.contains("effort low")
+    });
+    t.keys(&["Tab", "Tab"]);
+    t.text("Why is the sky blue?");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the answer with its summary", |s| {
+        s.contains("✓ done") && s.contains("summary  ")
+    });
+    assert!(s.contains("wire     responses"), "{s}");
+    assert!(s.contains("(reasoning "), "{s}");
+    // The summary sits between the prompt and the answer: scroll the transcript to the top.
+    t.keys(&["Tab", "Tab", "Tab", "Home"]);
+    let s = t.wait_for("the summary above the answer", |s| s.contains("∴ "));
+    let (p, r) = (s.find("› Why is the sky blue?"), s.find("∴ "));
+    assert!(p.is_some() && p < r, "{s}");
+}
