@@ -471,3 +471,35 @@ async fn the_recording_loads_reports_replays_and_holds_no_key() {
         .collect();
     assert_eq!(replayed, first.record.text);
 }
+
+/// The official `openai` Python SDK through `aoai proxy` (tests/python/test_proxy_sdk.py).
+/// A missing package is reported loudly and skipped outside CI; under CI=true it fails.
+#[test]
+fn the_official_python_sdk_runs_through_the_proxy() {
+    use std::process::Command;
+    let have_openai = Command::new("python3")
+        .args(["-c", "import openai"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_openai {
+        let msg = "python3 with the `openai` package is needed (pip install openai)";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let out = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/test_proxy_sdk.py"
+        ))
+        .env("AOAI_BIN", env!("CARGO_BIN_EXE_aoai"))
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "test_proxy_sdk.py failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
