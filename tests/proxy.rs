@@ -406,17 +406,17 @@ async fn the_recording_loads_reports_replays_and_holds_no_key() {
     )
     .await;
     assert_eq!(r2.status, 200);
-    // Two calls written: each is sent to the recorder before it is reported finished.
-    finished(&mut rx).await;
-    finished(&mut rx).await;
+    // Both calls finished and written (the writer's news and the calls' interleave).
     within(async {
-        loop {
+        let (mut done, mut written) = (0, false);
+        while done < 2 || !written {
             match rx.recv().await.expect("proxy alive") {
+                ProxyEvent::Finished(_) => done += 1,
                 ProxyEvent::Record(aoai::engine::record::writer::RecordMsg::Written {
                     count: 2,
                     ..
-                }) => return,
-                _ => continue,
+                }) => written = true,
+                _ => {}
             }
         }
     })
