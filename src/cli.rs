@@ -9,6 +9,9 @@ use crate::domain::params::{self, MaxTokensField};
 use crate::domain::retry::RetryPolicy;
 use crate::engine::connect::ConnectOptions;
 
+mod proxy;
+pub use proxy::ProxyArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "aoai",
@@ -78,6 +81,9 @@ pub enum Command {
     /// Run prompt variants (a TOML variant set) side by side: figures per variant, deltas
     /// and a word diff against the baseline (docs/compare.md).
     Compare(CompareArgs),
+    /// Forward an application's calls to Azure (or the simulator), measuring and recording
+    /// each one; inject faults on request (docs/proxy.md).
+    Proxy(ProxyArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
         Some(Command::Config(args)) => aoai::headless::config::run(args),
         Some(Command::Compare(args)) if args.tui => aoai::tui::compare::run(args).await,
         Some(Command::Compare(args)) => aoai::headless::compare::run(args).await,
+        Some(Command::Proxy(args)) => aoai::headless::proxy::run(args).await,
         None => aoai::tui::run(cli.console).await,
     };
     match result {

@@ -150,6 +150,7 @@ fn hand_call(
 ) -> ScenarioCall {
     let prices = PriceTable::builtin();
     ScenarioCall {
+        proxied: None,
         started: "2026-11-23T05:00:00.000Z".into(),
         request: RecordedRequest {
             wire_api: Default::default(),

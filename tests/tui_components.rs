@@ -306,6 +306,7 @@ fn compare_idle_columns() {
 
 fn scenario_call() -> ScenarioCall {
     ScenarioCall {
+        proxied: None,
         started: "2026-01-05T10:00:00Z".into(),
         request: RecordedRequest {
             wire_api: Default::default(),

@@ -86,6 +86,7 @@ fn done_call() -> ScenarioCall {
         data: "[DONE]".into(),
     });
     ScenarioCall {
+        proxied: None,
         started: "2026-11-23T05:00:00.000Z".into(),
         request: request("How does quota work?", true),
         prompt_shape: PromptShape {
@@ -157,6 +158,7 @@ fn done_call() -> ScenarioCall {
 
 fn throttled_call() -> ScenarioCall {
     ScenarioCall {
+        proxied: None,
         started: "2026-11-23T05:00:03.000Z".into(),
         request: request("And the token limit?", false),
         prompt_shape: PromptShape {
@@ -191,6 +193,7 @@ fn throttled_call() -> ScenarioCall {
 
 fn cancelled_call() -> ScenarioCall {
     ScenarioCall {
+        proxied: None,
         started: "2026-11-23T05:00:09.000Z".into(),
         request: request("Write a long essay on PTUs", true),
         prompt_shape: PromptShape {

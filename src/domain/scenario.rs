@@ -184,8 +184,29 @@ pub struct ScenarioCall {
     pub started: String,
     pub request: RecordedRequest,
     pub prompt_shape: PromptShape,
+    /// Set when `aoai proxy` captured the call from an application (older files: absent).
+    /// Written before `record`, which stays last in a line (the report's fast path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxied: Option<Proxied>,
     /// The record; unknown keys inside it are ignored (additions within a version).
     pub record: CallRecord,
+}
+
+/// Who made a proxied call, and what the proxy did to it. Holds no credential.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proxied {
+    /// The application's address as the proxy saw it (`127.0.0.1:53122`).
+    pub client: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The method and path (with query) the application asked for.
+    pub method: String,
+    pub path: String,
+    /// The fault the proxy injected (`429`, `500`, `slow-first-token:2s`, `cut-stream`);
+    /// `None`: forwarded untouched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected: Option<String>,
 }
 
 impl ScenarioCall {
@@ -299,6 +320,7 @@ mod tests {
 
     fn call() -> ScenarioCall {
         ScenarioCall {
+            proxied: None,
             started: "2026-11-23T05:00:00.000Z".into(),
             request: RecordedRequest {
                 wire_api: Default::default(),

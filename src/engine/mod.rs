@@ -6,5 +6,6 @@
 pub mod bench;
 pub mod compare;
 pub mod connect;
+pub mod proxy;
 pub mod record;
 pub mod replay;

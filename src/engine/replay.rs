@@ -291,6 +291,7 @@ mod tests {
 
     fn call(record: CallRecord) -> ScenarioCall {
         ScenarioCall {
+            proxied: None,
             started: "2026-01-01T00:00:00.000Z".into(),
             request: RecordedRequest {
                 wire_api: Default::default(),

@@ -201,6 +201,7 @@ pub fn scenario_call(
             .flatten(),
     };
     ScenarioCall {
+        proxied: None,
         started: rfc3339(started),
         prompt_shape: prompt_shape(&spec.request.messages),
         request,

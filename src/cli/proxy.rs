@@ -1,0 +1,46 @@
+//! `aoai proxy` flags.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::engine::proxy::inject::InjectSpec;
+
+/// Put aoai between an application and Azure: forward its calls unchanged, measure and
+/// record them (docs/proxy.md).
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("upstream_source").args(["upstream", "profile"])))]
+pub struct ProxyArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8090)]
+    pub port: u16,
+    /// Address to listen on. Loopback by default; widen it only on purpose.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// The resource to forward to, e.g. https://NAME.openai.azure.com (plain http only to
+    /// loopback). Without it and --profile: the embedded simulator.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Forward to this profile's endpoint (the application's own credentials pass through).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The config file with profiles (default: the platform config dir).
+    #[arg(long, env = "AOAI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Record every chat / Responses call into this scenario file (appending).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Inject a fault (repeatable): 429:P, 500:P, cut-stream:P, slow-first-token:2s[:P].
+    #[arg(long, value_name = "SPEC")]
+    pub inject: Vec<InjectSpec>,
+    /// Seed of the fault draws (the same seed injects into the same calls).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Price table file (TOML); the built-in table without it.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+    /// One JSON object per call (JSON Lines) instead of a text line.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,270 @@
+//! One proxied call from request to end: it collects the response head and the tap's reading
+//! and, exactly once, turns them into a [`CallRecord`] (reported as
+//! [`ProxyEvent::Finished`] and, when recording, written as a scenario line). A call dropped
+//! before it ended — the application hung up — ends as cancelled with what had arrived.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::request::RequestMeta;
+use super::tap::{Reading, Tap};
+use super::{ClientInfo, ProxiedCall, ProxyEvent, Shared};
+use crate::domain::call::{Attempt, CallError, CallRecord, ErrorKind, Marks, Outcome, Timings};
+use crate::domain::ratelimit::RateLimit;
+use crate::domain::scenario::{Proxied, REQUEST_HEADER_ALLOWLIST, RecordedRequest, ScenarioCall};
+use crate::domain::usage::Usage;
+
+/// The response head of a call.
+pub(super) struct Head {
+    pub status: u16,
+    pub at: Duration,
+    pub ratelimit: RateLimit,
+    pub request_id: Option<String>,
+    pub region: Option<String>,
+    /// Filtered through `keep_response_header`.
+    pub headers: Vec<(String, String)>,
+}
+
+pub(super) struct Call {
+    pub shared: Arc<Shared>,
+    pub id: u64,
+    pub meta: RequestMeta,
+    pub client: ClientInfo,
+    pub method: String,
+    pub path: String,
+    /// Diagnostic request headers a scenario may keep.
+    pub request_headers: Vec<(String, String)>,
+    pub injected: Option<String>,
+    pub started: SystemTime,
+    /// When the request was handed to the upstream (or answered here).
+    pub sent: Instant,
+    pub head: Option<Head>,
+    pub tap: Option<Tap>,
+    ended: bool,
+}
+
+impl Call {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        shared: Arc<Shared>,
+        id: u64,
+        meta: RequestMeta,
+        client: ClientInfo,
+        method: String,
+        path: String,
+        request_headers: Vec<(String, String)>,
+        injected: Option<String>,
+    ) -> Self {
+        Call {
+            shared,
+            id,
+            meta,
+            client,
+            method,
+            path,
+            request_headers,
+            injected,
+            started: SystemTime::now(),
+            sent: Instant::now(),
+            head: None,
+            tap: None,
+            ended: false,
+        }
+    }
+
+    pub fn capture(&self) -> bool {
+        self.shared.recorder.is_some() && self.meta.llm
+    }
+
+    /// The response head arrived.
+    pub fn headers(&mut self, head: Head) {
+        self.shared.emit(ProxyEvent::Headers {
+            id: self.id,
+            status: head.status,
+            ttfb_ms: head.at.as_secs_f64() * 1000.0,
+        });
+        self.tap = Some(Tap::new(self.meta.wire_api, head.status, self.capture()));
+        self.head = Some(head);
+    }
+
+    /// A body chunk passed.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let at = self.sent.elapsed();
+        let Some(tap) = self.tap.as_mut() else {
+            return;
+        };
+        let before = tap.first_content();
+        tap.feed(bytes, at);
+        if before.is_none()
+            && let Some(t) = tap.first_content()
+        {
+            self.shared.emit(ProxyEvent::FirstToken {
+                id: self.id,
+                ttft_ms: t.as_secs_f64() * 1000.0,
+            });
+        }
+    }
+
+    pub fn has_content(&self) -> bool {
+        self.tap
+            .as_ref()
+            .is_some_and(|t| t.first_content().is_some())
+    }
+
+    /// Ends the call (once): `error` is how it broke off, `None` when the body ended.
+    pub fn end(&mut self, error: Option<CallError>) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        let done = self.sent.elapsed();
+        let reading = self.tap.take().map(|t| t.finish(done)).unwrap_or_default();
+        let record = self.record(reading, done, error);
+        let call = ProxiedCall {
+            record,
+            client: self.client.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            injected: self.injected.clone(),
+            started: self.started,
+        };
+        if let Some(tx) = &self.shared.recorder
+            && self.meta.llm
+        {
+            let _ = tx.send(self.scenario_call(&call));
+        }
+        self.shared.emit(ProxyEvent::Finished(Box::new(call)));
+    }
+
+    fn record(&mut self, r: Reading, done: Duration, error: Option<CallError>) -> CallRecord {
+        let head = self.head.take();
+        let status = head.as_ref().map(|h| h.status);
+        let usage = r.usage.as_ref().map(Usage::from);
+        let completion = usage
+            .map(|u| u.completion_tokens)
+            .or((r.content_chunks > 0).then_some(r.content_chunks));
+        let marks = Marks {
+            headers: head.as_ref().map(|h| h.at),
+            first_content: r.first_content,
+            last_content: r.last_content,
+            done: Some(done),
+            first_summary: r.first_summary,
+        };
+        let mut notes = r.notes;
+        // How the body ended decides the error: a break (given), a failure the body
+        // reported, or a stream that closed before its end.
+        let error = error.or(r.error).or_else(|| {
+            let cut_short = r.sse && !r.ended && r.finish_reason.is_none();
+            if cut_short {
+                Some(CallError::new(
+                    ErrorKind::Truncated,
+                    "the stream closed before its end (no finish reason)",
+                ))
+            } else {
+                if r.sse && !r.ended {
+                    notes.push("the stream ended without its end marker".into());
+                }
+                None
+            }
+        });
+        if let Some(i) = &self.injected {
+            notes.push(format!("injected by the proxy: {i}"));
+        }
+        let model_for_price = r
+            .model
+            .clone()
+            .unwrap_or_else(|| self.meta.deployment.clone());
+        let (ratelimit, request_id, region, headers) = match head {
+            Some(h) => (h.ratelimit, h.request_id, h.region, h.headers),
+            None => Default::default(),
+        };
+        let e2e = done.as_secs_f64() * 1000.0;
+        CallRecord {
+            id: self.id,
+            deployment: self.meta.deployment.clone(),
+            api: self.meta.api,
+            wire_api: self.meta.wire_api,
+            stream: self.meta.stream,
+            outcome: match &error {
+                None => Outcome::Done,
+                Some(e) if e.kind == ErrorKind::Cancelled => Outcome::Cancelled,
+                Some(e) if e.kind == ErrorKind::Throttled => Outcome::Throttled,
+                Some(_) => Outcome::Failed,
+            },
+            status,
+            model: r.model,
+            finish_reason: r.finish_reason,
+            text: r.text,
+            reasoning_summary: (!r.reasoning_summary.is_empty()).then_some(r.reasoning_summary),
+            tool_calls: r.tool_calls,
+            timing: Timings::from_marks(&marks, completion),
+            call_ms: Some(e2e),
+            usage,
+            cost_usd: usage.and_then(|u| self.shared.prices.cost_usd(&model_for_price, None, &u)),
+            attempts: vec![Attempt {
+                deployment: self.meta.deployment.clone(),
+                status,
+                retry_after_ms: ratelimit.retry_after_ms,
+                waited_ms: 0,
+                request_id: request_id.clone(),
+                error: error.as_ref().map(|e| e.to_string()),
+            }],
+            ratelimit,
+            async_filter: None,
+            request_id,
+            region,
+            error,
+            notes,
+            headers,
+            events: r.events,
+        }
+    }
+
+    fn scenario_call(&self, call: &ProxiedCall) -> ScenarioCall {
+        let body = self.meta.chat_form();
+        let request = RecordedRequest {
+            deployment: self.meta.deployment.clone(),
+            api: self.meta.api,
+            api_version: self.meta.api_version.clone(),
+            endpoint: Some(self.shared.endpoint.clone()),
+            stream: self.meta.stream,
+            retry: "none".into(),
+            headers: self
+                .request_headers
+                .iter()
+                .filter(|(k, _)| REQUEST_HEADER_ALLOWLIST.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+            wire_api: self.meta.wire_api,
+            wire_body: match self.meta.wire_api {
+                crate::domain::call::WireApi::Responses => self.meta.body.clone(),
+                crate::domain::call::WireApi::Chat => None,
+            },
+            body,
+        };
+        ScenarioCall {
+            started: crate::engine::record::rfc3339(call.started),
+            prompt_shape: crate::engine::record::prompt_shape(&request.body.messages),
+            request,
+            proxied: Some(Proxied {
+                client: call.client.addr.to_string(),
+                user_agent: call.client.user_agent.clone(),
+                method: call.method.clone(),
+                path: call.path.clone(),
+                injected: call.injected.clone(),
+            }),
+            record: call.record.clone(),
+        }
+        .sanitize()
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.end(Some(CallError::new(
+                ErrorKind::Cancelled,
+                "the application closed the connection before the answer ended",
+            )));
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The recording proxy (`aoai proxy`): an HTTP server that forwards every request of an
+//! application to the upstream resource unchanged and streams each answer back as it
+//! arrives, while it reads the same bytes into a [`CallRecord`] from its vantage point (TTFB,
+//! TTFT, e2e, usage, cost, rate-limit headers, 429 cause, request id, region). UI-free: what
+//! happens is reported as typed [`ProxyEvent`]s on a channel a front end subscribes to (the
+//! headless printer today, a Traffic screen later), and optionally recorded as a scenario.
+//!
+//! Credentials: the application's `api-key` / `Authorization` pass through to the upstream,
+//! never into a record, an event or a log; a non-https upstream is refused unless it is on
+//! loopback.
+
+mod call;
+mod forward;
+pub mod inject;
+pub mod request;
+pub mod tap;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::domain::call::{CallRecord, WireApi};
+use crate::domain::cost::PriceTable;
+use crate::domain::scenario::ScenarioCall;
+use crate::engine::record::writer::{RecordMsg, spawn_writer};
+use crate::engine::record::{RecordError, Recorder};
+use inject::{InjectSpec, Injector};
+
+/// How to run the proxy.
+#[derive(Debug, Clone)]
+pub struct ProxyOptions {
+    /// Address to listen on (default 127.0.0.1).
+    pub bind: IpAddr,
+    /// 0: any free port.
+    pub port: u16,
+    /// The upstream's base URL (scheme, host, port); the request's path and query follow it.
+    pub upstream: url::Url,
+    pub inject: Vec<InjectSpec>,
+    /// Seed of the fault draws.
+    pub seed: u64,
+    /// Record every chat / Responses call into this scenario file (appending).
+    pub record: Option<PathBuf>,
+    /// Shown in the scenario header (never a secret).
+    pub profile: Option<String>,
+    pub prices: Arc<PriceTable>,
+    pub connect_timeout: Duration,
+}
+
+impl ProxyOptions {
+    pub fn new(upstream: url::Url) -> Self {
+        ProxyOptions {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            upstream,
+            inject: vec![],
+            seed: 1,
+            record: None,
+            profile: None,
+            prices: Arc::new(PriceTable::builtin()),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Who made a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub addr: SocketAddr,
+    pub user_agent: Option<String>,
+}
+
+/// A call once it ended: the record plus what only the proxy knows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxiedCall {
+    pub record: CallRecord,
+    pub client: ClientInfo,
+    pub method: String,
+    /// Path and query as the application sent them.
+    pub path: String,
+    /// The injected fault, if any (`429`, `cut-stream`, …).
+    pub injected: Option<String>,
+    pub started: SystemTime,
+}
+
+/// What the proxy reports, per call in this order (`Headers` and `FirstToken` only when
+/// they happen), each call with its own id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProxyEvent {
+    Started {
+        id: u64,
+        client: ClientInfo,
+        method: String,
+        path: String,
+        deployment: String,
+        wire_api: WireApi,
+        stream: bool,
+        injected: Option<String>,
+    },
+    Headers {
+        id: u64,
+        status: u16,
+        ttfb_ms: f64,
+    },
+    FirstToken {
+        id: u64,
+        ttft_ms: f64,
+    },
+    Finished(Box<ProxiedCall>),
+    /// News from the recording thread (opened, written, failed).
+    Record(RecordMsg),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error(
+        "refusing upstream {0}: credentials would travel unencrypted; use https (plain http only to loopback)"
+    )]
+    InsecureUpstream(String),
+    #[error("upstream {0}: only http and https URLs can be forwarded to")]
+    BadUpstream(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("building the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Whether credentials may be sent to `url`: https anywhere, http only on loopback.
+pub fn check_upstream(url: &url::Url) -> Result<(), ProxyError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Ipv4(a)) => a.is_loopback(),
+                Some(url::Host::Ipv6(a)) => a.is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(ProxyError::InsecureUpstream(url.to_string()))
+            }
+        }
+        _ => Err(ProxyError::BadUpstream(url.to_string())),
+    }
+}
+
+/// What every request handler shares.
+pub(crate) struct Shared {
+    pub http: reqwest::Client,
+    /// The upstream base, no trailing slash.
+    pub base: String,
+    /// The upstream as a scenario may show it (scheme, host, port).
+    pub endpoint: String,
+    pub injector: Injector,
+    pub prices: Arc<PriceTable>,
+    pub events: Option<mpsc::UnboundedSender<ProxyEvent>>,
+    pub recorder: Option<std::sync::mpsc::Sender<ScenarioCall>>,
+    pub next_id: AtomicU64,
+}
+
+impl Shared {
+    pub fn emit(&self, ev: ProxyEvent) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(ev);
+        }
+    }
+}
+
+/// A running proxy. Dropping it stops the server.
+pub struct ProxyHandle {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl ProxyHandle {
+    /// `http://ADDR:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs until the server stops (it stops only on [`ProxyHandle::shutdown`] or an error).
+    pub async fn wait(mut self) {
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+
+    /// Stops accepting and lets open calls end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+    }
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the proxy; `events` receives what happens (none: run silently, still recording).
+pub async fn start(
+    opts: ProxyOptions,
+    events: Option<mpsc::UnboundedSender<ProxyEvent>>,
+) -> Result<ProxyHandle, ProxyError> {
+    check_upstream(&opts.upstream)?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(opts.connect_timeout)
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let recorder = match &opts.record {
+        Some(path) => {
+            // Opened here first, so a bad file fails the start rather than the first call.
+            drop(Recorder::open(path, opts.profile.as_deref())?);
+            let tx = events.clone();
+            Some(spawn_writer(
+                1,
+                path.clone(),
+                opts.profile.clone(),
+                move |m| {
+                    if let Some(tx) = &tx {
+                        let _ = tx.send(ProxyEvent::Record(m));
+                    }
+                },
+            ))
+        }
+        None => None,
+    };
+    let mut endpoint = opts.upstream.clone();
+    let _ = endpoint.set_username("");
+    let _ = endpoint.set_password(None);
+    endpoint.set_query(None);
+    endpoint.set_fragment(None);
+    let shared = Arc::new(Shared {
+        http,
+        base: opts.upstream.as_str().trim_end_matches('/').to_string(),
+        endpoint: endpoint.as_str().trim_end_matches('/').to_string(),
+        injector: Injector::new(opts.inject.clone(), opts.seed),
+        prices: opts.prices.clone(),
+        events,
+        recorder,
+        next_id: AtomicU64::new(1),
+    });
+    let addr = SocketAddr::new(opts.bind, opts.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ProxyError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ProxyError::Bind { addr, source })?;
+    let app = axum::Router::new()
+        .fallback(forward::handle)
+        .with_state(shared);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Ok(ProxyHandle {
+        addr,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
