@@ -418,7 +418,7 @@ async fn chat(
         model: &model,
         fingerprint: &d.fingerprint,
     };
-    let mut bytes = completion::completion_body(&head, &content, &generated, &usage);
+    let bytes = completion::completion_body(&head, &content, &generated, &usage);
     let extra = Extra {
         service_ms: Some(timing.end.as_millis() as u64),
         ..extra
@@ -426,8 +426,22 @@ async fn chat(
     if !timing.end.is_zero() {
         tokio::time::sleep(timing.end).await;
     }
+    faulted_body(&ctx, fault, bytes, completion::corrupt_utf8, stall, &extra)
+}
+
+/// A whole (non-stream) 200 body with its fault applied, for chat and the Responses API
+/// alike: corrupted where `corrupt` puts invalid UTF-8, cut in half, or its first half then
+/// a reset or a stall before the rest.
+pub(super) fn faulted_body(
+    ctx: &Ctx,
+    fault: Option<FaultKind>,
+    mut bytes: Vec<u8>,
+    corrupt: fn(&mut Vec<u8>),
+    stall: Duration,
+    extra: &Extra,
+) -> Response {
     match fault {
-        Some(FaultKind::InvalidUtf8) => completion::corrupt_utf8(&mut bytes),
+        Some(FaultKind::InvalidUtf8) => corrupt(&mut bytes),
         Some(FaultKind::Truncate | FaultKind::Malformed) => bytes.truncate(bytes.len() / 2),
         Some(FaultKind::Reset | FaultKind::Stall) => {
             let rest = bytes.split_off(bytes.len() / 2);
@@ -438,14 +452,14 @@ async fn chat(
             } else {
                 plan.at(stall).extend_from_slice(&rest);
             }
-            let entry = ctx.log(StatusCode::OK, &extra);
+            let entry = ctx.log(StatusCode::OK, extra);
             let body =
                 Body::from_stream(sse::into_stream(plan, tokio::time::Instant::now(), entry));
-            return ctx.build(StatusCode::OK, JSON, body, &extra);
+            return ctx.build(StatusCode::OK, JSON, body, extra);
         }
         _ => {}
     }
-    ctx.respond(StatusCode::OK, JSON, Body::from(bytes), &extra)
+    ctx.respond(StatusCode::OK, JSON, Body::from(bytes), extra)
 }
 
 /// The spillover deployment of a provisioned `d`, when it has one that admits the call.

@@ -22,7 +22,7 @@ use super::completion::{self, Generated};
 use super::data_plane::{check_auth, contains_phrase, correct_ptu_later, header_str, throttled};
 use super::faults::{self, FaultKind};
 use super::limits::{ThrottleKind, Throttled};
-use super::respond::{self, Ctx, Extra, JSON, Surface};
+use super::respond::{self, Ctx, Extra, Surface};
 use super::responses_out::{self, Echo, Outcome, Spec};
 use super::sse::{self, Usage};
 use super::state::{DeploymentRt, Shared, lock};
@@ -532,7 +532,7 @@ async fn handle(
         return resp;
     }
 
-    let mut bytes = responses_out::body(&head, &outcome, &timing, fault);
+    let bytes = responses_out::body(&head, &outcome, &timing, fault);
     let extra = Extra {
         service_ms: Some(timing.end.as_millis() as u64),
         ..extra
@@ -540,31 +540,14 @@ async fn handle(
     if !timing.end.is_zero() {
         tokio::time::sleep(timing.end).await;
     }
-    let mut resp = match fault {
-        Some(FaultKind::InvalidUtf8) => {
-            responses_out::corrupt_utf8(&mut bytes);
-            ctx.respond(StatusCode::OK, JSON, Body::from(bytes), &extra)
-        }
-        Some(FaultKind::Truncate | FaultKind::Malformed) => {
-            bytes.truncate(bytes.len() / 2);
-            ctx.respond(StatusCode::OK, JSON, Body::from(bytes), &extra)
-        }
-        Some(FaultKind::Reset | FaultKind::Stall) => {
-            let rest = bytes.split_off(bytes.len() / 2);
-            let mut plan = sse::Plan::default();
-            plan.at(Duration::ZERO).extend_from_slice(&bytes);
-            if fault == Some(FaultKind::Reset) {
-                plan.mark_reset();
-            } else {
-                plan.at(stall).extend_from_slice(&rest);
-            }
-            let entry = ctx.log(StatusCode::OK, &extra);
-            let body =
-                Body::from_stream(sse::into_stream(plan, tokio::time::Instant::now(), entry));
-            ctx.build(StatusCode::OK, JSON, body, &extra)
-        }
-        _ => ctx.respond(StatusCode::OK, JSON, Body::from(bytes), &extra),
-    };
+    let mut resp = super::data_plane::faulted_body(
+        &ctx,
+        fault,
+        bytes,
+        responses_out::corrupt_utf8,
+        stall,
+        &extra,
+    );
     trim_headers(&mut resp, &d, false);
     resp
 }
