@@ -503,3 +503,43 @@ fn the_official_python_sdk_runs_through_the_proxy() {
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_slow_first_token_is_injected_and_the_call_still_completes() {
+    let sim = common::start(SimConfig::default_fleet()).await;
+    let (p, mut rx) = start_proxy(&sim.base_url(), &["slow-first-token:50ms"], None).await;
+    let r = common::post(
+        &classic(&p.base_url(), "gpt-4o"),
+        &chat_body(true, true),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-aoai-proxy-injected"), "slow-first-token:50ms");
+    assert_eq!(r.events().last().map(String::as_str), Some("[DONE]"));
+    let c = finished(&mut rx).await;
+    assert_eq!(c.injected.as_deref(), Some("slow-first-token:50ms"));
+    assert_eq!(c.record.outcome, Outcome::Done);
+    assert_eq!(sim.requests().len(), 1, "forwarded, only delayed");
+}
+
+#[test]
+fn the_cli_refuses_a_bad_inject_spec_and_an_insecure_upstream() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
+        .args(["proxy", "--port", "0", "--inject", "404:0.1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--inject `404:0.1`"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
+        .args(["proxy", "--port", "0", "--upstream", "http://example.com"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("credentials would travel unencrypted"),
+        "{err}"
+    );
+}

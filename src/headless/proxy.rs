@@ -71,7 +71,8 @@ pub fn text_line(c: &ProxiedCall) -> String {
         line.push_str(&format!(" ${cost:.6}"));
     }
     if let Some(e) = &r.error {
-        line.push_str(&format!(" [{:?}] {e}", r.outcome).to_lowercase());
+        let outcome = format!("{:?}", r.outcome).to_lowercase();
+        line.push_str(&format!(" [{outcome}] {e}"));
     }
     if let Some(i) = &c.injected {
         line.push_str(&format!(" (injected {i})"));

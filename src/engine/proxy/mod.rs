@@ -269,6 +269,10 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|source| ProxyError::Bind { addr, source })?;
+    // Each chunk goes out as it is written (no Nagle wait for the next one).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let app = axum::Router::new()
         .fallback(forward::handle)
         .with_state(shared);
