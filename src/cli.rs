@@ -57,6 +57,11 @@ pub struct ConsoleArgs {
     /// Open on the Compare screen with this variant set loaded (docs/compare.md).
     #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
+    /// Run the recording proxy inside the console on 127.0.0.1:PORT (0 picks one): point
+    /// the application at it and watch its calls on the Traffic screen (F10). Forwards to
+    /// this console's endpoint (the embedded simulator without one). See docs/proxy.md.
+    #[arg(long, value_name = "PORT")]
+    pub proxy: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

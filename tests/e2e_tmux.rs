@@ -397,3 +397,46 @@ fn a_responses_call_with_a_reasoning_summary_in_tmux() {
     let (p, r) = (s.find("› Why is the sky blue?"), s.find("∴ "));
     assert!(p.is_some() && p < r, "{s}");
 }
+
+/// `aoai --proxy PORT` in a real terminal: an application's call (here `aoai chat`, a
+/// separate process pointed at the proxy) appears on the Traffic screen with its figures,
+/// and Enter shows its details.
+#[test]
+fn a_proxied_call_shows_on_the_traffic_screen() {
+    if !have_tmux() {
+        return;
+    }
+    // A free port for the proxy (the console prints the one it got in the screen's title).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = Tmux::start("traffic", &console_cmd("", &format!("--proxy {port}")));
+    t.wait_for("the console", |s| s.contains("Prompt"));
+    t.keys(&["F10"]);
+    t.wait_for("the empty Traffic screen", |s| {
+        s.contains(&format!("http://127.0.0.1:{port} → simulator")) && s.contains("No calls yet")
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_aoai"))
+        .args(["chat", "-d", "gpt-4o", "--json", "hello through the proxy"])
+        .env("AZURE_OPENAI_ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .env("AZURE_OPENAI_API_KEY", "app-key-canary")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = t.wait_for("the proxied call", |s| {
+        s.contains("· 1 call─") && s.contains("200")
+    });
+    assert!(s.contains("gpt-4o") && s.contains("chat"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("its details", |s| {
+        s.contains("POST /openai/deployments/gpt-4o")
+    });
+    assert!(s.contains("aoai-console/"), "the client's user-agent\n{s}");
+    assert!(!s.contains("app-key-canary"), "the key is never shown\n{s}");
+}

@@ -378,6 +378,11 @@ fn status_bar_tabs_and_hints() {
     assert_ne!(buf[(at("Chat"), 0)].style().bg, theme.tab_active.bg);
     // Replay is listed once a scenario is open.
     screens.replay = Some(Replay::new("s.jsonl", vec![], Speed::from_factor(1.0)));
+    assert_eq!(screens.tabs(Screen::Chat).len(), Screen::ALL.len() - 1);
+    // Traffic once the proxy runs (`aoai --proxy PORT`).
+    screens.traffic = Some(aoai::tui::components::traffic::Traffic::new(
+        "http://127.0.0.1:1",
+    ));
     assert_eq!(screens.tabs(Screen::Chat).len(), Screen::ALL.len());
     // The hint bar of the chat's transcript: its keymap, then the unfocused globals.
     let mut chat = Chat::new();
@@ -433,4 +438,86 @@ fn call_panel_of_a_spilled_call_with_an_async_verdict() {
     assert!(screen.contains("filtered (async): violence"), "{screen}");
     assert!(screen.contains("requests 9 s · tokens 42 s"), "{screen}");
     assert_snapshot!("component_call_panel_spilled_async_44x26", t.backend());
+}
+
+/// The Traffic screen fed the proxy's events for two calls (one streamed answer, one 429):
+/// rows fill in as headers, first token and the end arrive; `/` filters; Enter shows the
+/// same figures as History.
+#[test]
+fn traffic_rows_fill_in_as_the_proxy_reports() {
+    use aoai::engine::proxy::{ClientInfo, ProxiedCall, ProxyEvent};
+    use aoai::tui::components::traffic::Traffic;
+    let client = ClientInfo {
+        addr: "127.0.0.1:50012".parse().unwrap(),
+        user_agent: Some("AzureOpenAI/Python 1.99.0".into()),
+    };
+    let started = |id: u64, deployment: &str| ProxyEvent::Started {
+        id,
+        client: client.clone(),
+        method: "POST".into(),
+        path: format!("/openai/deployments/{deployment}/chat/completions?api-version=2024-10-21"),
+        deployment: deployment.into(),
+        wire_api: aoai::domain::call::WireApi::Chat,
+        stream: true,
+        injected: None,
+    };
+    let mut t = Traffic::new("http://127.0.0.1:8090 → simulator");
+    assert!(t.on_event(started(1, "gpt-4o")));
+    assert!(t.on_event(ProxyEvent::Headers {
+        id: 1,
+        status: 200,
+        ttfb_ms: 120.0
+    }));
+    assert!(t.on_event(ProxyEvent::FirstToken {
+        id: 1,
+        ttft_ms: 420.0
+    }));
+    assert!(t.on_event(started(2, "gpt-4o-mini")));
+    let done = CallRecord {
+        id: 1,
+        deployment: "gpt-4o".into(),
+        cost_usd: Some(0.00058),
+        ..record()
+    };
+    assert!(t.on_event(ProxyEvent::Finished(Box::new(ProxiedCall {
+        record: done,
+        client: client.clone(),
+        method: "POST".into(),
+        path: "/openai/deployments/gpt-4o/chat/completions".into(),
+        injected: None,
+        started: std::time::UNIX_EPOCH,
+    }))));
+    assert!(
+        !t.on_event(ProxyEvent::FirstToken {
+            id: 99,
+            ttft_ms: 1.0
+        }),
+        "an unknown call changes nothing"
+    );
+    assert_eq!(t.rows().len(), 2);
+    let theme = theme();
+    let shot = |t: &mut Traffic| frame(80, 14, |area, buf| t.render(area, buf, &theme));
+    let screen = format!("{:?}", shot(&mut t).backend());
+    assert!(
+        screen.contains("420 ms") && screen.contains("$0.0006"),
+        "{screen}"
+    );
+    assert_snapshot!("component_traffic_80x14", shot(&mut t).backend());
+    // `/` filters by deployment (or status, client, path).
+    for c in "/mini".chars() {
+        t.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    t.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let screen = format!("{:?}", shot(&mut t).backend());
+    assert!(
+        screen.contains("1 of 2") && !screen.contains("420 ms"),
+        "{screen}"
+    );
+    t.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    t.handle_key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE));
+    t.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let t2 = frame(80, 24, |area, buf| t.render(area, buf, &theme));
+    let screen = format!("{:?}", t2.backend());
+    assert!(screen.contains("AzureOpenAI/Python 1.99.0"), "{screen}");
+    assert!(screen.contains("ttfb 120 ms · ttft 420 ms"), "{screen}");
 }

@@ -248,6 +248,15 @@ impl App {
                 self.redraw()
             }
             AppEvent::Edited(_, Err(e)) => self.say(format!("Editor: {e}")),
+            AppEvent::Proxy(ev) => {
+                let changed = self
+                    .screens
+                    .traffic
+                    .as_mut()
+                    .is_some_and(|t| t.on_event(ev));
+                self.dirty |= changed;
+                vec![]
+            }
             AppEvent::Tick => self.redraw(),
         }
     }
@@ -378,6 +387,10 @@ impl App {
             GlobalAction::Compare => self.go_compare(),
             GlobalAction::Bench => self.go(Screen::Bench),
             GlobalAction::Profiles => self.open_picker(),
+            GlobalAction::Traffic if self.screens.traffic.is_some() => self.go(Screen::Traffic),
+            GlobalAction::Traffic => self.say(
+                "No proxy running: `aoai --proxy PORT` puts the console between your application and Azure".into(),
+            ),
         }
     }
 

@@ -26,6 +26,7 @@ pub fn console_args(args: CompareArgs, set: &VariantSet) -> ConsoleArgs {
             }),
         record: args.record,
         compare: Some(args.file),
+        proxy: None,
     }
 }
 

@@ -35,6 +35,8 @@ pub enum AppEvent {
     Bench(BenchMsg),
     /// News from the recording thread.
     Record(RecordMsg),
+    /// The recording proxy's calls (`aoai --proxy PORT`).
+    Proxy(crate::engine::proxy::ProxyEvent),
     /// The `$EDITOR` round trip ended.
     Edited(EditTarget, Result<String, EditorError>),
     /// Animation timer; only runs while something animates.

@@ -135,7 +135,9 @@ pub fn hints<A>(table: &[Binding<A>]) -> Vec<Hint> {
 // ---- actions ----
 
 mod tables;
+mod traffic;
 pub use tables::*;
+pub use traffic::*;
 
 /// One section of the `?` help: a title and (keys, help) rows, built from the tables above.
 pub struct HelpSection {
@@ -201,6 +203,10 @@ pub fn help_sections() -> Vec<HelpSection> {
         HelpSection {
             title: "Replay",
             rows: rows(REPLAY),
+        },
+        HelpSection {
+            title: "Traffic",
+            rows: rows(TRAFFIC),
         },
         HelpSection {
             title: "Compare",

@@ -198,6 +198,11 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         (None, None) => conn.client.config().endpoint.host().to_string(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // `--proxy PORT`: the application's calls, forwarded to this console's endpoint.
+    let proxy = match args.proxy {
+        Some(port) => Some(start_proxy(port, &conn, tx.clone()).await?),
+        None => None,
+    };
     let mut exec = Executor::new(conn.client.clone(), arm, AppEventSender::new(tx));
     let cfg = AppConfig {
         deployment,
@@ -232,9 +237,46 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    if let Some((_, label)) = &proxy {
+        app.screens.traffic = Some(crate::tui::components::traffic::Traffic::new(label.clone()));
+    }
+
     let result = run_on_terminal(&mut app, &mut exec, &mut rx).await;
+    drop(proxy);
     drop(conn);
     result
+}
+
+/// Starts the recording proxy on `127.0.0.1:port`, forwarding to the connection's resource;
+/// its events become [`AppEvent::Proxy`]. Returns the handle (the proxy stops when it is
+/// dropped) and the Traffic screen's title.
+async fn start_proxy(
+    port: u16,
+    conn: &crate::engine::connect::Connection,
+    tx: mpsc::UnboundedSender<AppEvent>,
+) -> anyhow::Result<(crate::engine::proxy::ProxyHandle, String)> {
+    let mut upstream = url::Url::parse(conn.client.config().endpoint.as_str())?;
+    // The resource, not a path under it: the application names its own paths.
+    upstream.set_path("");
+    let mut opts = crate::engine::proxy::ProxyOptions::new(upstream.clone());
+    opts.port = port;
+    opts.prices = conn.client.config().prices.clone();
+    let (ptx, mut prx) = mpsc::unbounded_channel();
+    let handle = crate::engine::proxy::start(opts, Some(ptx)).await?;
+    tokio::spawn(async move {
+        while let Some(ev) = prx.recv().await {
+            if tx.send(AppEvent::Proxy(ev)).is_err() {
+                break;
+            }
+        }
+    });
+    let target = if conn.is_sim() {
+        "simulator".to_string()
+    } else {
+        upstream.host_str().unwrap_or("upstream").to_string()
+    };
+    let label = format!("{} → {target}", handle.base_url());
+    Ok((handle, label))
 }
 
 /// Runs the loop on the real terminal until the user quits; the guard restores the terminal

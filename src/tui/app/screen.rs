@@ -8,6 +8,7 @@ use crate::tui::components::deployments::Deployments;
 use crate::tui::components::history::History;
 use crate::tui::components::replay::Replay;
 use crate::tui::components::status_bar::Tab;
+use crate::tui::components::traffic::Traffic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -20,17 +21,20 @@ pub enum Screen {
     Compare,
     /// Load test (F5); always listed.
     Bench,
+    /// The application's calls through the proxy; only listed with `aoai --proxy PORT`.
+    Traffic,
 }
 
 impl Screen {
     /// In F-key order.
-    pub const ALL: [Screen; 6] = [
+    pub const ALL: [Screen; 7] = [
         Screen::Chat,
         Screen::History,
         Screen::Deployments,
         Screen::Bench,
         Screen::Compare,
         Screen::Replay,
+        Screen::Traffic,
     ];
 
     pub fn title(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Screen {
             Screen::Replay => "Replay",
             Screen::Compare => "Compare",
             Screen::Bench => "Bench",
+            Screen::Traffic => "Traffic",
         }
     }
 
@@ -52,6 +57,7 @@ impl Screen {
             Screen::Replay => "F9",
             Screen::Compare => "F7",
             Screen::Bench => "F5",
+            Screen::Traffic => "F10",
         }
     }
 }
@@ -65,6 +71,7 @@ pub struct Screens {
     pub bench: BenchView,
     pub replay: Option<Replay>,
     pub compare: Option<Compare>,
+    pub traffic: Option<Traffic>,
 }
 
 impl Screens {
@@ -76,6 +83,7 @@ impl Screens {
             Screen::Bench => Some(&self.bench),
             Screen::Replay => self.replay.as_ref().map(|r| r as &dyn Component),
             Screen::Compare => self.compare.as_ref().map(|c| c as &dyn Component),
+            Screen::Traffic => self.traffic.as_ref().map(|c| c as &dyn Component),
         }
     }
 
@@ -87,14 +95,17 @@ impl Screens {
             Screen::Bench => Some(&mut self.bench),
             Screen::Replay => self.replay.as_mut().map(|r| r as &mut dyn Component),
             Screen::Compare => self.compare.as_mut().map(|c| c as &mut dyn Component),
+            Screen::Traffic => self.traffic.as_mut().map(|c| c as &mut dyn Component),
         }
     }
 
-    /// The status bar's tabs: every screen, Replay only while a scenario is open.
+    /// The status bar's tabs: every screen, Replay only while a scenario is open, Traffic
+    /// only while the proxy runs.
     pub fn tabs(&self, current: Screen) -> Vec<Tab> {
         Screen::ALL
             .into_iter()
             .filter(|s| *s != Screen::Replay || self.replay.is_some())
+            .filter(|s| *s != Screen::Traffic || self.traffic.is_some())
             .map(|s| Tab {
                 key: s.key(),
                 title: s.title(),

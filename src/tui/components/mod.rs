@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod ptu;
 pub mod replay;
 pub mod status_bar;
+pub mod traffic;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -25,6 +25,8 @@ pub enum GlobalAction {
     Bench,
     /// The profile picker.
     Profiles,
+    /// The Traffic screen (`aoai --proxy PORT`).
+    Traffic,
 }
 
 /// Keys that work everywhere, checked before the focused component.
@@ -84,6 +86,12 @@ pub const GLOBAL_ALWAYS: &[Binding<GlobalAction>] = &[
         "switch profile",
         false,
     ),
+    b(
+        &[k(KeyCode::F(10)), alt(KeyCode::Char('7'))],
+        GlobalAction::Traffic,
+        "traffic (aoai --proxy PORT)",
+        false,
+    ),
 ];
 
 /// Keys that work where no text input has focus (checked after the component ignores a key).
@@ -98,6 +106,7 @@ pub const GLOBAL_UNFOCUSED: &[Binding<GlobalAction>] = &[
     b(&[ch('6')], GlobalAction::Compare, "compare", false),
     b(&[ch('4')], GlobalAction::Bench, "bench", false),
     b(&[ch('p')], GlobalAction::Profiles, "switch profile", false),
+    b(&[ch('7')], GlobalAction::Traffic, "traffic", false),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
