@@ -31,7 +31,11 @@ fn tmp(name: &str) -> std::path::PathBuf {
 async fn compare(extra: &[&str]) -> (i32, String, String) {
     let sim = sim().await;
     let base = sim.base_url();
-    let set = tmp("set.toml");
+    // A file per run: the tests run at once, and one rewriting a shared file while another
+    // reads it made the reader see an empty set.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let set = tmp(&format!("set-{n}.toml"));
     std::fs::write(&set, SET).unwrap();
     let mut args: Vec<String> = vec![
         "compare".into(),
