@@ -169,7 +169,9 @@ async fn embed(
     }
 
     let prompt: u64 = texts.iter().map(|(_, n)| *n).sum();
-    let admitted = match lock(&d.limiter).admit(shared.now(), prompt, 0, 0) {
+    // The guard must be gone before a 429 is built: its headers read the limiter too.
+    let admission = lock(&d.limiter).admit(shared.now(), prompt, 0, 0);
+    let admitted = match admission {
         Ok((a, _)) => a,
         Err(t) => return throttled_op(&ctx, &d, surface, api_version.as_deref(), t, OPERATION),
     };

@@ -412,6 +412,7 @@ pub enum DeployAction {
     PrevAccount,
     Details,
     ReloadMetrics,
+    Embed,
 }
 
 pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
@@ -466,6 +467,12 @@ pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
         &[ch('m')],
         DeployAction::ReloadMetrics,
         "reload metrics",
+        false,
+    ),
+    b(
+        &[ch('e')],
+        DeployAction::Embed,
+        "embeddings call (embeddings models)",
         false,
     ),
 ];
