@@ -287,3 +287,39 @@ async fn chat_to_an_embeddings_deployment_is_refused_and_explained() {
         "{msg}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aoai_embed_json_prints_the_record() {
+    let sim = sim().await;
+    let out = common::aoai()
+        .args(["embed", "--endpoint", &sim.base_url(), "--api-key", "k"])
+        .args(["--json", "--dimensions", "128", "-d", EMB, "one text", "two"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let exact = tokens::count_cl100k("one text") + tokens::count_cl100k("two");
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["vectors"], 2);
+    assert_eq!(v["dimensions"], 128);
+    assert_eq!(v["prompt_tokens"], exact);
+    assert_eq!(v["model"], EMB);
+    assert!(v["request_id"].is_string() && v["e2e_ms"].is_number());
+    assert_eq!(v["error"], Value::Null);
+    // A chat deployment cannot embed: exit 1, the reason in the record.
+    let out = common::aoai()
+        .args(["embed", "--endpoint", &sim.base_url(), "--api-key", "k"])
+        .args(["--json", "-d", "gpt-4o", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], 400);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("deployment `gpt-4o` cannot embed"),
+        "{v}"
+    );
+}
