@@ -71,7 +71,12 @@ async fn classic_path_answers_in_the_api_shape_with_exact_tokens() {
     assert!(!r.header("apim-request-id").is_empty());
     assert!(!r.header("x-ratelimit-remaining-tokens").is_empty());
     let body = r.json();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, ["data", "model", "object", "usage"]);
     assert_eq!(body["object"], "list");
     assert_eq!(body["model"], EMB);
@@ -100,7 +105,10 @@ async fn classic_path_answers_in_the_api_shape_with_exact_tokens() {
     .await;
     assert_eq!(vector(&again.json()["data"][0]), vector(&data[0]));
     let log = sim.requests();
-    assert_eq!(log.last().unwrap().prompt_tokens, tokens::count_cl100k(texts[0]) as u64);
+    assert_eq!(
+        log.last().unwrap().prompt_tokens,
+        tokens::count_cl100k(texts[0]) as u64
+    );
 }
 
 #[tokio::test]
@@ -129,7 +137,10 @@ async fn v1_path_takes_the_deployment_as_model_and_honours_dimensions() {
         &[],
     )
     .await;
-    let b64 = r.json()["data"][0]["embedding"].as_str().unwrap().to_string();
+    let b64 = r.json()["data"][0]["embedding"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(EmbeddingVector::Base64(b64).dimensions(), Some(1536));
     // Too many dimensions, an unknown model.
     let r = post(
@@ -146,7 +157,10 @@ async fn v1_path_takes_the_deployment_as_model_and_honours_dimensions() {
         &[],
     )
     .await;
-    assert_eq!((r.status, r.json()["error"]["code"].clone()), (400, json!("unknown_model")));
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].clone()),
+        (400, json!("unknown_model"))
+    );
 }
 
 #[tokio::test]
@@ -163,23 +177,43 @@ async fn large_model_is_3072_and_classic_errors_are_azures() {
         cfg
     })
     .await;
-    let r = post(&classic(&sim.base_url(), "emb-large"), &json!({"input": "x"}), &[]).await;
+    let r = post(
+        &classic(&sim.base_url(), "emb-large"),
+        &json!({"input": "x"}),
+        &[],
+    )
+    .await;
     assert_eq!(vector(&r.json()["data"][0]).len(), 3072);
-    let r = post(&classic(&sim.base_url(), "missing"), &json!({"input": "x"}), &[]).await;
+    let r = post(
+        &classic(&sim.base_url(), "missing"),
+        &json!({"input": "x"}),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 404);
     assert!(r.text().contains("DeploymentNotFound"));
     let no_version = format!("{}/openai/deployments/{EMB}/embeddings", sim.base_url());
     let r = post(&no_version, &json!({"input": "x"}), &[]).await;
-    assert_eq!((r.status, r.text()), (404, r#"{"error":{"code":"404","message":"Resource not found"}}"#.to_string()));
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            404,
+            r#"{"error":{"code":"404","message":"Resource not found"}}"#.to_string()
+        )
+    );
     // An embeddings call to a chat deployment: Azure's OperationNotSupported, naming the model.
-    let r = post(&classic(&sim.base_url(), "gpt-4o"), &json!({"input": "x"}), &[]).await;
+    let r = post(
+        &classic(&sim.base_url(), "gpt-4o"),
+        &json!({"input": "x"}),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["code"], "OperationNotSupported");
     assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("The embeddings operation does not work with the specified model, gpt-4o.")
+        r.json()["error"]["message"].as_str().unwrap().starts_with(
+            "The embeddings operation does not work with the specified model, gpt-4o."
+        )
     );
 }
 
@@ -188,7 +222,10 @@ async fn wrong_key_is_401() {
     let sim = sim_with(|c| c.api_keys = vec!["right".into()]).await;
     let r = post(&classic(&sim.base_url(), EMB), &json!({"input": "x"}), &[]).await;
     assert_eq!(r.status, 401);
-    assert!(r.text().contains("Access denied due to invalid subscription key"));
+    assert!(
+        r.text()
+            .contains("Access denied due to invalid subscription key")
+    );
     let c = client_for(&sim, ApiPath::Classic, Auth::ApiKey(Secret::new("wrong")));
     let rec = bounded(c.embed(&spec(&["x"], None), &CancellationToken::new())).await;
     assert_eq!(rec.status, Some(401));
@@ -212,7 +249,10 @@ async fn rate_limits_answer_429_naming_the_embeddings_operation() {
     let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("Embeddings_Create"), "{msg}");
     assert!(msg.contains("call rate limit"), "{msg}");
-    assert!(msg.contains(&format!("retry after {retry} second")), "{msg}");
+    assert!(
+        msg.contains(&format!("retry after {retry} second")),
+        "{msg}"
+    );
     // Our client reports it as throttled, with the retry-after.
     let rec = bounded(client(&sim).embed(&spec(&["c"], None), &CancellationToken::new())).await;
     assert_eq!(rec.status, Some(429));
@@ -293,10 +333,22 @@ async fn aoai_embed_json_prints_the_record() {
     let sim = sim().await;
     let out = common::aoai()
         .args(["embed", "--endpoint", &sim.base_url(), "--api-key", "k"])
-        .args(["--json", "--dimensions", "128", "-d", EMB, "one text", "two"])
+        .args([
+            "--json",
+            "--dimensions",
+            "128",
+            "-d",
+            EMB,
+            "one text",
+            "two",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let exact = tokens::count_cl100k("one text") + tokens::count_cl100k("two");
     assert_eq!(v["status"], 200);

@@ -3,10 +3,10 @@
 //! browser's embeddings pane. The component alone (TestBackend snapshots), then the whole
 //! console against the in-process simulator (real executor, real HTTP).
 
-#[path = "common/harness.rs"]
-mod harness;
 #[path = "common/console.rs"]
 mod console;
+#[path = "common/harness.rs"]
+mod harness;
 
 use aoai::azure::arm::Deployment;
 use aoai::domain::embeddings::EmbedRecord;
@@ -63,7 +63,10 @@ fn an_embeddings_row_refuses_chat_and_offers_an_embeddings_call() {
     };
     let mut d = Deployments::default();
     d.loading();
-    d.update(ArmMsg::Accounts(Ok(vec![console::sample_account(ACCT)])), &p);
+    d.update(
+        ArmMsg::Accounts(Ok(vec![console::sample_account(ACCT)])),
+        &p,
+    );
     d.update(
         ArmMsg::Deployments {
             account_id: ACCT.into(),
@@ -101,7 +104,10 @@ fn an_embeddings_row_refuses_chat_and_offers_an_embeddings_call() {
         panic!("e asks for an embeddings call");
     };
     assert_eq!(t.name, "text-embedding-3-small");
-    assert_eq!(t.endpoint.as_deref(), Some("https://aoai-swe.openai.azure.com/"));
+    assert_eq!(
+        t.endpoint.as_deref(),
+        Some("https://aoai-swe.openai.azure.com/")
+    );
     // Its figures come back and show.
     let rec = EmbedRecord {
         deployment: "text-embedding-3-small".into(),
@@ -119,7 +125,10 @@ fn an_embeddings_row_refuses_chat_and_offers_an_embeddings_call() {
     d.update(ArmMsg::Embedded(Box::new(rec)), &p);
     let done = draw(&mut d, &p);
     assert_snapshot!("embeddings_row_call_done_100x22", done.backend());
-    assert!(format!("{:?}", done.backend()).contains("200 · 1 × 1536 · 10 tokens · ttfb 41 ms · e2e 44 ms"));
+    assert!(
+        format!("{:?}", done.backend())
+            .contains("200 · 1 × 1536 · 10 tokens · ttfb 41 ms · e2e 44 ms")
+    );
 }
 
 #[tokio::test]

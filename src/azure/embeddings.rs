@@ -39,11 +39,10 @@ impl ChatClient {
     /// The request body for `spec` (v1 and OpenAI-compatible paths name the deployment as
     /// `model`).
     pub fn embeddings_body(&self, spec: &EmbedSpec) -> EmbeddingsRequest {
-        let (_, body_model) = self.cfg.endpoint.embeddings_url(
-            self.cfg.api,
-            &spec.deployment,
-            &self.cfg.api_version,
-        );
+        let (_, body_model) =
+            self.cfg
+                .endpoint
+                .embeddings_url(self.cfg.api, &spec.deployment, &self.cfg.api_version);
         EmbeddingsRequest {
             input: EmbeddingsInput::Texts(spec.inputs.clone()),
             model: body_model.then(|| spec.deployment.clone()),
@@ -79,11 +78,10 @@ impl ChatClient {
             h = self.cfg.auth.header_for(SCOPE_DATA_PLANE) => h,
         }
         .map_err(|e| CallError::new(ErrorKind::Connect, e.to_string()))?;
-        let (url, _) = self.cfg.endpoint.embeddings_url(
-            self.cfg.api,
-            &spec.deployment,
-            &self.cfg.api_version,
-        );
+        let (url, _) =
+            self.cfg
+                .endpoint
+                .embeddings_url(self.cfg.api, &spec.deployment, &self.cfg.api_version);
         let mut rb = self.http.post(url).json(&self.embeddings_body(spec));
         if let Some((name, value)) = auth {
             let mut v =

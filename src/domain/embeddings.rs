@@ -18,8 +18,7 @@ pub fn native_dimensions(model: &str) -> Option<u32> {
     let m = model.to_ascii_lowercase();
     if m.starts_with("text-embedding-3-large") {
         Some(3072)
-    } else if m.starts_with("text-embedding-3-small") || m.starts_with("text-embedding-ada-002")
-    {
+    } else if m.starts_with("text-embedding-3-small") || m.starts_with("text-embedding-ada-002") {
         Some(1536)
     } else {
         None
@@ -69,7 +68,10 @@ impl EmbedRecord {
     pub fn summary(&self) -> String {
         if let Some(e) = &self.error {
             let status = self.status.map_or(String::new(), |s| format!("{s} "));
-            return format!("embeddings {} failed: {status}{}", self.deployment, e.message);
+            return format!(
+                "embeddings {} failed: {status}{}",
+                self.deployment, e.message
+            );
         }
         let mut s = format!(
             "embeddings {} · {} × {} · {} · {}",
@@ -195,6 +197,10 @@ mod tests {
             failed.summary(),
             "embeddings text-embedding-3-small failed: 401 Access denied"
         );
-        assert!(failed.text_block(false).contains("   error Access denied\n"));
+        assert!(
+            failed
+                .text_block(false)
+                .contains("   error Access denied\n")
+        );
     }
 }

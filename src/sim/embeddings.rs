@@ -265,7 +265,12 @@ pub(super) fn unit_vector(model: &str, text: &str, dims: usize) -> Vec<f32> {
             (x as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
         })
         .collect();
-    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
     for x in &mut v {
         *x /= norm;
     }
@@ -299,7 +304,10 @@ mod tests {
     #[test]
     fn dimensions_follow_the_model() {
         assert_eq!(check_dimensions("text-embedding-3-large", None), Ok(3072));
-        assert_eq!(check_dimensions("text-embedding-3-small", Some(256)), Ok(256));
+        assert_eq!(
+            check_dimensions("text-embedding-3-small", Some(256)),
+            Ok(256)
+        );
         assert!(check_dimensions("text-embedding-3-small", Some(4096)).is_err());
         assert!(check_dimensions("text-embedding-ada-002", Some(256)).is_err());
     }

@@ -105,7 +105,10 @@ mod tests {
         let read = |s: &str| serde_json::from_str::<EmbeddingsRequest>(s).unwrap().input;
         assert_eq!(read(r#"{"input":"a"}"#), EmbeddingsInput::Text("a".into()));
         assert_eq!(read(r#"{"input":["a","b"]}"#).len(), 2);
-        assert_eq!(read(r#"{"input":[1,2,3]}"#), EmbeddingsInput::Tokens(vec![1, 2, 3]));
+        assert_eq!(
+            read(r#"{"input":[1,2,3]}"#),
+            EmbeddingsInput::Tokens(vec![1, 2, 3])
+        );
         assert_eq!(read(r#"{"input":[[1],[2,3]]}"#).len(), 2);
     }
 

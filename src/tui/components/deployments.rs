@@ -389,7 +389,11 @@ impl Deployments {
             .selected()
             .filter(|d| is_embeddings_model(&d.model))
             .map(|d| d.name.clone());
-        let embed_rows = if embeddings.is_some() { embed::HEIGHT } else { 0 };
+        let embed_rows = if embeddings.is_some() {
+            embed::HEIGHT
+        } else {
+            0
+        };
         let [acct_a, table_a, embed_a, quota_a] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(4),

@@ -75,9 +75,10 @@ impl EmbedPane {
                 Line::styled(format!("embeddings call to {d} …"), theme.muted)
             }
             State::Done(r) if r.deployment == name => result_line(r, theme),
-            State::Idle | State::Refused(_) | State::Running(_) | State::Done(_) => {
-                Line::styled("latency, tokens and dimensions of one call show here", theme.muted)
-            }
+            State::Idle | State::Refused(_) | State::Running(_) | State::Done(_) => Line::styled(
+                "latency, tokens and dimensions of one call show here",
+                theme.muted,
+            ),
         };
         Paragraph::new(vec![first, second])
             .wrap(Wrap { trim: false })
