@@ -19,7 +19,6 @@ use super::headroom::{self as headroom_view, HeadroomProps};
 pub use super::load::Load;
 use super::{bar, block, ellipsize, put_line};
 use crate::domain::arm::{Account, ArmError, Deployment, QuotaUsage};
-use crate::domain::embeddings::is_embeddings_model;
 use crate::domain::headroom::{self, DeploymentLimits, QuotaRow};
 use crate::domain::monitor::DeploymentMetrics;
 use crate::tui::component::{Component, Props, Update};
@@ -222,24 +221,14 @@ impl Deployments {
             DeployAction::Top => self.table.select(Some(0)),
             DeployAction::Bottom => self.table.select(Some(n.saturating_sub(1))),
             DeployAction::OpenChat => {
-                return match self.target(sel) {
-                    // An embeddings model cannot chat: no failing chat, the pane says so.
-                    Some(t) if is_embeddings_model(&t.model.model) => {
-                        self.embed.refuse(&t.name);
-                        Handled::Consumed
-                    }
-                    Some(t) => Handled::Command(Command::Arm(ArmCommand::Open(Box::new(t)))),
-                    None => Handled::Consumed,
-                };
+                return self
+                    .target(sel)
+                    .map_or(Handled::Consumed, |t| self.embed.open(t));
             }
             DeployAction::Embed => {
-                return match self.target(sel) {
-                    Some(t) if is_embeddings_model(&t.model.model) => {
-                        self.embed.start(&t.name);
-                        Handled::Command(Command::Arm(ArmCommand::Embed(Box::new(t))))
-                    }
-                    Some(_) | None => Handled::Consumed,
-                };
+                return self
+                    .target(sel)
+                    .map_or(Handled::Consumed, |t| self.embed.call(t));
             }
             DeployAction::Details => self.details = !self.details,
             DeployAction::ReloadMetrics => {
@@ -385,15 +374,8 @@ impl Deployments {
             Load::NotLoaded | Load::Loading | Load::Failed(_) => 1,
         };
         // An embeddings deployment selected: what it offers instead of a chat.
-        let embeddings = self
-            .selected()
-            .filter(|d| is_embeddings_model(&d.model))
-            .map(|d| d.name.clone());
-        let embed_rows = if embeddings.is_some() {
-            embed::HEIGHT
-        } else {
-            0
-        };
+        let embeddings = embed::embeddings_name(self.selected());
+        let embed_rows = embeddings.as_ref().map_or(0, |_| embed::HEIGHT);
         let [acct_a, table_a, embed_a, quota_a] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(4),

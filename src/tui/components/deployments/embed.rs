@@ -8,8 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::block;
-use crate::domain::embeddings::EmbedRecord;
+use crate::domain::arm::Deployment;
+use crate::domain::embeddings::{EmbedRecord, is_embeddings_model};
 use crate::domain::num::opt_ms;
+use crate::tui::messages::{ArmCommand, Command, Handled, OpenTarget};
 use crate::tui::theme::Theme;
 
 /// Rows the pane takes (border included).
@@ -31,7 +33,34 @@ pub struct EmbedPane {
     state: State,
 }
 
+/// The selected row's name when it is an embeddings deployment (the pane is shown for it).
+pub fn embeddings_name(selected: Option<&Deployment>) -> Option<String> {
+    selected
+        .filter(|d| is_embeddings_model(&d.model))
+        .map(|d| d.name.clone())
+}
+
 impl EmbedPane {
+    /// Enter on `t`: a chat, unless its model embeds (then no failing chat: the pane says so).
+    pub fn open(&mut self, t: OpenTarget) -> Handled {
+        if is_embeddings_model(&t.model.model) {
+            self.refuse(&t.name);
+            Handled::Consumed
+        } else {
+            Handled::Command(Command::Arm(ArmCommand::Open(Box::new(t))))
+        }
+    }
+
+    /// `e` on `t`: an embeddings call, when its model embeds.
+    pub fn call(&mut self, t: OpenTarget) -> Handled {
+        if is_embeddings_model(&t.model.model) {
+            self.start(&t.name);
+            Handled::Command(Command::Arm(ArmCommand::Embed(Box::new(t))))
+        } else {
+            Handled::Consumed
+        }
+    }
+
     /// Enter on an embeddings deployment: no chat; the pane says why.
     pub fn refuse(&mut self, deployment: &str) {
         self.state = State::Refused(deployment.to_string());
