@@ -68,6 +68,9 @@ pub struct ConsoleArgs {
 pub enum Command {
     /// Send one chat message and stream the answer, then the call's figures.
     Chat(ChatArgs),
+    /// Embed text with an embeddings deployment; print latency, tokens, vectors ×
+    /// dimensions, cost and the request id.
+    Embed(EmbedArgs),
     /// Run the local Azure OpenAI simulator (data plane + ARM plane) on 127.0.0.1.
     Sim(SimArgs),
     /// Open a recorded scenario in the console, or report on it / re-send it headless.
@@ -383,6 +386,25 @@ pub struct ChatArgs {
     pub messages: Option<PathBuf>,
     /// The user message; `-` reads it from standard input.
     pub message: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmbedArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Embeddings deployment (classic path) or model (v1 / openai paths). Default:
+    /// text-embedding-3-small on the simulator.
+    #[arg(long, short = 'd', env = "AZURE_OPENAI_EMBEDDINGS_DEPLOYMENT")]
+    pub deployment: Option<String>,
+    /// Shorter vectors (text-embedding-3 models), sent as `dimensions`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub dimensions: Option<u32>,
+    /// Print one JSON object for the call on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The texts to embed, one vector each; `-` reads one text from standard input.
+    #[arg(required = true, value_name = "TEXT")]
+    pub text: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

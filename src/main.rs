@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Chat(args)) => aoai::headless::chat::run(args).await,
+        Some(Command::Embed(args)) => aoai::headless::embed::run(args).await,
         Some(Command::Sim(args)) => aoai::headless::sim::run(args).await,
         Some(Command::Replay(args)) if args.opens_console() => aoai::tui::run_replay(args).await,
         Some(Command::Replay(args)) => aoai::headless::replay::run(args).await,

@@ -29,6 +29,15 @@ pub fn count(text: &str) -> usize {
     bpe().encode_ordinary(text).len()
 }
 
+/// Tokens of `text` in cl100k_base, the vocabulary of the embeddings models
+/// (text-embedding-3-*, ada-002): what Azure bills as an embeddings call's `prompt_tokens`.
+pub fn count_cl100k(text: &str) -> usize {
+    static BPE: OnceLock<CoreBPE> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::cl100k_base().expect("bundled cl100k_base vocabulary loads"))
+        .encode_ordinary(text)
+        .len()
+}
+
 /// A cut position `p` in `text` that is always a boundary of the o200k pre-split: an ASCII
 /// letter followed by an ASCII space. A pre-split piece that contains a letter ends with a
 /// letter, a mark or a contraction (`'s`…), never with a space, and the pattern has no

@@ -37,7 +37,16 @@ async fn lists_accounts_deployments_and_quota_across_pages() {
     let deps = bounded(arm.deployments(&a.id)).await.unwrap();
     let mut names: Vec<&str> = deps.iter().map(|d| d.name.as_str()).collect();
     names.sort();
-    assert_eq!(names, ["gpt-4.1-ptu", "gpt-4o", "gpt-4o-mini", "o4-mini"]);
+    assert_eq!(
+        names,
+        [
+            "gpt-4.1-ptu",
+            "gpt-4o",
+            "gpt-4o-mini",
+            "o4-mini",
+            "text-embedding-3-small"
+        ]
+    );
     let mini = deps.iter().find(|d| d.name == "gpt-4o-mini").unwrap();
     assert_eq!(
         (mini.sku.as_str(), mini.capacity, mini.rpm),
@@ -116,7 +125,7 @@ async fn paging_covers_catalogue_and_capacities() {
     let accounts = bounded(arm.accounts()).await.unwrap();
     assert_eq!(accounts.len(), 1);
     let deps = bounded(arm.deployments(&accounts[0].id)).await.unwrap();
-    assert_eq!(deps.len(), 4);
+    assert_eq!(deps.len(), 5);
     let models = bounded(arm.models("swedencentral")).await.unwrap();
     assert!(models.iter().any(|m| m.model == "gpt-4o"
         && m.sku == "GlobalStandard"

@@ -67,7 +67,7 @@ async fn accounts_and_deployments_with_paging() {
         .iter()
         .map(|p| p["value"].as_array().unwrap().len())
         .collect();
-    assert_eq!(counts, vec![2, 0, 2]);
+    assert_eq!(counts, vec![2, 0, 2, 1]);
     let all: Vec<&Value> = deps
         .iter()
         .flat_map(|p| p["value"].as_array().unwrap())

@@ -177,7 +177,16 @@ async fn v1_foundry_and_models_paths() {
         .iter()
         .map(|m| m["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids, vec!["gpt-4o", "gpt-4o-mini", "gpt-4.1-ptu", "o4-mini"]);
+    assert_eq!(
+        ids,
+        vec![
+            "gpt-4o",
+            "gpt-4o-mini",
+            "gpt-4.1-ptu",
+            "o4-mini",
+            "text-embedding-3-small"
+        ]
+    );
     assert_eq!(r.json()["object"], "list");
     // v1 without model.
     let r = post(

@@ -107,9 +107,41 @@ pub(super) fn explain_missing_deployment(err: &mut CallError, deployment: &str) 
     }
 }
 
+/// Says what a 400 `OperationNotSupported` means: the deployment's model does not do this
+/// operation (a chat call to an embeddings deployment, an embeddings call to a chat one).
+pub(super) fn explain_unsupported_operation(err: &mut CallError, deployment: &str, op: &str) {
+    if err.status == Some(400) && err.code.as_deref() == Some("OperationNotSupported") {
+        let hint = if op == "chat" {
+            format!("; for an embeddings model try `aoai embed -d {deployment} TEXT`")
+        } else {
+            String::new()
+        };
+        err.message = format!(
+            "deployment `{deployment}` cannot {op}: its model does not support it{hint} ({})",
+            err.message
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unsupported_operation_is_explained() {
+        let body = br#"{"error":{"code":"OperationNotSupported","message":"The chatCompletion operation does not work with the specified model, text-embedding-3-small."}}"#;
+        let mut err = http_error(400, body);
+        explain_unsupported_operation(&mut err, "emb", "chat");
+        assert!(
+            err.message
+                .starts_with("deployment `emb` cannot chat: its model does not support it; for an embeddings model try `aoai embed -d emb TEXT` (The chatCompletion"),
+            "{}",
+            err.message
+        );
+        let mut other = http_error(400, br#"{"error":{"code":"other","message":"m"}}"#);
+        explain_unsupported_operation(&mut other, "emb", "chat");
+        assert_eq!(other.message, "m");
+    }
 
     #[test]
     fn http_errors_are_readable() {

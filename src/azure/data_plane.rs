@@ -6,7 +6,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::call_error::{cancelled_error, explain_missing_deployment, http_error, transport_error};
+use super::call_error::{
+    cancelled_error, explain_missing_deployment, explain_unsupported_operation, http_error,
+    transport_error,
+};
 use super::sse::{Body, Sniffed, sniff};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -79,8 +82,8 @@ impl ClientConfig {
 
 #[derive(Clone)]
 pub struct ChatClient {
-    http: reqwest::Client,
-    cfg: ClientConfig,
+    pub(super) http: reqwest::Client,
+    pub(super) cfg: ClientConfig,
 }
 
 /// How one attempt ended, internally.
@@ -448,6 +451,7 @@ impl ChatClient {
             }
             let mut err = http_error(status, &body);
             explain_missing_deployment(&mut err, deployment);
+            explain_unsupported_operation(&mut err, deployment, "chat");
             if matches!(status, 401 | 403)
                 && let Some(advice) = advice_for_denied(
                     Plane::DataPlane,

@@ -119,6 +119,28 @@ impl Endpoint {
 
     /// The chat-completions URL, and whether the body must carry `model`.
     pub fn chat_url(&self, api: ApiPath, deployment: &str, api_version: &str) -> (String, bool) {
+        self.operation_url(api, deployment, api_version, "chat/completions")
+    }
+
+    /// The embeddings URL (`…/embeddings`), and whether the body must carry `model`.
+    pub fn embeddings_url(
+        &self,
+        api: ApiPath,
+        deployment: &str,
+        api_version: &str,
+    ) -> (String, bool) {
+        self.operation_url(api, deployment, api_version, "embeddings")
+    }
+
+    /// `op` (`chat/completions`, `embeddings`) on the deployment: classic in the path, else
+    /// named by the body's `model`.
+    fn operation_url(
+        &self,
+        api: ApiPath,
+        deployment: &str,
+        api_version: &str,
+        op: &str,
+    ) -> (String, bool) {
         match api {
             ApiPath::Classic => {
                 let dep: String =
@@ -127,7 +149,7 @@ impl Endpoint {
                     url::form_urlencoded::byte_serialize(api_version.as_bytes()).collect();
                 (
                     format!(
-                        "{}/openai/deployments/{dep}/chat/completions?api-version={ver}",
+                        "{}/openai/deployments/{dep}/{op}?api-version={ver}",
                         self.root()
                     ),
                     false,
@@ -136,13 +158,10 @@ impl Endpoint {
             ApiPath::V1 => {
                 let root = self.root();
                 let base = root.strip_suffix("/openai/v1").unwrap_or(&root);
-                (format!("{base}/openai/v1/chat/completions"), true)
+                (format!("{base}/openai/v1/{op}"), true)
             }
             ApiPath::Openai => (
-                format!(
-                    "{}/chat/completions",
-                    self.base.as_str().trim_end_matches('/')
-                ),
+                format!("{}/{op}", self.base.as_str().trim_end_matches('/')),
                 true,
             ),
             ApiPath::Foundry => (self.foundry_chat_url(api_version), true),

@@ -5,6 +5,7 @@ pub mod arm;
 pub mod auth;
 mod call_error;
 pub mod data_plane;
+mod embeddings;
 pub mod endpoint;
 pub mod identity;
 pub mod monitor;

@@ -7,6 +7,7 @@ pub mod call_text;
 pub mod compare;
 pub mod cost;
 pub mod diff;
+pub mod embeddings;
 pub mod headroom;
 pub mod live;
 pub mod monitor;

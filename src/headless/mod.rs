@@ -6,6 +6,7 @@ pub mod chat;
 pub mod compare;
 pub mod config;
 pub mod deployments;
+pub mod embed;
 pub mod proxy;
 pub mod ptu;
 pub mod quota;

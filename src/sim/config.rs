@@ -390,6 +390,15 @@ impl SimConfig {
                 mini,
                 ptu,
                 o4,
+                // An embeddings deployment: it answers `/embeddings`, and refuses chat.
+                DeploymentConfig::new(
+                    "text-embedding-3-small",
+                    "text-embedding-3-small",
+                    "1",
+                    "Standard",
+                    120,
+                )
+                .with_latency(60, 0.0, 0.2, Delivery::Smooth),
             ],
             entra: EntraConfig::default(),
             request_log: LOG_CAPACITY,

@@ -239,6 +239,10 @@ async fn chat(
     let Some(mut d) = ctx.deployment.clone() else {
         return ctx.deployment_not_found();
     };
+    if crate::domain::embeddings::is_embeddings_model(&d.cfg.model) {
+        let body = respond::operation_not_supported_body("chatCompletion", &d.cfg.model);
+        return ctx.json(StatusCode::BAD_REQUEST, body);
+    }
 
     // Fault: header first, then the deployment's seeded probabilities.
     let fault = match faults::from_headers(&headers) {
@@ -514,8 +518,21 @@ pub(super) fn throttled(
     api_version: Option<&str>,
     t: Throttled,
 ) -> Response {
+    throttled_op(ctx, d, surface, api_version, t, "ChatCompletions_Create")
+}
+
+/// A 429 naming `operation` (`ChatCompletions_Create`, `Embeddings_Create`).
+pub(super) fn throttled_op(
+    ctx: &Ctx,
+    d: &DeploymentRt,
+    surface: Surface,
+    api_version: Option<&str>,
+    t: Throttled,
+    operation: &str,
+) -> Response {
     let body = respond::rate_limit_body(
         &ctx.shared.cfg,
+        operation,
         &t,
         surface,
         api_version,

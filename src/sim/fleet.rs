@@ -98,6 +98,16 @@ pub fn model_info(model: &str) -> ModelInfo {
             max_output: 128_000,
             ..REASONING
         },
+        // Embeddings models: 8,191 input tokens, no output; standard quota per unit as chat.
+        "text-embedding-3-small" | "text-embedding-3-large" | "text-embedding-ada-002" => {
+            ModelInfo {
+                ptu_input_tpm: 0,
+                output_weight: 0,
+                context_window: 8191,
+                max_output: 0,
+                ..CHAT
+            }
+        }
         _ => CHAT,
     }
 }

@@ -15,6 +15,7 @@ mod arm_resources;
 mod completion;
 pub mod config;
 mod data_plane;
+mod embeddings;
 pub mod entra;
 pub mod faults;
 pub mod fleet;
@@ -161,7 +162,12 @@ fn router(shared: Arc<Shared>) -> Router {
             "/openai/deployments/{deployment}/chat/completions",
             post(data_plane::classic_chat),
         )
+        .route(
+            "/openai/deployments/{deployment}/embeddings",
+            post(embeddings::classic),
+        )
         .route("/openai/v1/chat/completions", post(data_plane::v1_chat))
+        .route("/openai/v1/embeddings", post(embeddings::v1))
         .route("/openai/v1/models", get(data_plane::v1_models))
         .route("/openai/v1/responses", post(responses::v1))
         .route("/openai/responses", post(responses::preview))

@@ -65,6 +65,20 @@ pub fn invalid_request_body(message: &str, param: Option<&str>, code: Option<&st
     )
 }
 
+/// 400 `OperationNotSupported`: a deployment asked for what its model does not do, e.g. a
+/// chat call to an embeddings deployment (`operation` = `chatCompletion`), an embeddings call
+/// to a chat deployment (`embeddings`). Azure's wording, naming the model (not the
+/// deployment), as public error reports quote it (docs/simulator.md, Embeddings).
+pub fn operation_not_supported_body(operation: &str, model: &str) -> String {
+    let message = format!(
+        "The {operation} operation does not work with the specified model, {model}. Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."
+    );
+    format!(
+        r#"{{"error":{{"code":"OperationNotSupported","message":{}}}}}"#,
+        serde_json::to_string(&message).unwrap_or_default()
+    )
+}
+
 /// Which API surface a call came in on (changes the 429 text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Surface {
@@ -76,6 +90,7 @@ pub enum Surface {
 /// The 429 body in the configured wording (azure-wire.md §4.3).
 pub fn rate_limit_body(
     cfg: &SimConfig,
+    operation: &str,
     throttled: &Throttled,
     surface: Surface,
     api_version: Option<&str>,
@@ -97,13 +112,13 @@ pub fn rate_limit_body(
         RateLimitWording::Classic => (
             "429",
             format!(
-                "Requests to the ChatCompletions_Create Operation under {api} have exceeded {what} of your current {tier} pricing tier. Please retry after {secs} seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."
+                "Requests to the {operation} Operation under {api} have exceeded {what} of your current {tier} pricing tier. Please retry after {secs} seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."
             ),
         ),
         RateLimitWording::RateLimitReached => (
             "RateLimitReached",
             format!(
-                "Your requests to {deployment} for {model} in {region} have exceeded the {what} for your current {tier} pricing tier. This request was for ChatCompletions_Create under {api}. Please retry after {secs} seconds. To increase your default rate limit, visit: https://aka.ms/oai/quotaincrease."
+                "Your requests to {deployment} for {model} in {region} have exceeded the {what} for your current {tier} pricing tier. This request was for {operation} under {api}. Please retry after {secs} seconds. To increase your default rate limit, visit: https://aka.ms/oai/quotaincrease."
             ),
         ),
     };

@@ -474,6 +474,7 @@ impl App {
                 Effect::Arm(ArmEffect::LoadQuota { location }),
             ],
             ArmCommand::Open(t) => self.open_deployment(*t),
+            ArmCommand::Embed(t) => vec![Effect::Arm(ArmEffect::Embed(t))],
             ArmCommand::LoadMetrics {
                 account_id,
                 deployment,

@@ -67,6 +67,8 @@ pub enum ArmMsg {
         deployment: String,
         result: Result<DeploymentMetrics, ArmError>,
     },
+    /// An embeddings call from the browser ended (failures are on the record).
+    Embedded(Box<crate::domain::embeddings::EmbedRecord>),
 }
 
 /// A profile connection, tagged with the pick it answers so a superseded one is dropped.

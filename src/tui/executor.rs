@@ -120,6 +120,7 @@ impl Executor {
                 account_id,
                 deployment,
             } => self.load_metrics(account_id, deployment),
+            ArmEffect::Embed(target) => self.embed(*target),
             ArmEffect::UseDeployment {
                 name,
                 endpoint,

@@ -98,6 +98,8 @@ pub enum ArmCommand {
     },
     /// Chat with this deployment, on its account's endpoint, priced on its ARM model.
     Open(Box<OpenTarget>),
+    /// One embeddings call to this (embeddings) deployment, on its account's endpoint.
+    Embed(Box<OpenTarget>),
     /// Azure Monitor: the last hour of this deployment's metrics.
     LoadMetrics {
         account_id: String,
@@ -199,6 +201,9 @@ pub enum ArmEffect {
         account_id: String,
         deployment: String,
     },
+    /// One embeddings call to the target (its account's endpoint, same auth); answered by
+    /// [`ArmMsg::Embedded`](super::event::ArmMsg::Embedded).
+    Embed(Box<OpenTarget>),
     /// Later calls go to `endpoint` (same auth) and calls to `name` are priced on `model`.
     UseDeployment {
         name: String,

@@ -4,6 +4,7 @@
 //! [`arm`]: the management-plane bodies (accounts, deployments, usages, models, errors).
 
 pub mod arm;
+pub mod embeddings;
 pub mod responses;
 
 use serde::{Deserialize, Serialize};

@@ -106,6 +106,34 @@ def test_v1_models(base):
     check("gpt-4o" in ids, ids)
 
 
+def test_azure_embeddings(base):
+    # The SDK asks for base64 vectors and decodes them; the classic path carries the deployment.
+    r = azure(base).embeddings.create(model="text-embedding-3-small", input=["first phrase", "second"])
+    check(len(r.data) == 2 and [d.index for d in r.data] == [0, 1], r.data)
+    check(all(len(d.embedding) == 1536 for d in r.data), [len(d.embedding) for d in r.data])
+    norm = sum(x * x for x in r.data[0].embedding) ** 0.5
+    check(abs(norm - 1.0) < 1e-3, norm)
+    check(r.usage.prompt_tokens == r.usage.total_tokens > 0, r.usage)
+    check(r.model == "text-embedding-3-small", r.model)
+
+
+def test_v1_embeddings_dimensions(base):
+    r = v1(base).embeddings.create(
+        model="text-embedding-3-small", input="hello", dimensions=256, encoding_format="float"
+    )
+    check(len(r.data[0].embedding) == 256, len(r.data[0].embedding))
+
+
+def test_chat_to_embeddings_deployment_refused(base):
+    try:
+        azure(base).chat.completions.create(model="text-embedding-3-small", messages=MESSAGES)
+    except openai.BadRequestError as e:
+        check(e.code == "OperationNotSupported", e.code)
+        check("The chatCompletion operation does not work" in str(e), str(e))
+        return
+    raise AssertionError("no BadRequestError")
+
+
 def test_rate_limit_error(base):
     try:
         azure(base).chat.completions.create(
@@ -154,6 +182,9 @@ TESTS = [
     test_rate_limit_error,
     test_exhausted_gpt_4o_mini,
     test_mid_stream_error_event,
+    test_azure_embeddings,
+    test_v1_embeddings_dimensions,
+    test_chat_to_embeddings_deployment_refused,
 ]
 
 

@@ -11,6 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
 
 mod advice;
+mod embed;
+mod sort;
 
 use super::call_panel::compact;
 use super::headroom::{self as headroom_view, HeadroomProps};
@@ -26,42 +28,8 @@ use crate::tui::messages::{ArmCommand, Command, Handled, OpenTarget};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
 use advice::with_advice;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Model,
-    Sku,
-    Capacity,
-    Rpm,
-    Tpm,
-    State,
-}
-
-impl SortKey {
-    fn next(self) -> SortKey {
-        match self {
-            SortKey::Name => SortKey::Model,
-            SortKey::Model => SortKey::Sku,
-            SortKey::Sku => SortKey::Capacity,
-            SortKey::Capacity => SortKey::Rpm,
-            SortKey::Rpm => SortKey::Tpm,
-            SortKey::Tpm => SortKey::State,
-            SortKey::State => SortKey::Name,
-        }
-    }
-    fn label(self) -> &'static str {
-        match self {
-            SortKey::Name => "name",
-            SortKey::Model => "model",
-            SortKey::Sku => "sku",
-            SortKey::Capacity => "capacity",
-            SortKey::Rpm => "rpm",
-            SortKey::Tpm => "tpm",
-            SortKey::State => "state",
-        }
-    }
-}
+pub use embed::EmbedPane;
+pub use sort::SortKey;
 
 pub struct Deployments {
     accounts: Load<Vec<Account>, ArmError>,
@@ -78,6 +46,8 @@ pub struct Deployments {
     metrics: Load<DeploymentMetrics, ArmError>,
     /// (account id, deployment) the metrics are (being) loaded for.
     metrics_for: Option<(String, String)>,
+    /// What an embeddings deployment offers instead of a chat.
+    embed: EmbedPane,
 }
 
 impl Default for Deployments {
@@ -95,6 +65,7 @@ impl Default for Deployments {
             details: false,
             metrics: Load::NotLoaded,
             metrics_for: None,
+            embed: EmbedPane::default(),
         }
     }
 }
@@ -178,6 +149,7 @@ impl Deployments {
                 deployment,
                 result,
             } => self.on_metrics(&account_id, &deployment, result),
+            ArmMsg::Embedded(record) => self.embed.finish(*record),
             ArmMsg::Quota { location, result } => {
                 if self
                     .current_account()
@@ -249,10 +221,14 @@ impl Deployments {
             DeployAction::Top => self.table.select(Some(0)),
             DeployAction::Bottom => self.table.select(Some(n.saturating_sub(1))),
             DeployAction::OpenChat => {
-                return match self.target(sel) {
-                    Some(t) => Handled::Command(Command::Arm(ArmCommand::Open(Box::new(t)))),
-                    None => Handled::Consumed,
-                };
+                return self
+                    .target(sel)
+                    .map_or(Handled::Consumed, |t| self.embed.open(t));
+            }
+            DeployAction::Embed => {
+                return self
+                    .target(sel)
+                    .map_or(Handled::Consumed, |t| self.embed.call(t));
             }
             DeployAction::Details => self.details = !self.details,
             DeployAction::ReloadMetrics => {
@@ -301,6 +277,11 @@ impl Deployments {
 
     pub fn accounts(&self) -> &Load<Vec<Account>, ArmError> {
         &self.accounts
+    }
+
+    /// The embeddings pane (what the last embeddings call measured).
+    pub fn embeddings(&self) -> &EmbedPane {
+        &self.embed
     }
 
     pub fn details(&self) -> bool {
@@ -392,14 +373,21 @@ impl Deployments {
             Load::Failed(_) if !matches!(self.accounts, Load::Failed(_)) => 3,
             Load::NotLoaded | Load::Loading | Load::Failed(_) => 1,
         };
-        let [acct_a, table_a, quota_a] = Layout::vertical([
+        // An embeddings deployment selected: what it offers instead of a chat.
+        let embeddings = embed::embeddings_name(self.selected());
+        let embed_rows = embeddings.as_ref().map_or(0, |_| embed::HEIGHT);
+        let [acct_a, table_a, embed_a, quota_a] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(4),
+            Constraint::Length(embed_rows),
             Constraint::Length(quota_rows + 2),
         ])
         .areas(area);
         self.render_account(acct_a, buf, theme);
         self.render_table(table_a, buf, theme);
+        if let Some(name) = embeddings {
+            self.embed.render(embed_a, buf, theme, &name);
+        }
         self.render_quota(quota_a, buf, theme);
     }
 

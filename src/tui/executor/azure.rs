@@ -14,7 +14,10 @@ use crate::domain::cost::PriceTable;
 use crate::engine::connect::ConnectOptions;
 use crate::engine::connect::{Connection, EmbeddedSim};
 use crate::tui::event::{ArmMsg, ConnSlot, ProfileError, ProfileInfo, ProfileMsg};
-use crate::tui::messages::ProfileEffect;
+use crate::tui::messages::{OpenTarget, ProfileEffect};
+
+/// What the browser's embeddings call embeds: one short sentence.
+pub const EMBED_PROBE_TEXT: &str = "The quick brown fox jumps over the lazy dog.";
 
 /// The profile name that picks the embedded simulator.
 pub const SIMULATOR_PROFILE: &str = "simulator";
@@ -84,6 +87,43 @@ impl Executor {
             ..self.base.clone()
         };
         self.clients.clear();
+    }
+
+    /// One embeddings call to `t` on its account's endpoint (same auth), off the loop; the
+    /// record comes back as [`ArmMsg::Embedded`].
+    pub(super) fn embed(&self, t: OpenTarget) {
+        let endpoint = t
+            .endpoint
+            .as_deref()
+            .and_then(|e| Endpoint::parse(e).ok())
+            .unwrap_or_else(|| self.base.endpoint.clone());
+        let cfg = ClientConfig {
+            endpoint,
+            ..self.base.clone()
+        };
+        let spec = crate::domain::embeddings::EmbedSpec {
+            deployment: t.name.clone(),
+            inputs: vec![EMBED_PROBE_TEXT.to_string()],
+            dimensions: None,
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let record = match crate::azure::ChatClient::new(cfg) {
+                Ok(client) => {
+                    let cancel = tokio_util::sync::CancellationToken::new();
+                    client.embed(&spec, &cancel).await
+                }
+                Err(e) => crate::domain::embeddings::EmbedRecord {
+                    deployment: spec.deployment,
+                    error: Some(crate::domain::call::CallError::new(
+                        crate::domain::call::ErrorKind::Connect,
+                        e.to_string(),
+                    )),
+                    ..Default::default()
+                },
+            };
+            tx.arm(ArmMsg::Embedded(Box::new(record)));
+        });
     }
 
     pub(super) fn load_metrics(&self, account_id: String, deployment: String) {

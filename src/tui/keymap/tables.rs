@@ -421,6 +421,7 @@ pub enum DeployAction {
     PrevAccount,
     Details,
     ReloadMetrics,
+    Embed,
 }
 
 pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
@@ -475,6 +476,12 @@ pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
         &[ch('m')],
         DeployAction::ReloadMetrics,
         "reload metrics",
+        false,
+    ),
+    b(
+        &[ch('e')],
+        DeployAction::Embed,
+        "embeddings call (embeddings models)",
         false,
     ),
 ];
