@@ -120,6 +120,13 @@ def test_models(base):
     check("gpt-4o" in ids, ids)
 
 
+def test_embeddings(base):
+    # Forwarded untouched (the SDK's base64 vectors decode the same through the proxy).
+    r = azure(base).embeddings.create(model="text-embedding-3-small", input=["through the proxy"])
+    check(len(r.data) == 1 and len(r.data[0].embedding) == 1536, r.data)
+    check(r.usage.prompt_tokens > 0, r.usage)
+
+
 def test_upstream_rate_limit(base):
     try:
         azure(base).chat.completions.create(
@@ -164,6 +171,7 @@ def main():
         (test_responses, base, 1),
         (test_responses_stream, base, 1),
         (test_models, base, 1),
+        (test_embeddings, base, 1),
         (test_upstream_rate_limit, base, 1),
         (test_injected_rate_limit, chaos_base, 0),
     ]
