@@ -543,3 +543,75 @@ fn the_cli_refuses_a_bad_inject_spec_and_an_insecure_upstream() {
         "{err}"
     );
 }
+
+/// `aoai proxy --profile P --auth profile`: the application sends a dummy key, the proxy
+/// sends the profile's instead (here a key from `key_env`); without `--auth profile` the
+/// dummy key reaches the service and is refused. The profile's key is never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_profile_replaces_the_applications_dummy_key() {
+    use std::io::BufRead;
+    let mut cfg = SimConfig::default_fleet();
+    cfg.api_keys = vec!["profile-key-8813".into()];
+    let sim = common::start(cfg).await;
+    let dir = std::env::temp_dir().join(format!("aoai-proxy-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.p]\nendpoint = \"{}\"\nauth = {{ type = \"key\", key_env = \"AOAI_TEST_PROXY_KEY\" }}\n",
+            sim.base_url()
+        ),
+    )
+    .unwrap();
+    let start = |auth: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
+            .args([
+                "proxy",
+                "--port",
+                "0",
+                "--profile",
+                "p",
+                "--auth",
+                auth,
+                "--config",
+            ])
+            .arg(&config)
+            .env("AOAI_TEST_PROXY_KEY", "profile-key-8813")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let base = first.strip_prefix("listening on ").unwrap().to_string();
+        (child, base, lines)
+    };
+    let (mut child, base, mut lines) = start("profile");
+    let r = common::post(&classic(&base, "gpt-4o"), &chat_body(false, false), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let line = tokio::task::spawn_blocking(move || lines.next().unwrap().unwrap())
+        .await
+        .unwrap();
+    assert!(line.contains(" 200 "), "{line}");
+    assert!(!line.contains("profile-key-8813"), "{line}");
+    let _ = child.kill();
+    let (mut child, base, _) = start("app");
+    let r = common::post(&classic(&base, "gpt-4o"), &chat_body(false, false), &[]).await;
+    assert_eq!(
+        r.status, 401,
+        "the application's dummy key went through as it was"
+    );
+    let _ = child.kill();
+    // --auth profile without a profile says what it needs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
+        .args(["proxy", "--port", "0", "--auth", "profile"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--auth profile needs --profile P"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

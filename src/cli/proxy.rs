@@ -22,9 +22,15 @@ pub struct ProxyArgs {
     /// loopback). Without it and --profile: the embedded simulator.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
-    /// Forward to this profile's endpoint (the application's own credentials pass through).
+    /// Forward to this profile's endpoint (the application's own credentials pass through,
+    /// unless `--auth profile`).
     #[arg(long)]
     pub profile: Option<String>,
+    /// Whose credential goes upstream: `app` (the application's own `api-key` /
+    /// `Authorization`, passed through) or `profile` (the profile's key or Entra token,
+    /// refreshed; the application may then send a dummy key). `profile` needs --profile.
+    #[arg(long, default_value = "app", value_parser = ["app", "profile"])]
+    pub auth: String,
     /// The config file with profiles (default: the platform config dir).
     #[arg(long, env = "AOAI_CONFIG")]
     pub config: Option<PathBuf>,

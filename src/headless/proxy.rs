@@ -41,6 +41,22 @@ async fn upstream(
     Ok((sim.handle.base_url(), Some("simulator".into()), Some(sim)))
 }
 
+/// `--auth profile`: the profile's credential, built as the client builds it.
+fn profile_credential(args: &ProxyArgs) -> anyhow::Result<crate::azure::Auth> {
+    let Some(name) = &args.profile else {
+        bail!("--auth profile needs --profile P (whose credential to send)");
+    };
+    let file = crate::config::load(args.config.as_deref())?
+        .with_context(|| format!("no profile `{name}`: no config file (see `aoai config path`)"))?;
+    let p = file
+        .select(Some(name))?
+        .with_context(|| format!("no profile `{name}`"))?;
+    let Some(auth) = &p.auth else {
+        bail!("profile `{name}` has no `auth` to send upstream");
+    };
+    crate::engine::connect::profile_auth(auth, p.api.unwrap_or_default())
+}
+
 /// One line of text for a finished call.
 pub fn text_line(c: &ProxiedCall) -> String {
     let r = &c.record;
@@ -104,6 +120,9 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         None => PriceTable::builtin(),
     };
     let mut opts = ProxyOptions::new(url);
+    if args.auth == "profile" {
+        opts.auth = Some(profile_credential(&args)?);
+    }
     opts.bind = args.bind;
     opts.port = args.port;
     opts.inject = args.inject.clone();

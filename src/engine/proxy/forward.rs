@@ -156,9 +156,33 @@ pub(super) async fn handle(
         None => format!("{}{path}", shared.base),
     };
     let mut rb = shared.http.request(parts.method.clone(), &url);
+    // `--auth profile`: the application's credentials stay here; the profile's go instead.
+    let replace_auth = shared.auth.is_some();
     for (k, v) in &parts.headers {
-        if !hop_by_hop(k.as_str()) && k != "accept-encoding" {
+        let credential = k == "api-key" || k == "authorization";
+        if !hop_by_hop(k.as_str()) && k != "accept-encoding" && !(replace_auth && credential) {
             rb = rb.header(k, v);
+        }
+    }
+    if let Some(auth) = &shared.auth {
+        match auth
+            .header_for(crate::azure::identity::SCOPE_DATA_PLANE)
+            .await
+        {
+            Ok(Some((name, value))) => {
+                let mut v =
+                    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
+                v.set_sensitive(true);
+                rb = rb.header(name, v);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let message = format!("aoai proxy could not get the profile's credential: {e}");
+                let mut err = CallError::new(ErrorKind::Connect, message.clone());
+                err.code = Some("ProxyCredentialUnavailable".into());
+                call.end(Some(err));
+                return error_response(502, "ProxyCredentialUnavailable", &message, &[]);
+            }
         }
     }
     rb = rb.body(body);

@@ -49,6 +49,10 @@ pub struct ProxyOptions {
     pub profile: Option<String>,
     pub prices: Arc<PriceTable>,
     pub connect_timeout: Duration,
+    /// `--auth profile`: the credential sent upstream in place of the application's own
+    /// (`api-key` / `Authorization` from the application are dropped), so an application
+    /// can run with a dummy key. Entra tokens are fetched and refreshed per request.
+    pub auth: Option<crate::azure::Auth>,
 }
 
 impl ProxyOptions {
@@ -63,6 +67,7 @@ impl ProxyOptions {
             profile: None,
             prices: Arc::new(PriceTable::builtin()),
             connect_timeout: Duration::from_secs(10),
+            auth: None,
         }
     }
 }
@@ -168,6 +173,7 @@ pub(crate) struct Shared {
     pub events: Option<mpsc::UnboundedSender<ProxyEvent>>,
     pub recorder: Option<std::sync::mpsc::Sender<ScenarioCall>>,
     pub next_id: AtomicU64,
+    pub auth: Option<crate::azure::Auth>,
 }
 
 impl Shared {
@@ -261,6 +267,7 @@ pub async fn start(
         events,
         recorder,
         next_id: AtomicU64::new(1),
+        auth: opts.auth.clone(),
     });
     let addr = SocketAddr::new(opts.bind, opts.port);
     let listener = tokio::net::TcpListener::bind(addr)
