@@ -33,9 +33,7 @@ pub async fn classic_chat(
 ) -> Response {
     let api_version = q.get("api-version").cloned();
     if api_version.is_none() {
-        let ids = shared.next_ids();
-        let ctx = Ctx::new(shared, ids.request_id, &headers, "POST", uri.path());
-        return ctx.json(StatusCode::NOT_FOUND, respond::BODY_RESOURCE_NOT_FOUND);
+        return no_api_version(shared, &headers, &uri);
     }
     chat(
         shared,
@@ -47,6 +45,13 @@ pub async fn classic_chat(
         body,
     )
     .await
+}
+
+/// A classic-path call without `api-version`: Azure's 404 "Resource not found".
+pub(super) fn no_api_version(shared: Arc<Shared>, headers: &HeaderMap, uri: &Uri) -> Response {
+    let ids = shared.next_ids();
+    let ctx = Ctx::new(shared, ids.request_id, headers, "POST", uri.path());
+    ctx.json(StatusCode::NOT_FOUND, respond::BODY_RESOURCE_NOT_FOUND)
 }
 
 pub async fn v1_chat(

@@ -39,9 +39,7 @@ pub async fn classic(
 ) -> Response {
     let api_version = q.get("api-version").cloned();
     if api_version.is_none() {
-        let ids = shared.next_ids();
-        let ctx = Ctx::new(shared, ids.request_id, &headers, "POST", uri.path());
-        return ctx.json(StatusCode::NOT_FOUND, respond::BODY_RESOURCE_NOT_FOUND);
+        return super::data_plane::no_api_version(shared, &headers, &uri);
     }
     embed(
         shared,

@@ -57,9 +57,7 @@ pub async fn preview(
 ) -> Response {
     let api_version = q.get("api-version").cloned();
     let Some(v) = api_version else {
-        let ids = shared.next_ids();
-        let ctx = Ctx::new(shared, ids.request_id, &headers, "POST", uri.path());
-        return ctx.json(StatusCode::NOT_FOUND, respond::BODY_RESOURCE_NOT_FOUND);
+        return super::data_plane::no_api_version(shared, &headers, &uri);
     };
     handle(shared, Surface::Classic, Some(v), headers, uri, body).await
 }
