@@ -9,8 +9,7 @@ mod embeddings;
 pub mod endpoint;
 pub mod identity;
 pub mod monitor;
-mod responses;
-pub use responses::body as responses_body;
+pub mod responses;
 pub mod secret;
 mod sse;
 

@@ -165,39 +165,31 @@ pub fn schedule(call: &ScenarioCall, speed: Speed) -> Schedule {
         ));
     }
     let mut content = false;
-    if rec.stream && !rec.events.is_empty() && rec.wire_api == WireApi::Responses {
-        // Responses events: answer deltas (the first is TTFT) and reasoning-summary deltas.
-        let mut state = ResponsesState::default();
+    if rec.stream && !rec.events.is_empty() {
+        // Each event's delta, by the reducer of the call's wire API: answer deltas (the first
+        // is TTFT) and, on the Responses API, reasoning-summary deltas.
+        let mut chat = StreamState::default();
+        let mut responses = ResponsesState::default();
         for e in &rec.events {
-            let Ok(ev) = serde_json::from_str::<ResponseEventIn>(&e.data) else {
-                continue;
+            let delta = match rec.wire_api {
+                WireApi::Responses => serde_json::from_str::<ResponseEventIn>(&e.data)
+                    .ok()
+                    .and_then(|ev| responses.apply(&ev).map(|(k, d)| (k, d.to_string()))),
+                // `[DONE]`, an error body or a malformed line carry none.
+                WireApi::Chat => serde_json::from_str::<ChunkIn>(&e.data)
+                    .ok()
+                    .and_then(|c| chat.apply(&c).map(|d| (DeltaKind::Answer, d.to_string()))),
             };
-            match state.apply(&ev) {
+            match delta {
                 Some((DeltaKind::Answer, d)) => {
                     if !content {
                         content = true;
                         steps.push((t(e.t_ms), CallEvent::FirstToken { ttft_ms: e.t_ms }));
                     }
-                    steps.push((t(e.t_ms), CallEvent::Delta(d.to_string())));
+                    steps.push((t(e.t_ms), CallEvent::Delta(d)));
                 }
-                Some((DeltaKind::Summary, d)) => {
-                    steps.push((t(e.t_ms), CallEvent::Summary(d.to_string())))
-                }
+                Some((DeltaKind::Summary, d)) => steps.push((t(e.t_ms), CallEvent::Summary(d))),
                 None => {}
-            }
-        }
-    } else if rec.stream && !rec.events.is_empty() {
-        let mut state = StreamState::default();
-        for e in &rec.events {
-            let Ok(chunk) = serde_json::from_str::<ChunkIn>(&e.data) else {
-                continue; // `[DONE]`, an error body, or a malformed line.
-            };
-            if let Some(delta) = state.apply(&chunk) {
-                if !content {
-                    content = true;
-                    steps.push((t(e.t_ms), CallEvent::FirstToken { ttft_ms: e.t_ms }));
-                }
-                steps.push((t(e.t_ms), CallEvent::Delta(delta.to_string())));
             }
         }
     }

@@ -47,6 +47,59 @@ pub async fn classic_chat(
     .await
 }
 
+/// The checks every data-plane call (chat, embeddings) passes before its own: credentials
+/// (401), the classic path's deployment (404), the body (400), then on the v1 and Foundry
+/// paths the body's `model` (400 missing, 400 `unknown_model` as
+/// tests/fixtures/conformance/18 shows; the Foundry path is assumed to do the same).
+/// `model_of` reads the body's `model` and whether it asks for a stream. `Err` is the answer
+/// (boxed: a response is large).
+pub(super) fn admit<T: serde::de::DeserializeOwned>(
+    ctx: &mut Ctx,
+    headers: &HeaderMap,
+    path_deployment: Option<&str>,
+    body: &[u8],
+    model_of: impl Fn(&T) -> (Option<&str>, bool),
+) -> Result<(T, Arc<DeploymentRt>), Box<Response>> {
+    let shared = ctx.shared.clone();
+    if let Err(body) = check_auth(&shared.cfg, headers) {
+        return Err(Box::new(ctx.json(StatusCode::UNAUTHORIZED, body)));
+    }
+    if let Some(name) = path_deployment {
+        match shared.deployment(name) {
+            Some(d) => ctx.deployment = Some(d),
+            None => return Err(Box::new(ctx.deployment_not_found())),
+        }
+    }
+    let req: T = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = format!("We could not parse the JSON body of your request. ({e})");
+            let body = respond::invalid_request_body(&msg, None, None);
+            return Err(Box::new(ctx.json(StatusCode::BAD_REQUEST, body)));
+        }
+    };
+    let (model, stream) = model_of(&req);
+    ctx.stream = stream;
+    if ctx.deployment.is_none() {
+        let Some(model) = model else {
+            let body = respond::invalid_request_body(
+                "Missing required parameter: 'model'.",
+                Some("model"),
+                Some("missing_required_parameter"),
+            );
+            return Err(Box::new(ctx.json(StatusCode::BAD_REQUEST, body)));
+        };
+        match shared.deployment(model) {
+            Some(d) => ctx.deployment = Some(d),
+            None => return Err(Box::new(ctx.unknown_model(model))),
+        }
+    }
+    match ctx.deployment.clone() {
+        Some(d) => Ok((req, d)),
+        None => Err(Box::new(ctx.deployment_not_found())),
+    }
+}
+
 /// A classic-path call without `api-version`: Azure's 404 "Resource not found".
 pub(super) fn no_api_version(shared: Arc<Shared>, headers: &HeaderMap, uri: &Uri) -> Response {
     let ids = shared.next_ids();
@@ -205,44 +258,15 @@ async fn chat(
     }
     let mut rng = ids.rng;
     let mut ctx = Ctx::new(shared.clone(), ids.request_id, &headers, "POST", uri.path());
-    if let Err(body) = check_auth(&shared.cfg, &headers) {
-        return ctx.json(StatusCode::UNAUTHORIZED, body);
-    }
-    if let Some(name) = &path_deployment {
-        match shared.deployment(name) {
-            Some(d) => ctx.deployment = Some(d),
-            None => return ctx.deployment_not_found(),
-        }
-    }
-    let req: ChatRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            let msg = format!("We could not parse the JSON body of your request. ({e})");
-            return ctx.json(
-                StatusCode::BAD_REQUEST,
-                respond::invalid_request_body(&msg, None, None),
-            );
-        }
-    };
-    ctx.stream = req.is_stream();
-    if ctx.deployment.is_none() {
-        let Some(model) = req.model.as_deref() else {
-            let body = respond::invalid_request_body(
-                "Missing required parameter: 'model'.",
-                Some("model"),
-                Some("missing_required_parameter"),
-            );
-            return ctx.json(StatusCode::BAD_REQUEST, body);
-        };
-        match shared.deployment(model) {
-            Some(d) => ctx.deployment = Some(d),
-            // `/openai/v1` answers 400 `unknown_model` (tests/fixtures/conformance/18); the
-            // Foundry path is assumed to do the same.
-            None => return ctx.unknown_model(model),
-        }
-    }
-    let Some(mut d) = ctx.deployment.clone() else {
-        return ctx.deployment_not_found();
+    let (req, mut d) = match admit(
+        &mut ctx,
+        &headers,
+        path_deployment.as_deref(),
+        &body,
+        |r: &ChatRequest| (r.model.as_deref(), r.is_stream()),
+    ) {
+        Ok(admitted) => admitted,
+        Err(resp) => return *resp,
     };
     if crate::domain::embeddings::is_embeddings_model(&d.cfg.model) {
         let body = respond::operation_not_supported_body("chatCompletion", &d.cfg.model);

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode, Uri};
 
-use super::data_plane::{check_auth, header_str, throttled_op};
+use super::data_plane::{admit, header_str, throttled_op};
 use super::faults::{self, FaultKind};
 use super::fleet::fnv;
 use super::limits::{ThrottleKind, Throttled};
@@ -76,39 +76,15 @@ async fn embed(
     let ids = shared.next_ids();
     let mut rng = ids.rng;
     let mut ctx = Ctx::new(shared.clone(), ids.request_id, &headers, "POST", uri.path());
-    if let Err(body) = check_auth(&shared.cfg, &headers) {
-        return ctx.json(StatusCode::UNAUTHORIZED, body);
-    }
-    if let Some(name) = &path_deployment {
-        match shared.deployment(name) {
-            Some(d) => ctx.deployment = Some(d),
-            None => return ctx.deployment_not_found(),
-        }
-    }
-    let req: EmbeddingsRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            let msg = format!("We could not parse the JSON body of your request. ({e})");
-            let body = respond::invalid_request_body(&msg, None, None);
-            return ctx.json(StatusCode::BAD_REQUEST, body);
-        }
-    };
-    if ctx.deployment.is_none() {
-        let Some(model) = req.model.as_deref() else {
-            let body = respond::invalid_request_body(
-                "Missing required parameter: 'model'.",
-                Some("model"),
-                Some("missing_required_parameter"),
-            );
-            return ctx.json(StatusCode::BAD_REQUEST, body);
-        };
-        match shared.deployment(model) {
-            Some(d) => ctx.deployment = Some(d),
-            None => return ctx.unknown_model(model),
-        }
-    }
-    let Some(d) = ctx.deployment.clone() else {
-        return ctx.deployment_not_found();
+    let (req, d) = match admit(
+        &mut ctx,
+        &headers,
+        path_deployment.as_deref(),
+        &body,
+        |r: &EmbeddingsRequest| (r.model.as_deref(), false),
+    ) {
+        Ok(admitted) => admitted,
+        Err(resp) => return *resp,
     };
     let model = d.cfg.model.clone();
     if !is_embeddings_model(&model) {

@@ -271,39 +271,28 @@ impl Tap {
                 .push(format!("{} events were not valid JSON", self.malformed));
         }
         let mut out = self.out;
-        match self.wire_api {
-            WireApi::Chat => {
-                let s = self.chat;
-                out.ended |= s.saw_done;
-                out.id = s.id;
-                out.model = s.model;
-                out.text = s.text;
-                out.reasoning_summary = s.reasoning_summary;
-                out.finish_reason = s.finish_reason;
-                out.usage = out.usage.or(s.usage);
-                out.content_chunks = s.content_chunks;
-                out.tool_calls = s.tool_calls;
-            }
+        // A Responses reading becomes a chat one as the client's does, its failure classified
+        // the same way (a rate-limit code inside a 200 is a throttle).
+        let s = match self.wire_api {
+            WireApi::Chat => self.chat,
             WireApi::Responses => {
-                let s = self.resp;
-                out.ended |= s.ended;
-                out.id = s.id;
-                out.model = s.model;
-                out.text = s.text;
-                out.reasoning_summary = s.summary;
-                out.finish_reason = s.finish_reason;
-                out.usage = out.usage.or(s.usage);
-                out.content_chunks = s.content_chunks;
-                out.tool_calls = s.tool_calls;
-                if let Some((code, message)) = s.failure
-                    && out.error.is_none()
-                {
-                    let mut err = CallError::new(ErrorKind::StreamError, message);
-                    err.code = code;
-                    out.error = Some(err);
+                let mut st = StreamState::default();
+                let failure = crate::azure::responses::settle(self.resp, &mut st, out.sse);
+                if out.error.is_none() {
+                    out.error = failure;
                 }
+                st
             }
-        }
+        };
+        out.ended |= s.saw_done;
+        out.id = s.id;
+        out.model = s.model;
+        out.text = s.text;
+        out.reasoning_summary = s.reasoning_summary;
+        out.finish_reason = s.finish_reason;
+        out.usage = out.usage.or(s.usage);
+        out.content_chunks = s.content_chunks;
+        out.tool_calls = s.tool_calls;
         out
     }
 

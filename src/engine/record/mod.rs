@@ -196,7 +196,7 @@ pub fn scenario_call(
         // what went on the wire (instructions, input, max_output_tokens, store).
         wire_body: (wire_api == WireApi::Responses)
             .then(|| {
-                serde_json::to_value(crate::azure::responses_body(spec, &spec.deployment)).ok()
+                serde_json::to_value(crate::azure::responses::body(spec, &spec.deployment)).ok()
             })
             .flatten(),
     };

@@ -5,6 +5,8 @@
 //! status, client or path. The proxy runs in the executor; its events reach the screen as
 //! [`ProxyEvent`]s.
 
+use std::collections::VecDeque;
+
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -85,7 +87,7 @@ impl TrafficRow {
 pub struct Traffic {
     /// `http://127.0.0.1:PORT → upstream`, shown in the title.
     listening: String,
-    rows: Vec<TrafficRow>,
+    rows: VecDeque<TrafficRow>,
     table: TableState,
     /// Follow the newest call (until the user moves the selection up).
     follow: bool,
@@ -103,7 +105,7 @@ impl Traffic {
         }
     }
 
-    pub fn rows(&self) -> &[TrafficRow] {
+    pub fn rows(&self) -> &VecDeque<TrafficRow> {
         &self.rows
     }
 
@@ -120,7 +122,7 @@ impl Traffic {
                 injected,
                 ..
             } => {
-                self.rows.push(TrafficRow {
+                self.rows.push_back(TrafficRow {
                     id,
                     client,
                     method,
@@ -133,7 +135,7 @@ impl Traffic {
                     record: None,
                 });
                 if self.rows.len() > MAX_ROWS {
-                    self.rows.remove(0);
+                    self.rows.pop_front();
                 }
             }
             ProxyEvent::Headers { id, status, .. } => match self.row(id) {

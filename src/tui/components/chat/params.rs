@@ -82,7 +82,9 @@ impl Chat {
     /// The row as it fits `width`: full labels, or short ones (and `—` for a default) on a
     /// narrow terminal, so all six stay visible at 80 columns.
     pub(super) fn params_line(&self, deployment: &str, theme: &Theme, width: u16) -> Line<'static> {
-        let fits = |spans: &Vec<Span<'static>>| Line::from(spans.clone()).width() <= width as usize;
+        let fits = |spans: &[Span<'static>]| {
+            spans.iter().map(Span::width).sum::<usize>() <= width as usize
+        };
         let full = self.params_spans(deployment, theme, false);
         if fits(&full) {
             return Line::from(full);
