@@ -430,7 +430,7 @@ fn a_proxied_call_shows_on_the_traffic_screen() {
         String::from_utf8_lossy(&out.stderr)
     );
     let s = t.wait_for("the proxied call", |s| {
-        s.contains("· 1 call─") && s.contains("200")
+        s.contains("Traffic · 1 call ·") && s.contains("200")
     });
     assert!(s.contains("gpt-4o") && s.contains("chat"), "{s}");
     t.keys(&["Enter"]);

@@ -95,6 +95,98 @@ async fn a_streamed_chat_call_is_forwarded_and_measured() {
     assert_eq!(sent.len(), 1, "forwarded once");
 }
 
+/// With `live` (the console's Traffic screen), a streamed call is reported as it streams:
+/// the request's conversation at the start, the response head with its rate limits and ids,
+/// and progress reports whose text adds up to the recorded answer, before the call ends.
+#[tokio::test]
+async fn a_live_view_is_sent_the_conversation_and_the_text_as_it_streams() {
+    let sim = common::start(SimConfig::default_fleet()).await;
+    let mut opts = ProxyOptions::new(url::Url::parse(&sim.base_url()).unwrap());
+    opts.live = true;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let p = within(proxy::start(opts, Some(tx)))
+        .await
+        .expect("proxy starts");
+    let r = common::post(
+        &classic(&p.base_url(), "gpt-4o"),
+        &chat_body(true, true),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let (mut prompt, mut head, mut streamed, mut chunks) = (None, None, String::new(), 0);
+    let c = within(async {
+        loop {
+            match rx.recv().await.expect("proxy alive") {
+                ProxyEvent::Started { prompt: p, .. } => prompt = Some(p),
+                ProxyEvent::Headers {
+                    status,
+                    ratelimit,
+                    request_id,
+                    ..
+                } => head = Some((status, ratelimit, request_id)),
+                ProxyEvent::Progress {
+                    text, chunks: n, ..
+                } => {
+                    assert!(n >= chunks, "the chunk count only grows");
+                    chunks = n;
+                    streamed.push_str(&text);
+                }
+                ProxyEvent::Finished(c) => return *c,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    let prompt = prompt.expect("Started came first");
+    assert!(
+        prompt.starts_with("user: ") || prompt.contains("\nuser: "),
+        "{prompt}"
+    );
+    let (status, ratelimit, request_id) = head.expect("the head was reported");
+    assert_eq!(status, 200);
+    assert!(ratelimit.remaining_requests.is_some(), "{ratelimit:?}");
+    assert_eq!(request_id.as_deref(), Some(r.header("apim-request-id")));
+    assert!(!c.record.text.is_empty());
+    assert_eq!(streamed, c.record.text, "progress adds up to the answer");
+    assert!(chunks > 0);
+}
+
+/// Without a live view (headless `aoai proxy`), no progress is reported and no conversation
+/// is copied.
+#[tokio::test]
+async fn without_a_live_view_no_progress_is_reported() {
+    let sim = common::start(SimConfig::default_fleet()).await;
+    let (p, mut rx) = start_proxy(&sim.base_url(), &[], None).await;
+    let r = common::post(
+        &classic(&p.base_url(), "gpt-4o"),
+        &chat_body(true, true),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let mut seen = Vec::new();
+    within(async {
+        loop {
+            match rx.recv().await.expect("proxy alive") {
+                ProxyEvent::Finished(_) => return,
+                ev => seen.push(ev),
+            }
+        }
+    })
+    .await;
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, ProxyEvent::Progress { .. })),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, ProxyEvent::Started { prompt, .. } if prompt.is_empty()))
+    );
+}
+
 #[tokio::test]
 async fn a_responses_call_is_read_as_responses() {
     let sim = common::start(SimConfig::default_fleet()).await;

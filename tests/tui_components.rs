@@ -440,9 +440,10 @@ fn call_panel_of_a_spilled_call_with_an_async_verdict() {
     assert_snapshot!("component_call_panel_spilled_async_44x26", t.backend());
 }
 
-/// The Traffic screen fed the proxy's events for two calls (one streamed answer, one 429):
-/// rows fill in as headers, first token and the end arrive; `/` filters; Enter shows the
-/// same figures as History.
+/// The Traffic screen fed the proxy's events for two calls (one streamed answer, one still
+/// in flight): rows fill in as headers, first token, progress and the end arrive; the live
+/// pane follows the selected call's text; `/`, `s` and `d` filter; Enter opens History's
+/// full view with the request line and client above it.
 #[test]
 fn traffic_rows_fill_in_as_the_proxy_reports() {
     use aoai::engine::proxy::{ClientInfo, ProxiedCall, ProxyEvent};
@@ -457,67 +458,167 @@ fn traffic_rows_fill_in_as_the_proxy_reports() {
         method: "POST".into(),
         path: format!("/openai/deployments/{deployment}/chat/completions?api-version=2024-10-21"),
         deployment: deployment.into(),
+        api: ApiPath::Classic,
         wire_api: aoai::domain::call::WireApi::Chat,
         stream: true,
         injected: None,
+        prompt: "system: Be brief.\nuser: How does quota work?".into(),
     };
-    let mut t = Traffic::new("http://127.0.0.1:8090 → simulator");
-    assert!(t.on_event(started(1, "gpt-4o")));
-    assert!(t.on_event(ProxyEvent::Headers {
-        id: 1,
+    let headers = |id: u64| ProxyEvent::Headers {
+        id,
         status: 200,
-        ttfb_ms: 120.0
-    }));
-    assert!(t.on_event(ProxyEvent::FirstToken {
-        id: 1,
-        ttft_ms: 420.0
-    }));
-    assert!(t.on_event(started(2, "gpt-4o-mini")));
+        ttfb_ms: 120.0,
+        ratelimit: Box::new(sample_ratelimit()),
+        request_id: Some(format!("req-{id}")),
+        region: Some("Sweden Central".into()),
+    };
+    let ms = Duration::from_millis;
+    let mut t = Traffic::new("http://127.0.0.1:8090 → simulator");
+    assert!(t.on_event(started(1, "gpt-4o"), ms(0)));
+    assert!(t.on_event(headers(1), ms(120)));
+    assert!(t.on_event(
+        ProxyEvent::FirstToken {
+            id: 1,
+            ttft_ms: 420.0
+        },
+        ms(420)
+    ));
+    assert!(t.on_event(started(2, "gpt-4o-mini"), ms(430)));
     let done = CallRecord {
         id: 1,
         deployment: "gpt-4o".into(),
         cost_usd: Some(0.00058),
         ..record()
     };
-    assert!(t.on_event(ProxyEvent::Finished(Box::new(ProxiedCall {
-        record: done,
-        client: client.clone(),
-        method: "POST".into(),
-        path: "/openai/deployments/gpt-4o/chat/completions".into(),
-        injected: None,
-        started: std::time::UNIX_EPOCH,
-    }))));
+    assert!(t.on_event(
+        ProxyEvent::Finished(Box::new(ProxiedCall {
+            record: done,
+            client: client.clone(),
+            method: "POST".into(),
+            path: "/openai/deployments/gpt-4o/chat/completions".into(),
+            injected: None,
+            started: std::time::UNIX_EPOCH,
+        })),
+        ms(900)
+    ));
     assert!(
-        !t.on_event(ProxyEvent::FirstToken {
-            id: 99,
-            ttft_ms: 1.0
-        }),
+        !t.on_event(
+            ProxyEvent::FirstToken {
+                id: 99,
+                ttft_ms: 1.0
+            },
+            ms(901)
+        ),
         "an unknown call changes nothing"
     );
+    // Call 2 streams: its text reaches the live pane as progress reports arrive.
+    assert!(t.on_event(headers(2), ms(500)));
+    assert!(t.on_event(
+        ProxyEvent::FirstToken {
+            id: 2,
+            ttft_ms: 310.0
+        },
+        ms(740)
+    ));
+    assert!(t.on_event(
+        ProxyEvent::Progress {
+            id: 2,
+            text: "Quota is granted per region".into(),
+            summary: String::new(),
+            chunks: 5,
+        },
+        ms(800)
+    ));
+    assert!(t.on_event(
+        ProxyEvent::Progress {
+            id: 2,
+            text: " and model, in tokens per minute.".into(),
+            summary: String::new(),
+            chunks: 11,
+        },
+        ms(850)
+    ));
     assert_eq!(t.rows().len(), 2);
+    assert_eq!(
+        t.rows()[1].live.answer.text(),
+        "Quota is granted per region and model, in tokens per minute."
+    );
     let theme = theme();
-    let shot = |t: &mut Traffic| frame(80, 14, |area, buf| t.render(area, buf, &theme));
-    let screen = format!("{:?}", shot(&mut t).backend());
+    let shot = |t: &mut Traffic, w: u16, h: u16| {
+        frame(w, h, |area, buf| t.render(area, buf, &theme, ms(1000)))
+    };
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
     assert!(
-        screen.contains("420 ms") && screen.contains("$0.0006"),
+        screen.contains("420 ms") && screen.contains("$0.0006") && screen.contains("…11"),
         "{screen}"
     );
-    assert_snapshot!("component_traffic_80x14", shot(&mut t).backend());
+    assert_snapshot!("component_traffic_80x14", shot(&mut t, 80, 14).backend());
+    // Following, the live pane shows the newest call streaming, with the call panel.
+    let screen = format!("{:?}", shot(&mut t, 100, 30).backend());
+    assert!(
+        screen.contains("in tokens per minute.") && screen.contains("~11 chunks"),
+        "{screen}"
+    );
+    assert_snapshot!(
+        "component_traffic_live_100x30",
+        shot(&mut t, 100, 30).backend()
+    );
     // `/` filters by deployment (or status, client, path).
     for c in "/mini".chars() {
         t.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
     t.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    let screen = format!("{:?}", shot(&mut t).backend());
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
     assert!(
         screen.contains("1 of 2") && !screen.contains("420 ms"),
         "{screen}"
     );
     t.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    // `s` steps the status filter: errors (none here), then 429 (none), then ok (call 1).
+    let key = |t: &mut Traffic, c: char| {
+        t.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    };
+    key(&mut t, 's');
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
+    assert!(
+        screen.contains("status:errors") && screen.contains("No call matches"),
+        "{screen}"
+    );
+    key(&mut t, 's');
+    key(&mut t, 's');
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
+    assert!(
+        screen.contains("status:ok") && screen.contains("1 of 2") && screen.contains("420 ms"),
+        "{screen}"
+    );
+    key(&mut t, 's');
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
+    assert!(
+        screen.contains("status:live") && !screen.contains("420 ms"),
+        "{screen}"
+    );
+    key(&mut t, 's');
+    // `d` steps through the deployments seen.
+    key(&mut t, 'd');
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
+    assert!(
+        screen.contains("deployment:gpt-4o`") && screen.contains("1 of 2"),
+        "{screen}"
+    );
+    key(&mut t, 'd');
+    key(&mut t, 'd');
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
+    assert!(screen.contains("2 calls"), "{screen}");
+    // Enter: History's full view of the selected call (call 1), headers included.
     t.handle_key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE));
     t.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    let t2 = frame(80, 24, |area, buf| t.render(area, buf, &theme));
+    let t2 = frame(80, 40, |area, buf| t.render(area, buf, &theme, ms(1000)));
     let screen = format!("{:?}", t2.backend());
     assert!(screen.contains("AzureOpenAI/Python 1.99.0"), "{screen}");
     assert!(screen.contains("ttfb 120 ms · ttft 420 ms"), "{screen}");
+    assert!(screen.contains("Response headers"), "{screen}");
+    assert!(screen.contains("How does quota work?"), "{screen}");
+    t.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let screen = format!("{:?}", shot(&mut t, 80, 14).backend());
+    assert!(screen.contains("2 calls"), "{screen}");
 }

@@ -213,6 +213,12 @@ impl App {
                 .compare
                 .as_ref()
                 .is_some_and(|c| c.animating(self.clock.now()))
+            || (self.screen == Screen::Traffic
+                && self
+                    .screens
+                    .traffic
+                    .as_ref()
+                    .is_some_and(|t| t.animating(self.clock.now())))
     }
 
     pub fn in_flight(&self) -> Option<CallId> {
@@ -253,7 +259,7 @@ impl App {
                     .screens
                     .traffic
                     .as_mut()
-                    .is_some_and(|t| t.on_event(ev));
+                    .is_some_and(|t| t.on_event(ev, self.clock.now()));
                 self.dirty |= changed;
                 vec![]
             }

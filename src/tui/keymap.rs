@@ -209,6 +209,10 @@ pub fn help_sections() -> Vec<HelpSection> {
             rows: rows(TRAFFIC),
         },
         HelpSection {
+            title: "Traffic: call details",
+            rows: rows(TRAFFIC_DETAIL),
+        },
+        HelpSection {
             title: "Compare",
             rows: rows(COMPARE),
         },

@@ -261,6 +261,8 @@ async fn start_proxy(
     let mut opts = crate::engine::proxy::ProxyOptions::new(upstream.clone());
     opts.port = port;
     opts.prices = conn.client.config().prices.clone();
+    // The Traffic screen follows a live call's text.
+    opts.live = true;
     let (ptx, mut prx) = mpsc::unbounded_channel();
     let handle = crate::engine::proxy::start(opts, Some(ptx)).await?;
     tokio::spawn(async move {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::request::RequestMeta;
 use super::tap::{Reading, Tap};
-use super::{ClientInfo, ProxiedCall, ProxyEvent, Shared};
+use super::{ClientInfo, PROGRESS_EVERY, ProxiedCall, ProxyEvent, Shared};
 use crate::domain::call::{Attempt, CallError, CallRecord, ErrorKind, Marks, Outcome, Timings};
 use crate::domain::ratelimit::RateLimit;
 use crate::domain::scenario::{Proxied, REQUEST_HEADER_ALLOWLIST, RecordedRequest, ScenarioCall};
@@ -40,7 +40,16 @@ pub(super) struct Call {
     pub sent: Instant,
     pub head: Option<Head>,
     pub tap: Option<Tap>,
+    /// How much of the streamed text has been reported live, and when last.
+    shown: Shown,
     ended: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Shown {
+    at: Option<Duration>,
+    text: usize,
+    summary: usize,
 }
 
 impl Call {
@@ -68,6 +77,7 @@ impl Call {
             sent: Instant::now(),
             head: None,
             tap: None,
+            shown: Shown::default(),
             ended: false,
         }
     }
@@ -82,6 +92,9 @@ impl Call {
             id: self.id,
             status: head.status,
             ttfb_ms: head.at.as_secs_f64() * 1000.0,
+            ratelimit: Box::new(head.ratelimit.clone()),
+            request_id: head.request_id.clone(),
+            region: head.region.clone(),
         });
         self.tap = Some(Tap::new(self.meta.wire_api, head.status, self.capture()));
         self.head = Some(head);
@@ -103,6 +116,36 @@ impl Call {
                 ttft_ms: t.as_secs_f64() * 1000.0,
             });
         }
+        if self.shared.live {
+            self.progress(at, false);
+        }
+    }
+
+    /// Reports what streamed since the last report: at most every [`PROGRESS_EVERY`], and
+    /// whatever is left when `last`.
+    fn progress(&mut self, at: Duration, last: bool) {
+        let Some(tap) = self.tap.as_ref() else {
+            return;
+        };
+        if !last && self.shown.at.is_some_and(|t| at < t + PROGRESS_EVERY) {
+            return;
+        }
+        let (text, summary, chunks) = tap.progress();
+        if text.len() == self.shown.text && summary.len() == self.shown.summary {
+            return;
+        }
+        let ev = ProxyEvent::Progress {
+            id: self.id,
+            text: text.get(self.shown.text..).unwrap_or("").to_string(),
+            summary: summary.get(self.shown.summary..).unwrap_or("").to_string(),
+            chunks,
+        };
+        self.shown = Shown {
+            at: Some(at),
+            text: text.len(),
+            summary: summary.len(),
+        };
+        self.shared.emit(ev);
     }
 
     pub fn has_content(&self) -> bool {
@@ -117,6 +160,9 @@ impl Call {
             return;
         }
         let done = self.sent.elapsed();
+        if self.shared.live {
+            self.progress(done, true);
+        }
         let reading = self.tap.take().map(|t| t.finish(done)).unwrap_or_default();
         let record = self.record(reading, done, error);
         let call = ProxiedCall {

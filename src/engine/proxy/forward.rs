@@ -131,9 +131,15 @@ pub(super) async fn handle(
         method: parts.method.to_string(),
         path: shown.clone(),
         deployment: meta.deployment.clone(),
+        api: meta.api,
         wire_api: meta.wire_api,
         stream: meta.stream,
         injected: plan.label(),
+        prompt: if shared.live {
+            meta.prompt_text()
+        } else {
+            String::new()
+        },
     });
     let operation = meta.operation;
     let mut call = Call::new(

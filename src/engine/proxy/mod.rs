@@ -24,8 +24,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::domain::call::{CallRecord, WireApi};
+use crate::domain::call::{ApiPath, CallRecord, WireApi};
 use crate::domain::cost::PriceTable;
+use crate::domain::ratelimit::RateLimit;
 use crate::domain::scenario::ScenarioCall;
 use crate::engine::record::writer::{RecordMsg, spawn_writer};
 use crate::engine::record::{RecordError, Recorder};
@@ -53,7 +54,13 @@ pub struct ProxyOptions {
     /// (`api-key` / `Authorization` from the application are dropped), so an application
     /// can run with a dummy key. Entra tokens are fetched and refreshed per request.
     pub auth: Option<crate::azure::Auth>,
+    /// Report each call's streamed text as it arrives ([`ProxyEvent::Progress`], at most
+    /// every [`PROGRESS_EVERY`] per call), for a view that follows a live call.
+    pub live: bool,
 }
+
+/// How often a live call's progress is reported at most.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 
 impl ProxyOptions {
     pub fn new(upstream: url::Url) -> Self {
@@ -68,6 +75,7 @@ impl ProxyOptions {
             prices: Arc::new(PriceTable::builtin()),
             connect_timeout: Duration::from_secs(10),
             auth: None,
+            live: false,
         }
     }
 }
@@ -102,18 +110,33 @@ pub enum ProxyEvent {
         method: String,
         path: String,
         deployment: String,
+        api: ApiPath,
         wire_api: WireApi,
         stream: bool,
         injected: Option<String>,
+        /// The conversation sent, as text (`role: content` lines, capped at
+        /// [`request::PROMPT_SHOWN`] bytes); empty for other calls.
+        prompt: String,
     },
     Headers {
         id: u64,
         status: u16,
         ttfb_ms: f64,
+        ratelimit: Box<RateLimit>,
+        request_id: Option<String>,
+        region: Option<String>,
     },
     FirstToken {
         id: u64,
         ttft_ms: f64,
+    },
+    /// More of a streamed answer (only with [`ProxyOptions::live`]): the text and summary
+    /// added since the last report, and the content chunks so far.
+    Progress {
+        id: u64,
+        text: String,
+        summary: String,
+        chunks: u64,
     },
     Finished(Box<ProxiedCall>),
     /// News from the recording thread (opened, written, failed).
@@ -174,6 +197,7 @@ pub(crate) struct Shared {
     pub recorder: Option<std::sync::mpsc::Sender<ScenarioCall>>,
     pub next_id: AtomicU64,
     pub auth: Option<crate::azure::Auth>,
+    pub live: bool,
 }
 
 impl Shared {
@@ -229,6 +253,7 @@ pub async fn start(
     events: Option<mpsc::UnboundedSender<ProxyEvent>>,
 ) -> Result<ProxyHandle, ProxyError> {
     check_upstream(&opts.upstream)?;
+    let events_wanted = events.is_some();
     let http = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(opts.connect_timeout)
@@ -268,6 +293,7 @@ pub async fn start(
         recorder,
         next_id: AtomicU64::new(1),
         auth: opts.auth.clone(),
+        live: opts.live && events_wanted,
     });
     let addr = SocketAddr::new(opts.bind, opts.port);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -9,6 +9,9 @@ use crate::domain::call::{ApiPath, WireApi};
 use crate::wire::{ChatMessage, ChatRequest};
 
 /// The facts of one request.
+/// The most of a request's conversation a live view is sent.
+pub const PROMPT_SHOWN: usize = 4096;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestMeta {
     pub api: ApiPath,
@@ -80,6 +83,34 @@ impl RequestMeta {
             operation,
             body: json,
         }
+    }
+
+    /// The conversation as text for a live view: `role: content` per message, cut at
+    /// [`PROMPT_SHOWN`] bytes (on a character boundary). Empty for calls that are not chat or
+    /// Responses.
+    pub fn prompt_text(&self) -> String {
+        if !self.llm {
+            return String::new();
+        }
+        let mut out = String::new();
+        for m in self.chat_form().messages {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&m.role);
+            out.push_str(": ");
+            out.push_str(&m.text());
+            if out.len() >= PROMPT_SHOWN {
+                let mut end = PROMPT_SHOWN;
+                while !out.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.truncate(end);
+                out.push('…');
+                break;
+            }
+        }
+        out
     }
 
     /// The request in chat form, as a scenario records it: a chat body as sent; a Responses

@@ -101,6 +101,23 @@ impl Tap {
         self.out.first_content
     }
 
+    /// What streamed so far: the answer text, the reasoning summary and the content chunks
+    /// (a live view follows a call with it; the final figures come from [`Tap::finish`]).
+    pub fn progress(&self) -> (&str, &str, u64) {
+        match self.wire_api {
+            WireApi::Chat => (
+                &self.chat.text,
+                &self.chat.reasoning_summary,
+                self.chat.content_chunks,
+            ),
+            WireApi::Responses => (
+                &self.resp.text,
+                &self.resp.summary,
+                self.resp.content_chunks,
+            ),
+        }
+    }
+
     /// Reads one chunk that arrived `at` after the request was sent.
     pub fn feed(&mut self, bytes: &[u8], at: Duration) {
         if self.kind == Kind::Unknown {

@@ -4,15 +4,13 @@
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::block;
 use super::call_panel::{call_style, outcome_label};
-use crate::domain::call_text::metrics_block;
 use crate::tui::component::{Component, Props};
 use crate::tui::keymap::{self, Binding, Hint, HistoryAction};
-use crate::tui::markdown::plain;
 use crate::tui::messages::{Command, Handled, TerminalCommand};
 use crate::tui::session::{LiveCall, Session};
 use crate::tui::theme::Theme;
@@ -98,7 +96,7 @@ impl History {
     ) {
         if self.detail {
             if let Some(c) = self.selected(session) {
-                return self.render_detail(area, buf, theme, c, sim);
+                return super::call_detail::render(area, buf, theme, c, sim, self.scroll, vec![]);
             }
             self.detail = false;
         }
@@ -171,76 +169,6 @@ impl History {
             .row_highlight_style(theme.selection)
             .highlight_symbol("▶");
         StatefulWidget::render(table, area, buf, &mut self.table);
-    }
-
-    fn render_detail(
-        &mut self,
-        area: Rect,
-        buf: &mut Buffer,
-        theme: &Theme,
-        c: &LiveCall,
-        sim: bool,
-    ) {
-        let blk = block(
-            format!(" Call #{} · {} ", c.id, c.phase.label()),
-            true,
-            theme,
-        );
-        // Every line is wrapped here so that a wrapped line keeps its indent.
-        let inner_w = area.width.saturating_sub(2);
-        let indented = |text: &str, style: ratatui::style::Style, first: Span<'static>| {
-            let rest = Span::raw(" ".repeat(first.width() + 2));
-            plain(text, inner_w, style, first, rest)
-        };
-        let mut lines: Vec<Line<'static>> = Vec::new();
-        match &c.record {
-            Some(r) => {
-                for l in metrics_block(r, sim).lines() {
-                    let body = l.trim_start();
-                    let lead = " ".repeat(l.len() - body.len());
-                    lines.extend(indented(body, theme.text, Span::raw(lead)));
-                }
-            }
-            None => lines.push(Line::styled(
-                "in flight — the full record appears when the call ends",
-                theme.muted,
-            )),
-        }
-        lines.push(Line::default());
-        lines.push(Line::styled("Prompt", theme.user));
-        for l in c.prompt.lines() {
-            lines.extend(plain(
-                l,
-                inner_w,
-                theme.text,
-                Span::raw("  "),
-                Span::raw("  "),
-            ));
-        }
-        lines.push(Line::default());
-        lines.push(Line::styled("Answer", theme.assistant));
-        // Markdown as in the chat, indented under its heading.
-        for l in crate::tui::markdown::render(c.answer.text(), inner_w.saturating_sub(2), theme) {
-            let mut spans = vec![Span::raw("  ")];
-            spans.extend(l.spans);
-            lines.push(Line::from(spans));
-        }
-        lines.push(Line::default());
-        lines.push(Line::styled("Response headers", theme.title));
-        match c.record.as_ref().map(|r| &r.headers) {
-            Some(h) if !h.is_empty() => {
-                for (k, v) in h {
-                    let first = Span::styled(format!("  {k}: "), theme.muted);
-                    lines.extend(plain(v, inner_w, theme.text, first, Span::raw("      ")));
-                }
-            }
-            _ => lines.push(Line::styled("  —", theme.muted)),
-        }
-        Paragraph::new(lines)
-            .block(blk)
-            .wrap(Wrap { trim: false })
-            .scroll((self.scroll, 0))
-            .render(area, buf);
     }
 }
 

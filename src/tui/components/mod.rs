@@ -3,6 +3,7 @@
 //! when it is a screen or an overlay, and never does I/O.
 
 pub mod bench;
+pub mod call_detail;
 pub mod call_panel;
 pub mod chat;
 pub mod compare;

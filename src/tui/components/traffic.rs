@@ -1,11 +1,16 @@
 //! The Traffic screen (`aoai --proxy PORT`): the application's calls through the recording
 //! proxy as they happen — client, deployment, wire API, status, TTFT, e2e, tokens, cost and
-//! what went wrong — newest last, followed like a log. Enter shows the selected call's full
-//! figures (the same text as `aoai chat` prints and History shows); `/` filters by deployment,
-//! status, client or path. The proxy runs in the executor; its events reach the screen as
-//! [`ProxyEvent`]s.
+//! what went wrong — newest last, followed like a log. Below the list the selected call
+//! streams live (its conversation, and the same call panel as the chat); while following,
+//! that is the newest call. Enter opens the call's full view (History's: figures, prompt,
+//! answer, response headers). `/` filters (`d:` deployment, `s:` status, `c:` client, any
+//! other word: anywhere); `s` and `d` step through status and deployment filters. The proxy
+//! runs in the executor; its events reach the screen as [`ProxyEvent`]s.
+
+mod filter;
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
@@ -13,60 +18,46 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
 
+use super::call_panel::{self, call_style};
 use super::{block, ellipsize};
-use crate::domain::call::{CallRecord, Outcome};
-use crate::domain::call_text::metrics_block;
+use crate::domain::call::{CallEvent, Outcome};
 use crate::domain::num::{opt_ms, plural};
 use crate::engine::proxy::{ClientInfo, ProxyEvent};
 use crate::tui::component::{Component, Props};
 use crate::tui::keymap::{self, Binding, Hint, TrafficAction};
-use crate::tui::messages::Handled;
+use crate::tui::markdown::plain;
+use crate::tui::messages::{Command, Handled, TerminalCommand};
+use crate::tui::session::{LiveCall, Phase};
 use crate::tui::theme::Theme;
+pub use filter::Filter;
+use filter::{STATUS_STEPS, next_step, with_word, word_value};
 
 /// Most calls kept on screen; older ones scroll away (the recording keeps them all).
 const MAX_ROWS: usize = 5_000;
 
-/// One proxied call as the screen knows it so far.
+const STATUS_KEYS: [&str; 2] = ["s", "status"];
+const DEPLOYMENT_KEYS: [&str; 2] = ["d", "deployment"];
+
+/// One proxied call as the screen knows it so far: what only the proxy knows, and the same
+/// live call the chat's panel shows (its record once it ended).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrafficRow {
     pub id: u64,
     pub client: ClientInfo,
     pub method: String,
     pub path: String,
-    pub deployment: String,
-    pub wire_api: &'static str,
     pub injected: Option<String>,
-    pub status: Option<u16>,
-    pub ttft_ms: Option<f64>,
-    /// Set once the call ended.
-    pub record: Option<CallRecord>,
+    pub live: LiveCall,
 }
 
 impl TrafficRow {
-    fn matches(&self, filter: &str) -> bool {
-        if filter.is_empty() {
-            return true;
-        }
-        let f = filter.to_ascii_lowercase();
-        let status = self.status.map(|s| s.to_string()).unwrap_or_default();
-        [
-            self.deployment.as_str(),
-            status.as_str(),
-            self.path.as_str(),
-            &self.client.addr.to_string(),
-            self.wire_api,
-        ]
-        .iter()
-        .any(|s| s.to_ascii_lowercase().contains(&f))
-    }
-
     /// What went wrong, shortly: the 429 cause, an injected fault, the error kind.
     fn cause(&self) -> String {
         let mut parts = Vec::new();
         if let Some(i) = &self.injected {
             parts.push(format!("injected {i}"));
         }
-        if let Some(r) = &self.record {
+        if let Some(r) = &self.live.record {
             if let Some(e) = &r.error {
                 match (&e.throttle, r.ratelimit.retry_after_ms) {
                     (Some(t), Some(ms)) => parts.push(format!("429 {t:?} retry {ms} ms")),
@@ -80,6 +71,29 @@ impl TrafficRow {
         }
         parts.join(" · ")
     }
+
+    /// The request line and the client, above a call's full view.
+    fn preface(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let mut lines = vec![
+            Line::styled(format!("{} {}", self.method, self.path), theme.title),
+            Line::styled(
+                format!(
+                    "from {} · {}",
+                    self.client.addr,
+                    self.client.user_agent.as_deref().unwrap_or("no user-agent")
+                ),
+                theme.muted,
+            ),
+        ];
+        if let Some(i) = &self.injected {
+            lines.push(Line::styled(
+                format!("injected by the proxy: {i} (never reached the upstream)"),
+                theme.warn,
+            ));
+        }
+        lines.push(Line::default());
+        lines
+    }
 }
 
 /// The screen's calls and view state.
@@ -91,8 +105,11 @@ pub struct Traffic {
     table: TableState,
     /// Follow the newest call (until the user moves the selection up).
     follow: bool,
+    /// The full view of the selected call, and its scroll.
     detail: bool,
-    filter: String,
+    scroll: u16,
+    filter_text: String,
+    filter: Filter,
     editing_filter: bool,
 }
 
@@ -109,8 +126,9 @@ impl Traffic {
         &self.rows
     }
 
-    /// Applies one proxy event; returns whether anything visible changed.
-    pub fn on_event(&mut self, ev: ProxyEvent) -> bool {
+    /// Applies one proxy event that arrived at `now` (the console's clock); returns whether
+    /// anything visible changed.
+    pub fn on_event(&mut self, ev: ProxyEvent, now: Duration) -> bool {
         match ev {
             ProxyEvent::Started {
                 id,
@@ -118,49 +136,82 @@ impl Traffic {
                 method,
                 path,
                 deployment,
+                api,
                 wire_api,
                 injected,
+                prompt,
                 ..
             } => {
+                let mut live = LiveCall::new(id, &deployment, api, &prompt, now);
+                live.wire_api = wire_api;
                 self.rows.push_back(TrafficRow {
                     id,
                     client,
                     method,
                     path,
-                    deployment,
-                    wire_api: wire_api.as_str(),
                     injected,
-                    status: None,
-                    ttft_ms: None,
-                    record: None,
+                    live,
                 });
                 if self.rows.len() > MAX_ROWS {
                     self.rows.pop_front();
                 }
+                true
             }
-            ProxyEvent::Headers { id, status, .. } => match self.row(id) {
-                Some(r) => r.status = Some(status),
-                None => return false,
-            },
-            ProxyEvent::FirstToken { id, ttft_ms } => match self.row(id) {
-                Some(r) => r.ttft_ms = Some(ttft_ms),
-                None => return false,
-            },
+            ProxyEvent::Headers {
+                id,
+                status,
+                ttfb_ms,
+                ratelimit,
+                request_id,
+                region,
+            } => self.apply(
+                id,
+                CallEvent::Headers {
+                    status,
+                    ttfb_ms,
+                    ratelimit,
+                    request_id,
+                    region,
+                },
+                now,
+            ),
+            ProxyEvent::FirstToken { id, ttft_ms } => {
+                self.apply(id, CallEvent::FirstToken { ttft_ms }, now)
+            }
+            ProxyEvent::Progress {
+                id,
+                text,
+                summary,
+                chunks,
+            } => {
+                let Some(r) = self.row(id) else {
+                    return false;
+                };
+                if !summary.is_empty() {
+                    r.live.apply(CallEvent::Summary(summary), now);
+                }
+                if !text.is_empty() {
+                    r.live.apply(CallEvent::Delta(text), now);
+                }
+                // A report holds many deltas: the chunk count is the live token count.
+                r.live.deltas = chunks;
+                true
+            }
             ProxyEvent::Finished(call) => {
                 let id = call.record.id;
-                match self.row(id) {
-                    Some(r) => {
-                        r.status = call.record.status.or(r.status);
-                        r.ttft_ms = call.record.timing.ttft_ms.or(r.ttft_ms);
-                        r.injected = call.injected.clone().or(r.injected.take());
-                        r.record = Some(call.record);
-                    }
-                    None => return false,
-                }
+                let Some(r) = self.row(id) else {
+                    return false;
+                };
+                r.injected = call.injected.clone().or(r.injected.take());
+                r.live.finish(call.record, now);
+                true
             }
-            ProxyEvent::Record(_) => return false,
+            ProxyEvent::Record(_) => false,
         }
-        true
+    }
+
+    fn apply(&mut self, id: u64, ev: CallEvent, now: Duration) -> bool {
+        self.row(id).is_some_and(|r| r.live.apply(ev, now))
     }
 
     fn row(&mut self, id: u64) -> Option<&mut TrafficRow> {
@@ -170,26 +221,56 @@ impl Traffic {
     fn visible(&self) -> Vec<&TrafficRow> {
         self.rows
             .iter()
-            .filter(|r| r.matches(&self.filter))
+            .filter(|r| self.filter.matches(r))
             .collect()
     }
 
+    /// Whether anything shown changes with time alone (a live call's timers).
+    pub fn animating(&self, now: Duration) -> bool {
+        let v = self.visible();
+        let sel = self.selected(v.len());
+        v.get(sel).is_some_and(|r| r.live.animating(now))
+    }
+
     fn keymap(&self) -> &'static [Binding<TrafficAction>] {
-        keymap::TRAFFIC
+        if self.detail {
+            keymap::TRAFFIC_DETAIL
+        } else {
+            keymap::TRAFFIC
+        }
+    }
+
+    fn set_filter(&mut self, text: String) {
+        self.filter = Filter::parse(&text);
+        self.filter_text = text;
+        self.table.select(Some(0));
+    }
+
+    /// The deployments seen, in order of first appearance.
+    fn deployments(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            let d = r.live.deployment.as_str();
+            if !d.is_empty() && !seen.contains(&d) {
+                seen.push(d);
+            }
+        }
+        seen
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> Handled {
         if self.editing_filter {
             use crossterm::event::KeyCode;
+            let mut text = self.filter_text.clone();
             match key.code {
                 KeyCode::Enter | KeyCode::Esc => self.editing_filter = false,
                 KeyCode::Backspace => {
-                    self.filter.pop();
+                    text.pop();
                 }
-                KeyCode::Char(c) => self.filter.push(c),
+                KeyCode::Char(c) => text.push(c),
                 _ => return Handled::Ignored,
             }
-            self.table.select(Some(0));
+            self.set_filter(text);
             return Handled::Consumed;
         }
         let Some(action) = keymap::lookup(self.keymap(), &key) else {
@@ -198,6 +279,11 @@ impl Traffic {
         let n = self.visible().len();
         let sel = self.selected(n);
         match action {
+            TrafficAction::Up if self.detail => self.scroll = self.scroll.saturating_sub(1),
+            TrafficAction::Down if self.detail => self.scroll = self.scroll.saturating_add(1),
+            TrafficAction::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            TrafficAction::PageDown => self.scroll = self.scroll.saturating_add(10),
+            TrafficAction::Top => self.scroll = 0,
             TrafficAction::Up => {
                 self.follow = false;
                 self.table.select(Some(sel.saturating_sub(1)));
@@ -208,13 +294,51 @@ impl Traffic {
                 self.table.select(Some(next));
             }
             TrafficAction::Follow => self.follow = true,
-            TrafficAction::Detail => self.detail = !self.detail,
+            TrafficAction::Detail if n > 0 => {
+                // The call under the cursor stays put while its view is open.
+                self.follow = false;
+                self.table.select(Some(sel));
+                self.detail = true;
+                self.scroll = 0;
+            }
+            TrafficAction::Detail => {}
             TrafficAction::Filter => {
                 self.editing_filter = true;
-                self.filter.clear();
+                self.set_filter(String::new());
+            }
+            TrafficAction::StepStatus => {
+                let next = next_step(STATUS_STEPS, word_value(&self.filter_text, STATUS_KEYS));
+                self.set_filter(with_word(&self.filter_text, STATUS_KEYS, next));
+            }
+            TrafficAction::StepDeployment => {
+                let seen = self.deployments();
+                let next = next_step(&seen, word_value(&self.filter_text, DEPLOYMENT_KEYS))
+                    .map(str::to_string);
+                self.set_filter(with_word(
+                    &self.filter_text,
+                    DEPLOYMENT_KEYS,
+                    next.as_deref(),
+                ));
+            }
+            TrafficAction::CopyRequestId | TrafficAction::CopyAnswer => {
+                let rows = self.visible();
+                let Some(r) = rows.get(sel) else {
+                    return Handled::Consumed;
+                };
+                let (what, text) = if action == TrafficAction::CopyRequestId {
+                    ("request id", r.live.request_id.clone())
+                } else {
+                    ("answer", Some(r.live.answer.text().to_string()))
+                };
+                return match text.filter(|t| !t.is_empty()) {
+                    Some(text) => {
+                        Handled::Command(Command::Terminal(TerminalCommand::Copy { what, text }))
+                    }
+                    None => Handled::Consumed,
+                };
             }
             TrafficAction::Close if self.detail => self.detail = false,
-            TrafficAction::Close if !self.filter.is_empty() => self.filter.clear(),
+            TrafficAction::Close if !self.filter_text.is_empty() => self.set_filter(String::new()),
             TrafficAction::Close => return Handled::Ignored,
         }
         Handled::Consumed
@@ -228,52 +352,87 @@ impl Traffic {
         self.table.selected().unwrap_or(0).min(n - 1)
     }
 
-    pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let rows = self.visible();
-        let n = rows.len();
-        let sel = self.selected(n);
-        let title = if self.filter.is_empty() && !self.editing_filter {
+    /// Most important first (narrow terminals cut the end): the count, the filter, where
+    /// the proxy listens.
+    fn title(&self, n: usize) -> String {
+        if self.filter_text.is_empty() && !self.editing_filter {
             format!(
                 "Traffic · {} · {}",
-                self.listening,
-                plural(n as u64, "call", "calls")
+                plural(n as u64, "call", "calls"),
+                self.listening
             )
         } else {
             format!(
-                "Traffic · {} · filter `{}`{} · {n} of {}",
-                self.listening,
-                self.filter,
+                "Traffic · {n} of {} · filter `{}`{} · {}",
+                self.rows.len(),
+                self.filter_text,
                 if self.editing_filter { "▏" } else { "" },
-                self.rows.len()
+                self.listening
             )
-        };
-        let outer = block(title.clone(), true, theme);
+        }
+    }
+
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, now: Duration) {
+        let n = self.visible().len();
+        let sel = self.selected(n);
+        if self.detail {
+            let rows = self.visible();
+            if let Some(r) = rows.get(sel) {
+                let preface = r.preface(theme);
+                return super::call_detail::render(
+                    area,
+                    buf,
+                    theme,
+                    &r.live,
+                    false,
+                    self.scroll,
+                    preface,
+                );
+            }
+            self.detail = false;
+        }
+        let outer = block(self.title(n), true, theme);
         let inner = outer.inner(area);
         outer.render(area, buf);
         if n == 0 {
-            let hint = format!(
-                "No calls yet. Point the application at the proxy, e.g.\n  AZURE_OPENAI_ENDPOINT=http://{} your-app\nIts chat, Responses and other calls appear here as they happen.",
-                self.listening
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("http://")
-            );
+            let hint = if self.rows.is_empty() {
+                format!(
+                    "No calls yet. Point the application at the proxy, e.g.\n  AZURE_OPENAI_ENDPOINT=http://{} your-app\nIts chat, Responses and other calls appear here as they happen.",
+                    self.listening
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches("http://")
+                )
+            } else {
+                "No call matches the filter. Esc clears it.".to_string()
+            };
             Paragraph::new(hint)
                 .style(theme.muted)
                 .wrap(Wrap { trim: false })
                 .render(inner, buf);
             return;
         }
-        let detail_rows = if self.detail {
-            (inner.height / 2).max(6)
+        // The live call below the list once there is room for both: the list takes what
+        // its rows need, up to half.
+        let (list_h, live_h) = if inner.height >= 16 {
+            let list = (n as u16 + 1).clamp(3, inner.height / 2);
+            (list, inner.height - list)
         } else {
-            0
+            (inner.height, 0)
         };
-        let [list_a, detail_a] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(detail_rows)]).areas(inner);
-        // Narrow terminals drop the client column (Enter's details name it).
-        let with_client = inner.width >= 100;
+        let [list_a, live_a] =
+            Layout::vertical([Constraint::Length(list_h), Constraint::Length(live_h)]).areas(inner);
+        self.render_list(list_a, buf, theme, sel);
+        if live_h > 0 {
+            let rows = self.visible();
+            render_live(live_a, buf, theme, rows[sel], now);
+        }
+    }
+
+    fn render_list(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, sel: usize) {
+        // Narrow terminals drop the client column (Enter's view names it).
+        let with_client = area.width >= 100;
         let titles = [
             "#",
             "client",
@@ -293,20 +452,27 @@ impl Traffic {
                 .filter(|(i, _)| with_client || *i != 1)
                 .map(|(_, h)| Cell::from(Span::styled(*h, theme.muted))),
         );
+        let rows = self.visible();
         let body: Vec<Row> = rows
             .iter()
             .map(|r| {
-                let rec = r.record.as_ref();
-                let style = match (r.status, rec.map(|c| c.outcome)) {
-                    (_, Some(Outcome::Throttled)) | (Some(429), _) => theme.warn,
-                    (_, Some(Outcome::Failed)) => theme.error,
-                    (_, Some(Outcome::Cancelled)) => theme.muted,
-                    (_, None) => theme.accent,
-                    _ => theme.text,
+                let live = &r.live;
+                let rec = live.record.as_ref();
+                let style = match live.phase {
+                    Phase::Ended(Outcome::Done) if live.status == Some(429) => theme.warn,
+                    Phase::Ended(Outcome::Done) => theme.text,
+                    _ => call_style(live, theme),
                 };
-                let tokens = rec.and_then(|c| c.usage).map_or("—".into(), |u| {
-                    format!("{}+{}", u.prompt_tokens, u.completion_tokens)
-                });
+                let tokens = rec.and_then(|c| c.usage).map_or_else(
+                    || {
+                        if live.deltas > 0 {
+                            format!("…{}", live.deltas)
+                        } else {
+                            "—".into()
+                        }
+                    },
+                    |u| format!("{}+{}", u.prompt_tokens, u.completion_tokens),
+                );
                 let cost = rec
                     .and_then(|c| c.cost_usd)
                     .map_or("—".into(), |c| format!("${c:.4}"));
@@ -315,10 +481,10 @@ impl Traffic {
                     cells.push(Cell::from(r.client.addr.to_string()));
                 }
                 cells.extend([
-                    Cell::from(ellipsize(&r.deployment, 16)),
-                    Cell::from(r.wire_api),
-                    Cell::from(r.status.map_or("…".into(), |s| s.to_string())),
-                    Cell::from(opt_ms(r.ttft_ms)),
+                    Cell::from(ellipsize(&live.deployment, 16)),
+                    Cell::from(live.wire_api.as_str()),
+                    Cell::from(live.status.map_or("…".into(), |s| s.to_string())),
+                    Cell::from(opt_ms(live.ttft_ms)),
                     Cell::from(opt_ms(rec.and_then(|c| c.timing.e2e_ms))),
                     Cell::from(tokens),
                     Cell::from(cost),
@@ -342,40 +508,57 @@ impl Traffic {
         if !with_client {
             widths.remove(1);
         }
-        let detail_text = self.detail.then(|| {
-            let r = rows[sel];
-            let mut text = format!(
-                "{} {} from {} ({})\n",
-                r.method,
-                r.path,
-                r.client.addr,
-                r.client.user_agent.as_deref().unwrap_or("no user-agent")
-            );
-            match &r.record {
-                Some(rec) => text.push_str(&metrics_block(rec, false)),
-                None => text.push_str("in flight…\n"),
-            }
-            text
-        });
         self.table.select(Some(sel));
         StatefulWidget::render(
             Table::new(body, widths)
                 .header(header)
                 .column_spacing(1)
                 .row_highlight_style(theme.selection),
-            list_a,
+            area,
             buf,
             &mut self.table,
         );
-        if let Some(text) = detail_text {
-            let lines: Vec<Line> = text.lines().map(|l| Line::raw(l.to_string())).collect();
-            let b = block("Call", false, theme);
-            let inner = b.inner(detail_a);
-            b.render(detail_a, buf);
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .render(inner, buf);
-        }
+    }
+}
+
+/// The selected call as it streams: its conversation (last lines first to go) and, from 80
+/// columns, the call panel.
+fn render_live(area: Rect, buf: &mut Buffer, theme: &Theme, r: &TrafficRow, now: Duration) {
+    let panel_w = if area.width >= 120 { 47 } else { 32 };
+    let [left, right] = if area.width >= 80 {
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(panel_w)]).areas(area)
+    } else {
+        [area, Rect::default()]
+    };
+    let live = &r.live;
+    let b = block(
+        format!(" #{} {} · {} ", r.id, live.deployment, live.phase.label()),
+        false,
+        theme,
+    );
+    let inner = b.inner(left);
+    b.render(left, buf);
+    // The last turn of the conversation, then the answer as it streams, wrapped here so
+    // the newest line can be kept in view.
+    let w = inner.width;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let prompt: Vec<&str> = live.prompt.lines().collect();
+    for l in &prompt[prompt.len().saturating_sub(3)..] {
+        lines.extend(plain(l, w, theme.user, Span::raw(""), Span::raw("")));
+    }
+    for l in live.summary.lines() {
+        lines.extend(plain(l, w, theme.muted, Span::raw("∴ "), Span::raw("  ")));
+    }
+    for l in live.answer.text().lines() {
+        lines.extend(plain(l, w, theme.assistant, Span::raw(""), Span::raw("")));
+    }
+    if live.answer.text().is_empty() && live.phase.in_flight() {
+        lines.push(Line::styled("…", theme.muted));
+    }
+    let skip = lines.len().saturating_sub(inner.height as usize);
+    Paragraph::new(lines.split_off(skip)).render(inner, buf);
+    if right.width > 0 {
+        call_panel::render(right, buf, theme, Some(live), now);
     }
 }
 
@@ -384,8 +567,8 @@ impl Component for Traffic {
         self.handle_key(key)
     }
 
-    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, _props: &Props<'_>) {
-        self.render(area, buf, theme);
+    fn draw(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, props: &Props<'_>) {
+        self.render(area, buf, theme, props.now);
     }
 
     fn hints(&self) -> Vec<Hint> {
@@ -397,6 +580,6 @@ impl Component for Traffic {
     }
 
     fn help_sections(&self) -> Vec<&'static str> {
-        vec!["Traffic"]
+        vec!["Traffic", "Traffic: call details"]
     }
 }
