@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::answers::AnswerRule;
 use super::faults::FaultKind;
 
 /// Errors loading a simulator config. Messages name the key (and line, for TOML syntax).
@@ -98,6 +99,10 @@ pub struct SimConfig {
     pub entra: EntraConfig,
     /// How many of the latest requests the request log keeps (metrics, tests, benches).
     pub request_log: usize,
+    /// `[[answer]]` rules: a regex on the last user message → a fixed answer (first match
+    /// wins; before structured output and the generated markdown).
+    #[serde(rename = "answer", skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<AnswerRule>,
 }
 
 /// The one Azure OpenAI account the simulator serves.
@@ -402,6 +407,7 @@ impl SimConfig {
             ],
             entra: EntraConfig::default(),
             request_log: LOG_CAPACITY,
+            answers: Vec::new(),
         }
     }
 
@@ -453,6 +459,23 @@ impl SimConfig {
                 "arm.read_bucket".into(),
                 "bucket must be >= 1 and refill > 0",
             ));
+        }
+        for (i, a) in self.answers.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(&a.pattern) {
+                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                return Err(invalid(
+                    format!("answer[{}].match", i + 1),
+                    &format!("not a regular expression: {first}"),
+                ));
+            }
+            if let Some(d) = &a.deployment
+                && self.deployment(d).is_none()
+            {
+                return Err(invalid(
+                    format!("answer[{}].deployment", i + 1),
+                    "names no deployment of this config",
+                ));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, d) in self.deployments.iter().enumerate() {
@@ -602,6 +625,31 @@ mod tests {
         let bad = std.replace("\"async\"", "\"later\"");
         let msg = SimConfig::from_toml_str(&bad).unwrap_err().to_string();
         assert!(msg.contains("content_filter"), "{msg}");
+    }
+
+    #[test]
+    fn answer_rules_parse_and_bad_ones_are_named() {
+        let cfg = SimConfig::from_toml_str(
+            "[[answer]]\nmatch = \"(?i)ptu\"\ntext = \"Buy PTUs.\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.answers[0].text, "Buy PTUs.");
+        // `deployments` left out: the default fleet.
+        assert!(cfg.deployment("gpt-4o").is_some());
+        let msg = SimConfig::from_toml_str("[[answer]]\nmatch = \"(\"\ntext = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("answer[1].match"), "{msg}");
+        let msg = SimConfig::from_toml_str("[[answer]]\nmatch = \"x\"\ntext = \"x\"\nwhen = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("when"), "{msg}");
+        let msg = SimConfig::from_toml_str(
+            "[[answer]]\nmatch = \"x\"\ntext = \"x\"\ndeployment = \"nope\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("answer[1].deployment"), "{msg}");
     }
 
     #[test]
