@@ -109,7 +109,11 @@ async fn json_schema_answers_validate_on_both_wire_apis() {
                 spec.stream = stream;
                 spec.wire_api = Some(wire);
                 let (rec, _) = run(&client, &spec).await;
-                assert_valid(schema, &rec, &format!("schema {i}, {q}, {wire:?}, stream {stream}"));
+                assert_valid(
+                    schema,
+                    &rec,
+                    &format!("schema {i}, {q}, {wire:?}, stream {stream}"),
+                );
             }
         }
     }
@@ -190,6 +194,10 @@ fn plan(repeat: u32) -> Plan {
 
 async fn eval_sim() -> SimHandle {
     sim_with(|c: &mut SimConfig| {
+        // The mini's 2,000 TPM would throttle a run of this size.
+        for d in c.deployments.iter_mut().filter(|d| d.name == "gpt-4o-mini") {
+            d.capacity = 1000;
+        }
         c.answers = vec![
             // The judge: low for the mini's 429 answer, high otherwise.
             rule(
@@ -260,7 +268,9 @@ async fn assertions_pass_and_fail_and_judges_grade() {
         .unwrap();
     assert_eq!(judge_fail.case, "429");
     assert!(
-        judge_fail.message.contains("score 2 (threshold 4): Does not answer."),
+        judge_fail
+            .message
+            .contains("score 2 (threshold 4): Does not answer."),
         "{}",
         judge_fail.message
     );
@@ -339,5 +349,9 @@ async fn a_failed_call_fails_its_case_and_is_not_judged() {
     let e = &ev.variants[0];
     assert_eq!((e.runs, e.passed), (1, 0));
     assert_eq!(e.failures[0].assertion, "call");
-    assert!(e.failures[0].message.starts_with("call failed"), "{}", e.failures[0].message);
+    assert!(
+        e.failures[0].message.starts_with("call failed"),
+        "{}",
+        e.failures[0].message
+    );
 }

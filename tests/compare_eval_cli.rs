@@ -125,7 +125,11 @@ async fn fail_under_sets_the_exit_code() {
     let (code, _, err) = compare(&std_files(), &["--fail-under", "2"]).await;
     assert_eq!(code, 2);
     assert!(err.contains("outside 0–1"), "{err}");
-    let plain = SET.replace("assert = [{ type = \"icontains\", value = \"{{expected}}\" }]\n", "")
+    let plain = SET
+        .replace(
+            "assert = [{ type = \"icontains\", value = \"{{expected}}\" }]\n",
+            "",
+        )
         .replace("judge = { rubric = \"relevance\", threshold = 4 }\n", "");
     let (code, _, err) = compare(
         &[("set.toml", &plain), ("cases.jsonl", CASES)],
@@ -234,7 +238,11 @@ async fn junit_is_structurally_valid() {
     assert_eq!(judged.len(), 2, "{out}");
     assert!(judged[0].contains("Partly & <vague>."), "{judged:?}");
     // A set without assertions: one testcase per call, passing when it answered.
-    let plain = SET.replace("assert = [{ type = \"icontains\", value = \"{{expected}}\" }]\n", "")
+    let plain = SET
+        .replace(
+            "assert = [{ type = \"icontains\", value = \"{{expected}}\" }]\n",
+            "",
+        )
         .replace("judge = { rubric = \"relevance\", threshold = 4 }\n", "");
     let (code, out, _) = compare(
         &[("set.toml", &plain), ("cases.jsonl", CASES)],
@@ -250,7 +258,8 @@ async fn junit_is_structurally_valid() {
 #[tokio::test]
 async fn csv_data_sets_and_errors_that_name_the_line() {
     let csv_set = SET.replace("cases.jsonl", "cases.csv");
-    let csv = "question,expected\nWhen do PTUs pay off?,UTILISATION\n\"What does a 429 mean?\",retry\n";
+    let csv =
+        "question,expected\nWhen do PTUs pay off?,UTILISATION\n\"What does a 429 mean?\",retry\n";
     let (code, out, err) = compare(
         &[("set.toml", &csv_set), ("cases.csv", csv)],
         &["--format", "csv"],
@@ -258,12 +267,21 @@ async fn csv_data_sets_and_errors_that_name_the_line() {
     .await;
     assert_eq!(code, 0, "{err}");
     let header = out.lines().next().unwrap();
-    assert!(header.ends_with(",runs,passed,pass_rate,judge_mean,judge_p05"), "{header}");
+    assert!(
+        header.ends_with(",runs,passed,pass_rate,judge_mean,judge_p05"),
+        "{header}"
+    );
     let base = out.lines().nth(1).unwrap();
     assert!(base.ends_with(",2,2,1,,"), "{base}");
     // A bad JSONL line.
     let (code, _, err) = compare(
-        &[("set.toml", SET), ("cases.jsonl", "{\"question\": \"a\", \"expected\": \"b\"}\n{oops\n")],
+        &[
+            ("set.toml", SET),
+            (
+                "cases.jsonl",
+                "{\"question\": \"a\", \"expected\": \"b\"}\n{oops\n",
+            ),
+        ],
         &[],
     )
     .await;
@@ -271,7 +289,10 @@ async fn csv_data_sets_and_errors_that_name_the_line() {
     assert!(err.contains("set.toml: cases.jsonl line 2: "), "{err}");
     // A case missing a placeholder's field.
     let (code, _, err) = compare(
-        &[("set.toml", SET), ("cases.jsonl", "{\"question\": \"a\"}\n")],
+        &[
+            ("set.toml", SET),
+            ("cases.jsonl", "{\"question\": \"a\"}\n"),
+        ],
         &[],
     )
     .await;

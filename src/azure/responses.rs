@@ -35,7 +35,10 @@ pub fn body(spec: &CallSpec, deployment: &str) -> ResponsesRequest {
     // Structured output: chat's `response_format` is `text.format` here, the json_schema
     // object flattened into it (`{type, name, schema, strict}`).
     if let Some(rf) = extra.remove("response_format") {
-        let format = match (rf.get("type").and_then(|t| t.as_str()), rf.get("json_schema")) {
+        let format = match (
+            rf.get("type").and_then(|t| t.as_str()),
+            rf.get("json_schema"),
+        ) {
             (Some("json_schema"), Some(serde_json::Value::Object(js))) => {
                 let mut f = js.clone();
                 f.insert("type".into(), "json_schema".into());

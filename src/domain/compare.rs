@@ -427,7 +427,10 @@ fn eval_err(e: EvalError) -> CompareError {
     invalid(e.key, e.message)
 }
 
-fn resolve_asserts(list: Option<Vec<AssertFile>>, key: &str) -> Result<Vec<Assertion>, CompareError> {
+fn resolve_asserts(
+    list: Option<Vec<AssertFile>>,
+    key: &str,
+) -> Result<Vec<Assertion>, CompareError> {
     list.unwrap_or_default()
         .into_iter()
         .enumerate()

@@ -13,9 +13,9 @@ use crate::azure::{CallSpec, ChatClient};
 use crate::domain::call::{CallRecord, Outcome};
 use crate::domain::compare::VariantSet;
 use crate::domain::eval::cases;
-use crate::sim::SimConfig;
 use crate::domain::params::MaxTokensField;
 use crate::domain::retry::RetryPolicy;
+use crate::sim::SimConfig;
 
 /// Calls at once when neither `--concurrency` nor the file says.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -166,8 +166,8 @@ pub async fn run_set(
 pub fn load(path: &Path) -> anyhow::Result<VariantSet> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut set = VariantSet::from_toml_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut set =
+        VariantSet::from_toml_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if let Some(ds) = set.dataset.clone() {
         let file = relative(path, &ds);
         let text = std::fs::read_to_string(&file)
@@ -211,4 +211,3 @@ pub fn sim_config(set_file: &Path, set: &VariantSet) -> anyhow::Result<Option<Si
         }
     }
 }
-

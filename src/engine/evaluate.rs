@@ -79,10 +79,9 @@ pub async fn evaluate(
                     match j.request(&question, &rec.text, &case.fields) {
                         Err(e) => g[nth] = Some(Err(e)),
                         Ok(req) => {
-                            let deployment = j
-                                .deployment
-                                .clone()
-                                .unwrap_or_else(|| v.deployment_or(&plan.default_deployment).to_string());
+                            let deployment = j.deployment.clone().unwrap_or_else(|| {
+                                v.deployment_or(&plan.default_deployment).to_string()
+                            });
                             let mut spec = CallSpec::new(&deployment, req);
                             plan.max_tokens_field.normalise(&mut spec.request);
                             spec.stream = false;

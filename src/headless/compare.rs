@@ -24,8 +24,8 @@ use crate::cli::{CompareArgs, CompareFormat};
 use crate::domain::call::{CallRecord, Outcome};
 use crate::domain::compare::{CompareReport, summarize};
 use crate::engine::compare::{Plan, load, run_set, sim_config};
-use crate::engine::evaluate::evaluate;
 use crate::engine::connect::connect;
+use crate::engine::evaluate::evaluate;
 
 /// The exit code of a run: 0 every call done, 3 some throttled (none failed), 1 some
 /// failed, 130 cancelled.
@@ -161,7 +161,11 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             // A cancelled run keeps 130; otherwise the quality gate speaks.
-            if !records.iter().flatten().any(|r| r.outcome == Outcome::Cancelled) {
+            if !records
+                .iter()
+                .flatten()
+                .any(|r| r.outcome == Outcome::Cancelled)
+            {
                 return Ok(ExitCode::from(EXIT_FAIL_UNDER));
             }
         }

@@ -221,7 +221,13 @@ fn bounds(s: &Value) -> (Option<f64>, Option<f64>, bool, bool) {
 
 fn integer(s: &Value, rng: &mut SmallRng) -> Value {
     let (lo, hi, lo_ex, hi_ex) = bounds(s);
-    let mut lo = lo.map_or(0, |l| if lo_ex { l.floor() as i64 + 1 } else { l.ceil() as i64 });
+    let mut lo = lo.map_or(0, |l| {
+        if lo_ex {
+            l.floor() as i64 + 1
+        } else {
+            l.ceil() as i64
+        }
+    });
     let mut hi = hi.map_or(lo.saturating_add(100), |h| {
         if hi_ex {
             h.ceil() as i64 - 1
@@ -233,7 +239,11 @@ fn integer(s: &Value, rng: &mut SmallRng) -> Value {
         std::mem::swap(&mut lo, &mut hi);
     }
     let mut v = rng.random_range(lo..=hi);
-    if let Some(m) = s.get("multipleOf").and_then(Value::as_i64).filter(|m| *m > 0) {
+    if let Some(m) = s
+        .get("multipleOf")
+        .and_then(Value::as_i64)
+        .filter(|m| *m > 0)
+    {
         v = (v / m) * m;
         if v < lo {
             v += m;
@@ -277,7 +287,10 @@ fn sentence(rng: &mut SmallRng) -> &'static str {
 
 fn string(s: &Value, rng: &mut SmallRng) -> String {
     let min = s.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let max = s.get("maxLength").and_then(Value::as_u64).map(|m| m as usize);
+    let max = s
+        .get("maxLength")
+        .and_then(Value::as_u64)
+        .map(|m| m as usize);
     let mut out = match s.get("format").and_then(Value::as_str) {
         Some("date-time") => "2025-04-24T12:00:00Z".to_string(),
         Some("date") => "2025-04-24".to_string(),
@@ -352,8 +365,10 @@ mod tests {
 
     #[test]
     fn chat_and_responses_format_shapes() {
-        let schema = json!({"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]});
-        let chat = json!({"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":schema}});
+        let schema =
+            json!({"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]});
+        let chat =
+            json!({"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":schema}});
         let resp = json!({"type":"json_schema","name":"x","strict":true,"schema":schema});
         let a = decide(&[], "d", "q", Some(&chat), 3).unwrap();
         let b = decide(&[], "d", "q", Some(&resp), 3).unwrap();

@@ -462,7 +462,13 @@ impl SimConfig {
         }
         for (i, a) in self.answers.iter().enumerate() {
             if let Err(e) = regex::Regex::new(&a.pattern) {
-                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                let first = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
                 return Err(invalid(
                     format!("answer[{}].match", i + 1),
                     &format!("not a regular expression: {first}"),
@@ -629,10 +635,9 @@ mod tests {
 
     #[test]
     fn answer_rules_parse_and_bad_ones_are_named() {
-        let cfg = SimConfig::from_toml_str(
-            "[[answer]]\nmatch = \"(?i)ptu\"\ntext = \"Buy PTUs.\"\n",
-        )
-        .unwrap();
+        let cfg =
+            SimConfig::from_toml_str("[[answer]]\nmatch = \"(?i)ptu\"\ntext = \"Buy PTUs.\"\n")
+                .unwrap();
         assert_eq!(cfg.answers[0].text, "Buy PTUs.");
         // `deployments` left out: the default fleet.
         assert!(cfg.deployment("gpt-4o").is_some());

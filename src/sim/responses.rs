@@ -447,7 +447,8 @@ async fn handle(
         chat.extra.insert("response_format".into(), f.clone());
     }
     let output_filtered = contains_phrase(&prompt_text, &shared.cfg.output_filter_phrases);
-    let mut generated = completion::generate(&d, &chat, &mut rng, output_filtered, &shared.cfg.answers);
+    let mut generated =
+        completion::generate(&d, &chat, &mut rng, output_filtered, &shared.cfg.answers);
     let effort = req.reasoning.as_ref().and_then(|r| r.effort.as_deref());
     generated.reasoning = (generated.reasoning as f64 * effort_scale(effort)).round() as u64;
     apply_budget(&mut generated, req.max_output_tokens);

@@ -98,7 +98,13 @@ fn has_placeholder(s: &str) -> bool {
 
 fn check_regex(pattern: &str, key: &str) -> Result<(), EvalError> {
     regex::Regex::new(pattern).map(|_| ()).map_err(|e| {
-        let last = e.to_string().lines().last().unwrap_or("").trim().to_string();
+        let last = e
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         err(
             format!("{key}.value"),
             format!("not a regular expression: {last}"),
@@ -124,8 +130,12 @@ fn schema_value(v: &Option<Value>, key: &str) -> Result<Value, EvalError> {
         }
         None => return Err(err(format!("{key}.value"), "is missing")),
     };
-    jsonschema::validator_for(&schema)
-        .map_err(|e| err(format!("{key}.value"), format!("not a valid JSON Schema: {e}")))?;
+    jsonschema::validator_for(&schema).map_err(|e| {
+        err(
+            format!("{key}.value"),
+            format!("not a valid JSON Schema: {e}"),
+        )
+    })?;
     Ok(schema)
 }
 
@@ -444,7 +454,8 @@ mod tests {
 
     #[test]
     fn json_checks() {
-        let schema = json!({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]});
+        let schema =
+            json!({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]});
         let s = a("json_schema", schema).unwrap();
         assert!(s.check(&rec("{\"n\": 3}"), None).passed);
         let c = s.check(&rec("{\"n\": \"x\"}"), None);
@@ -478,10 +489,7 @@ mod tests {
             "{e}"
         );
         let e = a("max_e2e_ms", json!("fast")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "defaults.assert[1].value: must be a number"
-        );
+        assert_eq!(e.to_string(), "defaults.assert[1].value: must be a number");
         let e = a("json_schema", json!({"type": 5})).unwrap_err();
         assert!(
             e.to_string()

@@ -196,7 +196,10 @@ mod tests {
     #[test]
     fn placeholders_and_fill() {
         let f: BTreeMap<String, String> = [("q".to_string(), "What?".to_string())].into();
-        assert_eq!(placeholders("a {{q}} b {{ other }} {{not a name}}"), ["q", "other"]);
+        assert_eq!(
+            placeholders("a {{q}} b {{ other }} {{not a name}}"),
+            ["q", "other"]
+        );
         assert_eq!(fill("Ask: {{ q }} / {{x}}", &f), "Ask: What? / {{x}}");
         assert_eq!(fill("{{q}}{{q}}", &f), "What?What?");
         assert_eq!(fill("no braces {{", &f), "no braces {{");

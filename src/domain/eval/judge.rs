@@ -230,9 +230,7 @@ pub fn parse(text: &str) -> Result<Grade, String> {
             text.chars().take(60).collect::<String>()
         )
     })?;
-    let score = v
-        .get("score")
-        .ok_or("the judge's answer has no `score`")?;
+    let score = v.get("score").ok_or("the judge's answer has no `score`")?;
     let s = score
         .as_f64()
         .filter(|s| s.fract() == 0.0 && (1.0..=5.0).contains(s))
@@ -260,7 +258,11 @@ mod tests {
                 reason: "ok".into()
             }
         );
-        assert!(parse(r#"{"score": 6, "reason": ""}"#).unwrap_err().contains("not an integer 1–5"));
+        assert!(
+            parse(r#"{"score": 6, "reason": ""}"#)
+                .unwrap_err()
+                .contains("not an integer 1–5")
+        );
         assert!(parse(r#"{"score": 2.5}"#).is_err());
         assert!(parse("Four.").unwrap_err().contains("not JSON"));
         assert!(parse("{}").unwrap_err().contains("no `score`"));
@@ -272,12 +274,19 @@ mod tests {
         assert_eq!(j.threshold, 3);
         let e = j.request("q", "a", &BTreeMap::new()).unwrap_err();
         assert_eq!(e, "the groundedness rubric needs a `context` field");
-        let f: BTreeMap<String, String> = [("context".to_string(), "PTUs are …".to_string())].into();
+        let f: BTreeMap<String, String> =
+            [("context".to_string(), "PTUs are …".to_string())].into();
         let r = j.request("q", "a", &f).unwrap();
         assert!(r.messages[1].text().contains("Context:\nPTUs are …"));
         assert_eq!(r.extra["response_format"]["type"], "json_schema");
         let e = Judge::new(Rubric::Coherence, None, Some(6.0), "defaults.judge").unwrap_err();
-        assert_eq!(e.to_string(), "defaults.judge.threshold: 6 is not a score 1–5");
-        assert_eq!(Rubric::parse("Is it polite?"), Rubric::Custom("Is it polite?".into()));
+        assert_eq!(
+            e.to_string(),
+            "defaults.judge.threshold: 6 is not a score 1–5"
+        );
+        assert_eq!(
+            Rubric::parse("Is it polite?"),
+            Rubric::Custom("Is it polite?".into())
+        );
     }
 }

@@ -222,7 +222,9 @@ mod tests {
 
     #[test]
     fn pass_rate_mean_and_p05() {
-        let mut runs: Vec<CaseRun> = (0..19).map(|i| run(&i.to_string(), Some(5), true)).collect();
+        let mut runs: Vec<CaseRun> = (0..19)
+            .map(|i| run(&i.to_string(), Some(5), true))
+            .collect();
         runs.push(run("19", Some(1), false));
         runs.push(run("20", None, false));
         let e = VariantEval::of(runs);

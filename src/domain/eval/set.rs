@@ -111,7 +111,10 @@ impl VariantSet {
         for (i, v) in self.variants.iter().enumerate() {
             let vkey = format!("variant[{}] (`{}`)", i + 1, v.name);
             if self.cases.is_empty() {
-                if let Some((k, t)) = texts(v).into_iter().find(|(_, t)| !placeholders(t).is_empty()) {
+                if let Some((k, t)) = texts(v)
+                    .into_iter()
+                    .find(|(_, t)| !placeholders(t).is_empty())
+                {
                     return Err(invalid(
                         format!("{vkey}.{k}"),
                         format!(
@@ -227,13 +230,17 @@ assert = [{ type = "max_output_tokens", value = 50 }]
 
     #[test]
     fn missing_placeholder_names_case_variant_and_key() {
-        let bad = SET.replace("labels = \"yes/no\"\nexpected = \"yes\"", "expected = \"yes\"");
+        let bad = SET.replace(
+            "labels = \"yes/no\"\nexpected = \"yes\"",
+            "expected = \"yes\"",
+        );
         let e = VariantSet::from_toml_str(&bad).unwrap_err();
         assert_eq!(
             e.to_string(),
             "case[2]: variant[1] (`a`).system uses {{labels}}, which the case does not have (fields: expected, question)"
         );
-        let e = VariantSet::from_toml_str("[[variant]]\nname = \"a\"\nuser = \"{{q}}\"\n").unwrap_err();
+        let e =
+            VariantSet::from_toml_str("[[variant]]\nname = \"a\"\nuser = \"{{q}}\"\n").unwrap_err();
         assert_eq!(
             e.to_string(),
             "variant[1] (`a`).user: uses {{q}} but the set has no cases (`dataset` or [[case]])"
@@ -250,7 +257,10 @@ assert = [{ type = "max_output_tokens", value = 50 }]
             "[defaults]\njudge = { rubric = \"coherence\", threshold = 9 }\n[[variant]]\nname = \"a\"\nuser = \"x\"\n",
         )
         .unwrap_err();
-        assert_eq!(e.to_string(), "defaults.judge.threshold: 9 is not a score 1–5");
+        assert_eq!(
+            e.to_string(),
+            "defaults.judge.threshold: 9 is not a score 1–5"
+        );
         let e = VariantSet::from_toml_str(
             "[[variant]]\nname = \"a\"\nuser = \"x\"\nassert = [{ type = \"contains\" }]\n",
         )

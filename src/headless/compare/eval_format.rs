@@ -42,7 +42,8 @@ fn judge_line(j: &JudgeUsage) -> String {
         j.failed,
         j.prompt_tokens,
         j.completion_tokens,
-        j.cost_usd.map_or("cost unknown".into(), |c| format!("${c:.6}")),
+        j.cost_usd
+            .map_or("cost unknown".into(), |c| format!("${c:.6}")),
         if j.unpriced_calls > 0 {
             format!(" ({} unpriced)", j.unpriced_calls)
         } else {
@@ -71,9 +72,16 @@ pub fn table(rep: &CompareReport, align: impl Fn(&[Vec<String>]) -> String) -> S
         if rep.repeat == 1 { "" } else { "s" },
     );
     let mut rows = vec![
-        ["variant", "pass", "rate", "judge mean", "judge p05", "failures"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "variant",
+            "pass",
+            "rate",
+            "judge mean",
+            "judge p05",
+            "failures",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for (r, e) in evals(rep) {
         rows.push(vec![
@@ -306,6 +314,9 @@ mod tests {
 
     #[test]
     fn xml_escapes_and_drops_what_xml_cannot_carry() {
-        assert_eq!(xml("a<b & \"c\" 'd'\u{1}\n"), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;\n");
+        assert_eq!(
+            xml("a<b & \"c\" 'd'\u{1}\n"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;\n"
+        );
     }
 }
