@@ -36,6 +36,9 @@ impl Evaluation {
     }
 }
 
+/// A judge assertion's grade for one answer (`None`: not run).
+type Slot = Option<Result<Grade, String>>;
+
 /// One grading call: which answer, which of its judge assertions.
 struct JudgeJob {
     variant: usize,
@@ -58,7 +61,7 @@ pub async fn evaluate(
     let repeat = plan.repeat as usize;
     let cases: Vec<_> = (0..set.case_count()).map(|c| set.case(c)).collect();
     // The grades, [variant][slot][nth judge].
-    let mut grades: Vec<Vec<Vec<Option<Result<Grade, String>>>>> = Vec::new();
+    let mut grades: Vec<Vec<Vec<Slot>>> = Vec::new();
     let mut jobs = Vec::new();
     for (vi, v) in set.variants.iter().enumerate() {
         let mut per_slot = Vec::new();

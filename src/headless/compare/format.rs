@@ -219,7 +219,7 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
             None => out.push_str("(no successful answer to compare)\n"),
         }
     }
-    out.push_str(&super::eval_format::table(rep, |rows| align(rows)));
+    out.push_str(&super::eval_format::table(rep, align));
     out
 }
 
