@@ -6,24 +6,10 @@
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::config::AnswerRule;
 use super::fleet::fnv;
-
-/// One `[[answer]]` rule of the simulator config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnswerRule {
-    /// A regular expression (Rust `regex` syntax) searched in the last user message.
-    #[serde(rename = "match")]
-    pub pattern: String,
-    /// The answer sent when it matches (its tokens are counted like any answer's).
-    pub text: String,
-    /// Only calls to this deployment; default: every deployment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment: Option<String>,
-}
 
 /// The answer for a request, if a rule or a structured-output format decides it.
 /// `last_user` is the text of the last user message (input item); `format` the request's

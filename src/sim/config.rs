@@ -7,7 +7,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::answers::AnswerRule;
 use super::faults::FaultKind;
 
 /// Errors loading a simulator config. Messages name the key (and line, for TOML syntax).
@@ -68,6 +67,20 @@ pub enum ContentFilterMode {
     /// Asynchronous filter: content chunks carry no verdict; annotation chunks with
     /// `content_filter_offsets` follow the finish chunk (tests/fixtures/conformance/13).
     Async,
+}
+
+/// One `[[answer]]` rule of the simulator config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRule {
+    /// A regular expression (Rust `regex` syntax) searched in the last user message.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// The answer sent when it matches (its tokens are counted like any answer's).
+    pub text: String,
+    /// Only calls to this deployment; default: every deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
 }
 
 /// The whole simulator configuration.

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cases::fill;
 use super::judge::{Grade, Judge, Rubric};
+use super::template::fill;
 use super::{EvalError, err};
 use crate::domain::call::CallRecord;
 
@@ -93,7 +93,7 @@ fn number_value(v: &Option<Value>, key: &str) -> Result<f64, EvalError> {
 }
 
 fn has_placeholder(s: &str) -> bool {
-    !super::cases::placeholders(s).is_empty()
+    !super::template::placeholders(s).is_empty()
 }
 
 fn check_regex(pattern: &str, key: &str) -> Result<(), EvalError> {
@@ -282,7 +282,7 @@ impl Assertion {
             | Assertion::FinishReason(s) => s.as_str(),
             _ => "",
         };
-        super::cases::placeholders(s)
+        super::template::placeholders(s)
             .into_iter()
             .map(str::to_string)
             .collect()

@@ -14,12 +14,14 @@ pub mod cases;
 pub mod judge;
 pub mod report;
 pub mod set;
+pub mod template;
 
 pub use assert::{AssertFile, Assertion, Check};
-pub use cases::{Case, fill, placeholders};
+pub use cases::Case;
 pub use judge::{Grade, Judge, JudgeFile, Rubric};
 pub use report::Failure;
 pub use report::{CaseRun, EvalReport, JudgeUsage, VariantEval};
+pub use template::{fill, placeholders};
 
 /// An evaluation setting that cannot be used; the message names its key (and line).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

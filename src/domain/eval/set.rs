@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use super::assert::Assertion;
-use super::cases::{Case, fill, placeholders};
+use super::cases::Case;
+use super::template::{fill, placeholders};
 use crate::domain::compare::{CompareError, Variant, VariantSet};
 use crate::wire::ChatMessage;
 
