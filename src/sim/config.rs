@@ -678,5 +678,7 @@ mod tests {
         let ptu = cfg.deployment("gpt-4.1-ptu").unwrap();
         assert_eq!(ptu.spillover.as_deref(), Some("gpt-4o"));
         assert_eq!(ptu.content_filter, ContentFilterMode::Async);
+        assert_eq!(cfg.answers.len(), 2);
+        assert_eq!(cfg.answers[1].deployment.as_deref(), Some("gpt-4o-mini"));
     }
 }
