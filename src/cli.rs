@@ -234,6 +234,7 @@ impl ConnArgs {
             profile: self.profile.clone(),
             config: self.config.clone(),
             max_tokens_field: self.max_tokens_field,
+            sim_config: None,
         }
     }
 }
@@ -246,6 +247,25 @@ impl ArmArgs {
             config: self.config.clone(),
             ..ConnectOptions::default()
         }
+    }
+}
+
+/// A pass rate: `0.9`, or `90%`.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, scale) = match t.strip_suffix('%') {
+        Some(p) => (p, 100.0),
+        None => (t, 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate (0–1, or a percentage like 90%)"))?;
+    let v = v / scale;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is outside 0–1 (0%–100%)"))
     }
 }
 
@@ -607,6 +627,8 @@ pub enum CompareFormat {
     Csv,
     /// A GitHub-flavoured Markdown table.
     Markdown,
+    /// JUnit XML: a testsuite per variant, a testcase per case × repeat (CI test reports).
+    Junit,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -636,6 +658,10 @@ pub struct CompareArgs {
     /// Append every call to a scenario file (replayable with `aoai replay`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Exit 4 when a variant's pass rate (answers whose assertions all hold) is below RATE
+    /// (0–1, or a percentage such as 90%). Needs a set with assertions or a judge.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub fail_under: Option<f64>,
     /// Open the console on the Compare screen with the set loaded instead.
     #[arg(long)]
     pub tui: bool,

@@ -10,7 +10,8 @@ use crate::wire::responses::{Reasoning, ResponseEventIn, ResponseIn, ResponsesRe
 
 /// The body for `spec` to `deployment`: system messages as `instructions`, the rest as
 /// input items, the output budget as `max_output_tokens`, `store: false`; a chat body's
-/// `reasoning_effort` becomes `reasoning.effort`; other fields the caller set pass through.
+/// `reasoning_effort` becomes `reasoning.effort`, `response_format` becomes `text.format`;
+/// other fields the caller set pass through.
 pub fn body(spec: &CallSpec, deployment: &str) -> ResponsesRequest {
     let req = &spec.request;
     let mut body = ResponsesRequest::from_messages(deployment, &req.messages);
@@ -30,6 +31,22 @@ pub fn body(spec: &CallSpec, deployment: &str) -> ResponsesRequest {
     }
     if let Some(store) = extra.remove("store").and_then(|v| v.as_bool()) {
         body.store = Some(store);
+    }
+    // Structured output: chat's `response_format` is `text.format` here, the json_schema
+    // object flattened into it (`{type, name, schema, strict}`).
+    if let Some(rf) = extra.remove("response_format") {
+        let format = match (
+            rf.get("type").and_then(|t| t.as_str()),
+            rf.get("json_schema"),
+        ) {
+            (Some("json_schema"), Some(serde_json::Value::Object(js))) => {
+                let mut f = js.clone();
+                f.insert("type".into(), "json_schema".into());
+                serde_json::Value::Object(f)
+            }
+            _ => rf,
+        };
+        extra.insert("text".into(), serde_json::json!({ "format": format }));
     }
     body.extra = extra;
     body

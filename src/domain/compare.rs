@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::call::{CallRecord, Outcome, WireApi};
 use super::diff::{DiffSpan, plain, similarity, word_diff};
+use super::eval::{AssertFile, Assertion, Case, EvalError, EvalReport, JudgeFile, VariantEval};
 use super::params::ParamError;
 use super::retry::RetryPolicy;
 use crate::domain::rank::Percentiles;
@@ -61,6 +62,10 @@ struct FieldsFile {
     stream: Option<bool>,
     wire_api: Option<String>,
     reasoning_effort: Option<String>,
+    /// Assertions (promptfoo's shape); a variant's come after `[defaults]`'.
+    #[serde(rename = "assert")]
+    asserts: Option<Vec<AssertFile>>,
+    judge: Option<JudgeFile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,10 +84,17 @@ struct SetFile {
     repeat: Option<u32>,
     concurrency: Option<usize>,
     retry: Option<String>,
+    /// A JSONL or CSV file of cases, relative to the set file.
+    dataset: Option<String>,
+    /// A simulator config (answer rules, fleet) for the embedded simulator, relative to the
+    /// set file; used only when no endpoint is given.
+    simulator: Option<String>,
     #[serde(default)]
     defaults: FieldsFile,
     #[serde(default)]
     variant: Vec<VariantFile>,
+    #[serde(default)]
+    case: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// One variant: what it sends. Unset fields fall back to the set's `[defaults]` when loaded.
@@ -105,6 +117,9 @@ pub struct Variant {
     pub wire_api: Option<WireApi>,
     /// Sent as `reasoning_effort` (chat) / `reasoning.effort` (Responses).
     pub reasoning_effort: Option<String>,
+    /// `[defaults]`' assertions, then the variant's, then its judge (a case adds its own).
+    #[serde(skip)]
+    pub asserts: Vec<Assertion>,
 }
 
 impl Variant {
@@ -123,6 +138,7 @@ impl Variant {
             stream: true,
             wire_api: None,
             reasoning_effort: None,
+            asserts: Vec::new(),
         }
     }
 
@@ -215,6 +231,12 @@ pub struct VariantSet {
     /// Retry policy asked for by the file (`--retry` overrides).
     #[serde(serialize_with = "ser_retry")]
     pub retry: Option<RetryPolicy>,
+    /// The cases (inline or from `dataset`); empty: the variants run as written.
+    pub cases: Vec<Case>,
+    /// `dataset` as written (read by `engine::compare::load`).
+    pub dataset: Option<String>,
+    /// `simulator` as written.
+    pub simulator: Option<String>,
 }
 
 fn ser_retry<S: serde::Serializer>(r: &Option<RetryPolicy>, s: S) -> Result<S::Ok, S::Error> {
@@ -237,6 +259,9 @@ fn merge(v: FieldsFile, d: &FieldsFile) -> FieldsFile {
         stream: v.stream.or(d.stream),
         wire_api: v.wire_api.or_else(|| d.wire_api.clone()),
         reasoning_effort: v.reasoning_effort.or_else(|| d.reasoning_effort.clone()),
+        // Resolved apart (their keys differ): see `from_toml_str`.
+        asserts: v.asserts,
+        judge: v.judge.or_else(|| d.judge.clone()),
     }
 }
 
@@ -252,6 +277,9 @@ impl VariantSet {
             repeat: None,
             concurrency: None,
             retry: None,
+            cases: Vec::new(),
+            dataset: None,
+            simulator: None,
         }
     }
 
@@ -268,9 +296,20 @@ impl VariantSet {
                 format!("{} variants; at most {MAX_VARIANTS}", file.variant.len()),
             ));
         }
+        let defaults_asserts = resolve_asserts(file.defaults.asserts.clone(), "defaults")?;
+        let defaults_judge_key = if file.defaults.judge.is_some() {
+            "defaults.judge"
+        } else {
+            ""
+        };
         let mut variants: Vec<Variant> = Vec::new();
         for (i, vf) in file.variant.into_iter().enumerate() {
             let key = format!("variant[{}]", i + 1);
+            let judge_key = if vf.fields.judge.is_some() {
+                format!("{key}.judge")
+            } else {
+                defaults_judge_key.to_string()
+            };
             let name = vf.name.trim().to_string();
             if name.is_empty() {
                 return Err(invalid(format!("{key}.name"), "is empty"));
@@ -308,7 +347,13 @@ impl VariantSet {
                     format!("`{e}` is not one of: {}", EFFORTS.join(", ")),
                 ));
             }
+            let mut asserts = defaults_asserts.clone();
+            asserts.extend(resolve_asserts(f.asserts.clone(), &key)?);
+            if let Some(j) = f.judge.clone() {
+                asserts.push(Assertion::Judge(j.resolve(&judge_key).map_err(eval_err)?));
+            }
             let v = Variant {
+                asserts,
                 name,
                 deployment: f.deployment,
                 system: f.system,
@@ -348,19 +393,50 @@ impl VariantSet {
                     .map_err(|e| invalid("retry", e.to_string()))?,
             ),
         };
-        Ok(VariantSet {
+        if file.dataset.is_some() && !file.case.is_empty() {
+            return Err(invalid(
+                "dataset",
+                "give the cases in a file or as [[case]] tables, not both",
+            ));
+        }
+        let cases = super::eval::cases::from_tables(file.case).map_err(eval_err)?;
+        let set = VariantSet {
             name: file.name,
             variants,
             baseline,
             repeat: file.repeat,
             concurrency: file.concurrency,
             retry,
-        })
+            cases,
+            dataset: file.dataset,
+            simulator: file.simulator,
+        };
+        // With a dataset, placeholders are checked once its cases are attached.
+        if set.dataset.is_none() {
+            set.check_cases()?;
+        }
+        Ok(set)
     }
 
     pub fn baseline(&self) -> &Variant {
         &self.variants[self.baseline]
     }
+}
+
+fn eval_err(e: EvalError) -> CompareError {
+    invalid(e.key, e.message)
+}
+
+fn resolve_asserts(
+    list: Option<Vec<AssertFile>>,
+    key: &str,
+) -> Result<Vec<Assertion>, CompareError> {
+    list.unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| a.resolve(&format!("{key}.assert[{}]", i + 1)))
+        .collect::<Result<_, _>>()
+        .map_err(eval_err)
 }
 
 /// Nearest-rank percentiles plus the mean over the values present.
@@ -538,6 +614,9 @@ pub struct VariantRow {
     pub answer: Option<String>,
     /// `None` when this variant or the baseline has no successful answer.
     pub diff: Option<AnswerDiff>,
+    /// The evaluation (a set with assertions or judges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval: Option<VariantEval>,
 }
 
 /// The whole comparison: a row per variant.
@@ -547,6 +626,9 @@ pub struct CompareReport {
     pub baseline: String,
     pub repeat: u32,
     pub variants: Vec<VariantRow>,
+    /// Cases and the judges' usage (a set with assertions or judges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval: Option<EvalReport>,
 }
 
 /// Builds the comparison from each variant's records (`records[i]` for `set.variants[i]`).
@@ -580,6 +662,7 @@ pub fn summarize(
                 },
                 answer: answer.map(str::to_string),
                 stats: stats[i].clone(),
+                eval: None,
             }
         })
         .collect();
@@ -588,6 +671,7 @@ pub fn summarize(
         baseline: set.baseline().name.clone(),
         repeat,
         variants,
+        eval: None,
     }
 }
 

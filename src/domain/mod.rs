@@ -8,6 +8,7 @@ pub mod compare;
 pub mod cost;
 pub mod diff;
 pub mod embeddings;
+pub mod eval;
 pub mod headroom;
 pub mod live;
 pub mod monitor;

@@ -45,6 +45,9 @@ pub struct ConnectOptions {
     /// The config file with profiles (default: the platform config dir).
     pub config: Option<PathBuf>,
     pub max_tokens_field: Option<MaxTokensField>,
+    /// The embedded simulator's configuration, when it is used (default: the default
+    /// fleet); e.g. a compare set's `simulator` file with its answer rules.
+    pub sim_config: Option<SimConfig>,
 }
 
 impl Default for ConnectOptions {
@@ -63,6 +66,7 @@ impl Default for ConnectOptions {
             profile: None,
             config: None,
             max_tokens_field: None,
+            sim_config: None,
         }
     }
 }
@@ -319,7 +323,7 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
             (endpoint, auth, None, arm)
         }
         None => {
-            let sim = EmbeddedSim::start().await?;
+            let sim = EmbeddedSim::start_with(args.sim_config.clone()).await?;
             subscriptions = vec![SIM_SUBSCRIPTION.to_string()];
             (sim.endpoint, sim.auth, Some(sim.handle), Some(sim.arm))
         }
@@ -358,7 +362,12 @@ pub struct EmbeddedSim {
 
 impl EmbeddedSim {
     pub async fn start() -> anyhow::Result<EmbeddedSim> {
-        let handle = Simulator::start(SimConfig::default_fleet())
+        Self::start_with(None).await
+    }
+
+    /// The embedded simulator with `cfg` (the default fleet without one).
+    pub async fn start_with(cfg: Option<SimConfig>) -> anyhow::Result<EmbeddedSim> {
+        let handle = Simulator::start(cfg.unwrap_or_else(SimConfig::default_fleet))
             .await
             .context("starting the embedded simulator")?;
         let endpoint = Endpoint::parse(&handle.base_url())?;

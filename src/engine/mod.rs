@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod compare;
 pub mod connect;
+pub mod evaluate;
 pub mod proxy;
 pub mod record;
 pub mod replay;

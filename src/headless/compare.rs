@@ -4,9 +4,15 @@
 //! word-level diff of each answer against the baseline's (`--format table|json|csv|markdown`).
 //! `--record FILE` appends every call to a scenario (`aoai replay FILE --report` reads it).
 //!
+//! A set with cases, assertions or judges is also evaluated (`engine::evaluate`): pass rate
+//! and judge scores per variant, failures per assertion, `--fail-under RATE` for CI and
+//! `--format junit`.
+//!
 //! Layout: [`crate::engine::compare`] (the runner, shared with the console), [`format`]
-//! (the four output formats), [`run`] (this front end).
+//! (the table, JSON, CSV and Markdown formats), [`eval_format`] (the evaluation's tables and
+//! JUnit XML), [`run`] (this front end).
 
+pub mod eval_format;
 pub mod format;
 
 use std::process::ExitCode;
@@ -17,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{CompareArgs, CompareFormat};
 use crate::domain::call::{CallRecord, Outcome};
 use crate::domain::compare::{CompareReport, summarize};
-use crate::engine::compare::{Plan, load, run_set};
+use crate::engine::compare::{Plan, load, run_set, sim_config};
 use crate::engine::connect::connect;
+use crate::engine::evaluate::evaluate;
 
 /// The exit code of a run: 0 every call done, 3 some throttled (none failed), 1 some
 /// failed, 130 cancelled.
@@ -42,7 +49,22 @@ pub fn render(report: &CompareReport, plan: &Plan, fmt: CompareFormat, sim: bool
         CompareFormat::Json => format::json(report, plan),
         CompareFormat::Csv => format::csv(report),
         CompareFormat::Markdown => format::markdown(report, plan),
+        CompareFormat::Junit => eval_format::junit(report),
     }
+}
+
+/// Exit code 4: some variant's pass rate is below `--fail-under`.
+pub const EXIT_FAIL_UNDER: u8 = 4;
+
+/// The variants whose pass rate is below `rate`: (name, pass rate).
+pub fn below(report: &CompareReport, rate: f64) -> Vec<(String, f64)> {
+    report
+        .variants
+        .iter()
+        .filter_map(|r| r.eval.as_ref().map(|e| (r, e)))
+        .filter(|(_, e)| e.pass_rate < rate)
+        .map(|(r, e)| (r.name.clone(), e.pass_rate))
+        .collect()
 }
 
 pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -52,7 +74,15 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.format
     };
-    let conn = connect(&args.conn.options()).await?;
+    if args.fail_under.is_some() && !set.evaluates() {
+        anyhow::bail!(
+            "--fail-under: {} has no assertions or judge to pass (docs/compare.md, Assertions)",
+            args.file.display()
+        );
+    }
+    let mut opts = args.conn.options();
+    opts.sim_config = sim_config(&args.file, &set)?;
+    let conn = connect(&opts).await?;
     // Open the scenario first, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
         Some(path) => Some(crate::engine::record::Recorder::open(
@@ -102,11 +132,15 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
     })
     .await;
+    let evaluation = evaluate(&conn.client, &set, &plan, &records, &cancel).await;
     ctrl_c.abort();
     if let Some(e) = write_error {
         return Err(e).context("recording the compare run");
     }
-    let report = summarize(&set, &plan.default_deployment, plan.repeat, &records);
+    let mut report = summarize(&set, &plan.default_deployment, plan.repeat, &records);
+    if set.evaluates() || fmt == CompareFormat::Junit {
+        evaluation.attach(&set, &mut report);
+    }
     print!("{}", render(&report, &plan, fmt, conn.is_sim()));
     if let Some(rec) = &recorder {
         eprintln!(
@@ -115,5 +149,26 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             rec.path().display()
         );
     }
-    Ok(exit_code(&records))
+    let code = exit_code(&records);
+    if let Some(rate) = args.fail_under {
+        let low = below(&report, rate);
+        if !low.is_empty() {
+            for (name, r) in &low {
+                eprintln!(
+                    "aoai: {name}: pass rate {:.1}% is below --fail-under {:.1}%",
+                    r * 100.0,
+                    rate * 100.0
+                );
+            }
+            // A cancelled run keeps 130; otherwise the quality gate speaks.
+            if !records
+                .iter()
+                .flatten()
+                .any(|r| r.outcome == Outcome::Cancelled)
+            {
+                return Ok(ExitCode::from(EXIT_FAIL_UNDER));
+            }
+        }
+    }
+    Ok(code)
 }

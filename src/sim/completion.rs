@@ -7,6 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use super::answers::{self, AnswerRule};
 use super::config::{Delivery, LatencyConfig};
 use super::faults::FaultKind;
 use super::sse::{self, ChunkWriter, Plan, Usage};
@@ -32,12 +33,15 @@ impl Generated {
     }
 }
 
-/// Generates the answer: deterministic for a request `seed`, else drawn from `rng`.
+/// Generates the answer: deterministic for a request `seed`, else drawn from `rng`. An
+/// answer rule that matches the last user message, or a structured-output
+/// `response_format`, decides the text (`sim::answers`); the generated markdown otherwise.
 pub fn generate(
     d: &DeploymentRt,
     req: &ChatRequest,
     rng: &mut SmallRng,
     output_filtered: bool,
+    rules: &[AnswerRule],
 ) -> Generated {
     let seed = match req.seed {
         Some(s) => s as u64,
@@ -45,7 +49,17 @@ pub fn generate(
     };
     let mut trng = text::rng_for(seed, &d.cfg.name);
     let target = text::target_length(&mut trng, d.cfg.answer_tokens);
-    let body = text::generate(&mut trng, target);
+    let decided = answers::decide(
+        rules,
+        &d.cfg.name,
+        &answers::last_user_text(&req.messages),
+        req.extra.get("response_format"),
+        seed,
+    );
+    let body = match decided {
+        Some(text) => text,
+        None => text::generate(&mut trng, target),
+    };
     let mut reasoning = if d.info.model.reasoning {
         let [lo, hi] = d.cfg.reasoning_tokens;
         trng.random_range(lo..=hi)

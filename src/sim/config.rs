@@ -69,6 +69,20 @@ pub enum ContentFilterMode {
     Async,
 }
 
+/// One `[[answer]]` rule of the simulator config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRule {
+    /// A regular expression (Rust `regex` syntax) searched in the last user message.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// The answer sent when it matches (its tokens are counted like any answer's).
+    pub text: String,
+    /// Only calls to this deployment; default: every deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+}
+
 /// The whole simulator configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -98,6 +112,10 @@ pub struct SimConfig {
     pub entra: EntraConfig,
     /// How many of the latest requests the request log keeps (metrics, tests, benches).
     pub request_log: usize,
+    /// `[[answer]]` rules: a regex on the last user message → a fixed answer (first match
+    /// wins; before structured output and the generated markdown).
+    #[serde(rename = "answer", skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<AnswerRule>,
 }
 
 /// The one Azure OpenAI account the simulator serves.
@@ -402,6 +420,7 @@ impl SimConfig {
             ],
             entra: EntraConfig::default(),
             request_log: LOG_CAPACITY,
+            answers: Vec::new(),
         }
     }
 
@@ -453,6 +472,29 @@ impl SimConfig {
                 "arm.read_bucket".into(),
                 "bucket must be >= 1 and refill > 0",
             ));
+        }
+        for (i, a) in self.answers.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(&a.pattern) {
+                let first = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                return Err(invalid(
+                    format!("answer[{}].match", i + 1),
+                    &format!("not a regular expression: {first}"),
+                ));
+            }
+            if let Some(d) = &a.deployment
+                && self.deployment(d).is_none()
+            {
+                return Err(invalid(
+                    format!("answer[{}].deployment", i + 1),
+                    "names no deployment of this config",
+                ));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, d) in self.deployments.iter().enumerate() {
@@ -605,6 +647,30 @@ mod tests {
     }
 
     #[test]
+    fn answer_rules_parse_and_bad_ones_are_named() {
+        let cfg =
+            SimConfig::from_toml_str("[[answer]]\nmatch = \"(?i)ptu\"\ntext = \"Buy PTUs.\"\n")
+                .unwrap();
+        assert_eq!(cfg.answers[0].text, "Buy PTUs.");
+        // `deployments` left out: the default fleet.
+        assert!(cfg.deployment("gpt-4o").is_some());
+        let msg = SimConfig::from_toml_str("[[answer]]\nmatch = \"(\"\ntext = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("answer[1].match"), "{msg}");
+        let msg = SimConfig::from_toml_str("[[answer]]\nmatch = \"x\"\ntext = \"x\"\nwhen = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("when"), "{msg}");
+        let msg = SimConfig::from_toml_str(
+            "[[answer]]\nmatch = \"x\"\ntext = \"x\"\ndeployment = \"nope\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("answer[1].deployment"), "{msg}");
+    }
+
+    #[test]
     fn shipped_example_parses() {
         let text = include_str!("../../docs/sim-example.toml");
         let cfg = SimConfig::from_toml_str(text).unwrap();
@@ -612,5 +678,7 @@ mod tests {
         let ptu = cfg.deployment("gpt-4.1-ptu").unwrap();
         assert_eq!(ptu.spillover.as_deref(), Some("gpt-4o"));
         assert_eq!(ptu.content_filter, ContentFilterMode::Async);
+        assert_eq!(cfg.answers.len(), 2);
+        assert_eq!(cfg.answers[1].deployment.as_deref(), Some("gpt-4o-mini"));
     }
 }

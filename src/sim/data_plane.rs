@@ -365,7 +365,7 @@ async fn chat(
     };
 
     let output_filtered = contains_phrase(&prompt_text, &shared.cfg.output_filter_phrases);
-    let generated = completion::generate(&d, &req, &mut rng, output_filtered);
+    let generated = completion::generate(&d, &req, &mut rng, output_filtered, &shared.cfg.answers);
     let timing = completion::schedule(
         &d.cfg.latency,
         generated.pieces.len(),

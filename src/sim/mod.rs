@@ -10,6 +10,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod answers;
 mod arm;
 mod arm_resources;
 mod completion;

@@ -437,13 +437,18 @@ async fn handle(
 
     // The answer, drawn as a chat completion would be, then the reasoning the effort asks
     // for, then the budget.
-    let chat = ChatRequest {
+    let mut chat = ChatRequest {
         messages,
         seed: req.extra.get("seed").and_then(Value::as_i64),
         ..Default::default()
     };
+    // Structured output: `text.format` is the Responses spelling of `response_format`.
+    if let Some(f) = req.extra.get("text").and_then(|t| t.get("format")) {
+        chat.extra.insert("response_format".into(), f.clone());
+    }
     let output_filtered = contains_phrase(&prompt_text, &shared.cfg.output_filter_phrases);
-    let mut generated = completion::generate(&d, &chat, &mut rng, output_filtered);
+    let mut generated =
+        completion::generate(&d, &chat, &mut rng, output_filtered, &shared.cfg.answers);
     let effort = req.reasoning.as_ref().and_then(|r| r.effort.as_deref());
     generated.reasoning = (generated.reasoning as f64 * effort_scale(effort)).round() as u64;
     apply_budget(&mut generated, req.max_output_tokens);

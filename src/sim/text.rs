@@ -77,6 +77,11 @@ fn pick<'a>(rng: &mut SmallRng, items: &'a [&'a str]) -> &'a str {
     items[rng.random_range(0..items.len())]
 }
 
+/// One of the generator's sentences (structured-output strings use them).
+pub fn sentence(rng: &mut SmallRng) -> &'static str {
+    SENTENCES[rng.random_range(0..SENTENCES.len())]
+}
+
 fn paragraph(rng: &mut SmallRng, out: &mut String) {
     let n = rng.random_range(1..=3);
     for i in 0..n {

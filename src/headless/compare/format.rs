@@ -219,6 +219,7 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
             None => out.push_str("(no successful answer to compare)\n"),
         }
     }
+    out.push_str(&super::eval_format::table(rep, align));
     out
 }
 
@@ -307,9 +308,15 @@ fn d_pct(d: Option<Delta>) -> String {
     num(d.and_then(|d| d.pct), PCT)
 }
 
-/// One header row, then one row per variant; empty cells where a value is unknown.
+/// One header row, then one row per variant; empty cells where a value is unknown. An
+/// evaluated run adds `eval_format::CSV_COLUMNS` after these.
 pub fn csv(rep: &CompareReport) -> String {
+    let evaluated = rep.eval.is_some();
     let mut out = CSV_COLUMNS.join(",");
+    if evaluated {
+        out.push(',');
+        out.push_str(&super::eval_format::CSV_COLUMNS.join(","));
+    }
     out.push('\n');
     for r in &rep.variants {
         let s = &r.stats;
@@ -357,6 +364,10 @@ pub fn csv(rep: &CompareReport) -> String {
             num(r.diff.as_ref().map(|d| d.similarity), 3),
         ];
         debug_assert_eq!(cells.len(), CSV_COLUMNS.len());
+        let mut cells = cells.to_vec();
+        if evaluated {
+            cells.extend(super::eval_format::csv_cells(r));
+        }
         out.push_str(
             &cells
                 .iter()
@@ -440,5 +451,6 @@ pub fn markdown(rep: &CompareReport, plan: &Plan) -> String {
             None => out.push_str("No successful answer to compare.\n"),
         }
     }
+    out.push_str(&super::eval_format::markdown(rep));
     out
 }
