@@ -9,3 +9,4 @@ pub mod connect;
 pub mod proxy;
 pub mod record;
 pub mod replay;
+pub mod telemetry;

@@ -132,6 +132,12 @@ impl Call {
         {
             let _ = tx.send(self.scenario_call(&call));
         }
+        if self.meta.llm && crate::engine::telemetry::global().is_some() {
+            crate::engine::telemetry::scenario_call_finished(
+                &self.scenario_call(&call),
+                call.started,
+            );
+        }
         self.shared.emit(ProxyEvent::Finished(Box::new(call)));
     }
 
