@@ -251,3 +251,56 @@ async fn a_dead_collector_changes_no_call_and_is_reported_once() {
     }
     assert_eq!(err.matches("telemetry export failed").count(), 1, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_scenario_writes_as_otlp_json() {
+    let sim = sim().await;
+    let dir = std::env::temp_dir().join(format!("aoai-otlp-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("calls.jsonl");
+    let f = file.to_string_lossy().to_string();
+    chat(&sim.base_url(), None, &["--record", &f]).await;
+    let loaded = aoai::engine::record::load(&file).unwrap();
+    let mut out = Vec::new();
+    let n = aoai::engine::telemetry::write_otlp_json(&loaded, false, &mut out).unwrap();
+    assert_eq!(n, 1);
+    assert!(!out.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()));
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let span = &v["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    assert_eq!(span["name"], "chat gpt-4o");
+    assert_eq!(
+        span["traceId"].as_str().unwrap().len(),
+        32,
+        "hex trace id: {span}"
+    );
+    assert_eq!(span["spanId"].as_str().unwrap().len(), 16);
+    let start: u64 = span["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+    let started = humantime::parse_rfc3339(&loaded.calls[0].started).unwrap();
+    let want = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert_eq!(start, want, "the call's own start time");
+    let attrs = span["attributes"].as_array().unwrap();
+    let tokens = attrs
+        .iter()
+        .find(|a| a["key"] == "gen_ai.usage.input_tokens")
+        .expect("input tokens");
+    assert_eq!(
+        tokens["value"]["intValue"],
+        Value::String(
+            loaded.calls[0]
+                .record
+                .usage
+                .unwrap()
+                .prompt_tokens
+                .to_string()
+        ),
+        "int64 as a string"
+    );
+    assert!(
+        attrs.iter().all(|a| a["key"] != "gen_ai.input.messages"),
+        "no content by default"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

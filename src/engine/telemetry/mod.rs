@@ -311,7 +311,7 @@ impl Telemetry {
         } else {
             (1.0 / self.settings.bench_sample).round().max(1.0) as u64
         };
-        if n % every == 0 {
+        if n.is_multiple_of(every) {
             self.span(req, rec, started);
         }
     }
