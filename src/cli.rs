@@ -21,6 +21,11 @@ pub use proxy::ProxyArgs;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Export each call as OpenTelemetry GenAI spans and metrics over OTLP/HTTP to this base
+    /// URL (`/v1/traces`, `/v1/metrics` appended), like OTEL_EXPORTER_OTLP_ENDPOINT, which
+    /// is used when this is absent; docs/telemetry.md.
+    #[arg(long, global = true, value_name = "URL")]
+    pub otlp: Option<String>,
     /// Options of the full-screen console (used when no subcommand is given).
     #[command(flatten)]
     pub console: ConsoleArgs,

@@ -12,6 +12,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Telemetry is off (and costs nothing) unless --otlp or an OTLP endpoint variable is set.
+    if let Err(e) = aoai::engine::telemetry::init(cli.otlp.as_deref()) {
+        eprintln!("aoai: {e}; continuing without telemetry");
+    }
+    if cli.command.is_none()
+        || matches!(&cli.command, Some(Command::Replay(a)) if a.opens_console())
+    {
+        aoai::engine::telemetry::defer_reports();
+    }
     let result = match cli.command {
         Some(Command::Chat(args)) => aoai::headless::chat::run(args).await,
         Some(Command::Embed(args)) => aoai::headless::embed::run(args).await,
@@ -28,6 +37,7 @@ async fn main() -> ExitCode {
         Some(Command::Proxy(args)) => aoai::headless::proxy::run(args).await,
         None => aoai::tui::run(cli.console).await,
     };
+    aoai::engine::telemetry::shutdown().await;
     match result {
         Ok(code) => code,
         Err(e) => {

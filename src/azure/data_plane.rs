@@ -202,6 +202,11 @@ impl ChatClient {
                 waited_ms: 0,
                 request_id: end.request_id.clone(),
                 error: end.error.as_ref().map(|e| e.to_string()),
+                ms: end
+                    .marks
+                    .done
+                    .or(end.marks.headers)
+                    .map(|d| d.as_secs_f64() * 1000.0),
             });
             let decision = match outcome {
                 Some(o) => decide(&spec.retry, attempt_no, o, failed_over),
@@ -268,6 +273,7 @@ impl ChatClient {
         record.status = end.status;
         record.timing = Timings::from_marks(&end.marks, completion);
         record.model = end.state.model.clone();
+        record.response_id = end.state.id.clone();
         record.finish_reason = end.state.finish_reason.clone();
         record.text = end.state.text;
         record.reasoning_summary =

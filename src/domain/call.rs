@@ -160,6 +160,10 @@ pub struct Attempt {
     pub waited_ms: u64,
     pub request_id: Option<String>,
     pub error: Option<String>,
+    /// How long the attempt itself took, ms: from its request to its last byte (or its
+    /// failure). Lets telemetry lay each attempt out in time (older records: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<f64>,
 }
 
 /// Monotonic marks of one attempt, as offsets from the moment the request was sent.
@@ -226,6 +230,10 @@ pub struct CallRecord {
     pub status: Option<u16>,
     /// Model version the service reported (`gpt-4o-2024-08-06`).
     pub model: Option<String>,
+    /// The completion's id as the service reported it (`chatcmpl-…`, `resp_…`); older
+    /// records: absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
     pub finish_reason: Option<String>,
     pub text: String,
     /// The reasoning summary a reasoning model streamed before its answer (Responses API

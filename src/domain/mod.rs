@@ -22,4 +22,5 @@ pub mod retry;
 pub mod scenario;
 pub mod stats;
 pub mod stream;
+pub mod telemetry;
 pub mod usage;

@@ -141,7 +141,9 @@ pub async fn run_set(
                     ..Default::default()
                 }
             } else {
-                client.run(job.id, &job.spec, cancel, &mut |_| {}).await
+                let rec = client.run(job.id, &job.spec, cancel, &mut |_| {}).await;
+                crate::engine::telemetry::call_finished(client.config(), &job.spec, &rec, started);
+                rec
             };
             Finished {
                 job,

@@ -10,3 +10,4 @@ pub mod evaluate;
 pub mod proxy;
 pub mod record;
 pub mod replay;
+pub mod telemetry;

@@ -161,6 +161,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     };
     let record = conn.client.run(1, &spec, &cancel, &mut on_event).await;
     ctrl_c.abort();
+    crate::engine::telemetry::call_finished(conn.client.config(), &spec, &record, started);
 
     let mut record = record;
     if let Some(rec) = recorder.as_mut() {

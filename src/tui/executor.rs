@@ -157,6 +157,7 @@ impl Executor {
             let started = std::time::SystemTime::now();
             let record = client.run(id, &spec, &cancel, &mut on_event).await;
             let record = azure::priced(&pricing, &client.config().prices, record);
+            crate::engine::telemetry::call_finished(client.config(), &spec, &record, started);
             let record = match recorder {
                 // Written by the recording thread (cancelled calls too); the UI keeps no events.
                 Some(recorder) => {

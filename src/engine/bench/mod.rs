@@ -196,6 +196,12 @@ async fn one(ctx: &Ctx, n: u64, scheduled: Instant) {
             outcome: rec.outcome,
         });
     }
+    if crate::engine::telemetry::global().is_some() {
+        let wall = std::time::SystemTime::now()
+            .checked_sub(ended.saturating_duration_since(started))
+            .unwrap_or_else(std::time::SystemTime::now);
+        crate::engine::telemetry::bench_call_finished(ctx.client.config(), &spec, &rec, wall);
+    }
     let s = sample_of(&rec, scheduled, started, first, ended, gaps);
     let _ = ctx.tx.send(s);
     if let Some(r) = &ctx.recorder {

@@ -178,6 +178,12 @@ impl Call {
         {
             let _ = tx.send(self.scenario_call(&call));
         }
+        if self.meta.llm && crate::engine::telemetry::global().is_some() {
+            crate::engine::telemetry::scenario_call_finished(
+                &self.scenario_call(&call),
+                call.started,
+            );
+        }
         self.shared.emit(ProxyEvent::Finished(Box::new(call)));
     }
 
@@ -238,6 +244,7 @@ impl Call {
             },
             status,
             model: r.model,
+            response_id: r.id,
             finish_reason: r.finish_reason,
             text: r.text,
             reasoning_summary: (!r.reasoning_summary.is_empty()).then_some(r.reasoning_summary),
@@ -253,6 +260,7 @@ impl Call {
                 waited_ms: 0,
                 request_id: request_id.clone(),
                 error: error.as_ref().map(|e| e.to_string()),
+                ms: Some(e2e),
             }],
             ratelimit,
             async_filter: None,

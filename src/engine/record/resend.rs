@@ -130,6 +130,7 @@ pub async fn resend(
         let spec = spec_for(c, deployment, wire_api);
         let started = SystemTime::now();
         let rec = client.run(i as u64 + 1, &spec, cancel, &mut |_| {}).await;
+        crate::engine::telemetry::call_finished(client.config(), &spec, &rec, started);
         let row = compare(i + 1, &c.record, &rec);
         on_row(&row);
         if let Some(r) = recorder.as_deref_mut() {
