@@ -75,9 +75,15 @@ async fn throughput(client: &ChatClient, conc: u64, secs: u64) -> (f64, u64) {
             let (spec, cancel) = (spec(), CancellationToken::new());
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let rec = client.run(w * 10_000_000 + i, &spec, &cancel, &mut |_| {}).await;
+                let rec = client
+                    .run(w * 10_000_000 + i, &spec, &cancel, &mut |_| {})
+                    .await;
                 i += 1;
-                let n = if rec.outcome == Outcome::Done { &done } else { &errors };
+                let n = if rec.outcome == Outcome::Done {
+                    &done
+                } else {
+                    &errors
+                };
                 n.fetch_add(1, Ordering::Relaxed);
             }
         }));

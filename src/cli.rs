@@ -447,7 +447,7 @@ pub struct SimArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("headless").args(["report", "resend"])))]
+#[command(group(clap::ArgGroup::new("headless").args(["report", "resend", "export"])))]
 pub struct ReplayArgs {
     /// The scenario file (JSON Lines; docs/scenarios.md).
     pub file: PathBuf,
@@ -458,6 +458,13 @@ pub struct ReplayArgs {
     /// Send the recorded requests again and print the differences.
     #[arg(long, conflicts_with = "report")]
     pub resend: bool,
+    /// Write the scenario's calls in another format (docs/telemetry.md): `otlp-json`, the
+    /// OpenTelemetry GenAI spans as an OTLP JSON file, for offline import.
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["report", "resend"])]
+    pub export: Option<ExportFormat>,
+    /// With --export: the file to write (created readable by its owner only; stdout without).
+    #[arg(long, short = 'o', value_name = "FILE", requires = "export")]
+    pub output: Option<PathBuf>,
     /// With --resend: send to this deployment instead of the recorded one.
     #[arg(long, short = 'd', requires = "resend")]
     pub deployment: Option<String>,
@@ -477,10 +484,17 @@ pub struct ReplayArgs {
 }
 
 impl ReplayArgs {
-    /// Without `--report` or `--resend` the file opens in the console.
+    /// Without `--report`, `--resend` or `--export` the file opens in the console.
     pub fn opens_console(&self) -> bool {
-        !self.report && !self.resend
+        !self.report && !self.resend && self.export.is_none()
     }
+}
+
+/// What `aoai replay --export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// OTLP JSON (`ExportTraceServiceRequest`): one GenAI span per call.
+    OtlpJson,
 }
 
 /// Request shapes of `aoai bench` (prompt tokens / max output tokens).

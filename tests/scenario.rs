@@ -781,3 +781,69 @@ async fn resend_crosses_wire_apis_and_the_report_counts_responses_calls() {
     assert!(text.contains("1 on the Responses API"), "{text}");
     assert!(text.contains("instructions"), "{text}");
 }
+
+/// `aoai replay FILE --export otlp-json -o OUT`: one GenAI span per call in OTLP JSON, the
+/// file readable by its owner only; without `-o` the same JSON goes to stdout.
+#[test]
+fn a_scenario_exports_as_otlp_json() {
+    let calls = vec![
+        hand_call(
+            "gpt-4o",
+            usage(10, 5, 0),
+            1.0,
+            2.0,
+            &[200],
+            None,
+            PromptShape::default()
+        );
+        3
+    ];
+    let file = tmp("otlp-export");
+    write_scenario(&file, &calls);
+    let out_path = tmp("otlp-export-out.json");
+    let _ = std::fs::remove_file(&out_path);
+    let out = aoai()
+        .args([
+            "replay",
+            file.to_str().unwrap(),
+            "--export",
+            "otlp-json",
+            "-o",
+        ])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote 3 spans"));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let spans = &v["resourceSpans"][0]["scopeSpans"][0]["spans"];
+    assert_eq!(spans.as_array().map(Vec::len), Some(3), "{v}");
+    assert!(
+        spans[0]["name"].as_str().unwrap().starts_with("chat "),
+        "{v}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "owner only");
+    }
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--export", "otlp-json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["resourceSpans"].is_array());
+    // A bad format is a usage error naming the choices.
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--export", "har"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("otlp-json"));
+}

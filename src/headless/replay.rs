@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::ReplayArgs;
+use crate::cli::{ExportFormat, ReplayArgs};
 use crate::domain::call::{Outcome, WireApi};
 use crate::domain::cost::PriceTable;
 use crate::domain::diff;
@@ -26,7 +26,62 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.resend {
         return resend_cmd(&args).await;
     }
+    if let Some(format) = args.export {
+        return export(&args, format);
+    }
     bail!("pass --report or --resend (without them, `aoai replay FILE` opens the console)")
+}
+
+/// `--export FORMAT [-o FILE]`: the scenario in another format. A file is created
+/// readable by its owner only (it holds prompts and answers when content is captured); a
+/// failed write removes it rather than leaving half a file.
+fn export(args: &ReplayArgs, format: ExportFormat) -> anyhow::Result<ExitCode> {
+    let loaded = record::load(&args.file)?;
+    for w in &loaded.warnings {
+        eprintln!("{}: {w}", args.file.display());
+    }
+    // Message content only when opted in, as for live export (docs/telemetry.md).
+    let capture = std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let write = |w: &mut dyn Write| -> anyhow::Result<usize> {
+        match format {
+            ExportFormat::OtlpJson => Ok(crate::engine::telemetry::write_otlp_json(
+                &loaded, capture, w,
+            )?),
+        }
+    };
+    let n = match &args.output {
+        None => write(&mut std::io::stdout().lock())?,
+        Some(path) => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let file = opts
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let done = write(&mut out).and_then(|n| {
+                out.flush()?;
+                Ok(n)
+            });
+            match done {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = std::fs::remove_file(path);
+                    return Err(e.context(format!("writing {}", path.display())));
+                }
+            }
+        }
+    };
+    if let Some(path) = &args.output {
+        eprintln!(
+            "wrote {} to {}",
+            plural(n as u64, "span", "spans"),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn prices(args: &ReplayArgs) -> anyhow::Result<PriceTable> {
