@@ -173,7 +173,7 @@ fn main() {
         let soak = env_or("BENCH_SOAK_SECS", 0);
         if soak > 0 {
             let mut child = Command::new(env!("CARGO_BIN_EXE_aoai"))
-                .args(["proxy", "--upstream", &sim.base_url()])
+                .args(["proxy", "--port", "0", "--upstream", &sim.base_url()])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
@@ -182,7 +182,11 @@ fn main() {
             std::io::BufReader::new(child.stdout.take().unwrap())
                 .read_line(&mut first)
                 .unwrap();
-            let url = first.trim().trim_start_matches("listening on ").to_string();
+            let Some(url) = first.trim().strip_prefix("listening on ").map(str::to_string) else {
+                println!("aoai proxy did not start (first line {first:?}); no soak figures");
+                let _ = child.kill();
+                return;
+            };
             let pid = child.id();
             let c = client(&url);
             let step = (soak / 10).max(1);

@@ -314,7 +314,8 @@ pub struct BenchReport {
     pub ptu_note: Option<String>,
 }
 
-fn kind_name(k: &ErrorKind) -> &'static str {
+/// The error kind's short name (`connect`, `timeout`, …), as reports and telemetry show it.
+pub fn kind_name(k: &ErrorKind) -> &'static str {
     match k {
         ErrorKind::Http => "http",
         ErrorKind::Throttled => "throttled",

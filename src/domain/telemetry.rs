@@ -91,16 +91,10 @@ pub fn error_type(rec: &CallRecord) -> Option<String> {
         return Some(s.to_string());
     }
     Some(
-        match e.kind {
-            ErrorKind::Http => "http",
+        match &e.kind {
+            // The semantic conventions' name for a throttled call is its status.
             ErrorKind::Throttled => "429",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::MalformedSse => "malformed_sse",
-            ErrorKind::Truncated => "truncated",
-            ErrorKind::StreamError => "stream_error",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::BadBody => "bad_body",
+            k => super::stats::kind_name(k),
         }
         .to_string(),
     )

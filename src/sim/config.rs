@@ -474,17 +474,10 @@ impl SimConfig {
             ));
         }
         for (i, a) in self.answers.iter().enumerate() {
-            if let Err(e) = regex::Regex::new(&a.pattern) {
-                let first = e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
+            if let Some(why) = crate::domain::eval::assert::regex_problem(&a.pattern) {
                 return Err(invalid(
                     format!("answer[{}].match", i + 1),
-                    &format!("not a regular expression: {first}"),
+                    &format!("not a regular expression: {why}"),
                 ));
             }
             if let Some(d) = &a.deployment

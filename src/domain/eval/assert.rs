@@ -96,20 +96,28 @@ fn has_placeholder(s: &str) -> bool {
     !super::template::placeholders(s).is_empty()
 }
 
-fn check_regex(pattern: &str, key: &str) -> Result<(), EvalError> {
-    regex::Regex::new(pattern).map(|_| ()).map_err(|e| {
-        let last = e
-            .to_string()
+/// Why `pattern` is not a regular expression (the last line of the regex crate's message,
+/// which names the problem), or `None` when it compiles.
+pub fn regex_problem(pattern: &str) -> Option<String> {
+    let e = regex::Regex::new(pattern).err()?;
+    Some(
+        e.to_string()
             .lines()
             .last()
             .unwrap_or("")
             .trim()
-            .to_string();
-        err(
+            .to_string(),
+    )
+}
+
+fn check_regex(pattern: &str, key: &str) -> Result<(), EvalError> {
+    match regex_problem(pattern) {
+        None => Ok(()),
+        Some(why) => Err(err(
             format!("{key}.value"),
-            format!("not a regular expression: {last}"),
-        )
-    })
+            format!("not a regular expression: {why}"),
+        )),
+    }
 }
 
 /// A schema given as a table or as JSON text, checked to compile.

@@ -49,30 +49,19 @@ pub fn render(
         )),
     }
     lines.push(Line::default());
-    lines.push(Line::styled("Prompt", theme.user));
-    for l in c.prompt.lines() {
-        lines.extend(plain(
-            l,
-            inner_w,
-            theme.text,
-            Span::raw("  "),
-            Span::raw("  "),
-        ));
-    }
-    if !c.summary.is_empty() {
-        lines.push(Line::default());
-        lines.push(Line::styled("Reasoning summary", theme.muted));
-        for l in c.summary.lines() {
-            lines.extend(plain(
-                l,
-                inner_w,
-                theme.muted,
-                Span::raw("  "),
-                Span::raw("  "),
-            ));
+    // A heading and its text, indented under it.
+    let section = |lines: &mut Vec<Line<'static>>, title: &'static str, head, text: &str, style| {
+        lines.push(Line::styled(title, head));
+        for l in text.lines() {
+            lines.extend(plain(l, inner_w, style, Span::raw("  "), Span::raw("  ")));
         }
+        lines.push(Line::default());
+    };
+    section(&mut lines, "Prompt", theme.user, &c.prompt, theme.text);
+    if !c.summary.is_empty() {
+        let muted = theme.muted;
+        section(&mut lines, "Reasoning summary", muted, &c.summary, muted);
     }
-    lines.push(Line::default());
     lines.push(Line::styled("Answer", theme.assistant));
     // Markdown as in the chat, indented under its heading.
     for l in crate::tui::markdown::render(c.answer.text(), inner_w.saturating_sub(2), theme) {
