@@ -185,6 +185,7 @@ fn main() {
             let Some(url) = first.trim().strip_prefix("listening on ").map(str::to_string) else {
                 println!("aoai proxy did not start (first line {first:?}); no soak figures");
                 let _ = child.kill();
+                let _ = child.wait();
                 return;
             };
             let pid = child.id();
