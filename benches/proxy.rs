@@ -179,9 +179,10 @@ fn main() {
                 .spawn()
                 .expect("aoai proxy starts");
             let mut first = String::new();
-            std::io::BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut first)
-                .unwrap();
+            let mut lines = std::io::BufReader::new(child.stdout.take().unwrap());
+            lines.read_line(&mut first).unwrap();
+            // The proxy prints a line per call: keep reading them, or it loses its stdout.
+            std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
             let Some(url) = first.trim().strip_prefix("listening on ").map(str::to_string) else {
                 println!("aoai proxy did not start (first line {first:?}); no soak figures");
                 let _ = child.kill();
