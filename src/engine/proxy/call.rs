@@ -173,16 +173,16 @@ impl Call {
             injected: self.injected.clone(),
             started: self.started,
         };
-        if let Some(tx) = &self.shared.recorder
-            && self.meta.llm
-        {
-            let _ = tx.send(self.scenario_call(&call));
-        }
-        if self.meta.llm && crate::engine::telemetry::global().is_some() {
-            crate::engine::telemetry::scenario_call_finished(
-                &self.scenario_call(&call),
-                call.started,
-            );
+        // One scenario line for both the recording and telemetry, built only if either wants it.
+        let export = crate::engine::telemetry::global().is_some();
+        if self.meta.llm && (export || self.shared.recorder.is_some()) {
+            let line = self.scenario_call(&call);
+            if export {
+                crate::engine::telemetry::scenario_call_finished(&line, call.started);
+            }
+            if let Some(tx) = &self.shared.recorder {
+                let _ = tx.send(line);
+            }
         }
         self.shared.emit(ProxyEvent::Finished(Box::new(call)));
     }

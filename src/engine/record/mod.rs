@@ -175,8 +175,21 @@ pub fn scenario_call(
     record: CallRecord,
     started: SystemTime,
 ) -> ScenarioCall {
+    ScenarioCall {
+        proxied: None,
+        started: rfc3339(started),
+        prompt_shape: prompt_shape(&spec.request.messages),
+        request: recorded_request(cfg, spec),
+        record,
+    }
+    .sanitize()
+}
+
+/// The request as a scenario records it: endpoint without credentials, allowlisted
+/// headers, the body (and the Responses body as sent).
+pub fn recorded_request(cfg: &ClientConfig, spec: &CallSpec) -> RecordedRequest {
     let wire_api = spec.wire_api.unwrap_or(cfg.wire_api);
-    let request = RecordedRequest {
+    RecordedRequest {
         deployment: spec.deployment.clone(),
         api: cfg.api,
         api_version: matches!(cfg.api, ApiPath::Classic | ApiPath::Foundry)
@@ -199,15 +212,7 @@ pub fn scenario_call(
                 serde_json::to_value(crate::azure::responses::body(spec, &spec.deployment)).ok()
             })
             .flatten(),
-    };
-    ScenarioCall {
-        proxied: None,
-        started: rfc3339(started),
-        prompt_shape: prompt_shape(&spec.request.messages),
-        request,
-        record,
     }
-    .sanitize()
 }
 
 /// A whole scenario in memory.

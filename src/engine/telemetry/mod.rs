@@ -366,7 +366,7 @@ pub fn defer_reports() {
 /// The hook after a call made with `ChatClient::run`: a no-op when telemetry is off.
 pub fn call_finished(cfg: &ClientConfig, spec: &CallSpec, rec: &CallRecord, started: SystemTime) {
     if let Some(t) = global() {
-        let call = request_of(cfg, spec, started);
+        let call = request_of(cfg, spec);
         t.export(&call, rec, started);
     }
 }
@@ -379,7 +379,7 @@ pub fn bench_call_finished(
     started: SystemTime,
 ) {
     if let Some(t) = global() {
-        let call = request_of(cfg, spec, started);
+        let call = request_of(cfg, spec);
         t.export_sampled(&call, rec, started);
     }
 }
@@ -391,7 +391,8 @@ pub fn scenario_call_finished(call: &ScenarioCall, started: SystemTime) {
     }
 }
 
-/// The request as a scenario records it (endpoint without credentials, allowlisted headers).
-fn request_of(cfg: &ClientConfig, spec: &CallSpec, started: SystemTime) -> RecordedRequest {
-    crate::engine::record::scenario_call(cfg, spec, CallRecord::default(), started).request
+/// The request as a scenario records it (endpoint without credentials, allowlisted headers);
+/// no prompt shape (its token counts would cost every call).
+fn request_of(cfg: &ClientConfig, spec: &CallSpec) -> RecordedRequest {
+    crate::engine::record::recorded_request(cfg, spec)
 }
