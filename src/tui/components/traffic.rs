@@ -373,10 +373,15 @@ impl Traffic {
     }
 
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, now: Duration) {
-        let n = self.visible().len();
+        // Filtered once per frame; the list, the live pane and the detail share it.
+        let rows: Vec<&TrafficRow> = self
+            .rows
+            .iter()
+            .filter(|r| self.filter.matches(r))
+            .collect();
+        let n = rows.len();
         let sel = self.selected(n);
         if self.detail {
-            let rows = self.visible();
             if let Some(r) = rows.get(sel) {
                 let preface = r.preface(theme);
                 return super::call_detail::render(
@@ -423,102 +428,108 @@ impl Traffic {
         };
         let [list_a, live_a] =
             Layout::vertical([Constraint::Length(list_h), Constraint::Length(live_h)]).areas(inner);
-        self.render_list(list_a, buf, theme, sel);
+        render_list(&mut self.table, &rows, list_a, buf, theme, sel);
         if live_h > 0 {
-            let rows = self.visible();
             render_live(live_a, buf, theme, rows[sel], now);
         }
     }
+}
 
-    fn render_list(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, sel: usize) {
-        // Narrow terminals drop the client column (Enter's view names it).
-        let with_client = area.width >= 100;
-        let titles = [
-            "#",
-            "client",
-            "deployment",
-            "wire",
-            "st",
-            "TTFT",
-            "e2e",
-            "tokens",
-            "cost",
-            "cause",
-        ];
-        let header = Row::new(
-            titles
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| with_client || *i != 1)
-                .map(|(_, h)| Cell::from(Span::styled(*h, theme.muted))),
-        );
-        let rows = self.visible();
-        let body: Vec<Row> = rows
+/// The call list, `sel` highlighted.
+fn render_list(
+    table: &mut TableState,
+    rows: &[&TrafficRow],
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    sel: usize,
+) {
+    // Narrow terminals drop the client column (Enter's view names it).
+    let with_client = area.width >= 100;
+    let titles = [
+        "#",
+        "client",
+        "deployment",
+        "wire",
+        "st",
+        "TTFT",
+        "e2e",
+        "tokens",
+        "cost",
+        "cause",
+    ];
+    let header = Row::new(
+        titles
             .iter()
-            .map(|r| {
-                let live = &r.live;
-                let rec = live.record.as_ref();
-                let style = match live.phase {
-                    Phase::Ended(Outcome::Done) if live.status == Some(429) => theme.warn,
-                    Phase::Ended(Outcome::Done) => theme.text,
-                    _ => call_style(live, theme),
-                };
-                let tokens = rec.and_then(|c| c.usage).map_or_else(
-                    || {
-                        if live.deltas > 0 {
-                            format!("…{}", live.deltas)
-                        } else {
-                            "—".into()
-                        }
-                    },
-                    |u| format!("{}+{}", u.prompt_tokens, u.completion_tokens),
-                );
-                let cost = rec
-                    .and_then(|c| c.cost_usd)
-                    .map_or("—".into(), |c| format!("${c:.4}"));
-                let mut cells = vec![Cell::from(r.id.to_string())];
-                if with_client {
-                    cells.push(Cell::from(r.client.addr.to_string()));
-                }
-                cells.extend([
-                    Cell::from(ellipsize(&live.deployment, 16)),
-                    Cell::from(live.wire_api.as_str()),
-                    Cell::from(live.status.map_or("…".into(), |s| s.to_string())),
-                    Cell::from(opt_ms(live.ttft_ms)),
-                    Cell::from(opt_ms(rec.and_then(|c| c.timing.e2e_ms))),
-                    Cell::from(tokens),
-                    Cell::from(cost),
-                    Cell::from(r.cause()),
-                ]);
-                Row::new(cells).style(style)
-            })
-            .collect();
-        let mut widths = vec![
-            Constraint::Length(4),
-            Constraint::Length(15),
-            Constraint::Length(12),
-            Constraint::Length(9),
-            Constraint::Length(3),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Min(8),
-        ];
-        if !with_client {
-            widths.remove(1);
-        }
-        self.table.select(Some(sel));
-        StatefulWidget::render(
-            Table::new(body, widths)
-                .header(header)
-                .column_spacing(1)
-                .row_highlight_style(theme.selection),
-            area,
-            buf,
-            &mut self.table,
-        );
+            .enumerate()
+            .filter(|(i, _)| with_client || *i != 1)
+            .map(|(_, h)| Cell::from(Span::styled(*h, theme.muted))),
+    );
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let live = &r.live;
+            let rec = live.record.as_ref();
+            let style = match live.phase {
+                Phase::Ended(Outcome::Done) if live.status == Some(429) => theme.warn,
+                Phase::Ended(Outcome::Done) => theme.text,
+                _ => call_style(live, theme),
+            };
+            let tokens = rec.and_then(|c| c.usage).map_or_else(
+                || {
+                    if live.deltas > 0 {
+                        format!("…{}", live.deltas)
+                    } else {
+                        "—".into()
+                    }
+                },
+                |u| format!("{}+{}", u.prompt_tokens, u.completion_tokens),
+            );
+            let cost = rec
+                .and_then(|c| c.cost_usd)
+                .map_or("—".into(), |c| format!("${c:.4}"));
+            let mut cells = vec![Cell::from(r.id.to_string())];
+            if with_client {
+                cells.push(Cell::from(r.client.addr.to_string()));
+            }
+            cells.extend([
+                Cell::from(ellipsize(&live.deployment, 16)),
+                Cell::from(live.wire_api.as_str()),
+                Cell::from(live.status.map_or("…".into(), |s| s.to_string())),
+                Cell::from(opt_ms(live.ttft_ms)),
+                Cell::from(opt_ms(rec.and_then(|c| c.timing.e2e_ms))),
+                Cell::from(tokens),
+                Cell::from(cost),
+                Cell::from(r.cause()),
+            ]);
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(4),
+        Constraint::Length(15),
+        Constraint::Length(12),
+        Constraint::Length(9),
+        Constraint::Length(3),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(8),
+        Constraint::Min(8),
+    ];
+    if !with_client {
+        widths.remove(1);
     }
+    table.select(Some(sel));
+    StatefulWidget::render(
+        Table::new(body, widths)
+            .header(header)
+            .column_spacing(1)
+            .row_highlight_style(theme.selection),
+        area,
+        buf,
+        table,
+    );
 }
 
 /// The selected call as it streams: its conversation (last lines first to go) and, from 80
