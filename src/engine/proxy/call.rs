@@ -6,24 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::measure::{self, Ended, Head};
 use super::request::RequestMeta;
 use super::tap::{Reading, Tap};
 use super::{ClientInfo, PROGRESS_EVERY, ProxiedCall, ProxyEvent, Shared};
-use crate::domain::call::{Attempt, CallError, CallRecord, ErrorKind, Marks, Outcome, Timings};
-use crate::domain::ratelimit::RateLimit;
-use crate::domain::scenario::{Proxied, REQUEST_HEADER_ALLOWLIST, RecordedRequest, ScenarioCall};
-use crate::domain::usage::Usage;
-
-/// The response head of a call.
-pub(super) struct Head {
-    pub status: u16,
-    pub at: Duration,
-    pub ratelimit: RateLimit,
-    pub request_id: Option<String>,
-    pub region: Option<String>,
-    /// Filtered through `keep_response_header`.
-    pub headers: Vec<(String, String)>,
-}
+use crate::domain::call::{CallError, CallRecord, ErrorKind};
+use crate::domain::scenario::{Proxied, ScenarioCall};
 
 pub(super) struct Call {
     pub shared: Arc<Shared>,
@@ -187,114 +175,22 @@ impl Call {
         self.shared.emit(ProxyEvent::Finished(Box::new(call)));
     }
 
-    fn record(&mut self, r: Reading, done: Duration, error: Option<CallError>) -> CallRecord {
-        let head = self.head.take();
-        let status = head.as_ref().map(|h| h.status);
-        let usage = r.usage.as_ref().map(Usage::from);
-        let completion = usage
-            .map(|u| u.completion_tokens)
-            .or((r.content_chunks > 0).then_some(r.content_chunks));
-        let marks = Marks {
-            headers: head.as_ref().map(|h| h.at),
-            first_content: r.first_content,
-            last_content: r.last_content,
-            done: Some(done),
-            first_summary: r.first_summary,
-        };
-        let mut notes = r.notes;
-        // How the body ended decides the error: a break (given), a failure the body
-        // reported, or a stream that closed before its end.
-        let error = error.or(r.error).or_else(|| {
-            let cut_short = r.sse && !r.ended && r.finish_reason.is_none();
-            if cut_short {
-                Some(CallError::new(
-                    ErrorKind::Truncated,
-                    "the stream closed before its end (no finish reason)",
-                ))
-            } else {
-                if r.sse && !r.ended {
-                    notes.push("the stream ended without its end marker".into());
-                }
-                None
-            }
-        });
-        if let Some(i) = &self.injected {
-            notes.push(format!("injected by the proxy: {i}"));
-        }
-        let model_for_price = r
-            .model
-            .clone()
-            .unwrap_or_else(|| self.meta.deployment.clone());
-        let (ratelimit, request_id, region, headers) = match head {
-            Some(h) => (h.ratelimit, h.request_id, h.region, h.headers),
-            None => Default::default(),
-        };
-        let e2e = done.as_secs_f64() * 1000.0;
-        CallRecord {
+    fn record(&mut self, reading: Reading, done: Duration, error: Option<CallError>) -> CallRecord {
+        measure::record(Ended {
             id: self.id,
-            deployment: self.meta.deployment.clone(),
-            api: self.meta.api,
-            wire_api: self.meta.wire_api,
-            stream: self.meta.stream,
-            outcome: match &error {
-                None => Outcome::Done,
-                Some(e) if e.kind == ErrorKind::Cancelled => Outcome::Cancelled,
-                Some(e) if e.kind == ErrorKind::Throttled => Outcome::Throttled,
-                Some(_) => Outcome::Failed,
-            },
-            status,
-            model: r.model,
-            response_id: r.id,
-            finish_reason: r.finish_reason,
-            text: r.text,
-            reasoning_summary: (!r.reasoning_summary.is_empty()).then_some(r.reasoning_summary),
-            tool_calls: r.tool_calls,
-            timing: Timings::from_marks(&marks, completion),
-            call_ms: Some(e2e),
-            usage,
-            cost_usd: usage.and_then(|u| self.shared.prices.cost_usd(&model_for_price, None, &u)),
-            attempts: vec![Attempt {
-                deployment: self.meta.deployment.clone(),
-                status,
-                retry_after_ms: ratelimit.retry_after_ms,
-                waited_ms: 0,
-                request_id: request_id.clone(),
-                error: error.as_ref().map(|e| e.to_string()),
-                ms: Some(e2e),
-            }],
-            ratelimit,
-            async_filter: None,
-            request_id,
-            region,
+            meta: &self.meta,
+            head: self.head.take(),
+            reading,
+            done,
             error,
-            notes,
-            headers,
-            events: r.events,
-        }
+            injected: self.injected.as_deref(),
+            prices: &self.shared.prices,
+        })
     }
 
     fn scenario_call(&self, call: &ProxiedCall) -> ScenarioCall {
-        let body = self.meta.chat_form();
-        let request = RecordedRequest {
-            deployment: self.meta.deployment.clone(),
-            api: self.meta.api,
-            api_version: self.meta.api_version.clone(),
-            endpoint: Some(self.shared.endpoint.clone()),
-            stream: self.meta.stream,
-            retry: "none".into(),
-            headers: self
-                .request_headers
-                .iter()
-                .filter(|(k, _)| REQUEST_HEADER_ALLOWLIST.contains(&k.as_str()))
-                .cloned()
-                .collect(),
-            wire_api: self.meta.wire_api,
-            wire_body: match self.meta.wire_api {
-                crate::domain::call::WireApi::Responses => self.meta.body.clone(),
-                crate::domain::call::WireApi::Chat => None,
-            },
-            body,
-        };
+        let request =
+            measure::recorded_request(&self.meta, &self.shared.endpoint, &self.request_headers);
         ScenarioCall {
             started: crate::engine::record::rfc3339(call.started),
             prompt_shape: crate::engine::record::prompt_shape(&request.body.messages),

@@ -13,11 +13,12 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use super::call::{Call, Head};
+use super::call::Call;
 use super::inject::{Fault, INJECTED_RETRY_AFTER_S, answer_body};
+use super::measure::Head;
 use super::request::RequestMeta;
 use super::{ClientInfo, ProxyEvent, Shared};
-use crate::domain::call::{CallError, ErrorKind, keep_response_header};
+use crate::domain::call::{CallError, ErrorKind};
 use crate::domain::ratelimit::RateLimit;
 
 /// The largest request body forwarded (the service's own limit is far below).
@@ -61,12 +62,6 @@ fn shown_path(path: &str, query: Option<&str>) -> String {
         .extend_pairs(kept)
         .finish();
     format!("{path}?{q}")
-}
-
-fn header_str<'h>(h: &'h reqwest::header::HeaderMap, name: &str) -> Option<&'h str> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty())
 }
 
 /// An Azure-shaped error answered by the proxy itself.
@@ -210,29 +205,20 @@ pub(super) async fn handle(
     let at = call.sent.elapsed();
     let status = resp.status().as_u16();
     let h = resp.headers();
-    let ratelimit = RateLimit::from_headers(
-        h.iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
-    );
-    call.headers(Head {
+    let pairs: Vec<(String, String)> = h
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    call.headers(Head::read(
         status,
         at,
-        ratelimit,
-        request_id: header_str(h, "apim-request-id")
-            .or(header_str(h, "x-request-id"))
-            .map(str::to_string),
-        region: header_str(h, "x-ms-region").map(str::to_string),
-        headers: h
-            .iter()
-            .filter(|(k, _)| keep_response_header(k.as_str()))
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-    });
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ));
     let mut out_headers = HeaderMap::new();
     for (k, v) in h {
         if !hop_by_hop(k.as_str()) {

@@ -12,6 +12,7 @@
 mod call;
 mod forward;
 pub mod inject;
+pub mod measure;
 pub mod request;
 pub mod tap;
 
