@@ -449,7 +449,7 @@ pub struct SimArgs {
 #[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("headless").args(["report", "resend", "export"])))]
 pub struct ReplayArgs {
-    /// The scenario file (JSON Lines; docs/scenarios.md).
+    /// The scenario file (JSON Lines; docs/scenarios.md), or a HAR of an application's calls.
     pub file: PathBuf,
     /// Print per-call and total figures (tokens, cost, TTFT/e2e percentiles, 429s, prompt
     /// shape, output over-reservation) instead of opening the console.
@@ -458,8 +458,8 @@ pub struct ReplayArgs {
     /// Send the recorded requests again and print the differences.
     #[arg(long, conflicts_with = "report")]
     pub resend: bool,
-    /// Write the scenario's calls in another format (docs/telemetry.md): `otlp-json`, the
-    /// OpenTelemetry GenAI spans as an OTLP JSON file, for offline import.
+    /// Write the calls in another format (docs/exports.md): `otlp-json` (OpenTelemetry GenAI
+    /// spans, for offline import) or `har` (HAR 1.2).
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["report", "resend"])]
     pub export: Option<ExportFormat>,
     /// With --export: the file to write (created readable by its owner only; stdout without).
@@ -495,6 +495,8 @@ impl ReplayArgs {
 pub enum ExportFormat {
     /// OTLP JSON (`ExportTraceServiceRequest`): one GenAI span per call.
     OtlpJson,
+    /// HAR 1.2 (devtools, Fiddler, mitmproxy): one entry per call, bodies as sent.
+    Har,
 }
 
 /// Request shapes of `aoai bench` (prompt tokens / max output tokens).

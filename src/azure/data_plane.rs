@@ -313,17 +313,7 @@ impl ChatClient {
                     self.cfg
                         .endpoint
                         .chat_url(self.cfg.api, deployment, &self.cfg.api_version);
-                let mut body = spec.request.clone();
-                body.model = body_model.then(|| deployment.to_string());
-                if spec.stream {
-                    body.stream = Some(true);
-                    body.stream_options = Some(StreamOptions {
-                        include_usage: true,
-                    });
-                } else {
-                    body.stream = None;
-                    body.stream_options = None;
-                }
+                let body = chat_body(&spec.request, deployment, body_model, spec.stream);
                 self.http.post(url).json(&body)
             }
             WireApi::Responses => {
@@ -510,4 +500,26 @@ impl ChatClient {
         }
         end
     }
+}
+
+/// The chat-completions body as sent: `model` when the path does not name the deployment,
+/// and a stream asks for its usage (`stream_options.include_usage`).
+pub fn chat_body(
+    request: &crate::wire::ChatRequest,
+    deployment: &str,
+    body_model: bool,
+    stream: bool,
+) -> crate::wire::ChatRequest {
+    let mut body = request.clone();
+    body.model = body_model.then(|| deployment.to_string());
+    if stream {
+        body.stream = Some(true);
+        body.stream_options = Some(StreamOptions {
+            include_usage: true,
+        });
+    } else {
+        body.stream = None;
+        body.stream_options = None;
+    }
+    body
 }

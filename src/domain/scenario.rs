@@ -244,13 +244,17 @@ pub enum ScenarioError {
 /// A line that could not be read; the rest of the file still loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineWarning {
-    /// 1-based line number.
+    /// 1-based line number; 0 when the warning is not about one line.
     pub line: usize,
     pub message: String,
 }
 
 impl std::fmt::Display for LineWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Line 0: a warning about no one line (an imported HAR's entries, a summary).
+        if self.line == 0 {
+            return f.write_str(&self.message);
+        }
         write!(f, "line {}: {}", self.line, self.message)
     }
 }

@@ -4,9 +4,11 @@
 //! what these produce and `tui` draws it.
 
 pub mod bench;
+pub mod capture;
 pub mod compare;
 pub mod connect;
 pub mod evaluate;
+pub mod har;
 pub mod proxy;
 pub mod record;
 pub mod replay;

@@ -45,7 +45,7 @@ pub fn run(args: PtuArgs) -> anyhow::Result<ExitCode> {
 /// The workload of a recorded scenario: average tokens of its answered calls, and its rate
 /// (calls ÷ the minutes between the first and last start), unless `rpm` is given.
 pub fn scenario_workload(path: &std::path::Path, rpm: Option<f64>) -> anyhow::Result<Workload> {
-    let loaded = crate::engine::record::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = crate::engine::capture::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut n = 0u64;
     let (mut p, mut c, mut k) = (0u64, 0u64, 0u64);
     let mut starts = Vec::new();

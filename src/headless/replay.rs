@@ -15,9 +15,9 @@ use crate::domain::num::fmt_ms;
 use crate::domain::num::plural;
 use crate::domain::params;
 use crate::engine::connect::connect;
+use crate::engine::record::Recorder;
 use crate::engine::record::report::{ReportBuilder, render_text};
 use crate::engine::record::resend::{ResendRow, resend};
-use crate::engine::record::{self, Recorder};
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.report {
@@ -36,7 +36,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// readable by its owner only (it holds prompts and answers when content is captured); a
 /// failed write removes it rather than leaving half a file.
 fn export(args: &ReplayArgs, format: ExportFormat) -> anyhow::Result<ExitCode> {
-    let loaded = record::load(&args.file)?;
+    let loaded = crate::engine::capture::load(&args.file)?;
     for w in &loaded.warnings {
         eprintln!("{}: {w}", args.file.display());
     }
@@ -48,6 +48,7 @@ fn export(args: &ReplayArgs, format: ExportFormat) -> anyhow::Result<ExitCode> {
             ExportFormat::OtlpJson => Ok(crate::engine::telemetry::write_otlp_json(
                 &loaded, capture, w,
             )?),
+            ExportFormat::Har => crate::engine::har::export::write_har(&loaded, w),
         }
     };
     let n = match &args.output {
@@ -77,7 +78,10 @@ fn export(args: &ReplayArgs, format: ExportFormat) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.output {
         eprintln!(
             "wrote {} to {}",
-            plural(n as u64, "span", "spans"),
+            match format {
+                ExportFormat::OtlpJson => plural(n as u64, "span", "spans"),
+                ExportFormat::Har => plural(n as u64, "HAR entry", "HAR entries"),
+            },
             path.display()
         );
     }
@@ -98,7 +102,8 @@ fn prices(args: &ReplayArgs) -> anyhow::Result<PriceTable> {
 fn report(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let prices = prices(args)?;
     let mut builder = ReportBuilder::new(&prices);
-    let (_header, warnings) = record::for_each_summary(&args.file, |c| builder.add(c))?;
+    let (_header, warnings) =
+        crate::engine::capture::for_each_summary(&args.file, |c| builder.add(c))?;
     for w in &warnings {
         eprintln!("{}: {w}", args.file.display());
     }
@@ -177,7 +182,7 @@ fn row_text(r: &ResendRow) -> String {
 }
 
 async fn resend_cmd(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let loaded = record::load(&args.file)?;
+    let loaded = crate::engine::capture::load(&args.file)?;
     for w in &loaded.warnings {
         eprintln!("{}: {w}", args.file.display());
     }

@@ -15,7 +15,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         None => SimConfig::default_fleet(),
     };
     if let Some(path) = &args.replay {
-        let loaded = crate::engine::record::load(path)?;
+        let loaded = crate::engine::capture::load(path)?;
         for w in &loaded.warnings {
             eprintln!("{}: {w}", path.display());
         }

@@ -325,7 +325,7 @@ pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode
             args.speed
         );
     }
-    let loaded = crate::engine::record::load(&args.file)?;
+    let loaded = crate::engine::capture::load(&args.file)?;
     for w in &loaded.warnings {
         eprintln!("{}: {w}", args.file.display());
     }

@@ -35,6 +35,9 @@ pub enum RecordError {
         #[source]
         source: ScenarioError,
     },
+    /// A HAR that could not be read as calls.
+    #[error("{path}: {message}")]
+    Har { path: PathBuf, message: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
