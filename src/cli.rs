@@ -459,7 +459,7 @@ pub struct ReplayArgs {
     #[arg(long, conflicts_with = "report")]
     pub resend: bool,
     /// Write the calls in another format (docs/exports.md): `otlp-json` (OpenTelemetry GenAI
-    /// spans, for offline import) or `har` (HAR 1.2).
+    /// spans, for offline import), `har` (HAR 1.2) or `markdown` (an incident summary).
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["report", "resend"])]
     pub export: Option<ExportFormat>,
     /// With --export: the file to write (created readable by its owner only; stdout without).
@@ -497,6 +497,8 @@ pub enum ExportFormat {
     OtlpJson,
     /// HAR 1.2 (devtools, Fiddler, mitmproxy): one entry per call, bodies as sent.
     Har,
+    /// A Markdown incident summary for a ticket (no prompt or answer text).
+    Markdown,
 }
 
 /// Request shapes of `aoai bench` (prompt tokens / max output tokens).

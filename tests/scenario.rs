@@ -841,9 +841,144 @@ fn a_scenario_exports_as_otlp_json() {
     assert!(v["resourceSpans"].is_array());
     // A bad format is a usage error naming the choices.
     let out = aoai()
-        .args(["replay", file.to_str().unwrap(), "--export", "har"])
+        .args(["replay", file.to_str().unwrap(), "--export", "yaml"])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("otlp-json"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("otlp-json") && err.contains("har") && err.contains("markdown"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_scenario_exports_as_a_markdown_incident_summary() {
+    use aoai::domain::call::{CallError, ErrorKind};
+    use aoai::domain::ratelimit::ThrottleKind;
+    let shape = PromptShape::default();
+    let mut calls = vec![
+        hand_call(
+            "gpt-4o",
+            usage(100, 50, 0),
+            200.0,
+            1000.0,
+            &[200],
+            None,
+            shape,
+        ),
+        hand_call(
+            "gpt-4o",
+            usage(0, 0, 0),
+            0.0,
+            30.0,
+            &[429, 429],
+            None,
+            shape,
+        ),
+        hand_call(
+            "gpt-4o",
+            usage(5000, 60, 0),
+            900.0,
+            9000.0,
+            &[200],
+            None,
+            shape,
+        ),
+        hand_call(
+            "gpt-4o-ptu",
+            usage(120, 40, 0),
+            250.0,
+            1100.0,
+            &[200],
+            None,
+            shape,
+        ),
+        hand_call(
+            "gpt-4o",
+            usage(110, 45, 0),
+            210.0,
+            1200.0,
+            &[200],
+            None,
+            shape,
+        ),
+    ];
+    for (i, c) in calls.iter_mut().enumerate() {
+        c.started = format!("2026-11-23T05:00:0{i}.000Z");
+        c.request.body.messages = vec![ChatMessage::new("user", "SECRET PROMPT TEXT")];
+        c.record.text = "SECRET ANSWER TEXT".into();
+        c.record.region = Some("Sweden Central".into());
+        c.record.request_id = Some(format!("req-{}", i + 1));
+        c.request.endpoint = Some("https://contoso.openai.azure.com".into());
+    }
+    {
+        let r = &mut calls[1].record;
+        r.timing.ttft_ms = None;
+        r.usage = None;
+        r.cost_usd = None;
+        for a in &mut r.attempts {
+            a.retry_after_ms = Some(2000);
+            a.request_id = Some("req-429".into());
+            a.error = Some("429: Requests to the ChatCompletions_Create Operation have exceeded call rate limit".into());
+        }
+        let mut e = CallError::new(
+            ErrorKind::Throttled,
+            "exceeded token rate limit of your current tier",
+        );
+        e.status = Some(429);
+        e.throttle = Some(ThrottleKind::Tokens);
+        r.error = Some(e);
+        r.ratelimit.remaining_tokens = Some(0);
+        r.ratelimit.remaining_requests = Some(12);
+    }
+    calls[3].record.ratelimit.spilled_over = true;
+    calls[3].record.headers = vec![("x-ms-spillover-from-gpt-4o-ptu".into(), "true".into())];
+    let file = tmp("markdown");
+    write_scenario(&file, &calls);
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--export", "markdown"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(!md.contains("SECRET"), "no prompt or answer text:\n{md}");
+    for want in [
+        "- **Time range:** 2026-11-23T05:00:00Z → 2026-11-23T05:00:11Z (11.0 s)",
+        "- **Calls:** 5 — 4 done, 0 failed, 1 throttled, 0 cancelled · 2 HTTP 429s · 1 retry · 1 spillover",
+        "`gpt-4o` (4 calls, model gpt-4o-2024-11-20); `gpt-4o-ptu` (1 call",
+        "- **Regions:** Sweden Central (5)",
+        "- **Endpoints:** contoso.openai.azure.com (5)",
+        "| 3 | 2026-11-23T05:00:02.000Z | gpt-4o | 200 | done | 900 ms | 9.00 s | 5000 | 60 |",
+        // The first attempt's cause is in its own message, the last one's on the record.
+        "| 2 | 1 | gpt-4o | request rate limit (RPM) | 2.00 s | — | `req-429` |",
+        "| 2 | 2 | gpt-4o | token rate limit (TPM) | 2.00 s | 0 tokens / 12 requests | `req-429` |",
+        "- call 4: `gpt-4o-ptu` spilled over (x-ms-spillover-from-gpt-4o-ptu: true)",
+        // Median e2e of the answered calls is 1.1 s (1000, 1100, 1200, 9000).
+        "- Slowest answered calls (e2e): call 3 9.00 s, 8.2× the median",
+        "- Prompt tokens over 3× the median (110 tokens): call 3 5000 tokens (45.5×)",
+        "- TTFT over 3× the median (210 ms): call 3 900 ms (4.3×)",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    // Well-formed Markdown: three tables; the calls table has a row per call.
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut tables = 0;
+    let mut rows = Vec::new();
+    for ev in Parser::new_ext(&md, Options::ENABLE_TABLES) {
+        match ev {
+            Event::Start(Tag::Table(_)) => {
+                tables += 1;
+                rows.push(0);
+            }
+            Event::End(TagEnd::TableRow) => *rows.last_mut().unwrap() += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(tables, 3, "{md}");
+    assert_eq!(rows, vec![5, 2, 5], "{md}");
 }

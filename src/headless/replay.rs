@@ -36,6 +36,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// readable by its owner only (it holds prompts and answers when content is captured); a
 /// failed write removes it rather than leaving half a file.
 fn export(args: &ReplayArgs, format: ExportFormat) -> anyhow::Result<ExitCode> {
+    let prices = prices(args)?;
     let loaded = crate::engine::capture::load(&args.file)?;
     for w in &loaded.warnings {
         eprintln!("{}: {w}", args.file.display());
@@ -49,6 +50,17 @@ fn export(args: &ReplayArgs, format: ExportFormat) -> anyhow::Result<ExitCode> {
                 &loaded, capture, w,
             )?),
             ExportFormat::Har => crate::engine::har::export::write_har(&loaded, w),
+            ExportFormat::Markdown => {
+                let name = args.file.file_name().map_or_else(
+                    || args.file.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                w.write_all(
+                    crate::engine::record::incident::render_markdown(&name, &loaded, &prices)
+                        .as_bytes(),
+                )?;
+                Ok(loaded.calls.len())
+            }
         }
     };
     let n = match &args.output {
@@ -81,6 +93,12 @@ fn export(args: &ReplayArgs, format: ExportFormat) -> anyhow::Result<ExitCode> {
             match format {
                 ExportFormat::OtlpJson => plural(n as u64, "span", "spans"),
                 ExportFormat::Har => plural(n as u64, "HAR entry", "HAR entries"),
+                ExportFormat::Markdown => {
+                    format!(
+                        "an incident summary of {}",
+                        plural(n as u64, "call", "calls")
+                    )
+                }
             },
             path.display()
         );

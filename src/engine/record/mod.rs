@@ -2,6 +2,7 @@
 //! a crash loses at most the call in flight) and the loaders (streaming, line by line, so a
 //! large file never sits in memory twice). The format itself is `crate::domain::scenario`.
 
+pub mod incident;
 pub mod report;
 pub mod resend;
 pub mod writer;
