@@ -304,3 +304,72 @@ async fn a_recorded_scenario_writes_as_otlp_json() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A traces-only endpoint (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, as for Phoenix or Jaeger)
+/// gets spans and no metrics; `OTEL_TRACES_EXPORTER=none` with a general endpoint sends
+/// metrics only.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_signal_goes_only_where_an_endpoint_names_it() {
+    let sim = sim().await;
+    let run = |envs: Vec<(&'static str, String)>| {
+        let sim = sim.base_url();
+        tokio::task::spawn_blocking(move || {
+            let mut c = aoai();
+            for v in [
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "OTEL_TRACES_EXPORTER",
+                "OTEL_METRICS_EXPORTER",
+                "OTEL_SDK_DISABLED",
+            ] {
+                c.env_remove(v);
+            }
+            c.envs(envs);
+            let out = c
+                .args([
+                    "chat",
+                    "--endpoint",
+                    &sim,
+                    "--api-key",
+                    CANARY,
+                    "-d",
+                    "gpt-4o",
+                ])
+                .args(["--json", "Name three fruits"])
+                .timeout(LIMIT)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stderr).to_string()
+        })
+    };
+    let kinds = |b: &Bodies| -> Vec<String> {
+        let mut k: Vec<String> = b.lock().unwrap().iter().map(|(p, _)| p.clone()).collect();
+        k.dedup();
+        k
+    };
+
+    let (url, bodies) = receiver().await;
+    let stderr = bounded(run(vec![(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        format!("{url}/v1/traces"),
+    )]))
+    .await
+    .unwrap();
+    assert_eq!(kinds(&bodies), vec!["traces"], "{stderr}");
+    assert!(!stderr.contains("telemetry"), "nothing failed: {stderr}");
+
+    let (url, bodies) = receiver().await;
+    let stderr = bounded(run(vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", url.clone()),
+        ("OTEL_TRACES_EXPORTER", "none".into()),
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(kinds(&bodies), vec!["metrics"], "{stderr}");
+}

@@ -52,6 +52,12 @@ pub struct Settings {
     /// Share of bench calls exported as spans (`AOAI_OTEL_BENCH_SAMPLE`, default 0.1);
     /// bench metrics count every call.
     pub bench_sample: f64,
+    /// Whether spans / metrics are sent at all: a signal is on when an endpoint names it
+    /// (`--otlp`, `OTEL_EXPORTER_OTLP_ENDPOINT`, or its own `…_TRACES_` / `…_METRICS_`
+    /// endpoint) and `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` is not `none`. A
+    /// traces-only endpoint (Phoenix, Jaeger) gets no metrics posted to it.
+    pub traces: bool,
+    pub metrics: bool,
 }
 
 fn env_on(name: &str) -> bool {
@@ -65,13 +71,19 @@ impl Settings {
             return None;
         }
         let base = flag.map(|f| f.trim_end_matches('/').to_string());
-        if base.is_none()
-            && !env_on("OTEL_EXPORTER_OTLP_ENDPOINT")
-            && !env_on("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        {
+        let general = base.is_some() || env_on("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let not_none =
+            |var: &str| !std::env::var(var).is_ok_and(|v| v.trim().eq_ignore_ascii_case("none"));
+        let traces = not_none("OTEL_TRACES_EXPORTER")
+            && (general || env_on("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
+        let metrics = not_none("OTEL_METRICS_EXPORTER")
+            && (general || env_on("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"));
+        if !traces && !metrics {
             return None;
         }
         Some(Settings {
+            traces,
+            metrics,
             base,
             capture_content: std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
                 .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true")),
@@ -193,20 +205,21 @@ impl Telemetry {
         if let Some(b) = &settings.base {
             spans = spans.with_endpoint(format!("{b}/v1/traces"));
         }
-        let spans = spans.build().map_err(build)?;
-        let batch = BatchSpanProcessor::builder(spans)
-            .with_batch_config(
-                BatchConfigBuilder::default()
-                    .with_max_queue_size(2048)
-                    .with_max_export_batch_size(512)
-                    .with_scheduled_delay(Duration::from_secs(1))
-                    .build(),
-            )
-            .build();
-        let traces = SdkTracerProvider::builder()
-            .with_span_processor(batch)
-            .with_resource(resource())
-            .build();
+        let mut traces = SdkTracerProvider::builder().with_resource(resource());
+        // A signal that is off gets a provider with nothing to send to: its hooks stay cheap.
+        if settings.traces {
+            let batch = BatchSpanProcessor::builder(spans.build().map_err(build)?)
+                .with_batch_config(
+                    BatchConfigBuilder::default()
+                        .with_max_queue_size(2048)
+                        .with_max_export_batch_size(512)
+                        .with_scheduled_delay(Duration::from_secs(1))
+                        .build(),
+                )
+                .build();
+            traces = traces.with_span_processor(batch);
+        }
+        let traces = traces.build();
         let tracer = traces.tracer_with_scope(scope());
 
         let mut m = opentelemetry_otlp::MetricExporter::builder()
@@ -217,10 +230,11 @@ impl Telemetry {
         if let Some(b) = &settings.base {
             m = m.with_endpoint(format!("{b}/v1/metrics"));
         }
-        let metrics = SdkMeterProvider::builder()
-            .with_periodic_exporter(m.build().map_err(build)?)
-            .with_resource(resource())
-            .build();
+        let mut metrics = SdkMeterProvider::builder().with_resource(resource());
+        if settings.metrics {
+            metrics = metrics.with_periodic_exporter(m.build().map_err(build)?);
+        }
+        let metrics = metrics.build();
         let meter = metrics.meter_with_scope(scope());
         // Bucket boundaries as gen-ai-metrics.md advises.
         let secs = vec![
