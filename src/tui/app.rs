@@ -264,6 +264,7 @@ impl App {
                 vec![]
             }
             AppEvent::Tick => self.redraw(),
+            AppEvent::Notice(m) => self.say(m),
         }
     }
 

@@ -41,6 +41,8 @@ pub enum AppEvent {
     Edited(EditTarget, Result<String, EditorError>),
     /// Animation timer; only runs while something animates.
     Tick,
+    /// Something for the status line from outside the app (a telemetry export failure).
+    Notice(String),
 }
 
 #[derive(Debug)]

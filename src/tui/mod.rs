@@ -198,6 +198,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         (None, None) => conn.client.config().endpoint.host().to_string(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
+    notify_telemetry(&tx);
     // `--proxy PORT`: the application's calls, forwarded to this console's endpoint.
     let proxy = match args.proxy {
         Some(port) => Some(start_proxy(port, &conn, tx.clone()).await?),
@@ -343,6 +344,7 @@ pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode
         None => conn.client.config().endpoint.host().to_string(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
+    notify_telemetry(&tx);
     let mut exec = Executor::new(
         conn.client.clone(),
         conn.arm.clone(),
@@ -375,6 +377,15 @@ pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode
     let result = run_on_terminal(&mut app, &mut exec, &mut rx).await;
     drop(conn);
     result
+}
+
+/// A telemetry export failure shows on the status line as it happens (and is printed again
+/// after the console exits).
+fn notify_telemetry(tx: &mpsc::UnboundedSender<AppEvent>) {
+    let tx = tx.clone();
+    crate::engine::telemetry::on_failure(Box::new(move |m| {
+        let _ = tx.send(AppEvent::Notice(m));
+    }));
 }
 
 /// The config file's profiles, for the profile picker (none when there is no file).

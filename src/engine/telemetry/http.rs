@@ -13,13 +13,27 @@ use std::time::Duration;
 use async_trait::async_trait;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 
+/// Who hears of a failure while the console owns the terminal.
+pub type Notify = Box<dyn Fn(String) + Send + Sync>;
+
 /// Says the first export failure once; later ones are counted silently.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Reporter {
     reported: AtomicBool,
-    /// The console owns the terminal: its message waits for the end (see [`Reporter::take`]).
+    /// The console owns the terminal: its message waits for the end (see [`Reporter::take`]),
+    /// and is shown on its status line meanwhile ([`Reporter::notify`]).
     defer: AtomicBool,
     deferred: Mutex<Option<String>>,
+    notify: Mutex<Option<Notify>>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("reported", &self.reported)
+            .field("defer", &self.defer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reporter {
@@ -36,11 +50,25 @@ impl Reporter {
             "aoai: telemetry export failed ({what}); calls are unaffected, further export failures are not reported"
         );
         if self.defer.load(Ordering::SeqCst) {
+            if let Ok(n) = self.notify.lock()
+                && let Some(n) = n.as_ref()
+            {
+                n(format!(
+                    "Telemetry export failed ({what}); calls are unaffected"
+                ));
+            }
             if let Ok(mut d) = self.deferred.lock() {
                 *d = Some(line);
             }
         } else {
             eprintln!("{line}");
+        }
+    }
+
+    /// While deferred, `f` hears of the failure when it happens (the console's status line).
+    pub fn notify(&self, f: Notify) {
+        if let Ok(mut n) = self.notify.lock() {
+            *n = Some(f);
         }
     }
 
@@ -124,5 +152,27 @@ impl HttpClient for OtlpHttp {
             self.reporter.fail(&e);
             e.into()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deferred_failure_is_shown_once_as_it_happens_and_kept_for_the_end() {
+        let r = Reporter::default();
+        r.defer(true);
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s2 = seen.clone();
+        r.notify(Box::new(move |m| s2.lock().unwrap().push(m)));
+        r.fail("http://127.0.0.1:1/v1/traces: connection refused");
+        r.fail("again");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].contains("connection refused") && seen[0].contains("unaffected"));
+        assert!(r.failed());
+        assert!(r.take().is_some_and(|l| l.contains("connection refused")));
+        assert!(r.take().is_none(), "printed once");
     }
 }

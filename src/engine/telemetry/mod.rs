@@ -377,6 +377,13 @@ pub fn defer_reports() {
     }
 }
 
+/// While reports are deferred, `f` hears of an export failure as it happens.
+pub fn on_failure(f: http::Notify) {
+    if let Some(t) = global() {
+        t.reporter.notify(f);
+    }
+}
+
 /// The hook after a call made with `ChatClient::run`: a no-op when telemetry is off.
 pub fn call_finished(cfg: &ClientConfig, spec: &CallSpec, rec: &CallRecord, started: SystemTime) {
     if let Some(t) = global() {
