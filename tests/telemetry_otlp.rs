@@ -373,3 +373,65 @@ async fn each_signal_goes_only_where_an_endpoint_names_it() {
     .unwrap();
     assert_eq!(kinds(&bodies), vec!["metrics"], "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_embeddings_call_exports_an_embeddings_span_and_metrics() {
+    let sim = sim().await;
+    let (url, bodies) = receiver().await;
+    let base = sim.base_url();
+    let out = bounded(tokio::task::spawn_blocking(move || {
+        let mut c = aoai();
+        for v in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ] {
+            c.env_remove(v);
+        }
+        c.args(["embed", "--endpoint", &base, "--api-key", CANARY])
+            .args(["-d", "text-embedding-3-small", "--otlp", &url, "--json"])
+            .args(["first text", "second text"])
+            .timeout(LIMIT)
+            .output()
+            .unwrap()
+    }))
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let spans = spans(&bodies);
+    assert_eq!(spans.len(), 1);
+    let s = &spans[0];
+    assert_eq!(s.name, "embeddings text-embedding-3-small");
+    assert_eq!(s.kind, 3, "CLIENT");
+    assert_eq!(
+        str_attr(s, "gen_ai.operation.name").as_deref(),
+        Some("embeddings")
+    );
+    assert_eq!(
+        int_attr(s, "gen_ai.usage.input_tokens"),
+        rec["prompt_tokens"].as_i64()
+    );
+    assert_eq!(int_attr(s, "gen_ai.embeddings.dimension.count"), Some(1536));
+    assert_eq!(int_attr(s, "azure.embeddings.inputs"), Some(2));
+    assert_eq!(
+        str_attr(s, "azure.request_id"),
+        rec["request_id"].as_str().map(String::from)
+    );
+    let metrics = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p == "metrics")
+        .count();
+    assert!(metrics > 0, "duration and token metrics are sent");
+    for (_, body) in bodies.lock().unwrap().iter() {
+        assert!(
+            !String::from_utf8_lossy(body).contains(CANARY),
+            "no key in any export"
+        );
+    }
+}

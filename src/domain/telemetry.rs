@@ -417,6 +417,87 @@ pub fn call_metrics(req: &RecordedRequest, rec: &CallRecord) -> MetricPlan {
     }
 }
 
+/// An embeddings call (`aoai embed`, the console's probe) as its span and metric record:
+/// `embeddings {model}`, operation `embeddings`, input tokens, the vector length
+/// (`gen_ai.embeddings.dimension.count`) and the Azure figures an embeddings answer carries.
+pub fn embeddings_plan(
+    endpoint: Option<&str>,
+    spec: &super::embeddings::EmbedSpec,
+    rec: &super::embeddings::EmbedRecord,
+    started: SystemTime,
+) -> (SpanPlan, MetricPlan) {
+    let mut base: Attrs = vec![
+        ("gen_ai.operation.name", s("embeddings")),
+        ("gen_ai.provider.name", s(provider(rec.api))),
+        ("gen_ai.request.model", s(spec.deployment.clone())),
+    ];
+    if let Some(m) = &rec.model {
+        base.push(("gen_ai.response.model", s(m.clone())));
+    }
+    if let Some((host, port)) = endpoint.and_then(server_of) {
+        base.push(("server.address", s(host)));
+        base.push(("server.port", AttrValue::Int(port as i64)));
+    }
+    if let Some(e) = &rec.error {
+        let t = match e.status.or(rec.status).filter(|s| *s >= 400) {
+            Some(st) => st.to_string(),
+            None => super::stats::kind_name(&e.kind).to_string(),
+        };
+        base.push(("error.type", s(t)));
+    }
+    let mut a = base.clone();
+    a.push((
+        "gen_ai.request.encoding_formats",
+        AttrValue::StrList(vec!["float".into()]),
+    ));
+    if let Some(n) = rec.prompt_tokens {
+        a.push(("gen_ai.usage.input_tokens", int(n)));
+    }
+    if let Some(d) = rec.dimensions {
+        a.push(("gen_ai.embeddings.dimension.count", int(d as u64)));
+    }
+    a.push(("azure.api", s(rec.api.as_str())));
+    a.push(("azure.embeddings.inputs", int(spec.inputs.len() as u64)));
+    if let Some(st) = rec.status {
+        a.push(("http.response.status_code", AttrValue::Int(st as i64)));
+    }
+    if let Some(r) = &rec.region {
+        a.push(("azure.region", s(r.clone())));
+    }
+    if let Some(id) = &rec.request_id {
+        a.push(("azure.request_id", s(id.clone())));
+    }
+    if let Some(v) = rec.ratelimit.remaining_tokens {
+        a.push(("azure.ratelimit.remaining_tokens", int(v)));
+    }
+    if let Some(v) = rec.ratelimit.retry_after_ms {
+        a.push(("azure.retry_after_ms", int(v)));
+    }
+    if let Some(t) = rec.ttfb_ms {
+        a.push(("azure.ttfb_ms", AttrValue::Float(t)));
+    }
+    if let Some(c) = rec.cost_usd {
+        a.push(("azure.cost_usd", AttrValue::Float(c)));
+    }
+    let duration = rec.e2e_ms.map(ms).unwrap_or_default();
+    let span = SpanPlan {
+        name: format!("embeddings {}", spec.deployment),
+        start: started,
+        end: started + duration,
+        attrs: a,
+        error: rec.error.as_ref().map(|e| e.to_string()),
+        attempts: vec![],
+    };
+    let metrics = MetricPlan {
+        attrs: base,
+        duration_s: rec.e2e_ms.map(|v| v / 1000.0),
+        time_to_first_chunk_s: None,
+        input_tokens: rec.prompt_tokens,
+        output_tokens: None,
+    };
+    (span, metrics)
+}
+
 #[cfg(test)]
 #[path = "telemetry_tests.rs"]
 mod tests;

@@ -53,7 +53,9 @@ pub async fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
             }
         })
     };
+    let started = std::time::SystemTime::now();
     let record = conn.client.embed(&spec, &cancel).await;
+    crate::engine::telemetry::embeddings_finished(conn.client.config(), &spec, &record, started);
     ctrl_c.abort();
     if args.json {
         println!("{}", serde_json::to_string(&record)?);

@@ -297,7 +297,10 @@ impl Telemetry {
     }
 
     fn points(&self, req: &RecordedRequest, rec: &CallRecord) {
-        let m = map::call_metrics(req, rec);
+        self.record_points(&map::call_metrics(req, rec));
+    }
+
+    fn record_points(&self, m: &map::MetricPlan) {
         let attrs = kv(&m.attrs);
         let i = &self.instruments;
         if let Some(d) = m.duration_s {
@@ -367,6 +370,21 @@ pub async fn shutdown() {
         if let Some(line) = t.reporter.take() {
             eprintln!("{line}");
         }
+    }
+}
+
+/// The hook after an embeddings call (`aoai embed`, the console's probe): its span and
+/// metric points; a no-op when telemetry is off.
+pub fn embeddings_finished(
+    cfg: &ClientConfig,
+    spec: &crate::domain::embeddings::EmbedSpec,
+    rec: &crate::domain::embeddings::EmbedRecord,
+    started: SystemTime,
+) {
+    if let Some(t) = global() {
+        let (span, points) = map::embeddings_plan(Some(cfg.endpoint.as_str()), spec, rec, started);
+        emit(&t.tracer, &span);
+        t.record_points(&points);
     }
 }
 

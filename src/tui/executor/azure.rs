@@ -111,7 +111,15 @@ impl Executor {
             let record = match crate::azure::ChatClient::new(cfg) {
                 Ok(client) => {
                     let cancel = tokio_util::sync::CancellationToken::new();
-                    client.embed(&spec, &cancel).await
+                    let started = std::time::SystemTime::now();
+                    let record = client.embed(&spec, &cancel).await;
+                    crate::engine::telemetry::embeddings_finished(
+                        client.config(),
+                        &spec,
+                        &record,
+                        started,
+                    );
+                    record
                 }
                 Err(e) => crate::domain::embeddings::EmbedRecord {
                     deployment: spec.deployment,
