@@ -455,6 +455,18 @@ pub struct ReplayArgs {
     /// shape, output over-reservation) instead of opening the console.
     #[arg(long)]
     pub report: bool,
+    /// With --report: price the recorded tokens on these models and set PAYG against PTUs
+    /// (hourly, reserved) at the recorded rate, with the break-even (docs/scenarios.md).
+    #[arg(
+        long,
+        value_name = "MODEL,…",
+        value_delimiter = ',',
+        requires = "report"
+    )]
+    pub what_if: Vec<String>,
+    /// With --what-if: the provisioned deployment type priced (global, datazone, regional).
+    #[arg(long, default_value = "global", requires = "report")]
+    pub deployment_type: crate::domain::ptu::DeploymentType,
     /// Send the recorded requests again and print the differences.
     #[arg(long, conflicts_with = "report")]
     pub resend: bool,

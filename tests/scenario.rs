@@ -982,3 +982,107 @@ fn a_scenario_exports_as_a_markdown_incident_summary() {
     assert_eq!(tables, 3, "{md}");
     assert_eq!(rows, vec![5, 2, 5], "{md}");
 }
+
+#[test]
+fn what_if_prices_the_recording_on_other_models_against_ptus() {
+    let shape = PromptShape::default();
+    let mut calls = vec![
+        hand_call(
+            "gpt-4o",
+            usage(1000, 200, 0),
+            300.0,
+            2000.0,
+            &[200],
+            None,
+            shape
+        );
+        4
+    ];
+    for (i, c) in calls.iter_mut().enumerate() {
+        c.started = format!("2026-11-23T05:0{i}:00.000Z");
+    }
+    let file = tmp("what-if");
+    write_scenario(&file, &calls);
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--report", "--json"])
+        .args(["--what-if", "gpt-4o,gpt-4o-mini,no-such-model"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = &v["what_if"];
+    // 4 calls over 3 minutes.
+    let rpm = 4.0 / 3.0;
+    assert!(
+        (w["workload"]["rpm"].as_f64().unwrap() - rpm).abs() < 1e-9,
+        "{w}"
+    );
+    let m = &w["models"][0];
+    let per_request = 1000.0 * 2.5e-6 + 200.0 * 10e-6;
+    let close = |a: &Value, b: f64| (a.as_f64().unwrap() - b).abs() < 1e-6 * b.max(1.0);
+    assert!(close(&m["recorded_usd"], 4.0 * per_request), "{m}");
+    assert!(close(&m["payg_per_request_usd"], per_request), "{m}");
+    assert!(
+        close(&m["payg_month_usd"], per_request * rpm * 43_800.0),
+        "{m}"
+    );
+    let t = &m["ptu"];
+    assert_eq!(t["estimate"]["ptu"], 15, "the global minimum");
+    assert!(close(&t["capacity_rpm"], 15.0 * 2500.0 / 1600.0), "{t}");
+    assert!(
+        close(&t["reserved_month"]["month_usd"], 15.0 * 260.0),
+        "{t}"
+    );
+    assert!(
+        close(&t["reserved_year"]["month_usd"], 15.0 * 2652.0 / 12.0),
+        "{t}"
+    );
+    assert!(close(&t["hourly"]["month_usd"], 15.0 * 730.0), "{t}");
+    assert!(
+        close(
+            &t["reserved_month"]["break_even_rpm"],
+            3900.0 / (per_request * 43_800.0)
+        ),
+        "{t}"
+    );
+    assert!(t["hourly"]["break_even_rpm"].is_null(), "{t}");
+    let mini = 1000.0 * 0.15e-6 + 200.0 * 0.60e-6;
+    assert!(close(&w["models"][1]["payg_per_request_usd"], mini), "{w}");
+    assert!(w["models"][2]["payg_month_usd"].is_null());
+    assert!(
+        w["models"][2]["ptu_note"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-model")
+    );
+
+    let out = aoai()
+        .args([
+            "replay",
+            file.to_str().unwrap(),
+            "--report",
+            "--what-if",
+            "gpt-4o",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("gpt-4o: the recording would cost $0.018000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1-month res. $3900 a month · break-even 19.8 RPM"),
+        "{text}"
+    );
+    // Without --report, --what-if is a usage error.
+    let out = aoai()
+        .args(["replay", file.to_str().unwrap(), "--what-if", "gpt-4o"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -24,6 +24,17 @@ pub struct PriceTable {
     models: BTreeMap<String, Price>,
     /// per-SKU multiplier in parts per million (1.1 → 1_100_000)
     sku_ppm: BTreeMap<String, u64>,
+    /// Provisioned list prices by deployment type (`global`, `datazone`, `regional`).
+    ptu: BTreeMap<String, PtuPrice>,
+}
+
+/// What one PTU costs, USD: by the hour, a month's reservation, a year's reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PtuPrice {
+    pub hourly: f64,
+    pub monthly: f64,
+    pub yearly: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +43,8 @@ pub enum PriceError {
     Parse(String),
     #[error("price table: models.\"{model}\".{key} must be a non-negative number of dollars")]
     Negative { model: String, key: &'static str },
+    #[error("price table: ptu.{kind}.{key} must be a non-negative number of dollars")]
+    NegativePtu { kind: String, key: &'static str },
 }
 
 #[derive(Deserialize)]
@@ -40,6 +53,8 @@ struct PriceFile {
     models: BTreeMap<String, PriceEntry>,
     #[serde(default)]
     sku_multiplier: BTreeMap<String, f64>,
+    #[serde(default)]
+    ptu: BTreeMap<String, PtuPrice>,
 }
 
 #[derive(Deserialize)]
@@ -83,7 +98,29 @@ impl PriceTable {
             .filter(|(_, m)| m.is_finite() && *m > 0.0)
             .map(|(k, m)| (k.to_ascii_lowercase(), (m * 1_000_000.0).round() as u64))
             .collect();
-        Ok(Self { models, sku_ppm })
+        let mut ptu = BTreeMap::new();
+        for (kind, p) in file.ptu {
+            for (key, v) in [
+                ("hourly", p.hourly),
+                ("monthly", p.monthly),
+                ("yearly", p.yearly),
+            ] {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(PriceError::NegativePtu { kind, key });
+                }
+            }
+            ptu.insert(kind.to_ascii_lowercase(), p);
+        }
+        Ok(Self {
+            models,
+            sku_ppm,
+            ptu,
+        })
+    }
+
+    /// The provisioned price of a deployment type (`global`, `datazone`, `regional`).
+    pub fn ptu_price(&self, kind: &str) -> Option<PtuPrice> {
+        self.ptu.get(&kind.to_ascii_lowercase()).copied()
     }
 
     pub fn builtin() -> Self {

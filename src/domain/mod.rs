@@ -14,6 +14,7 @@ pub mod live;
 pub mod monitor;
 pub mod num;
 pub mod params;
+pub mod plan;
 pub mod ptu;
 pub mod rank;
 pub mod ratelimit;

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod config;
 pub mod deployments;
 pub mod embed;
+pub mod plan;
 pub mod proxy;
 pub mod ptu;
 pub mod quota;

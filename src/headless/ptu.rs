@@ -34,10 +34,23 @@ pub fn run(args: PtuArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let e = table.estimate(&args.model, args.deployment_type, &w)?;
+    // PAYG against the PTUs' prices, from the price table (AOAI_PRICES or the built-in one).
+    let prices = match std::env::var_os("AOAI_PRICES") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading price table {}", path.to_string_lossy()))?;
+            crate::domain::cost::PriceTable::parse(&text)?
+        }
+        None => crate::domain::cost::PriceTable::builtin(),
+    };
+    let plan = crate::domain::plan::plan(&args.model, args.deployment_type, &w, &prices, &table);
     if args.json {
-        println!("{}", serde_json::to_string(&e)?);
+        let mut v = serde_json::to_value(&e)?;
+        v["cost"] = serde_json::to_value(&plan)?;
+        println!("{v}");
     } else {
         print!("{}", format_text(&e));
+        print!("{}", super::plan::format_plan(&plan));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -126,12 +126,29 @@ fn report(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{}: {w}", args.file.display());
     }
     let report = builder.finish();
+    let what_if = if args.what_if.is_empty() {
+        None
+    } else {
+        Some(super::plan::what_if(
+            &args.file,
+            &args.what_if,
+            args.deployment_type,
+            &prices,
+        )?)
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &report)?;
+        let mut v = serde_json::to_value(&report)?;
+        if let Some((w, plans)) = &what_if {
+            v["what_if"] = serde_json::json!({ "workload": w, "models": plans });
+        }
+        serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
     } else {
         out.write_all(render_text(&report).as_bytes())?;
+        if let Some((w, plans)) = &what_if {
+            out.write_all(super::plan::format_what_if(w, plans).as_bytes())?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
