@@ -316,6 +316,19 @@ fn ptu_command_text_and_json() {
     assert_eq!(v["output_tpm"], 20000.0);
     assert_eq!(v["total_tpm"], 120000.0);
     assert_eq!(v["model"], "gpt-4o");
+    // PAYG against the 65 PTUs: $0.0045 a request × 100 RPM × 43,800 minutes a month, and
+    // 65 × $260 for a month's reservation, met at 65 × 260 / (0.0045 × 43,800) = 85.7 RPM.
+    let cost = &v["cost"];
+    let payg = cost["payg_month_usd"].as_f64().unwrap();
+    assert!((payg - 0.0045 * 100.0 * 43_800.0).abs() < 1e-6, "{cost}");
+    assert_eq!(cost["ptu"]["reserved_month"]["month_usd"], 65.0 * 260.0);
+    let be = cost["ptu"]["reserved_month"]["break_even_rpm"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (be - 65.0 * 260.0 / (0.0045 * 43_800.0)).abs() < 1e-9,
+        "{cost}"
+    );
 
     let out = aoai()
         .args([

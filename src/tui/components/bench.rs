@@ -123,6 +123,8 @@ pub struct BenchView {
     /// Form errors, shown under the form.
     error: Option<String>,
     table: PtuTable,
+    /// Token and PTU prices, for the PTU panel's PAYG-against-reservation line.
+    prices: crate::domain::cost::PriceTable,
 }
 
 impl Default for BenchView {
@@ -133,6 +135,7 @@ impl Default for BenchView {
             run: None,
             error: None,
             table: PtuTable::builtin(),
+            prices: crate::domain::cost::PriceTable::builtin(),
         }
     }
 }
@@ -268,7 +271,7 @@ impl BenchView {
         self.render_form(form_a, buf, theme, p.deployment);
         self.render_run(run_a, buf, theme);
         self.render_charts(charts, buf, theme);
-        ptu::render(bottom, buf, theme, p.workload, &self.table);
+        ptu::render(bottom, buf, theme, p.workload, &self.table, &self.prices);
     }
 
     fn render_form(&self, area: Rect, buf: &mut Buffer, theme: &Theme, deployment: &str) {

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use crate::domain::call::Outcome;
+use crate::domain::cost::PriceTable;
 use crate::domain::ptu::{DeploymentType, PtuTable, Workload};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
@@ -75,7 +76,12 @@ pub fn session_workload(session: &Session) -> Option<SessionWorkload> {
     })
 }
 
-pub fn lines(w: Option<&SessionWorkload>, table: &PtuTable, theme: &Theme) -> Vec<Line<'static>> {
+pub fn lines(
+    w: Option<&SessionWorkload>,
+    table: &PtuTable,
+    prices: &PriceTable,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let Some(w) = w else {
         return vec![Line::styled(
             "No answered chat call yet: the estimate uses this session's calls.",
@@ -117,6 +123,23 @@ pub fn lines(w: Option<&SessionWorkload>, table: &PtuTable, theme: &Theme) -> Ve
                 ),
                 theme.muted,
             ));
+            // PAYG at this rate against a month's reservation of these PTUs.
+            let p = crate::domain::plan::plan(&w.model, w.kind, wl, prices, table);
+            if let (Some(payg), Some(t)) = (p.payg_month_usd, &p.ptu) {
+                let be = t
+                    .reserved_month
+                    .break_even_rpm
+                    .map_or("no break-even at this shape".into(), |r| {
+                        format!("break-even {r:.1} RPM")
+                    });
+                out.push(Line::styled(
+                    format!(
+                        "PAYG ${payg:.0}/month · 1-month reservation ${:.0}/month · {be}",
+                        t.reserved_month.month_usd
+                    ),
+                    theme.text,
+                ));
+            }
         }
         Err(e) => out.push(Line::styled(format!("{}: {e}", w.model), theme.warn)),
     }
@@ -129,6 +152,7 @@ pub fn render(
     theme: &Theme,
     w: Option<&SessionWorkload>,
     table: &PtuTable,
+    prices: &PriceTable,
 ) {
     let blk = Block::default()
         .borders(Borders::TOP)
@@ -137,7 +161,7 @@ pub fn render(
         .title_style(theme.title);
     let inner = blk.inner(area);
     blk.render(area, buf);
-    Paragraph::new(lines(w, table, theme))
+    Paragraph::new(lines(w, table, prices, theme))
         .wrap(Wrap { trim: false })
         .render(inner, buf);
 }
