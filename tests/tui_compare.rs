@@ -328,3 +328,69 @@ fn f7_opens_a_set_from_the_chats_prompt() {
     key(&mut a, KeyCode::Char('6'), KeyModifiers::ALT);
     assert_eq!(a.screen, Screen::Compare);
 }
+
+const CASES: &str = r#"
+name = "fruit facts"
+[defaults]
+user = "Describe {{fruit}} in one line."
+assert = [{ type = "icontains", value = "{{fruit}}" }, { type = "max_e2e_ms", value = 5000 }]
+[[variant]]
+name = "plain"
+[[case]]
+fruit = "apple"
+[[case]]
+fruit = "kiwi"
+"#;
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let t = draw(app, w, h);
+    let buf = t.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+#[test]
+fn cases_step_and_each_column_shows_its_assertions_badge() {
+    let clock = ManualClock::default();
+    let mut a = app(&clock);
+    a.open_compare(VariantSet::from_toml_str(CASES).unwrap());
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("case 1/2"), "{s}");
+    let start = |a: &mut App| -> (u64, String) {
+        let effects = press(a, KeyCode::Enter);
+        match effects.as_slice() {
+            [Effect::StartCall { id, spec, .. }] => {
+                (*id, spec.request.messages.last().unwrap().text())
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let (id, user) = start(&mut a);
+    assert_eq!(user, "Describe apple in one line.");
+    finished(
+        &mut a,
+        id,
+        "gpt-4o",
+        "An Apple is crisp.",
+        200.0,
+        900.0,
+        12,
+        6,
+    );
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("✓ 2/2 pass"), "{s}");
+
+    // `]` moves to the next case; the old answer is not shown against it.
+    press(&mut a, KeyCode::Char(']'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("case 2/2") && s.contains("not run yet"), "{s}");
+    let (id, user) = start(&mut a);
+    assert_eq!(user, "Describe kiwi in one line.");
+    finished(&mut a, id, "gpt-4o", "An apple again.", 200.0, 900.0, 12, 6);
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("✗ 1/2 · icontains"), "{s}");
+    // `[` steps back (wrapping) to the first case.
+    press(&mut a, KeyCode::Char('['));
+    assert!(screen(&mut a, 80, 24).contains("case 1/2"));
+}

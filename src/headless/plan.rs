@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use anyhow::bail;
 use serde::Serialize;
 
 use crate::domain::cost::PriceTable;
@@ -27,7 +28,7 @@ pub fn what_if(
     kind: DeploymentType,
     prices: &PriceTable,
 ) -> anyhow::Result<(Workload, Vec<WhatIf>)> {
-    let w = super::ptu::scenario_workload(path, None)?;
+    let w = scenario_workload(path, None)?;
     let loaded = crate::engine::capture::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let usages: Vec<Usage> = loaded.calls.iter().filter_map(|c| c.record.usage).collect();
     let ptus = PtuTable::builtin();
@@ -115,4 +116,52 @@ pub fn format_what_if(w: &Workload, plans: &[WhatIf]) -> String {
         s.push_str(&format_plan(&p.plan));
     }
     s
+}
+
+/// The workload of a recorded scenario: average tokens of its answered calls, and its rate
+/// (calls ÷ the minutes between the first and last start), unless `rpm` is given.
+pub fn scenario_workload(path: &std::path::Path, rpm: Option<f64>) -> anyhow::Result<Workload> {
+    let loaded = crate::engine::capture::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut n = 0u64;
+    let (mut p, mut c, mut k) = (0u64, 0u64, 0u64);
+    let mut starts = Vec::new();
+    for call in &loaded.calls {
+        if let Ok(t) = humantime::parse_rfc3339(&call.started) {
+            starts.push(t);
+        }
+        if let Some(u) = call.record.usage {
+            n += 1;
+            p += u.prompt_tokens;
+            c += u.completion_tokens;
+            k += u.cached_tokens;
+        }
+    }
+    if n == 0 {
+        bail!(
+            "{}: no call with token usage to take a shape from",
+            path.display()
+        );
+    }
+    let rpm = match rpm {
+        Some(r) => r,
+        None => {
+            let (Some(a), Some(b)) = (starts.iter().min(), starts.iter().max()) else {
+                bail!("{}: no start times; pass --rpm", path.display());
+            };
+            let mins = b.duration_since(*a).unwrap_or_default().as_secs_f64() / 60.0;
+            if mins <= 0.0 {
+                bail!(
+                    "{}: all calls started at once, so no rate can be measured; pass --rpm",
+                    path.display()
+                );
+            }
+            starts.len() as f64 / mins
+        }
+    };
+    Ok(Workload {
+        prompt_tokens: p as f64 / n as f64,
+        completion_tokens: c as f64 / n as f64,
+        cached_tokens: k as f64 / n as f64,
+        rpm,
+    })
 }

@@ -18,7 +18,7 @@ pub fn run(args: PtuArgs) -> anyhow::Result<ExitCode> {
         None => PtuTable::builtin(),
     };
     let w = match &args.scenario {
-        Some(path) => scenario_workload(path, args.rpm)?,
+        Some(path) => super::plan::scenario_workload(path, args.rpm)?,
         None => {
             let (Some(p), Some(c), Some(rpm)) =
                 (args.prompt_tokens, args.completion_tokens, args.rpm)
@@ -53,54 +53,6 @@ pub fn run(args: PtuArgs) -> anyhow::Result<ExitCode> {
         print!("{}", super::plan::format_plan(&plan));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The workload of a recorded scenario: average tokens of its answered calls, and its rate
-/// (calls ÷ the minutes between the first and last start), unless `rpm` is given.
-pub fn scenario_workload(path: &std::path::Path, rpm: Option<f64>) -> anyhow::Result<Workload> {
-    let loaded = crate::engine::capture::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut n = 0u64;
-    let (mut p, mut c, mut k) = (0u64, 0u64, 0u64);
-    let mut starts = Vec::new();
-    for call in &loaded.calls {
-        if let Ok(t) = humantime::parse_rfc3339(&call.started) {
-            starts.push(t);
-        }
-        if let Some(u) = call.record.usage {
-            n += 1;
-            p += u.prompt_tokens;
-            c += u.completion_tokens;
-            k += u.cached_tokens;
-        }
-    }
-    if n == 0 {
-        bail!(
-            "{}: no call with token usage to take a shape from",
-            path.display()
-        );
-    }
-    let rpm = match rpm {
-        Some(r) => r,
-        None => {
-            let (Some(a), Some(b)) = (starts.iter().min(), starts.iter().max()) else {
-                bail!("{}: no start times; pass --rpm", path.display());
-            };
-            let mins = b.duration_since(*a).unwrap_or_default().as_secs_f64() / 60.0;
-            if mins <= 0.0 {
-                bail!(
-                    "{}: all calls started at once, so no rate can be measured; pass --rpm",
-                    path.display()
-                );
-            }
-            starts.len() as f64 / mins
-        }
-    };
-    Ok(Workload {
-        prompt_tokens: p as f64 / n as f64,
-        completion_tokens: c as f64 / n as f64,
-        cached_tokens: k as f64 / n as f64,
-        rpm,
-    })
 }
 
 pub fn format_text(e: &PtuEstimate) -> String {

@@ -72,10 +72,10 @@ fn fill_defaults(entry: &mut Value) {
 /// RFC 3339 UTC (`…Z`) from a HAR time, which may carry an offset (`+02:00`).
 fn utc(started: &str) -> Option<String> {
     let s = started.trim();
-    if let Ok(t) = humantime::parse_rfc3339_weak(s.trim_end_matches('Z')) {
-        if s.ends_with('Z') || !has_offset(s) {
-            return Some(rfc3339(t));
-        }
+    if let Ok(t) = humantime::parse_rfc3339_weak(s.trim_end_matches('Z'))
+        && (s.ends_with('Z') || !has_offset(s))
+    {
+        return Some(rfc3339(t));
     }
     let (local, sign, off) = split_offset(s)?;
     let t = humantime::parse_rfc3339_weak(local).ok()?;

@@ -123,12 +123,15 @@ pub struct Compare {
     pub editor: Option<Editor>,
     /// Rows of answer visible at the last render (for paging).
     page_rows: u16,
+    /// The data-set case the columns run (0 for a set without cases).
+    case: usize,
 }
 
 impl Compare {
     pub fn new(set: VariantSet) -> Self {
         let n = set.variants.len();
         Compare {
+            case: 0,
             set,
             calls: vec![None; n],
             selected: 0,
@@ -212,7 +215,14 @@ impl Compare {
     ) -> Vec<(CallId, CallSpec)> {
         let mut out = Vec::new();
         self.scroll = 0;
-        for (i, v) in self.set.variants.iter().enumerate() {
+        let case = self.set.case(self.case);
+        let filled: Vec<Variant> = self
+            .set
+            .variants
+            .iter()
+            .map(|v| v.for_case(&case))
+            .collect();
+        for (i, v) in filled.iter().enumerate() {
             let id = *next_id;
             *next_id += 1;
             let d = v.deployment_or(deployment);
@@ -286,8 +296,49 @@ impl Compare {
             }
             CompareAction::Baseline => self.set.baseline = self.selected,
             CompareAction::Remove => self.remove(),
+            CompareAction::PrevCase | CompareAction::NextCase => {
+                let n = self.set.case_count();
+                if n < 2 || !self.in_flight().is_empty() {
+                    return Handled::Ignored;
+                }
+                self.case = if a == CompareAction::NextCase {
+                    (self.case + 1) % n
+                } else {
+                    (self.case + n - 1) % n
+                };
+                // The answers shown were for another case.
+                self.calls = vec![None; self.set.variants.len()];
+                self.scroll = 0;
+            }
         }
         Handled::Consumed
+    }
+
+    /// The case the columns run, 0-based, and how many there are.
+    pub fn case_index(&self) -> (usize, usize) {
+        (self.case, self.set.case_count())
+    }
+
+    /// Column `i`'s assertions on its finished call for the shown case: (passed, checked,
+    /// the first failure, judges left to `aoai compare`). `None` before it ended or when the
+    /// column asserts nothing.
+    pub fn verdict(&self, i: usize) -> Option<(usize, usize, Option<String>, usize)> {
+        let rec = self.record(i)?;
+        let case = self.set.case(self.case);
+        let asserts = self.set.variants.get(i)?.asserts_for(&case);
+        if asserts.is_empty() {
+            return None;
+        }
+        let (judges, plain): (Vec<_>, Vec<_>) = asserts
+            .iter()
+            .partition(|a| matches!(a, crate::domain::eval::assert::Assertion::Judge(_)));
+        let checks: Vec<_> = plain.iter().map(|a| a.check(rec, None)).collect();
+        let passed = checks.iter().filter(|c| c.passed).count();
+        let first = checks
+            .iter()
+            .find(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.kind, c.message));
+        Some((passed, checks.len(), first, judges.len()))
     }
 
     /// A copy of the selected column, placed after the last one and selected.
@@ -388,8 +439,18 @@ impl Compare {
         } else {
             String::new()
         };
+        let cases = self.set.case_count();
+        let case = if cases > 1 {
+            format!(
+                " · case {}/{cases} {} ([ ])",
+                self.case + 1,
+                self.set.case(self.case).label
+            )
+        } else {
+            String::new()
+        };
         let title = format!(
-            " Compare{} · baseline {} · columns {}–{} of {n}{state}",
+            " Compare{} · baseline {} · columns {}–{} of {n}{case}{state}",
             self.set
                 .name
                 .as_ref()
@@ -521,6 +582,18 @@ impl Compare {
                     && let Some(e) = &r.error
                 {
                     head.push(Line::styled(ellipsize(&e.to_string(), w), theme.error));
+                }
+                if let Some((passed, total, first, judges)) = self.verdict(i) {
+                    let judged = if judges > 0 {
+                        format!(" (+{judges} judge: aoai compare)")
+                    } else {
+                        String::new()
+                    };
+                    let (text, style) = match first {
+                        None => (format!("✓ {passed}/{total} pass{judged}"), theme.ok),
+                        Some(f) => (format!("✗ {passed}/{total} · {f}"), theme.error),
+                    };
+                    head.push(Line::styled(ellipsize(&text, w), style));
                 }
             }
         }

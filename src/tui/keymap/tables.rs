@@ -666,6 +666,8 @@ pub enum CompareAction {
     Baseline,
     Remove,
     Cancel,
+    PrevCase,
+    NextCase,
 }
 
 /// The Compare screen (columns of variants).
@@ -738,6 +740,8 @@ pub const COMPARE: &[Binding<CompareAction>] = &[
         "cancel run",
         false,
     ),
+    b(&[ch('[')], CompareAction::PrevCase, "previous case", false),
+    b(&[ch(']')], CompareAction::NextCase, "next case", false),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
