@@ -218,6 +218,19 @@ pub fn call_span(
     }
 }
 
+/// The final status, region and request id, as every span carries them.
+fn response_attrs(a: &mut Attrs, status: Option<u16>, region: Option<&str>, id: Option<&str>) {
+    if let Some(st) = status {
+        a.push(("http.response.status_code", AttrValue::Int(st as i64)));
+    }
+    if let Some(r) = region {
+        a.push(("azure.region", s(r)));
+    }
+    if let Some(id) = id {
+        a.push(("azure.request_id", s(id)));
+    }
+}
+
 /// Azure figures of the call (the final attempt's headers).
 fn azure_attrs(a: &mut Attrs, req: &RecordedRequest, rec: &CallRecord) {
     a.push(("azure.api", s(req.api.as_str())));
@@ -226,15 +239,12 @@ fn azure_attrs(a: &mut Attrs, req: &RecordedRequest, rec: &CallRecord) {
     if let Some(v) = &req.api_version {
         a.push(("azure.api_version", s(v.clone())));
     }
-    if let Some(st) = rec.status {
-        a.push(("http.response.status_code", AttrValue::Int(st as i64)));
-    }
-    if let Some(r) = &rec.region {
-        a.push(("azure.region", s(r.clone())));
-    }
-    if let Some(id) = &rec.request_id {
-        a.push(("azure.request_id", s(id.clone())));
-    }
+    response_attrs(
+        a,
+        rec.status,
+        rec.region.as_deref(),
+        rec.request_id.as_deref(),
+    );
     for (name, header) in [
         ("azure.apim_request_id", "apim-request-id"),
         ("azure.client_request_id", "x-ms-client-request-id"),
@@ -458,15 +468,12 @@ pub fn embeddings_plan(
     }
     a.push(("azure.api", s(rec.api.as_str())));
     a.push(("azure.embeddings.inputs", int(spec.inputs.len() as u64)));
-    if let Some(st) = rec.status {
-        a.push(("http.response.status_code", AttrValue::Int(st as i64)));
-    }
-    if let Some(r) = &rec.region {
-        a.push(("azure.region", s(r.clone())));
-    }
-    if let Some(id) = &rec.request_id {
-        a.push(("azure.request_id", s(id.clone())));
-    }
+    response_attrs(
+        &mut a,
+        rec.status,
+        rec.region.as_deref(),
+        rec.request_id.as_deref(),
+    );
     if let Some(v) = rec.ratelimit.remaining_tokens {
         a.push(("azure.ratelimit.remaining_tokens", int(v)));
     }

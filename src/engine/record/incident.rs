@@ -207,15 +207,12 @@ fn overview(out: &mut String, loaded: &Loaded, report: &Report) {
         t.usage.completion_tokens,
         t.usage.reasoning_tokens
     );
-    let unpriced = if t.unpriced_calls > 0 {
-        format!(
-            " ({} unpriced)",
-            plural(t.unpriced_calls as u64, "call", "calls")
-        )
-    } else {
-        String::new()
-    };
-    let _ = writeln!(out, "- **Cost:** ${:.6}{unpriced}", t.cost_usd);
+    let _ = writeln!(
+        out,
+        "- **Cost:** ${:.6}{}",
+        t.cost_usd,
+        super::report::unpriced_note(t)
+    );
     let p = |x: &crate::domain::rank::Percentiles| {
         format!(
             "p50 {} · p95 {} · max {}",

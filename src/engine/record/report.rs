@@ -292,6 +292,18 @@ fn pct(part: u64, whole: u64) -> String {
     }
 }
 
+/// ` (N calls on unpriced models not included)` after a cost total, or nothing.
+pub fn unpriced_note(t: &Totals) -> String {
+    if t.unpriced_calls > 0 {
+        format!(
+            " ({} on unpriced models not included)",
+            plural(t.unpriced_calls as u64, "call", "calls")
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// The report as text for a terminal.
 pub fn render_text(r: &Report) -> String {
     let mut out = String::new();
@@ -353,15 +365,7 @@ pub fn render_text(r: &Report) -> String {
         t.usage.reasoning_tokens,
         t.usage.total_tokens
     ));
-    let unpriced = if t.unpriced_calls > 0 {
-        format!(
-            " ({} on unpriced models not included)",
-            plural(t.unpriced_calls as u64, "call", "calls")
-        )
-    } else {
-        String::new()
-    };
-    out.push_str(&format!("Cost: ${:.6}{unpriced}\n", t.cost_usd));
+    out.push_str(&format!("Cost: ${:.6}{}\n", t.cost_usd, unpriced_note(t)));
     let p = |x: &Percentiles| {
         format!(
             "p50 {} · p95 {} · max {} (n={})",
