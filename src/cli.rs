@@ -10,12 +10,14 @@ use crate::domain::retry::RetryPolicy;
 use crate::engine::connect::ConnectOptions;
 
 mod proxy;
+mod shell;
 pub use proxy::ProxyArgs;
+pub use shell::CompletionsArgs;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "aoai",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AOAI_COMMIT"), ")"),
     about = "Terminal operator console for Azure OpenAI and Azure AI Foundry deployments"
 )]
 pub struct Cli {
@@ -97,6 +99,10 @@ pub enum Command {
     /// Forward an application's calls to Azure (or the simulator), measuring and recording
     /// each one; inject faults on request (docs/proxy.md).
     Proxy(ProxyArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `aoai man > ~/.local/share/man/man1/aoai.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Args)]

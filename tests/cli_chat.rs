@@ -494,3 +494,58 @@ async fn sigint_with_json_prints_the_record_with_outcome_cancelled() {
     assert!(!v["headers"].as_array().unwrap().is_empty(), "{v}");
     assert_eq!(v["error"]["kind"], "cancelled", "{v}");
 }
+
+/// `aoai --version` names the commit; completions are valid bash (checked by bash itself);
+/// the man page is roff that man renders.
+#[test]
+fn version_completions_and_man_page() {
+    let out = aoai().arg("--version").output().unwrap();
+    let version = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        version.starts_with(&format!("aoai {} (", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Some(h) = head.ok().filter(|h| h.status.success()) {
+        let commit = String::from_utf8_lossy(&h.stdout).trim().to_string();
+        assert!(version.contains(&commit), "{version} names {commit}");
+    }
+
+    let out = aoai().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("_aoai()") && script.contains("replay") && script.contains("--what-if")
+    );
+    let dir = std::env::temp_dir().join(format!("aoai-completions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("aoai.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["zsh", "fish", "powershell"] {
+        let out = aoai().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{shell}");
+    }
+    let out = aoai().args(["completions", "tcsh"]).output().unwrap();
+    assert!(!out.status.success(), "an unknown shell is a usage error");
+
+    let out = aoai().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let roff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        roff.contains(".TH aoai 1") && roff.contains("completions"),
+        "{roff}"
+    );
+}

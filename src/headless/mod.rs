@@ -12,6 +12,7 @@ pub mod proxy;
 pub mod ptu;
 pub mod quota;
 pub mod replay;
+pub mod shell;
 pub mod sim;
 
 /// An error as printed on stderr: the chain of causes joined with `: `, each said once. A
