@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use super::cost::PriceTable;
-use super::ptu::{DeploymentType, PtuEstimate, PtuTable, Workload};
+use super::ptu::{DeploymentType, PtuError, PtuEstimate, PtuTable, Workload};
 
 /// Hours in a billing month, as Azure's calculator counts them.
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -91,11 +91,19 @@ pub fn plan(
     prices: &PriceTable,
     ptus: &PtuTable,
 ) -> CostPlan {
+    plan_of(model, kind, w, prices, ptus.estimate(model, kind, w))
+}
+
+/// [`plan`] for a PTU estimate already made (`ptus.estimate(model, kind, w)`).
+pub fn plan_of(
+    model: &str,
+    kind: DeploymentType,
+    w: &Workload,
+    prices: &PriceTable,
+    estimate: Result<PtuEstimate, PtuError>,
+) -> CostPlan {
     let per_request = payg_per_request(prices, model, w);
-    let (ptu, ptu_note) = match (
-        ptus.estimate(model, kind, w),
-        prices.ptu_price(kind.as_str()),
-    ) {
+    let (ptu, ptu_note) = match (estimate, prices.ptu_price(kind.as_str())) {
         (Err(e), _) => (None, Some(e.to_string())),
         (Ok(_), None) => (
             None,

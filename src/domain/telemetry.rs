@@ -86,18 +86,20 @@ pub fn server_of(endpoint: &str) -> Option<(String, u16)> {
 
 /// `error.type`: the HTTP status when there was one, else the error kind.
 pub fn error_type(rec: &CallRecord) -> Option<String> {
-    let e = rec.error.as_ref()?;
-    if let Some(s) = e.status.or(rec.status).filter(|s| *s >= 400) {
-        return Some(s.to_string());
+    Some(error_type_of(rec.error.as_ref()?, rec.status))
+}
+
+/// `error.type` of an error, given the final status of its call.
+fn error_type_of(e: &super::call::CallError, status: Option<u16>) -> String {
+    if let Some(s) = e.status.or(status).filter(|s| *s >= 400) {
+        return s.to_string();
     }
-    Some(
-        match &e.kind {
-            // The semantic conventions' name for a throttled call is its status.
-            ErrorKind::Throttled => "429",
-            k => super::stats::kind_name(k),
-        }
-        .to_string(),
-    )
+    match &e.kind {
+        // The semantic conventions' name for a throttled call is its status.
+        ErrorKind::Throttled => "429",
+        k => super::stats::kind_name(k),
+    }
+    .to_string()
 }
 
 fn ms(v: f64) -> Duration {
@@ -449,11 +451,7 @@ pub fn embeddings_plan(
         base.push(("server.port", AttrValue::Int(port as i64)));
     }
     if let Some(e) = &rec.error {
-        let t = match e.status.or(rec.status).filter(|s| *s >= 400) {
-            Some(st) => st.to_string(),
-            None => super::stats::kind_name(&e.kind).to_string(),
-        };
-        base.push(("error.type", s(t)));
+        base.push(("error.type", s(error_type_of(e, rec.status))));
     }
     let mut a = base.clone();
     a.push((

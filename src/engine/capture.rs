@@ -36,15 +36,10 @@ pub fn for_each_summary(
         return record::for_each_summary(path, each);
     }
     let loaded = read_har(path)?;
-    let mut warnings = loaded.warnings;
-    for (i, c) in loaded.calls.into_iter().enumerate() {
-        match serde_json::to_value(&c).and_then(serde_json::from_value::<CallSummary>) {
-            Ok(s) => each(s),
-            Err(e) => warnings.push(LineWarning {
-                line: 0,
-                message: format!("call {}: {e}", i + 1),
-            }),
-        }
-    }
-    Ok((loaded.header, warnings))
+    loaded
+        .calls
+        .iter()
+        .map(CallSummary::from)
+        .for_each(&mut each);
+    Ok((loaded.header, loaded.warnings))
 }

@@ -21,16 +21,17 @@ pub struct WhatIf {
     pub recorded_usd: Option<f64>,
 }
 
-/// The plans of a recorded file's workload (its average shape and rate) on `models`.
+/// The plans of a recorded file's workload (its average shape and rate) on `models`; `path`
+/// names the file in errors.
 pub fn what_if(
     path: &Path,
+    calls: &[crate::domain::scenario::ScenarioCall],
     models: &[String],
     kind: DeploymentType,
     prices: &PriceTable,
 ) -> anyhow::Result<(Workload, Vec<WhatIf>)> {
-    let w = scenario_workload(path, None)?;
-    let loaded = crate::engine::capture::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let usages: Vec<Usage> = loaded.calls.iter().filter_map(|c| c.record.usage).collect();
+    let w = scenario_workload(path, calls, None)?;
+    let usages: Vec<Usage> = calls.iter().filter_map(|c| c.record.usage).collect();
     let ptus = PtuTable::builtin();
     let plans = models
         .iter()
@@ -118,14 +119,18 @@ pub fn format_what_if(w: &Workload, plans: &[WhatIf]) -> String {
     s
 }
 
-/// The workload of a recorded scenario: average tokens of its answered calls, and its rate
-/// (calls ÷ the minutes between the first and last start), unless `rpm` is given.
-pub fn scenario_workload(path: &std::path::Path, rpm: Option<f64>) -> anyhow::Result<Workload> {
-    let loaded = crate::engine::capture::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+/// The workload of a recorded file's calls (`path` names it in errors): average tokens of
+/// its answered calls, and its rate (calls ÷ the minutes between the first and last start),
+/// unless `rpm` is given.
+pub fn scenario_workload(
+    path: &Path,
+    calls: &[crate::domain::scenario::ScenarioCall],
+    rpm: Option<f64>,
+) -> anyhow::Result<Workload> {
     let mut n = 0u64;
     let (mut p, mut c, mut k) = (0u64, 0u64, 0u64);
     let mut starts = Vec::new();
-    for call in &loaded.calls {
+    for call in calls {
         if let Ok(t) = humantime::parse_rfc3339(&call.started) {
             starts.push(t);
         }

@@ -18,7 +18,10 @@ pub fn run(args: PtuArgs) -> anyhow::Result<ExitCode> {
         None => PtuTable::builtin(),
     };
     let w = match &args.scenario {
-        Some(path) => super::plan::scenario_workload(path, args.rpm)?,
+        Some(path) => {
+            let loaded = crate::engine::capture::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            super::plan::scenario_workload(path, &loaded.calls, args.rpm)?
+        }
         None => {
             let (Some(p), Some(c), Some(rpm)) =
                 (args.prompt_tokens, args.completion_tokens, args.rpm)
@@ -43,7 +46,13 @@ pub fn run(args: PtuArgs) -> anyhow::Result<ExitCode> {
         }
         None => crate::domain::cost::PriceTable::builtin(),
     };
-    let plan = crate::domain::plan::plan(&args.model, args.deployment_type, &w, &prices, &table);
+    let plan = crate::domain::plan::plan_of(
+        &args.model,
+        args.deployment_type,
+        &w,
+        &prices,
+        Ok(e.clone()),
+    );
     if args.json {
         let mut v = serde_json::to_value(&e)?;
         v["cost"] = serde_json::to_value(&plan)?;

@@ -120,22 +120,31 @@ fn prices(args: &ReplayArgs) -> anyhow::Result<PriceTable> {
 fn report(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let prices = prices(args)?;
     let mut builder = ReportBuilder::new(&prices);
-    let (_header, warnings) =
-        crate::engine::capture::for_each_summary(&args.file, |c| builder.add(c))?;
+    // The report alone streams summaries; `--what-if` needs the calls, so the file is read
+    // whole once for both.
+    let (warnings, what_if) = if args.what_if.is_empty() {
+        let (_header, warnings) =
+            crate::engine::capture::for_each_summary(&args.file, |c| builder.add(c))?;
+        (warnings, None)
+    } else {
+        let loaded = crate::engine::capture::load(&args.file)?;
+        loaded
+            .calls
+            .iter()
+            .for_each(|c| builder.add(crate::engine::record::report::CallSummary::from(c)));
+        let plans = super::plan::what_if(
+            &args.file,
+            &loaded.calls,
+            &args.what_if,
+            args.deployment_type,
+            &prices,
+        )?;
+        (loaded.warnings, Some(plans))
+    };
     for w in &warnings {
         eprintln!("{}: {w}", args.file.display());
     }
     let report = builder.finish();
-    let what_if = if args.what_if.is_empty() {
-        None
-    } else {
-        Some(super::plan::what_if(
-            &args.file,
-            &args.what_if,
-            args.deployment_type,
-            &prices,
-        )?)
-    };
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = serde_json::to_value(&report)?;

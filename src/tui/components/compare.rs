@@ -125,6 +125,20 @@ pub struct Compare {
     page_rows: u16,
     /// The data-set case the columns run (0 for a set without cases).
     case: usize,
+    /// Each column's assertions on its last finished call (parallel to `calls`), checked once
+    /// when the call ends rather than on every frame.
+    verdicts: Vec<Option<Verdict>>,
+}
+
+/// A column's assertions on its finished call for the shown case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub passed: usize,
+    pub checked: usize,
+    /// `kind: message` of the first failed assertion.
+    pub first_failure: Option<String>,
+    /// Judge assertions, graded by `aoai compare` only.
+    pub judges: usize,
 }
 
 impl Compare {
@@ -134,6 +148,7 @@ impl Compare {
             case: 0,
             set,
             calls: vec![None; n],
+            verdicts: vec![None; n],
             selected: 0,
             scroll: 0,
             editor: None,
@@ -235,6 +250,7 @@ impl Compare {
             let mut call = LiveCall::new(id, d, params.api, v.user.as_deref().unwrap_or(""), now);
             call.wire_api = wire_api;
             self.calls[i] = Some(call);
+            self.verdicts[i] = None;
             out.push((id, spec));
         }
         out
@@ -242,13 +258,21 @@ impl Compare {
 
     /// Progress of one of this screen's calls; returns whether anything visible changed.
     pub fn on_call(&mut self, id: CallId, msg: CallMsg, now: Duration) -> bool {
-        let Some(c) = self.calls.iter_mut().flatten().find(|c| c.id == id) else {
+        let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.id == id))
+        else {
+            return false;
+        };
+        let Some(c) = self.calls[i].as_mut() else {
             return false;
         };
         match msg {
             CallMsg::Event(ev) => c.apply(ev, now),
             CallMsg::Finished(rec) => {
                 c.finish(*rec, now);
+                self.verdicts[i] = self.verdict_of(i);
                 true
             }
         }
@@ -308,21 +332,16 @@ impl Compare {
                 };
                 // The answers shown were for another case.
                 self.calls = vec![None; self.set.variants.len()];
+                self.verdicts = vec![None; self.set.variants.len()];
                 self.scroll = 0;
             }
         }
         Handled::Consumed
     }
 
-    /// The case the columns run, 0-based, and how many there are.
-    pub fn case_index(&self) -> (usize, usize) {
-        (self.case, self.set.case_count())
-    }
-
-    /// Column `i`'s assertions on its finished call for the shown case: (passed, checked,
-    /// the first failure, judges left to `aoai compare`). `None` before it ended or when the
-    /// column asserts nothing.
-    pub fn verdict(&self, i: usize) -> Option<(usize, usize, Option<String>, usize)> {
+    /// Column `i`'s assertions on its finished call for the shown case; `None` before it
+    /// ended or when the column asserts nothing.
+    fn verdict_of(&self, i: usize) -> Option<Verdict> {
         let rec = self.record(i)?;
         let case = self.set.case(self.case);
         let asserts = self.set.variants.get(i)?.asserts_for(&case);
@@ -333,12 +352,15 @@ impl Compare {
             .iter()
             .partition(|a| matches!(a, crate::domain::eval::assert::Assertion::Judge(_)));
         let checks: Vec<_> = plain.iter().map(|a| a.check(rec, None)).collect();
-        let passed = checks.iter().filter(|c| c.passed).count();
-        let first = checks
-            .iter()
-            .find(|c| !c.passed)
-            .map(|c| format!("{}: {}", c.kind, c.message));
-        Some((passed, checks.len(), first, judges.len()))
+        Some(Verdict {
+            passed: checks.iter().filter(|c| c.passed).count(),
+            checked: checks.len(),
+            first_failure: checks
+                .iter()
+                .find(|c| !c.passed)
+                .map(|c| format!("{}: {}", c.kind, c.message)),
+            judges: judges.len(),
+        })
     }
 
     /// A copy of the selected column, placed after the last one and selected.
@@ -353,6 +375,7 @@ impl Compare {
         let copy = self.set.variants[self.selected].duplicate(format!("v{n}"));
         self.set.variants.push(copy);
         self.calls.push(None);
+        self.verdicts.push(None);
         self.selected = self.set.variants.len() - 1;
     }
 
@@ -363,6 +386,7 @@ impl Compare {
         }
         self.set.variants.remove(i);
         self.calls.remove(i);
+        self.verdicts.remove(i);
         if self.set.baseline == i {
             self.set.baseline = 0;
         } else if self.set.baseline > i {
@@ -583,13 +607,14 @@ impl Compare {
                 {
                     head.push(Line::styled(ellipsize(&e.to_string(), w), theme.error));
                 }
-                if let Some((passed, total, first, judges)) = self.verdict(i) {
-                    let judged = if judges > 0 {
-                        format!(" (+{judges} judge: aoai compare)")
+                if let Some(v) = self.verdicts.get(i).and_then(Option::as_ref) {
+                    let (passed, total) = (v.passed, v.checked);
+                    let judged = if v.judges > 0 {
+                        format!(" (+{} judge: aoai compare)", v.judges)
                     } else {
                         String::new()
                     };
-                    let (text, style) = match first {
+                    let (text, style) = match &v.first_failure {
                         None => (format!("✓ {passed}/{total} pass{judged}"), theme.ok),
                         Some(f) => (format!("✗ {passed}/{total} · {f}"), theme.error),
                     };

@@ -124,7 +124,7 @@ pub fn lines(
                 theme.muted,
             ));
             // PAYG at this rate against a month's reservation of these PTUs.
-            let p = crate::domain::plan::plan(&w.model, w.kind, wl, prices, table);
+            let p = crate::domain::plan::plan_of(&w.model, w.kind, wl, prices, Ok(e));
             if let (Some(payg), Some(t)) = (p.payg_month_usd, &p.ptu) {
                 let be = t
                     .reserved_month
