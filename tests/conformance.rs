@@ -8,7 +8,9 @@
 //! Each chat recording is served three ways: with its recorded headers, without a
 //! content-type (recorders and gateways drop it) and with a wrong one, in chunks cut at event
 //! boundaries and at arbitrary bytes. The Responses API recordings (9x) are served the same
-//! three ways to the client speaking the Responses API (`--wire-api responses`).
+//! three ways to the client speaking the Responses API (`--wire-api responses`). The same
+//! recordings wrapped in a HAR must read back the same through the HAR import (the proxy's
+//! reading of a response).
 
 mod common;
 
@@ -881,4 +883,63 @@ async fn the_client_times_the_reasoning_summary_of_recording_99_apart() {
     );
     assert!(s <= t, "summary at {s} ms, first answer token at {t} ms");
     assert!(rec.usage.unwrap().reasoning_tokens > 0);
+}
+
+/// Every chat and Responses recording, wrapped in a HAR entry as devtools or mitmproxy would
+/// write it, reads back (through the HAR import, i.e. the proxy's tap) to what the recording
+/// says: status, text, finish reason, tool calls, usage, model, errors.
+#[test]
+fn recordings_read_from_a_har() {
+    let picked: Vec<_> = fixtures()
+        .into_iter()
+        .filter(|(_, f)| is_chat(f) || is_responses(f))
+        .collect();
+    let entries: Vec<Value> = picked
+        .iter()
+        .map(|(_, f)| {
+            let mut body = f.request.body.clone().unwrap_or_else(|| serde_json::json!({}));
+            if f.request.stream {
+                body["stream"] = Value::Bool(true);
+            }
+            let headers: Vec<Value> = f
+                .response
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    serde_json::json!({"name": k, "value": v.as_str().map_or(v.to_string(), String::from)})
+                })
+                .collect();
+            serde_json::json!({
+                "startedDateTime": "2026-03-31T13:12:42.000Z", "time": 120.0,
+                "request": {"method": "POST",
+                    "url": format!("https://contoso.openai.azure.com{}", f.request.path),
+                    "httpVersion": "HTTP/1.1", "cookies": [], "queryString": [], "headersSize": -1,
+                    "headers": [{"name": "api-key", "value": "sk-HAR-CONFORMANCE"}],
+                    "postData": {"mimeType": "application/json", "text": body.to_string()}},
+                "response": {"status": f.response.status, "statusText": "", "httpVersion": "HTTP/1.1",
+                    "cookies": [], "headers": headers, "redirectURL": "", "headersSize": -1, "bodySize": -1,
+                    "content": {"size": f.response.body.len(), "text": f.response.body}},
+                "cache": {}, "timings": {"send": 0.5, "wait": 40.0, "receive": 79.5}
+            })
+        })
+        .collect();
+    let har = serde_json::json!({"log": {"version": "1.2",
+        "creator": {"name": "conformance", "version": "1"}, "entries": entries}});
+    let loaded = aoai::engine::har::import::read_har(har.to_string().as_bytes()).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.calls.len(), picked.len());
+    let mut failures = Vec::new();
+    for ((p, f), c) in picked.iter().zip(&loaded.calls) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        for m in mismatches(f, &c.record) {
+            failures.push(format!("{name} [HAR]: {m}"));
+        }
+    }
+    assert!(picked.len() >= 25, "{} recordings", picked.len());
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    assert!(
+        !serde_json::to_string(&loaded.calls)
+            .unwrap()
+            .contains("sk-HAR-CONFORMANCE")
+    );
 }

@@ -270,6 +270,10 @@ pub struct CallRecord {
     pub events: Vec<SseEvent>,
 }
 
+/// The note on a stream that ended well without a usage chunk (whoever read it: the client,
+/// the proxy, a HAR import).
+pub const NO_USAGE_NOTE: &str = "the service sent no usage (token counts unknown)";
+
 /// One received event (or body) and when it arrived, in ms after the request was sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SseEvent {

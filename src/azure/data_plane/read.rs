@@ -351,7 +351,7 @@ impl ChatClient {
         }
         if end.state.usage.is_none() && end.error.is_none() {
             end.notes
-                .push("the service sent no usage (token counts unknown)".to_string());
+                .push(crate::domain::call::NO_USAGE_NOTE.to_string());
         }
     }
 }

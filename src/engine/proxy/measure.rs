@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::request::RequestMeta;
 use super::tap::Reading;
 use crate::domain::call::{
-    Attempt, CallError, CallRecord, ErrorKind, Marks, Outcome, Timings, WireApi,
+    Attempt, CallError, CallRecord, ErrorKind, Marks, NO_USAGE_NOTE, Outcome, Timings, WireApi,
     keep_response_header,
 };
 use crate::domain::cost::PriceTable;
@@ -112,6 +112,9 @@ pub fn record(e: Ended<'_>) -> CallRecord {
             None
         }
     });
+    if r.sse && usage.is_none() && error.is_none() {
+        notes.push(NO_USAGE_NOTE.to_string());
+    }
     if let Some(i) = injected {
         notes.push(format!("injected by the proxy: {i}"));
     }
