@@ -440,3 +440,22 @@ fn a_proxied_call_shows_on_the_traffic_screen() {
     assert!(s.contains("aoai-console/"), "the client's user-agent\n{s}");
     assert!(!s.contains("app-key-canary"), "the key is never shown\n{s}");
 }
+
+/// The bundled evaluation in the console: the set's answer rules configure the embedded
+/// simulator, Enter runs both columns, each column's judge grades its answer (a real
+/// structured-output call to the simulator) and the badge shows the score; `]` steps to the
+/// next case.
+#[test]
+fn the_bundled_evaluation_runs_its_judges_in_the_console() {
+    if !have_tmux() {
+        return;
+    }
+    let set = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/eval/set.toml");
+    let t = Tmux::start("eval", &console_cmd("", &format!("--compare {set}")));
+    t.wait_for("the Compare screen", |s| s.contains("case 1/3"));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("both columns judged", |s| s.matches("pass · judge").count() == 2);
+    assert!(s.contains("✓ 5/5 pass · judge") && s.contains("✓ 6/6 pass · judge"), "{s}");
+    t.keys(&["]"]);
+    t.wait_for("the next case", |s| s.contains("case 2/3") && s.contains("not run yet"));
+}

@@ -394,3 +394,118 @@ fn cases_step_and_each_column_shows_its_assertions_badge() {
     press(&mut a, KeyCode::Char('['));
     assert!(screen(&mut a, 80, 24).contains("case 1/2"));
 }
+
+const JUDGED: &str = r#"
+name = "judged"
+[defaults]
+user = "What is a PTU?"
+assert = [{ type = "icontains", value = "ptu" }]
+judge = { rubric = "relevance", deployment = "grader", threshold = 4 }
+[[variant]]
+name = "plain"
+"#;
+
+/// A column's judge: started when the column's call ends (the same grading request
+/// `aoai compare` sends), pending on the badge, then its score; a low score fails the column.
+#[test]
+fn a_columns_judge_runs_when_its_call_ends_and_its_score_shows() {
+    let clock = ManualClock::default();
+    let mut a = app(&clock);
+    a.open_compare(VariantSet::from_toml_str(JUDGED).unwrap());
+    let [Effect::StartCall { id, .. }] = press(&mut a, KeyCode::Enter)[..] else {
+        panic!("one column call")
+    };
+    finished(
+        &mut a,
+        id,
+        "gpt-4o",
+        "A PTU is a provisioned throughput unit.",
+        200.0,
+        900.0,
+        12,
+        9,
+    );
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("judging 1"), "{s}");
+    let judge = |a: &mut App, text: &str| {
+        let c = a.compare().unwrap();
+        let judge_id = *c.in_flight().first().expect("the judge is in flight");
+        let rec = CallRecord {
+            id: judge_id,
+            deployment: "grader".into(),
+            status: Some(200),
+            text: text.into(),
+            ..Default::default()
+        };
+        a.handle(AppEvent::Call(judge_id, CallMsg::Finished(Box::new(rec))));
+    };
+    judge(&mut a, r#"{"score": 5, "reason": "on topic"}"#);
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("✓ 2/2 pass · judge 5.0"), "{s}");
+    assert!(a.compare().unwrap().in_flight().is_empty());
+
+    // Run again: this time the judge gives 2, under the threshold of 4.
+    let [Effect::StartCall { id, .. }] = press(&mut a, KeyCode::Enter)[..] else {
+        panic!("one column call")
+    };
+    finished(
+        &mut a,
+        id,
+        "gpt-4o",
+        "A PTU is a provisioned throughput unit.",
+        200.0,
+        900.0,
+        12,
+        9,
+    );
+    judge(&mut a, r#"{"score": 2, "reason": "vague"}"#);
+    let v = a.compare().unwrap().verdict(0).unwrap().clone();
+    assert_eq!((v.passed, v.checked, v.scores.clone()), (1, 2, vec![2]));
+    assert!(v.first_failure.unwrap().starts_with("judge"));
+}
+
+/// The judge's call is the grading request: not streamed, structured output, sent to the
+/// judge's deployment; Esc cancels it and the column says so.
+#[test]
+fn a_judge_call_is_the_grading_request_and_esc_cancels_it() {
+    let clock = ManualClock::default();
+    let mut a = app(&clock);
+    a.open_compare(VariantSet::from_toml_str(JUDGED).unwrap());
+    let [Effect::StartCall { id, .. }] = press(&mut a, KeyCode::Enter)[..] else {
+        panic!("one column call")
+    };
+    let rec = CallRecord {
+        id,
+        deployment: "gpt-4o".into(),
+        status: Some(200),
+        text: "A PTU is a provisioned throughput unit.".into(),
+        ..Default::default()
+    };
+    let effects = a.handle(AppEvent::Call(id, CallMsg::Finished(Box::new(rec))));
+    let [
+        Effect::StartCall {
+            id: judge_id, spec, ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("the judge starts: {effects:?}")
+    };
+    assert_eq!(spec.deployment, "grader");
+    assert!(!spec.stream);
+    assert_eq!(
+        spec.request.extra["response_format"]["json_schema"]["name"],
+        "grade"
+    );
+    let question = spec.request.messages.last().unwrap().text();
+    assert!(question.contains("What is a PTU?") && question.contains("provisioned throughput"));
+    // A case step waits for the judge; Esc cancels it.
+    let effects = press(&mut a, KeyCode::Esc);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelCall(i) if i == judge_id)),
+        "{effects:?}"
+    );
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("✗ 1/2") && s.contains("cancelled"), "{s}");
+}

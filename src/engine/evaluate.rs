@@ -66,35 +66,33 @@ pub async fn evaluate(
     for (vi, v) in set.variants.iter().enumerate() {
         let mut per_slot = Vec::new();
         for (ci, case) in cases.iter().enumerate() {
-            let asserts = v.asserts_for(case);
-            let question = v.for_case(case).question();
             for r in 0..repeat {
                 let slot = ci * repeat + r;
-                let mut g = Vec::new();
                 let rec = records.get(vi).and_then(|rs| rs.get(slot));
-                for a in &asserts {
-                    let Assertion::Judge(j) = a else { continue };
-                    let nth = g.len();
-                    g.push(None);
-                    let Some(rec) = rec.filter(|r| r.outcome == Outcome::Done) else {
-                        continue;
-                    };
-                    match j.request(&question, &rec.text, &case.fields) {
-                        Err(e) => g[nth] = Some(Err(e)),
-                        Ok(req) => {
-                            let deployment = j.deployment.clone().unwrap_or_else(|| {
-                                v.deployment_or(&plan.default_deployment).to_string()
-                            });
-                            let mut spec = CallSpec::new(&deployment, req);
-                            plan.max_tokens_field.normalise(&mut spec.request);
-                            spec.stream = false;
-                            spec.retry = plan.retry.clone();
-                            jobs.push(JudgeJob {
-                                variant: vi,
-                                slot,
-                                nth,
-                                spec,
-                            });
+                let judges = v
+                    .asserts_for(case)
+                    .iter()
+                    .filter(|a| matches!(a, Assertion::Judge(_)))
+                    .count();
+                let mut g: Vec<Slot> = vec![None; judges];
+                if let Some(rec) = rec.filter(|r| r.outcome == Outcome::Done) {
+                    for (nth, call) in v
+                        .grading_calls(case, rec, &plan.default_deployment)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        match call {
+                            Err(e) => g[nth] = Some(Err(e)),
+                            Ok(mut spec) => {
+                                plan.max_tokens_field.normalise(&mut spec.request);
+                                spec.retry = plan.retry.clone();
+                                jobs.push(JudgeJob {
+                                    variant: vi,
+                                    slot,
+                                    nth,
+                                    spec,
+                                });
+                            }
                         }
                     }
                 }
@@ -122,22 +120,7 @@ pub async fn evaluate(
         .buffer_unordered(plan.concurrency);
     let mut judged: Vec<(usize, CallRecord)> = Vec::new();
     while let Some((i, job, record)) = stream.next().await {
-        let grade = match record.outcome {
-            Outcome::Done => judge::parse(&record.text),
-            other => Err(format!(
-                "the judge's call {}{}",
-                match other {
-                    Outcome::Failed => "failed",
-                    Outcome::Throttled => "was throttled",
-                    Outcome::Cancelled => "was cancelled",
-                    Outcome::Done => "ended",
-                },
-                record
-                    .error
-                    .as_ref()
-                    .map_or(String::new(), |e| format!(": {e}"))
-            )),
-        };
+        let grade = judge::grade_of(&record);
         grades[job.variant][job.slot][job.nth] = Some(grade);
         judged.push((i, record));
     }

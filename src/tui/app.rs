@@ -163,6 +163,18 @@ impl App {
                 .into_iter()
                 .map(Effect::CancelCall)
                 .collect(),
+            CompareCommand::Judge => {
+                let params = &self.screens.chat.params;
+                compare
+                    .start_judges(&mut self.next_id, params)
+                    .into_iter()
+                    .map(|(id, spec)| Effect::StartCall {
+                        id,
+                        api: params.api,
+                        spec: Box::new(spec),
+                    })
+                    .collect()
+            }
         }
     }
 
@@ -313,7 +325,10 @@ impl App {
                 None => Handled::Ignored,
             });
             self.dirty |= handled != Handled::Ignored;
-            return vec![];
+            return match handled {
+                Handled::Command(c) => self.command(c),
+                _ => vec![],
+            };
         }
         // Unknown ids (never started here) are dropped; ended calls drop late events.
         let Some(call) = self.session.get_mut(id) else {

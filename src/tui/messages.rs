@@ -139,6 +139,8 @@ pub enum CompareCommand {
     Run,
     /// Cancel the columns' calls in flight.
     Cancel,
+    /// Start the judges' grading calls of the columns that have ended.
+    Judge,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

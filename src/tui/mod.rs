@@ -187,7 +187,13 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(crate::engine::compare::load(path)?),
         None => None,
     };
-    let conn = connect(&args.conn.options()).await?;
+    let mut options = args.conn.options();
+    // A set's `simulator` file (its answer rules) configures the embedded simulator, as
+    // `aoai compare` does.
+    if let (Some(path), Some(set)) = (&args.compare, &compare_set) {
+        options.sim_config = crate::engine::compare::sim_config(path, set)?;
+    }
+    let conn = connect(&options).await?;
     // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
     let deployment = conn.deployment(args.deployment.as_ref())?;
     // ARM: the simulator's, or real ARM when the profile names a subscription (Entra ID).

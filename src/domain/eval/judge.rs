@@ -222,6 +222,22 @@ pub struct Grade {
     pub reason: String,
 }
 
+/// The grade a judge's call gave: its answer read by [`parse`], or why there is none.
+pub fn grade_of(record: &crate::domain::call::CallRecord) -> Result<Grade, String> {
+    use crate::domain::call::Outcome;
+    let what = match record.outcome {
+        Outcome::Done => return parse(&record.text),
+        Outcome::Failed => "failed",
+        Outcome::Throttled => "was throttled",
+        Outcome::Cancelled => "was cancelled",
+    };
+    let why = record
+        .error
+        .as_ref()
+        .map_or(String::new(), |e| format!(": {e}"));
+    Err(format!("the judge's call {what}{why}"))
+}
+
 /// Reads a judge's answer: JSON with an integer `score` 1–5 and a `reason`.
 pub fn parse(text: &str) -> Result<Grade, String> {
     let v: Value = serde_json::from_str(text.trim()).map_err(|e| {

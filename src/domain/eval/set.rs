@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::assert::Assertion;
 use super::cases::Case;
 use super::template::{fill, placeholders};
+use crate::domain::call::{CallRecord, CallSpec};
 use crate::domain::compare::{CompareError, Variant, VariantSet};
 use crate::wire::ChatMessage;
 
@@ -75,6 +76,36 @@ impl Variant {
             .iter()
             .chain(case.asserts.iter())
             .map(|a| a.filled(&case.fields))
+            .collect()
+    }
+
+    /// The grading calls for this variant's answer `rec` to `case`: one per judge assertion,
+    /// in order (`Err`: that judge cannot be asked, e.g. its rubric's field is missing). Not
+    /// streamed; sent to the judge's deployment, else the variant's, else `deployment`.
+    /// `aoai compare` and the console's Compare screen both grade through this.
+    pub fn grading_calls(
+        &self,
+        case: &Case,
+        rec: &CallRecord,
+        deployment: &str,
+    ) -> Vec<Result<CallSpec, String>> {
+        let question = self.for_case(case).question();
+        self.asserts_for(case)
+            .iter()
+            .filter_map(|a| match a {
+                Assertion::Judge(j) => Some(j),
+                _ => None,
+            })
+            .map(|j| {
+                let req = j.request(&question, &rec.text, &case.fields)?;
+                let d = j
+                    .deployment
+                    .clone()
+                    .unwrap_or_else(|| self.deployment_or(deployment).to_string());
+                let mut spec = CallSpec::new(&d, req);
+                spec.stream = false;
+                Ok(spec)
+            })
             .collect()
     }
 }

@@ -21,6 +21,10 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::call_panel::{call_style, phase_text};
 use super::chat::Chat;
+use super::compare_editor::render_editor;
+pub use super::compare_editor::{Editor, FIELDS};
+pub use super::compare_eval::Verdict;
+use super::compare_eval::{BadgeKind, ColumnEval};
 use super::{block, ellipsize, put_line};
 use crate::domain::call::CallSpec;
 use crate::domain::call::{CallRecord, Outcome};
@@ -37,64 +41,6 @@ use crate::tui::theme::Theme;
 /// Terminal columns per variant column; at most [`MAX_SIDE_BY_SIDE`] side by side.
 pub const COLUMN_WIDTH: u16 = 40;
 pub const MAX_SIDE_BY_SIDE: usize = 4;
-
-/// The fields `e` edits, in Tab order.
-pub const FIELDS: [&str; 5] = ["user", "system", "max tokens", "temperature", "deployment"];
-
-/// Editing one column's fields.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Editor {
-    pub column: usize,
-    pub field: usize,
-    pub values: [String; 5],
-    pub error: Option<String>,
-}
-
-impl Editor {
-    fn of(column: usize, v: &Variant) -> Self {
-        Editor {
-            column,
-            field: 0,
-            values: [
-                v.user.clone().unwrap_or_default(),
-                v.system.clone().unwrap_or_default(),
-                v.max_tokens.map_or(String::new(), |n| n.to_string()),
-                v.temperature.map_or(String::new(), |t| t.to_string()),
-                v.deployment.clone().unwrap_or_default(),
-            ],
-            error: None,
-        }
-    }
-
-    /// Writes the values into `v`, or says which field is wrong.
-    fn apply(&self, v: &mut Variant) -> Result<(), String> {
-        let text = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
-        let max_tokens = match self.values[2].trim() {
-            "" => None,
-            s => Some(
-                s.parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(format!("max tokens: `{s}` is not a positive whole number"))?,
-            ),
-        };
-        let temperature = match self.values[3].trim() {
-            "" => None,
-            s => Some(
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|t| (0.0..=2.0).contains(t))
-                    .ok_or(format!("temperature: `{s}` is not between 0 and 2"))?,
-            ),
-        };
-        v.user = text(&self.values[0]);
-        v.system = text(&self.values[1]);
-        v.max_tokens = max_tokens;
-        v.temperature = temperature;
-        v.deployment = text(self.values[4].trim());
-        Ok(())
-    }
-}
 
 /// What the screen needs from the app.
 /// Why Run did not start the columns.
@@ -125,20 +71,9 @@ pub struct Compare {
     page_rows: u16,
     /// The data-set case the columns run (0 for a set without cases).
     case: usize,
-    /// Each column's assertions on its last finished call (parallel to `calls`), checked once
-    /// when the call ends rather than on every frame.
-    verdicts: Vec<Option<Verdict>>,
-}
-
-/// A column's assertions on its finished call for the shown case.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    pub passed: usize,
-    pub checked: usize,
-    /// `kind: message` of the first failed assertion.
-    pub first_failure: Option<String>,
-    /// Judge assertions, graded by `aoai compare` only.
-    pub judges: usize,
+    /// The checks of each column's last finished call (parallel to `calls`): assertions
+    /// checked once when the call ends, judges graded as their calls come back.
+    evals: Vec<Option<ColumnEval>>,
 }
 
 impl Compare {
@@ -148,7 +83,7 @@ impl Compare {
             case: 0,
             set,
             calls: vec![None; n],
-            verdicts: vec![None; n],
+            evals: vec![None; n],
             selected: 0,
             scroll: 0,
             editor: None,
@@ -163,15 +98,37 @@ impl Compare {
 
     pub fn owns(&self, id: CallId) -> bool {
         self.calls.iter().flatten().any(|c| c.id == id)
+            || self.evals.iter().flatten().any(|e| e.owns(id))
     }
 
-    /// Ids of calls still running.
+    /// Ids of calls still running: the columns' and their judges'.
     pub fn in_flight(&self) -> Vec<CallId> {
         self.calls
             .iter()
             .flatten()
             .filter(|c| c.phase.in_flight())
             .map(|c| c.id)
+            .chain(self.evals.iter().flatten().flat_map(ColumnEval::in_flight))
+            .collect()
+    }
+
+    /// Column `i`'s assertions on its finished call; `None` before it ended or when the
+    /// column asserts nothing.
+    pub fn verdict(&self, i: usize) -> Option<&Verdict> {
+        self.evals.get(i)?.as_ref()?.verdict()
+    }
+
+    /// The judges' grading calls to start, ids from `next_id` (the app starts them when a
+    /// column's call has ended: [`CompareCommand::Judge`]).
+    pub fn start_judges(
+        &mut self,
+        next_id: &mut CallId,
+        params: &ChatParams,
+    ) -> Vec<(CallId, CallSpec)> {
+        self.evals
+            .iter_mut()
+            .flatten()
+            .flat_map(|e| e.take_queued(next_id, &params.retry))
             .collect()
     }
 
@@ -250,39 +207,81 @@ impl Compare {
             let mut call = LiveCall::new(id, d, params.api, v.user.as_deref().unwrap_or(""), now);
             call.wire_api = wire_api;
             self.calls[i] = Some(call);
-            self.verdicts[i] = None;
+            self.evals[i] = None;
             out.push((id, spec));
         }
         out
     }
 
-    /// Progress of one of this screen's calls; returns whether anything visible changed.
-    pub fn on_call(&mut self, id: CallId, msg: CallMsg, now: Duration) -> bool {
+    /// Progress of one of this screen's calls (a column's or a judge's): nothing visible
+    /// changed, something did, or a column's answer has judges to ask.
+    pub fn on_call(
+        &mut self,
+        id: CallId,
+        msg: CallMsg,
+        deployment: &str,
+        now: Duration,
+    ) -> Handled {
+        if let Some(i) = self
+            .evals
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|e| e.owns(id)))
+        {
+            let CallMsg::Finished(judged) = msg else {
+                return Handled::Ignored;
+            };
+            let rec = self.calls[i].as_ref().and_then(|c| c.record.as_ref());
+            return match (self.evals[i].as_mut(), rec) {
+                (Some(e), Some(rec)) => match e.on_graded(id, &judged, rec) {
+                    true => Handled::Consumed,
+                    false => Handled::Ignored,
+                },
+                _ => Handled::Ignored,
+            };
+        }
         let Some(i) = self
             .calls
             .iter()
             .position(|c| c.as_ref().is_some_and(|c| c.id == id))
         else {
-            return false;
+            return Handled::Ignored;
         };
         let Some(c) = self.calls[i].as_mut() else {
-            return false;
+            return Handled::Ignored;
         };
         match msg {
-            CallMsg::Event(ev) => c.apply(ev, now),
+            CallMsg::Event(ev) => match c.apply(ev, now) {
+                true => Handled::Consumed,
+                false => Handled::Ignored,
+            },
             CallMsg::Finished(rec) => {
                 c.finish(*rec, now);
-                self.verdicts[i] = self.verdict_of(i);
-                true
+                let case = self.set.case(self.case);
+                let eval = c
+                    .record
+                    .as_ref()
+                    .map(|rec| ColumnEval::of(&self.set.variants[i], &case, rec, deployment));
+                let judge = eval.as_ref().is_some_and(ColumnEval::has_queued);
+                self.evals[i] = eval;
+                if judge {
+                    Handled::Command(Command::Compare(CompareCommand::Judge))
+                } else {
+                    Handled::Consumed
+                }
             }
         }
     }
 
-    /// Marks every running call cancelled; returns their ids.
+    /// Marks every running call cancelled (the judges' too); returns their ids.
     pub fn cancel_all(&mut self, now: Duration) -> Vec<CallId> {
         let ids = self.in_flight();
         for c in self.calls.iter_mut().flatten() {
             c.cancel(now);
+        }
+        for (e, c) in self.evals.iter_mut().zip(&self.calls) {
+            if let Some(e) = e {
+                e.cancel(c.as_ref().and_then(|c| c.record.as_ref()));
+            }
         }
         ids
     }
@@ -332,35 +331,11 @@ impl Compare {
                 };
                 // The answers shown were for another case.
                 self.calls = vec![None; self.set.variants.len()];
-                self.verdicts = vec![None; self.set.variants.len()];
+                self.evals = vec![None; self.set.variants.len()];
                 self.scroll = 0;
             }
         }
         Handled::Consumed
-    }
-
-    /// Column `i`'s assertions on its finished call for the shown case; `None` before it
-    /// ended or when the column asserts nothing.
-    fn verdict_of(&self, i: usize) -> Option<Verdict> {
-        let rec = self.record(i)?;
-        let case = self.set.case(self.case);
-        let asserts = self.set.variants.get(i)?.asserts_for(&case);
-        if asserts.is_empty() {
-            return None;
-        }
-        let (judges, plain): (Vec<_>, Vec<_>) = asserts
-            .iter()
-            .partition(|a| matches!(a, crate::domain::eval::assert::Assertion::Judge(_)));
-        let checks: Vec<_> = plain.iter().map(|a| a.check(rec, None)).collect();
-        Some(Verdict {
-            passed: checks.iter().filter(|c| c.passed).count(),
-            checked: checks.len(),
-            first_failure: checks
-                .iter()
-                .find(|c| !c.passed)
-                .map(|c| format!("{}: {}", c.kind, c.message)),
-            judges: judges.len(),
-        })
     }
 
     /// A copy of the selected column, placed after the last one and selected.
@@ -375,7 +350,7 @@ impl Compare {
         let copy = self.set.variants[self.selected].duplicate(format!("v{n}"));
         self.set.variants.push(copy);
         self.calls.push(None);
-        self.verdicts.push(None);
+        self.evals.push(None);
         self.selected = self.set.variants.len() - 1;
     }
 
@@ -386,7 +361,7 @@ impl Compare {
         }
         self.set.variants.remove(i);
         self.calls.remove(i);
-        self.verdicts.remove(i);
+        self.evals.remove(i);
         if self.set.baseline == i {
             self.set.baseline = 0;
         } else if self.set.baseline > i {
@@ -607,16 +582,12 @@ impl Compare {
                 {
                     head.push(Line::styled(ellipsize(&e.to_string(), w), theme.error));
                 }
-                if let Some(v) = self.verdicts.get(i).and_then(Option::as_ref) {
-                    let (passed, total) = (v.passed, v.checked);
-                    let judged = if v.judges > 0 {
-                        format!(" (+{} judge: aoai compare)", v.judges)
-                    } else {
-                        String::new()
-                    };
-                    let (text, style) = match &v.first_failure {
-                        None => (format!("✓ {passed}/{total} pass{judged}"), theme.ok),
-                        Some(f) => (format!("✗ {passed}/{total} · {f}"), theme.error),
+                if let Some(v) = self.verdict(i) {
+                    let (text, kind) = v.badge();
+                    let style = match kind {
+                        BadgeKind::Pass => theme.ok,
+                        BadgeKind::Fail => theme.error,
+                        BadgeKind::Pending => theme.accent,
                     };
                     head.push(Line::styled(ellipsize(&text, w), style));
                 }
@@ -706,50 +677,6 @@ pub fn diff_lines(baseline: &str, answer: &str, theme: &Theme) -> Vec<Line<'stat
     lines
 }
 
-fn render_editor(ed: &Editor, name: &str, area: Rect, buf: &mut Buffer, theme: &Theme) {
-    if area.height == 0 {
-        return;
-    }
-    let blk = block(
-        format!(" Edit {name} (Enter applies, Esc discards) "),
-        true,
-        theme,
-    );
-    let inner = blk.inner(area);
-    blk.render(area, buf);
-    let mut lines = Vec::new();
-    for (j, f) in FIELDS.iter().enumerate() {
-        let active = j == ed.field;
-        let value = ed.values[j].replace('\n', " ⏎ ");
-        let cursor = if active { "▏" } else { "" };
-        let room = (inner.width as usize).saturating_sub(14);
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<12}", f),
-                if active { theme.accent } else { theme.muted },
-            ),
-            Span::styled(
-                format!("  {}{cursor}", tail(&value, room)),
-                if active { theme.text } else { theme.muted },
-            ),
-        ]));
-    }
-    if let Some(e) = &ed.error {
-        lines.push(Line::styled(e.clone(), theme.error));
-    }
-    Paragraph::new(lines).render(inner, buf);
-}
-
-/// The end of `s` that fits in `max` columns (so the cursor stays visible).
-fn tail(s: &str, max: usize) -> String {
-    let n = s.chars().count();
-    if n <= max {
-        return s.to_string();
-    }
-    let skip = n - max.saturating_sub(1);
-    format!("…{}", s.chars().skip(skip).collect::<String>())
-}
-
 impl Component for Compare {
     fn on_key(&mut self, key: KeyEvent, _props: &Props<'_>) -> Handled {
         self.handle_key(key)
@@ -788,10 +715,6 @@ impl Update for Compare {
 
     /// Progress of one of this screen's calls.
     fn update(&mut self, (id, msg): (CallId, CallMsg), props: &Props<'_>) -> Handled {
-        if self.on_call(id, msg, props.now) {
-            Handled::Consumed
-        } else {
-            Handled::Ignored
-        }
+        self.on_call(id, msg, props.deployment, props.now)
     }
 }

@@ -7,6 +7,8 @@ pub mod call_detail;
 pub mod call_panel;
 pub mod chat;
 pub mod compare;
+pub mod compare_editor;
+pub mod compare_eval;
 pub mod deployments;
 pub mod headroom;
 pub mod help;
