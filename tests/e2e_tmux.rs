@@ -454,8 +454,15 @@ fn the_bundled_evaluation_runs_its_judges_in_the_console() {
     let t = Tmux::start("eval", &console_cmd("", &format!("--compare {set}")));
     t.wait_for("the Compare screen", |s| s.contains("case 1/3"));
     t.keys(&["Enter"]);
-    let s = t.wait_for("both columns judged", |s| s.matches("pass · judge").count() == 2);
-    assert!(s.contains("✓ 5/5 pass · judge") && s.contains("✓ 6/6 pass · judge"), "{s}");
+    let s = t.wait_for("both columns judged", |s| {
+        s.matches("pass · judge").count() == 2
+    });
+    assert!(
+        s.contains("✓ 5/5 pass · judge") && s.contains("✓ 6/6 pass · judge"),
+        "{s}"
+    );
     t.keys(&["]"]);
-    t.wait_for("the next case", |s| s.contains("case 2/3") && s.contains("not run yet"));
+    t.wait_for("the next case", |s| {
+        s.contains("case 2/3") && s.contains("not run yet")
+    });
 }

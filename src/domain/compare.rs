@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::call::{CallRecord, Outcome, WireApi};
-use super::diff::{DiffSpan, plain, similarity, word_diff};
-use super::eval::{AssertFile, Assertion, Case, EvalError, EvalReport, JudgeFile, VariantEval};
+use super::eval::{AssertFile, Assertion, Case, EvalError, JudgeFile};
 use super::params::ParamError;
 use super::retry::RetryPolicy;
 use crate::domain::rank::Percentiles;
 use crate::wire::{ChatMessage, ChatRequest};
+
+mod report;
+pub use report::{AnswerDiff, CaseDiff, CompareReport, VariantRow, first_answer, summarize};
 
 /// Most variants a set may hold (the console pages through them four at a time).
 pub const MAX_VARIANTS: usize = 16;
@@ -568,110 +570,6 @@ impl Deltas {
             tokens_per_s: Delta::between(v.tokens_per_s, b.tokens_per_s),
             cost_per_call_usd: Delta::between(v.cost_per_call_usd, b.cost_per_call_usd),
         }
-    }
-}
-
-/// A variant's first successful answer against the baseline's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AnswerDiff {
-    /// Share of words the same in both (1.0 = identical).
-    pub similarity: f64,
-    /// `[-removed-]{+added+}` text, like `git diff --word-diff=plain`.
-    pub plain: String,
-    pub spans: Vec<DiffSpan>,
-}
-
-impl AnswerDiff {
-    pub fn of(baseline: &str, answer: &str) -> Self {
-        let spans = word_diff(baseline, answer);
-        AnswerDiff {
-            similarity: similarity(baseline, answer),
-            plain: plain(&spans),
-            spans,
-        }
-    }
-}
-
-/// The first successful answer among a variant's repeats (in repeat order).
-pub fn first_answer(records: &[CallRecord]) -> Option<&str> {
-    records
-        .iter()
-        .find(|r| r.outcome == Outcome::Done)
-        .map(|r| r.text.as_str())
-}
-
-/// One row of the comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VariantRow {
-    pub name: String,
-    pub deployment: String,
-    pub baseline: bool,
-    #[serde(flatten)]
-    pub stats: VariantStats,
-    /// Against the baseline (all zero for the baseline itself).
-    pub delta: Deltas,
-    /// The first successful answer.
-    pub answer: Option<String>,
-    /// `None` when this variant or the baseline has no successful answer.
-    pub diff: Option<AnswerDiff>,
-    /// The evaluation (a set with assertions or judges).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eval: Option<VariantEval>,
-}
-
-/// The whole comparison: a row per variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CompareReport {
-    pub set: Option<String>,
-    pub baseline: String,
-    pub repeat: u32,
-    pub variants: Vec<VariantRow>,
-    /// Cases and the judges' usage (a set with assertions or judges).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eval: Option<EvalReport>,
-}
-
-/// Builds the comparison from each variant's records (`records[i]` for `set.variants[i]`).
-pub fn summarize(
-    set: &VariantSet,
-    default_deployment: &str,
-    repeat: u32,
-    records: &[Vec<CallRecord>],
-) -> CompareReport {
-    let empty: Vec<CallRecord> = Vec::new();
-    let recs = |i: usize| records.get(i).unwrap_or(&empty);
-    let stats: Vec<VariantStats> = (0..set.variants.len())
-        .map(|i| VariantStats::of(recs(i)))
-        .collect();
-    let base_stats = &stats[set.baseline];
-    let base_answer = first_answer(recs(set.baseline));
-    let variants = set
-        .variants
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let answer = first_answer(recs(i));
-            VariantRow {
-                name: v.name.clone(),
-                deployment: v.deployment_or(default_deployment).to_string(),
-                baseline: i == set.baseline,
-                delta: Deltas::of(&stats[i], base_stats),
-                diff: match (base_answer, answer) {
-                    (Some(b), Some(a)) => Some(AnswerDiff::of(b, a)),
-                    _ => None,
-                },
-                answer: answer.map(str::to_string),
-                stats: stats[i].clone(),
-                eval: None,
-            }
-        })
-        .collect();
-    CompareReport {
-        set: set.name.clone(),
-        baseline: set.baseline().name.clone(),
-        repeat,
-        variants,
-        eval: None,
     }
 }
 

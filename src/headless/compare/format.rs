@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Plan;
-use crate::domain::compare::{CompareReport, Delta, VariantRow};
+use crate::domain::compare::{AnswerDiff, CompareReport, Delta, VariantRow};
 use crate::domain::num::fmt_ms;
 use crate::domain::num::{fixed, plural};
 
@@ -191,24 +191,29 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
                 delta(d.e2e_p95_ms, " ms", 0),
                 delta(d.tokens_per_s, "", 1),
                 delta(d.cost_per_call_usd, "", 6),
-                r.diff
-                    .as_ref()
-                    .map_or("—".into(), |d| format!("{:.0}%", d.similarity * 100.0)),
+                r.similarity
+                    .map_or("—".into(), |s| format!("{:.0}%", s * 100.0)),
             ]);
         }
         out.push_str(&align(&rows));
     }
     for r in rep.variants.iter().filter(|r| !r.baseline) {
-        out.push_str(&format!("\n── {} vs {} ", r.name, rep.baseline));
-        match &r.diff {
-            Some(d)
-                if d.spans
-                    .iter()
-                    .all(|s| s.kind == crate::domain::diff::DiffKind::Same) =>
+        let (shown, more) = diffs_shown(r);
+        if shown.is_empty() {
+            out.push_str(&format!(
+                "\n── {} vs {} (no successful answer to compare)\n",
+                r.name, rep.baseline
+            ));
+        }
+        for (case, d) in shown {
+            let case = case.map_or(String::new(), |c| format!(", case {c}"));
+            out.push_str(&format!("\n── {} vs {}{case} ", r.name, rep.baseline));
+            if d.spans
+                .iter()
+                .all(|s| s.kind == crate::domain::diff::DiffKind::Same)
             {
                 out.push_str("(identical answers)\n");
-            }
-            Some(d) => {
+            } else {
                 out.push_str(&format!(
                     "(word diff: [-removed-] {{+added+}}, {:.0}% the same)\n",
                     d.similarity * 100.0
@@ -216,11 +221,36 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
                 out.push_str(d.plain.trim_end());
                 out.push('\n');
             }
-            None => out.push_str("(no successful answer to compare)\n"),
+        }
+        if more > 0 {
+            out.push_str(&format!(
+                "   … and {} (--format json has every diff)\n",
+                plural(more as u64, "more case", "more cases")
+            ));
         }
     }
     out.push_str(&super::eval_format::table(rep, align));
     out
+}
+
+/// Cases whose word diffs a text report prints per variant: the least alike first.
+const DIFFS_SHOWN: usize = 5;
+
+/// The word diffs to print for a variant — its one diff, or with a data set the
+/// [`DIFFS_SHOWN`] least alike cases (with their labels) — and how many cases are left out.
+fn diffs_shown(r: &VariantRow) -> (Vec<(Option<&str>, &AnswerDiff)>, usize) {
+    if r.case_diffs.is_empty() {
+        return (r.diff.iter().map(|d| (None, d)).collect(), 0);
+    }
+    let mut by: Vec<_> = r.case_diffs.iter().collect();
+    by.sort_by(|a, b| a.diff.similarity.total_cmp(&b.diff.similarity));
+    let more = by.len().saturating_sub(DIFFS_SHOWN);
+    let shown = by
+        .into_iter()
+        .take(DIFFS_SHOWN)
+        .map(|d| (Some(d.case.as_str()), &d.diff))
+        .collect();
+    (shown, more)
 }
 
 #[derive(Serialize)]
@@ -361,7 +391,7 @@ pub fn csv(rep: &CompareReport) -> String {
             d_pct(d.e2e_p50_ms),
             d_abs(d.cost_per_call_usd, USD),
             d_pct(d.cost_per_call_usd),
-            num(r.diff.as_ref().map(|d| d.similarity), 3),
+            num(r.similarity, 3),
         ];
         debug_assert_eq!(cells.len(), CSV_COLUMNS.len());
         let mut cells = cells.to_vec();
@@ -438,17 +468,28 @@ pub fn markdown(rep: &CompareReport, plan: &Plan) -> String {
             md_cell(&r.name),
             md_cell(&rep.baseline)
         ));
-        match &r.diff {
-            Some(d) => {
-                out.push_str(&format!(
-                    "{:.0}% of words the same; `[-removed-]` `{{+added+}}`:\n\n",
-                    d.similarity * 100.0
-                ));
-                for line in d.plain.trim_end().lines() {
-                    out.push_str(&format!("> {line}\n"));
-                }
+        let (shown, more) = diffs_shown(r);
+        if shown.is_empty() {
+            out.push_str("No successful answer to compare.\n");
+        }
+        for (n, (case, d)) in shown.into_iter().enumerate() {
+            if n > 0 {
+                out.push('\n');
             }
-            None => out.push_str("No successful answer to compare.\n"),
+            let case = case.map_or(String::new(), |c| format!("Case {}: ", md_cell(c)));
+            out.push_str(&format!(
+                "{case}{:.0}% of words the same; `[-removed-]` `{{+added+}}`:\n\n",
+                d.similarity * 100.0
+            ));
+            for line in d.plain.trim_end().lines() {
+                out.push_str(&format!("> {line}\n"));
+            }
+        }
+        if more > 0 {
+            out.push_str(&format!(
+                "… and {} (`--format json` has every diff).\n",
+                plural(more as u64, "more case", "more cases")
+            ));
         }
     }
     out.push_str(&super::eval_format::markdown(rep));
