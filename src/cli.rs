@@ -214,6 +214,10 @@ pub struct ConnArgs {
     /// profile's `max_tokens_field`.
     #[arg(long, value_name = "FIELD", value_parser = parse_field)]
     pub max_tokens_field: Option<MaxTokensField>,
+    /// The embedded simulator, even when the az CLI is signed in (zero-config otherwise
+    /// opens on your own deployments).
+    #[arg(long)]
+    pub sim: bool,
 }
 
 /// What the ARM commands (`deployments`, `quota`) take: the profile and its file. The
@@ -229,9 +233,21 @@ pub struct ArmArgs {
     /// ~/.config/aoai/config.toml).
     #[arg(long, env = "AOAI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The embedded simulator's ARM plane, even when the az CLI is signed in.
+    #[arg(long)]
+    pub sim: bool,
 }
 
 impl ConnArgs {
+    /// [`Self::options`] for a command that will use `deployment` (`-d`): zero-config finds
+    /// the account that holds it.
+    pub fn options_for(&self, deployment: Option<&String>) -> ConnectOptions {
+        ConnectOptions {
+            deployment: deployment.cloned(),
+            ..self.options()
+        }
+    }
+
     /// The engine's connection options these flags stand for.
     pub fn options(&self) -> ConnectOptions {
         ConnectOptions {
@@ -248,6 +264,8 @@ impl ConnArgs {
             config: self.config.clone(),
             max_tokens_field: self.max_tokens_field,
             sim_config: None,
+            force_sim: self.sim,
+            deployment: None,
         }
     }
 }
@@ -258,6 +276,7 @@ impl ArmArgs {
         ConnectOptions {
             profile: self.profile.clone(),
             config: self.config.clone(),
+            force_sim: self.sim,
             ..ConnectOptions::default()
         }
     }

@@ -338,14 +338,26 @@ async fn the_bundled_example_runs_on_the_embedded_simulator() {
     let diffs = v["variants"][1]["case_diffs"].as_array().unwrap();
     let labels: Vec<&str> = diffs.iter().map(|d| d["case"].as_str().unwrap()).collect();
     assert_eq!(labels, ["ptu", "429", "geo"]);
-    let same: Vec<f64> = diffs.iter().map(|d| d["similarity"].as_f64().unwrap()).collect();
-    assert!(same[0] == 1.0 && same[1] == 1.0 && same[2] < 0.5, "{same:?}");
+    let same: Vec<f64> = diffs
+        .iter()
+        .map(|d| d["similarity"].as_f64().unwrap())
+        .collect();
+    assert!(
+        same[0] == 1.0 && same[1] == 1.0 && same[2] < 0.5,
+        "{same:?}"
+    );
     let mean = v["variants"][1]["similarity"].as_f64().unwrap();
     assert!((mean - same.iter().sum::<f64>() / 3.0).abs() < 1e-9);
     let out = bounded(run(&["--fail-under", "0.9"])).await.unwrap();
     assert_eq!(out.status.code(), Some(4));
     // The text report prints the least alike case first.
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("── mini vs gpt-4o, case geo (word diff"), "{text}");
-    assert!(text.contains("── mini vs gpt-4o, case ptu (identical answers)"), "{text}");
+    assert!(
+        text.contains("── mini vs gpt-4o, case geo (word diff"),
+        "{text}"
+    );
+    assert!(
+        text.contains("── mini vs gpt-4o, case ptu (identical answers)"),
+        "{text}"
+    );
 }

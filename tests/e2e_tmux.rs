@@ -466,3 +466,63 @@ fn the_bundled_evaluation_runs_its_judges_in_the_console() {
         s.contains("case 2/3") && s.contains("not run yet")
     });
 }
+
+#[path = "common/az.rs"]
+mod az;
+
+/// Zero-config: signed in with the az CLI (fake profile, fake `az`), nothing else. The
+/// console opens on the user's deployments, names who and which subscription, switches
+/// subscription from the picker (Alt+P), and Enter on a deployment chats with it.
+#[test]
+fn a_signed_in_user_opens_on_their_deployments() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = az::signed_in("console");
+    let config = dir.join("sim.toml");
+    std::fs::write(
+        &config,
+        r#"
+[account]
+subscription_name = "Sim Prod"
+other_subscriptions = [{ id = "11111111-1111-1111-1111-111111111111", name = "Sandbox" }]
+"#,
+    )
+    .unwrap();
+    let sim = SimChild::start(&config);
+    let env = format!(
+        "HOME={home} XDG_CONFIG_HOME={home} AZURE_CONFIG_DIR={home}/azure AOAI_ARM_ENDPOINT={arm} PATH={home}/bin:$PATH",
+        home = dir.display(),
+        arm = sim.url
+    );
+    let t = Tmux::start("zeroconf", &console_cmd(&env, ""));
+    let s = t.wait_for("the deployments browser", |s| {
+        s.contains("Account aoai-sim") && s.contains("gpt-4o-mini")
+    });
+    let top = s.lines().next().unwrap_or_default();
+    assert!(
+        top.contains("ops@contoso.com · Sim Prod") && top.contains("LIVE"),
+        "{s}"
+    );
+    // The subscription switcher: both subscriptions ARM lists; the other has no account.
+    t.keys(&["M-p"]);
+    t.wait_for("the picker", |s| {
+        s.contains("Sandbox") && s.contains("Sim Prod 00000000… (current)")
+    });
+    t.keys(&["Down", "Enter"]);
+    t.wait_for("the empty subscription", |s| {
+        s.contains("No Azure OpenAI accounts in this subscription") && s.contains("· Sandbox")
+    });
+    // Back, and chat with a deployment: its account's endpoint, an az CLI token.
+    t.keys(&["M-p"]);
+    t.wait_for("the picker", |s| s.contains("Sandbox 11111111… (current)"));
+    t.keys(&["Up", "Enter"]);
+    t.wait_for("the accounts again", |s| s.contains("Account aoai-sim"));
+    t.keys(&["Enter"]);
+    t.wait_for("the chat", |s| s.contains("Chatting with"));
+    t.text("Say hi");
+    t.keys(&["Enter"]);
+    t.wait_for("an answer", |s| s.contains("done in"));
+    let log = std::fs::read_to_string(dir.join("az.log")).unwrap_or_default();
+    assert!(log.contains("cognitiveservices.azure.com"), "{log}");
+}

@@ -357,6 +357,7 @@ fn status_bar_tabs_and_hints() {
         tabs: &tabs,
         deployment: "gpt-4o",
         endpoint: "in-process",
+        signed_in: None,
         sim: true,
         calls_in_flight: false,
         recording: Some("● REC session.jsonl (3)".into()),
@@ -366,6 +367,35 @@ fn status_bar_tabs_and_hints() {
         status_bar::render_status(area, buf, &theme, &status)
     });
     assert_snapshot!("component_status_bar_100x1", top.backend());
+    // Signed in with the az CLI: who and which subscription outrank the host and the tab
+    // names, at 80 and 160 columns.
+    let row = |w: u16, p: &StatusProps<'_>| {
+        let t = frame(w, 1, |area, buf| {
+            status_bar::render_status(area, buf, &theme, p)
+        });
+        let buf = t.backend().buffer();
+        (0..w).map(|x| buf[(x, 0)].symbol()).collect::<String>()
+    };
+    let signed = StatusProps {
+        endpoint: "prod-res.openai.azure.com",
+        signed_in: Some("ops@contoso.com · Prod"),
+        sim: false,
+        recording: None,
+        recording_short: None,
+        ..status
+    };
+    let wide = row(160, &signed);
+    assert!(
+        wide.contains("F2 Chat")
+            && wide.contains("gpt-4o @ prod-res.openai.azure.com · ops@contoso.com · Prod  LIVE"),
+        "{wide}"
+    );
+    let narrow = row(80, &signed);
+    assert!(
+        narrow.contains("· ops@contoso.com · Prod  LIVE"),
+        "{narrow}"
+    );
+    assert_eq!(narrow.chars().count(), 80);
     // The current screen's tab is the highlighted one.
     let buf = top.backend().buffer();
     let at = |word: &str| {

@@ -12,11 +12,13 @@ use crate::wire::arm as w;
 
 /// The data model lives in `domain::arm`; re-exported so `azure::arm::Account` etc. keep working.
 pub use crate::domain::arm::{
-    Account, ArmError, CatalogModel, Deployment, ModelCapacity, ModelRef, QuotaUsage,
+    Account, ArmError, CatalogModel, Deployment, ModelCapacity, ModelRef, QuotaUsage, Subscription,
     full_usage_name,
 };
 
 pub const ARM_API_VERSION: &str = "2024-10-01";
+/// The Subscriptions API's (Microsoft.Resources).
+pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 pub const AZURE_ARM_BASE: &str = "https://management.azure.com";
 /// The subscription the simulator serves.
 pub const SIM_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
@@ -129,6 +131,20 @@ impl ArmClient {
 
     fn url(&self, path: &str) -> String {
         format!("{}{}?api-version={ARM_API_VERSION}", self.base, path)
+    }
+
+    /// Every subscription the identity can see (any state), as ARM lists them.
+    pub async fn subscriptions(&self) -> Result<Vec<Subscription>, ArmError> {
+        let url = format!(
+            "{}/subscriptions?api-version={SUBSCRIPTIONS_API_VERSION}",
+            self.base
+        );
+        Ok(self
+            .list::<w::SubscriptionResource>(url)
+            .await?
+            .into_iter()
+            .map(Subscription::from)
+            .collect())
     }
 
     pub async fn accounts(&self) -> Result<Vec<Account>, ArmError> {

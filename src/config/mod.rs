@@ -17,6 +17,8 @@
 //! auth = { type = "entra", credential = "managed-identity" }
 //! ```
 
+pub mod az_cli;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -102,6 +102,33 @@ pub struct ModelCapacity {
     pub available: f64,
 }
 
+/// A subscription the signed-in identity can see.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Subscription {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub tenant_id: String,
+}
+
+impl Subscription {
+    /// Disabled and deleted subscriptions cannot be browsed.
+    pub fn usable(&self) -> bool {
+        !matches!(self.state.as_str(), "Disabled" | "Deleted")
+    }
+}
+
+impl From<crate::wire::arm::SubscriptionResource> for Subscription {
+    fn from(s: crate::wire::arm::SubscriptionResource) -> Self {
+        Subscription {
+            id: s.subscription_id,
+            name: s.display_name,
+            state: s.state,
+            tenant_id: s.tenant_id,
+        }
+    }
+}
+
 /// A Cognitive Services account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {

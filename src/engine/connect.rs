@@ -21,6 +21,9 @@ use crate::domain::cost::PriceTable;
 use crate::domain::params::MaxTokensField;
 use crate::sim::{SimConfig, SimHandle, Simulator};
 
+pub use super::signed_in::SignedIn;
+use super::signed_in::{arm_endpoint_override, discover};
+
 /// Where to send calls and how to authenticate (the front ends fill it from their flags).
 /// Without an endpoint (here, in the profile or in the environment) the embedded simulator
 /// is started in-process and used.
@@ -48,6 +51,11 @@ pub struct ConnectOptions {
     /// The embedded simulator's configuration, when it is used (default: the default
     /// fleet); e.g. a compare set's `simulator` file with its answer rules.
     pub sim_config: Option<SimConfig>,
+    /// `--sim`: the embedded simulator even when the az CLI is signed in.
+    pub force_sim: bool,
+    /// The deployment the command will use, when it knows (`-d`): with zero-config, the
+    /// account that holds it gives the endpoint.
+    pub deployment: Option<String>,
 }
 
 impl Default for ConnectOptions {
@@ -67,6 +75,8 @@ impl Default for ConnectOptions {
             config: None,
             max_tokens_field: None,
             sim_config: None,
+            force_sim: false,
+            deployment: None,
         }
     }
 }
@@ -85,8 +95,13 @@ pub struct Connection {
     pub subscriptions: Vec<String>,
     /// The profile in use, if any.
     pub profile: Option<String>,
-    /// The profile's default deployment.
+    /// The profile's default deployment (zero-config: the one found).
     pub default_deployment: Option<String>,
+    /// Zero-config: who is signed in with the az CLI, and where.
+    pub signed_in: Option<SignedIn>,
+    /// Zero-config: `(id, display name)` of every subscription to switch to, the one in use
+    /// first.
+    pub named_subscriptions: Vec<(String, String)>,
 }
 
 impl Connection {
@@ -292,41 +307,66 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
     {
         subscriptions.push(s);
     }
-    let (endpoint, auth, sim, arm) = match endpoint_arg {
-        Some(e) => {
-            let endpoint = Endpoint::parse(&e)?;
-            let auth = match (flag_key, profile.as_ref().and_then(|p| p.auth.as_ref())) {
-                (Some(k), _) => key_auth(k, api),
-                (None, Some(a)) => profile_auth(a, api)?,
-                (None, None) => match env_var("AZURE_OPENAI_API_KEY") {
-                    Some(k) => key_auth(k, api),
-                    None => bail!(
-                        "no credentials for {}: pass --api-key, set AZURE_OPENAI_API_KEY, or give the profile an `auth` (key or entra; see docs/azure.md)",
-                        endpoint.host()
-                    ),
-                },
-            };
-            let arm = if subscriptions.is_empty() {
-                None
-            } else {
-                let arm_auth = match &auth {
-                    Auth::Token(p) => Auth::Token(p.clone()),
-                    // ARM always needs Entra ID: the developer tools (or managed identity).
-                    _ => Auth::Token(entra_provider(Credential::Auto, None, None)?),
+    // Zero-config: nothing configured, but the az CLI is signed in.
+    let mut signed_in = None;
+    let mut named_subscriptions = Vec::new();
+    let mut default_deployment = profile.as_ref().and_then(|p| p.deployment.clone());
+    let az = match (&endpoint_arg, &profile, args.force_sim) {
+        (None, None, false) => crate::config::az_cli::load().unwrap_or(None),
+        _ => None,
+    };
+    let (endpoint, auth, sim, arm) = match (endpoint_arg, az) {
+        (None, Some(az)) => {
+            let hint =
+                nonempty(args.deployment.as_deref()).or_else(|| env_var("AZURE_OPENAI_DEPLOYMENT"));
+            let found = discover(&az, hint.as_deref()).await?;
+            subscriptions = found
+                .subscriptions
+                .iter()
+                .map(|(id, _)| id.clone())
+                .collect();
+            named_subscriptions = found.subscriptions;
+            signed_in = Some(found.signed_in);
+            default_deployment = found.deployment;
+            (found.endpoint, found.auth, None, Some(found.arm))
+        }
+        (endpoint_arg, _) => match endpoint_arg {
+            Some(e) => {
+                let endpoint = Endpoint::parse(&e)?;
+                let auth = match (flag_key, profile.as_ref().and_then(|p| p.auth.as_ref())) {
+                    (Some(k), _) => key_auth(k, api),
+                    (None, Some(a)) => profile_auth(a, api)?,
+                    (None, None) => match env_var("AZURE_OPENAI_API_KEY") {
+                        Some(k) => key_auth(k, api),
+                        None => bail!(
+                            "no credentials for {}: pass --api-key, set AZURE_OPENAI_API_KEY, or give the profile an `auth` (key or entra; see docs/azure.md)",
+                            endpoint.host()
+                        ),
+                    },
                 };
-                let base = profile
-                    .as_ref()
-                    .and_then(|p| p.arm_endpoint.clone())
-                    .unwrap_or_else(|| AZURE_ARM_BASE.to_string());
-                Some(ArmClient::with_auth(&base, arm_auth, &subscriptions[0])?)
-            };
-            (endpoint, auth, None, arm)
-        }
-        None => {
-            let sim = EmbeddedSim::start_with(args.sim_config.clone()).await?;
-            subscriptions = vec![SIM_SUBSCRIPTION.to_string()];
-            (sim.endpoint, sim.auth, Some(sim.handle), Some(sim.arm))
-        }
+                let arm = if subscriptions.is_empty() {
+                    None
+                } else {
+                    let arm_auth = match &auth {
+                        Auth::Token(p) => Auth::Token(p.clone()),
+                        // ARM always needs Entra ID: the developer tools (or managed identity).
+                        _ => Auth::Token(entra_provider(Credential::Auto, None, None)?),
+                    };
+                    let base = profile
+                        .as_ref()
+                        .and_then(|p| p.arm_endpoint.clone())
+                        .or_else(arm_endpoint_override)
+                        .unwrap_or_else(|| AZURE_ARM_BASE.to_string());
+                    Some(ArmClient::with_auth(&base, arm_auth, &subscriptions[0])?)
+                };
+                (endpoint, auth, None, arm)
+            }
+            None => {
+                let sim = EmbeddedSim::start_with(args.sim_config.clone()).await?;
+                subscriptions = vec![SIM_SUBSCRIPTION.to_string()];
+                (sim.endpoint, sim.auth, Some(sim.handle), Some(sim.arm))
+            }
+        },
     };
     let wire_api = args
         .wire_api
@@ -348,7 +388,9 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
         arm,
         subscriptions,
         profile: profile.as_ref().map(|p| p.name.clone()),
-        default_deployment: profile.and_then(|p| p.deployment),
+        default_deployment,
+        signed_in,
+        named_subscriptions,
     })
 }
 
@@ -400,6 +442,8 @@ impl EmbeddedSim {
             subscriptions: vec![SIM_SUBSCRIPTION.to_string()],
             profile: None,
             default_deployment: None,
+            signed_in: None,
+            named_subscriptions: Vec::new(),
         })
     }
 }

@@ -12,4 +12,5 @@ pub mod har;
 pub mod proxy;
 pub mod record;
 pub mod replay;
+pub mod signed_in;
 pub mod telemetry;

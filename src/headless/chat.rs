@@ -90,7 +90,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let request = build_request(&args, history, &message, field);
     // Refused here, with the range, rather than sent (the flags are checked by clap too).
     params::check_request(&request)?;
-    let conn = connect(&args.conn.options()).await?;
+    let conn = connect(&args.conn.options_for(args.deployment.as_ref())).await?;
     // Open the scenario before the call, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
         Some(path) => Some(crate::engine::record::Recorder::open(

@@ -80,7 +80,7 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         );
     }
-    let mut opts = args.conn.options();
+    let mut opts = args.conn.options_for(args.deployment.as_ref());
     opts.sim_config = sim_config(&args.file, &set)?;
     let conn = connect(&opts).await?;
     // Open the scenario first, so a bad file is reported before anything is sent.

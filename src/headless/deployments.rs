@@ -102,14 +102,25 @@ pub async fn run(args: DeploymentsArgs) -> anyhow::Result<ExitCode> {
         match &v.deployments {
             Err(e) => println!("  error: {e}"),
             Ok(ds) => {
+                // Columns as wide as their longest value (names like
+                // `text-embedding-3-small` are longer than a fixed width).
+                let w = |head: &str, f: &dyn Fn(&crate::azure::arm::Deployment) -> usize| {
+                    ds.iter().map(f).max().unwrap_or(0).max(head.len())
+                };
+                let (wn, wm, wv, ws) = (
+                    w("DEPLOYMENT", &|d| d.name.chars().count()),
+                    w("MODEL", &|d| d.model.chars().count()),
+                    w("VERSION", &|d| d.version.chars().count()),
+                    w("SKU", &|d| d.sku.chars().count()),
+                );
                 println!(
-                    "  {:<20} {:<14} {:<11} {:<26} {:>8} {:>8} {:>10}",
+                    "  {:<wn$} {:<wm$} {:<wv$} {:<ws$} {:>8} {:>8} {:>10}",
                     "DEPLOYMENT", "MODEL", "VERSION", "SKU", "CAPACITY", "RPM", "TPM"
                 );
                 for d in ds {
                     let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
                     println!(
-                        "  {:<20} {:<14} {:<11} {:<26} {:>8} {:>8} {:>10}",
+                        "  {:<wn$} {:<wm$} {:<wv$} {:<ws$} {:>8} {:>8} {:>10}",
                         d.name,
                         d.model,
                         d.version,

@@ -31,7 +31,7 @@ pub async fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     if inputs.iter().any(|t| t.is_empty()) {
         bail!("a text to embed is empty");
     }
-    let conn = connect(&args.conn.options()).await?;
+    let conn = connect(&args.conn.options_for(args.deployment.as_ref())).await?;
     // Flag / env, else the profile's deployment (when it is an embeddings model), else the
     // simulator's embeddings deployment.
     let deployment = match (&args.deployment, conn.is_sim()) {

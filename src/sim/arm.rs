@@ -296,6 +296,37 @@ fn check_account(arm: &Arm, sub: &str, rg: &str, acct: &str) -> Result<(), Box<R
     }
 }
 
+/// `GET /subscriptions`: the account's subscription and the configured others, in the
+/// shape of the Subscriptions API (`subscriptionId`, `displayName`, `state`, `tenantId`).
+pub async fn list_subscriptions(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Q,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let arm = begin_or_return!(shared, headers, q, uri);
+    let a = &shared.cfg.account;
+    let one = |id: &str, name: &str| {
+        serde_json::json!({
+            "id": format!("/subscriptions/{id}"),
+            "authorizationSource": "RoleBased",
+            "managedByTenants": [],
+            "subscriptionId": id,
+            "tenantId": a.tenant_id,
+            "displayName": name,
+            "state": "Enabled",
+            "subscriptionPolicies": {
+                "locationPlacementId": "Public_2014-09-01",
+                "quotaId": "PayAsYouGo_2014-09-01",
+                "spendingLimit": "Off"
+            }
+        })
+    };
+    let mut subs = vec![one(&a.subscription_id, &a.subscription_name)];
+    subs.extend(a.other_subscriptions.iter().map(|o| one(&o.id, &o.name)));
+    arm.page(subs)
+}
+
 pub async fn list_accounts(
     State(shared): State<Arc<Shared>>,
     Path(sub): Path<String>,
@@ -304,6 +335,16 @@ pub async fn list_accounts(
     uri: Uri,
 ) -> Response {
     let arm = begin_or_return!(shared, headers, q, uri);
+    // The other subscriptions exist but hold no account.
+    let other = shared
+        .cfg
+        .account
+        .other_subscriptions
+        .iter()
+        .any(|o| same(&o.id, &sub));
+    if other {
+        return arm.page(Vec::<w::AccountResource>::new());
+    }
     if let Err(r) = check_sub(&arm, &sub) {
         return *r;
     }

@@ -131,6 +131,21 @@ pub struct AccountConfig {
     pub region: String,
     /// `OpenAI` or `AIServices` (also picks the 429 tier text `OpenAI S0` / `AIServices S0`).
     pub kind: String,
+    /// The subscription's display name (`GET /subscriptions`).
+    pub subscription_name: String,
+    pub tenant_id: String,
+    /// More subscriptions the signed-in user can see, without accounts (for the
+    /// subscription switcher): `other_subscriptions = [{ id = "…", name = "…" }]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_subscriptions: Vec<OtherSubscription>,
+}
+
+/// A subscription with no Azure OpenAI account in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherSubscription {
+    pub id: String,
+    pub name: String,
 }
 
 /// ARM plane knobs.
@@ -297,6 +312,9 @@ impl Default for AccountConfig {
             location: "swedencentral".into(),
             region: "Sweden Central".into(),
             kind: "OpenAI".into(),
+            subscription_name: "aoai-sim".into(),
+            tenant_id: "00000000-0000-0000-0000-00000000a0a1".into(),
+            other_subscriptions: Vec::new(),
         }
     }
 }

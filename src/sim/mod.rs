@@ -173,6 +173,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/openai/v1/responses", post(responses::v1))
         .route("/openai/responses", post(responses::preview))
         .route("/models/chat/completions", post(data_plane::foundry_chat))
+        .route("/subscriptions", get(arm::list_subscriptions))
         .route(
             &format!("{arm_base}/providers/Microsoft.CognitiveServices/accounts"),
             get(arm::list_accounts),

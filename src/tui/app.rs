@@ -624,6 +624,7 @@ impl App {
             tabs: &tabs,
             deployment: &self.deployment,
             endpoint: &self.endpoint,
+            signed_in: self.azure.signed_in.as_deref(),
             sim: self.sim,
             calls_in_flight: self.in_flight().is_some(),
             recording: self.recording.label(),

@@ -155,6 +155,8 @@ pub enum ReplayCommand {
 pub enum ProfileCommand {
     /// Switch to this config profile (or `simulator`).
     Switch(String),
+    /// Browse this subscription (its id; signed in with the az CLI).
+    Subscription(String),
     ClosePicker,
 }
 
@@ -206,6 +208,8 @@ pub enum ArmEffect {
     /// One embeddings call to the target (its account's endpoint, same auth); answered by
     /// [`ArmMsg::Embedded`](super::event::ArmMsg::Embedded).
     Embed(Box<OpenTarget>),
+    /// ARM reads go to this subscription from now on (same credential).
+    UseSubscription(String),
     /// Later calls go to `endpoint` (same auth) and calls to `name` are priced on `model`.
     UseDeployment {
         name: String,

@@ -187,7 +187,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(crate::engine::compare::load(path)?),
         None => None,
     };
-    let mut options = args.conn.options();
+    let mut options = args.conn.options_for(args.deployment.as_ref());
     // A set's `simulator` file (its answer rules) configures the embedded simulator, as
     // `aoai compare` does.
     if let (Some(path), Some(set)) = (&args.compare, &compare_set) {
@@ -232,6 +232,15 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     app.set_max_tokens_field(crate::engine::connect::max_tokens_field(
         &args.conn.options(),
     )?);
+    // Zero-config (signed in with the az CLI): open on the user's own deployments.
+    if let Some(who) = &conn.signed_in {
+        app.set_signed_in(&who.user, conn.named_subscriptions.clone());
+        if compare_set.is_none() {
+            for e in app.open_deployments() {
+                exec.run(e);
+            }
+        }
+    }
     if let Some(set) = compare_set {
         app.open_compare(set);
     }

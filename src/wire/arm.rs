@@ -34,6 +34,18 @@ pub struct Sku {
 }
 
 /// A Cognitive Services account (`…/accounts/{name}` and each item of the accounts list).
+/// A subscription, as `GET /subscriptions` (Microsoft.Resources, api-version 2022-12-01)
+/// lists it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SubscriptionResource {
+    pub subscription_id: String,
+    pub display_name: String,
+    /// `Enabled`, `Warned`, `PastDue`, `Disabled`, `Deleted`.
+    pub state: String,
+    pub tenant_id: String,
+}
+
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -29,6 +29,12 @@ pub struct AzureState {
     bench_generation: u64,
     /// Which wire field carries the output budget (`--max-tokens-field`, profile key).
     pub max_tokens_field: crate::domain::params::MaxTokensField,
+    /// Signed in with the az CLI: `(id, name)` of the subscriptions the picker offers.
+    subscriptions: Vec<(String, String)>,
+    /// The subscription browsed.
+    subscription: Option<String>,
+    /// `user · subscription` for the status bar.
+    pub(super) signed_in: Option<String>,
 }
 
 /// The host shown in the status bar for an endpoint URL.
@@ -42,6 +48,25 @@ impl App {
     /// The config file's profiles, offered by the picker (plus `simulator`).
     pub fn set_profiles(&mut self, names: Vec<String>) {
         self.azure.profiles = names;
+    }
+
+    /// Signed in with the az CLI (zero-config): who, and the subscriptions to switch
+    /// between (the one in use first).
+    pub fn set_signed_in(&mut self, user: &str, subscriptions: Vec<(String, String)>) {
+        self.azure.subscription = subscriptions.first().map(|(id, _)| id.clone());
+        let name = subscriptions.first().map_or("", |(_, n)| n.as_str());
+        self.azure.signed_in = Some(format!("{user} · {name}"));
+        self.azure.subscriptions = subscriptions;
+    }
+
+    /// Opens the deployments browser (zero-config starts there); returns its first load.
+    pub fn open_deployments(&mut self) -> Vec<Effect> {
+        self.go(Screen::Deployments)
+    }
+
+    /// `user · subscription` when signed in with the az CLI.
+    pub fn signed_in(&self) -> Option<&str> {
+        self.azure.signed_in.as_deref()
     }
 
     /// The wire field the output budget goes in (`max_completion_tokens` unless told).
@@ -133,7 +158,10 @@ impl App {
             .profile
             .clone()
             .or_else(|| self.sim.then(|| SIMULATOR_PROFILE.to_string()));
-        self.azure.picker = Some(ProfilePicker::new(items, current));
+        self.azure.picker = Some(ProfilePicker::new(items, current).with_subscriptions(
+            self.azure.subscriptions.clone(),
+            self.azure.subscription.clone(),
+        ));
         vec![]
     }
 
@@ -146,8 +174,32 @@ impl App {
                 self.say(format!("Connecting with profile {name}…"));
                 vec![Effect::Profile(ProfileEffect::Connect { generation, name })]
             }
+            ProfileCommand::Subscription(id) => self.use_subscription(id),
             ProfileCommand::ClosePicker => vec![],
         }
+    }
+
+    /// Points the deployments browser at another subscription and reloads it there.
+    fn use_subscription(&mut self, id: String) -> Vec<Effect> {
+        let Some((_, name)) = self
+            .azure
+            .subscriptions
+            .iter()
+            .find(|(s, _)| *s == id)
+            .cloned()
+        else {
+            return vec![];
+        };
+        self.azure.subscription = Some(id.clone());
+        if let Some(who) = &mut self.azure.signed_in {
+            let user = who.split(" · ").next().unwrap_or_default().to_string();
+            *who = format!("{user} · {name}");
+        }
+        self.screens.deployments = Deployments::default();
+        self.say(format!("Subscription {name} ({id})"));
+        let mut effects = vec![Effect::Arm(ArmEffect::UseSubscription(id))];
+        effects.extend(self.go(Screen::Deployments));
+        effects
     }
 
     pub(super) fn on_profile(&mut self, msg: ProfileMsg) -> Vec<Effect> {

@@ -1,6 +1,7 @@
 //! The profile picker (Alt+P, or `p` where no text input has focus): the config file's
-//! profiles plus `simulator`. Choosing one asks the app to reconnect; the current one is
-//! marked.
+//! profiles plus `simulator`, and — signed in with the az CLI — every subscription the user
+//! can see. Choosing a profile asks the app to reconnect; choosing a subscription points the
+//! deployments browser at it. The current ones are marked.
 
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
@@ -20,6 +21,10 @@ pub struct ProfilePicker {
     pub selected: usize,
     /// The profile in use (marked).
     pub current: Option<String>,
+    /// `(id, display name)` of the subscriptions to switch to, after the profiles.
+    pub subscriptions: Vec<(String, String)>,
+    /// The subscription browsed (marked).
+    pub current_subscription: Option<String>,
 }
 
 impl ProfilePicker {
@@ -32,21 +37,45 @@ impl ProfilePicker {
             items,
             selected,
             current,
+            subscriptions: Vec::new(),
+            current_subscription: None,
         }
+    }
+
+    /// Adds the subscriptions (signed in with the az CLI); the current one is selected.
+    pub fn with_subscriptions(
+        mut self,
+        subscriptions: Vec<(String, String)>,
+        current: Option<String>,
+    ) -> Self {
+        if let Some(i) = current
+            .as_ref()
+            .and_then(|c| subscriptions.iter().position(|(id, _)| id == c))
+        {
+            self.selected = self.items.len() + i;
+        }
+        self.subscriptions = subscriptions;
+        self.current_subscription = current;
+        self
     }
 
     /// Modal: every key is consumed.
     pub fn handle_key(&mut self, key: KeyEvent) -> Handled {
-        let n = self.items.len();
+        let n = self.items.len() + self.subscriptions.len();
         match keymap::lookup(keymap::PROFILES, &key) {
             Some(ProfileAction::Up) => self.selected = self.selected.saturating_sub(1),
             Some(ProfileAction::Down) => {
                 self.selected = (self.selected + 1).min(n.saturating_sub(1))
             }
             Some(ProfileAction::Choose) => {
-                return match self.items.get(self.selected) {
-                    Some(name) => {
-                        Handled::Command(Command::Profile(ProfileCommand::Switch(name.clone())))
+                if let Some(name) = self.items.get(self.selected) {
+                    return Handled::Command(Command::Profile(ProfileCommand::Switch(
+                        name.clone(),
+                    )));
+                }
+                return match self.subscriptions.get(self.selected - self.items.len()) {
+                    Some((id, _)) => {
+                        Handled::Command(Command::Profile(ProfileCommand::Subscription(id.clone())))
                     }
                     None => Handled::Consumed,
                 };
@@ -60,8 +89,10 @@ impl ProfilePicker {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let w = area.width.min(44);
-        let h = (self.items.len() as u16 + 4).min(area.height);
+        let subs = self.subscriptions.len();
+        let w = area.width.min(if subs > 0 { 60 } else { 44 });
+        let extra = if subs > 0 { subs as u16 + 1 } else { 0 };
+        let h = (self.items.len() as u16 + 4 + extra).min(area.height);
         let r = Rect {
             x: area.x + (area.width - w) / 2,
             y: area.y + (area.height.saturating_sub(h)) / 3,
@@ -69,7 +100,12 @@ impl ProfilePicker {
             height: h,
         };
         Clear.render(r, buf);
-        let blk = block(" Switch profile ", true, theme);
+        let title = if subs > 0 {
+            " Switch profile or subscription "
+        } else {
+            " Switch profile "
+        };
+        let blk = block(title, true, theme);
         let inner = blk.inner(r);
         blk.render(r, buf);
         let mut lines: Vec<Line> = self
@@ -82,7 +118,10 @@ impl ProfilePicker {
                 } else {
                     ""
                 };
-                let text = ellipsize(&format!("{name}{mark}"), inner.width as usize - 2);
+                let text = ellipsize(
+                    &format!("{name}{mark}"),
+                    (inner.width as usize).saturating_sub(2),
+                );
                 let style = if i == self.selected {
                     theme.selection
                 } else {
@@ -94,6 +133,31 @@ impl ProfilePicker {
                 ])
             })
             .collect();
+        if subs > 0 {
+            lines.push(Line::styled("Subscriptions (az CLI)", theme.muted));
+        }
+        for (j, (id, name)) in self.subscriptions.iter().enumerate() {
+            let i = self.items.len() + j;
+            let mark = if Some(id) == self.current_subscription.as_ref() {
+                " (current)"
+            } else {
+                ""
+            };
+            let short: String = id.chars().take(8).collect();
+            let text = ellipsize(
+                &format!("{name} {short}…{mark}"),
+                (inner.width as usize).saturating_sub(2),
+            );
+            let style = if i == self.selected {
+                theme.selection
+            } else {
+                theme.text
+            };
+            lines.push(Line::from(vec![
+                Span::styled(if i == self.selected { "▶ " } else { "  " }, theme.accent),
+                Span::styled(text, style),
+            ]));
+        }
         lines.push(Line::styled("Enter switches · Esc closes", theme.muted));
         Paragraph::new(lines).render(inner, buf);
     }
@@ -139,6 +203,31 @@ mod tests {
         assert_eq!(
             p.handle_key(k(KeyCode::Esc)),
             Handled::Command(Command::Profile(ProfileCommand::ClosePicker))
+        );
+    }
+
+    #[test]
+    fn subscriptions_follow_the_profiles() {
+        let mut p = ProfilePicker::new(vec!["simulator".into()], None).with_subscriptions(
+            vec![
+                ("1111-a".into(), "Dev".into()),
+                ("2222-b".into(), "Prod".into()),
+            ],
+            Some("2222-b".into()),
+        );
+        assert_eq!(p.selected, 2);
+        let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        p.handle_key(k(KeyCode::Up));
+        assert_eq!(
+            p.handle_key(k(KeyCode::Enter)),
+            Handled::Command(Command::Profile(ProfileCommand::Subscription(
+                "1111-a".into()
+            )))
+        );
+        p.handle_key(k(KeyCode::Up));
+        assert_eq!(
+            p.handle_key(k(KeyCode::Enter)),
+            Handled::Command(Command::Profile(ProfileCommand::Switch("simulator".into())))
         );
     }
 }

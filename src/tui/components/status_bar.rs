@@ -24,6 +24,8 @@ pub struct StatusProps<'a> {
     pub deployment: &'a str,
     /// `embedded simulator` or the endpoint host.
     pub endpoint: &'a str,
+    /// `user · subscription`, signed in with the az CLI (kept when the endpoint is cut).
+    pub signed_in: Option<&'a str>,
     pub sim: bool,
     pub calls_in_flight: bool,
     /// `● REC file.jsonl (3)` while recording.
@@ -75,7 +77,9 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
         theme.badge_live
     };
     let busy = if p.calls_in_flight { "● " } else { "" };
-    let target_full = format!("{busy}{} @ {}", p.deployment, p.endpoint);
+    let who = p.signed_in.map_or(String::new(), |w| format!(" · {w}"));
+    let who_w = Span::raw(&who).width();
+    let target_full = format!("{busy}{} @ {}{who}", p.deployment, p.endpoint);
     let dep = format!("{busy}{}", p.deployment);
     let dep_w = Span::raw(&dep).width();
     let rec_style = theme.status_bar.patch(theme.error);
@@ -86,13 +90,15 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
     let rec_short = p.recording_short.as_deref().map(|r| format!("{r} "));
     let full_w = Span::raw(&target_full).width();
     // In order of preference: (tabs, brand, recording badge, target width wanted).
+    // Signed in, who and where outrank the endpoint host and the tab names.
     let tiers = [
         (Tabs::Long, true, &rec_long, full_w),
         (Tabs::Short, true, &rec_long, full_w),
         (Tabs::Short, false, &rec_long, full_w),
         (Tabs::Short, false, &rec_short, full_w),
-        (Tabs::Short, false, &rec_short, dep_w),
+        (Tabs::Short, false, &rec_short, dep_w + who_w),
         (Tabs::Keys, false, &rec_short, full_w),
+        (Tabs::Keys, false, &rec_short, dep_w + who_w),
         (Tabs::Keys, false, &rec_short, dep_w),
     ];
     let fixed = |tabs: &[Span<'_>], rec: &Option<String>| {
@@ -115,6 +121,11 @@ pub fn render_status(area: Rect, buf: &mut Buffer, theme: &Theme, p: &StatusProp
     let room = width.saturating_sub(used);
     let target = if Span::raw(&target_full).width() <= room {
         target_full
+    } else if who_w > 0 && room >= dep_w + who_w + 8 {
+        let cut = room.saturating_sub(dep_w + who_w + 3);
+        format!("{dep} @ {}{who}", ellipsize(p.endpoint, cut))
+    } else if who_w > 0 && room > dep_w + who_w {
+        format!("{dep}{who}")
     } else if room >= dep_w + 5 {
         format!(
             "{dep} @ {}",
