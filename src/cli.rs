@@ -321,9 +321,9 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     {
         return Err(format!("header name `{k}` is not valid"));
     }
-    if matches!(k.to_ascii_lowercase().as_str(), "api-key" | "authorization") {
+    if crate::domain::call::is_credential_header(k) {
         return Err(format!(
-            "`{k}` carries a credential: use --api-key (it is never recorded or shown)"
+            "`{k}` carries a credential: use --api-key, or a profile's `auth` (`header = \"{k}\"` with `key_env` or `key_file`); it is never recorded or shown"
         ));
     }
     Ok((k.to_string(), v.trim().to_string()))

@@ -1,6 +1,8 @@
 //! Credentials for the data plane: an API key, a fixed bearer token or an Entra ID token
 //! provider, each held as a [`Secret`].
 
+use reqwest::header::HeaderName;
+
 use super::identity::{AuthError, TokenProvider};
 pub use super::secret::Secret;
 
@@ -13,6 +15,9 @@ pub enum Auth {
     /// `Authorization: Bearer <token>` from Entra ID: asked for on every request, cached and
     /// refreshed before expiry by the provider (scope `https://cognitiveservices.azure.com/.default`).
     Token(TokenProvider),
+    /// A key in a named header: an API Management gateway's `Ocp-Apim-Subscription-Key`, or
+    /// a gateway's own header (from a profile's `auth.header`; never from the command line).
+    Header { name: HeaderName, key: Secret },
     None,
 }
 
@@ -28,7 +33,7 @@ impl Auth {
         match self {
             // A fixed bearer is an Entra token pasted in (a JWT) or an OpenAI-compatible key.
             Auth::Bearer(s) if looks_like_jwt(s.expose()) => Credential::Entra,
-            Auth::ApiKey(_) | Auth::Bearer(_) => Credential::Key,
+            Auth::ApiKey(_) | Auth::Bearer(_) | Auth::Header { .. } => Credential::Key,
             Auth::Token(_) => Credential::Entra,
             Auth::None => Credential::Anonymous,
         }
@@ -36,11 +41,28 @@ impl Auth {
 
     /// The header to send, as (name, value), for the static kinds; `None` for
     /// [`Auth::Token`] (use [`Auth::header_for`]).
-    pub fn header(&self) -> Option<(&'static str, String)> {
+    pub fn header(&self) -> Option<(HeaderName, String)> {
         match self {
-            Auth::ApiKey(k) => Some(("api-key", k.expose().to_string())),
-            Auth::Bearer(t) => Some(("authorization", format!("Bearer {}", t.expose()))),
+            Auth::ApiKey(k) => Some((
+                HeaderName::from_static("api-key"),
+                k.expose().to_string(),
+            )),
+            Auth::Bearer(t) => Some((
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", t.expose()),
+            )),
+            Auth::Header { name, key } => Some((name.clone(), key.expose().to_string())),
             Auth::Token(_) | Auth::None => None,
+        }
+    }
+
+    /// The header this sends its credential in (`None` without one).
+    pub fn header_name(&self) -> Option<HeaderName> {
+        match self {
+            Auth::ApiKey(_) => Some(HeaderName::from_static("api-key")),
+            Auth::Bearer(_) | Auth::Token(_) => Some(reqwest::header::AUTHORIZATION),
+            Auth::Header { name, .. } => Some(name.clone()),
+            Auth::None => None,
         }
     }
 
@@ -48,11 +70,14 @@ impl Auth {
     pub async fn header_for(
         &self,
         scope: &str,
-    ) -> Result<Option<(&'static str, String)>, AuthError> {
+    ) -> Result<Option<(HeaderName, String)>, AuthError> {
         match self {
             Auth::Token(p) => {
                 let t = p.token(scope).await?;
-                Ok(Some(("authorization", format!("Bearer {}", t.expose()))))
+                Ok(Some((
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bearer {}", t.expose()),
+                )))
             }
             other => Ok(other.header()),
         }
@@ -63,6 +88,7 @@ impl Auth {
             Auth::ApiKey(_) => "api-key",
             Auth::Bearer(_) => "bearer token",
             Auth::Token(_) => "Entra ID",
+            Auth::Header { .. } => "key header",
             Auth::None => "none",
         }
     }

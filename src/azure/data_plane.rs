@@ -64,6 +64,8 @@ pub struct ClientConfig {
     pub auth: Auth,
     pub timeouts: Timeouts,
     pub prices: Arc<PriceTable>,
+    /// An API Management gateway's token-limit header names (the profile's `gateway`).
+    pub gateway: crate::domain::ratelimit::GatewayHeaders,
 }
 
 impl ClientConfig {
@@ -76,6 +78,7 @@ impl ClientConfig {
             auth,
             timeouts: Timeouts::default(),
             prices: Arc::new(PriceTable::builtin()),
+            gateway: Default::default(),
         }
     }
 }
@@ -305,7 +308,7 @@ impl ChatClient {
         &self,
         spec: &CallSpec,
         deployment: &str,
-        auth: Option<(&'static str, String)>,
+        auth: Option<(reqwest::header::HeaderName, String)>,
     ) -> reqwest::RequestBuilder {
         let mut rb = match self.wire_api(spec) {
             WireApi::Chat => {
@@ -333,7 +336,7 @@ impl ChatClient {
             rb = rb.header(name, v);
         }
         for (k, v) in &spec.extra_headers {
-            if !matches!(k.to_ascii_lowercase().as_str(), "api-key" | "authorization") {
+            if !crate::domain::call::is_credential_header(k) {
                 rb = rb.header(k, v);
             }
         }
@@ -384,10 +387,12 @@ impl ChatClient {
         let headers_at = sent.elapsed();
         let status = resp.status().as_u16();
         let h = resp.headers();
-        let ratelimit = RateLimit::from_headers(
+        let pairs = || {
             h.iter()
-                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
-        );
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        };
+        let mut ratelimit = RateLimit::from_headers(pairs());
+        self.cfg.gateway.read(&mut ratelimit, pairs());
         let request_id = header_str(h, "apim-request-id")
             .or(header_str(h, "x-request-id"))
             .map(str::to_string);

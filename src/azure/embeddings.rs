@@ -113,10 +113,12 @@ impl ChatClient {
         let status = resp.status().as_u16();
         rec.status = Some(status);
         let h = resp.headers();
-        rec.ratelimit = RateLimit::from_headers(
+        let pairs = || {
             h.iter()
-                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
-        );
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        };
+        rec.ratelimit = RateLimit::from_headers(pairs());
+        self.cfg.gateway.read(&mut rec.ratelimit, pairs());
         rec.request_id = header(h, "apim-request-id").or_else(|| header(h, "x-request-id"));
         rec.region = header(h, "x-ms-region");
         let body = tokio::select! {

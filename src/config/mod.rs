@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::params::MaxTokensField;
+use crate::domain::ratelimit::GatewayHeaders;
 
 /// Env var naming the config file.
 pub const CONFIG_ENV: &str = "AOAI_CONFIG";
@@ -61,8 +62,12 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum AuthConfig {
-    /// An API key: inline `key`, the env var `key_env`, or the first line of `key_file`.
+    /// An API key: inline `key`, the env var `key_env`, or the first line of `key_file`; sent
+    /// as `api-key`, or in the header `header` names (an API Management gateway's
+    /// `Ocp-Apim-Subscription-Key`).
     Key {
+        #[serde(default)]
+        header: Option<String>,
         #[serde(default)]
         key: Option<String>,
         #[serde(default)]
@@ -138,6 +143,8 @@ struct ProfileW {
     max_tokens_field: Option<String>,
     #[serde(default)]
     auth: Option<toml::Value>,
+    #[serde(default)]
+    gateway: Option<GatewayHeaders>,
 }
 
 /// One named profile, validated.
@@ -159,6 +166,8 @@ pub struct Profile {
     /// The body field for the output budget (`--max-tokens-field` overrides).
     pub max_tokens_field: Option<MaxTokensField>,
     pub auth: Option<AuthConfig>,
+    /// An API Management gateway's token-limit headers (their names are the policy's).
+    pub gateway: GatewayHeaders,
 }
 
 /// A whole config file.
@@ -339,11 +348,20 @@ fn parse_profile(name: &str, v: toml::Value) -> Result<Profile, (String, String)
         Some(a) => Some(parse_auth(a).map_err(|m| refine(at("auth"), m))?),
     };
     if let Some(AuthConfig::Key {
+        header,
         key,
         key_env,
         key_file,
     }) = &auth
     {
+        if let Some(h) = header
+            && !is_header_name(h)
+        {
+            return Err((
+                at("auth.header"),
+                format!("`{h}` is not a header name (letters, digits and `-`)"),
+            ));
+        }
         let n = [key.is_some(), key_env.is_some(), key_file.is_some()]
             .iter()
             .filter(|b| **b)
@@ -381,7 +399,15 @@ fn parse_profile(name: &str, v: toml::Value) -> Result<Profile, (String, String)
         simulator: w.simulator,
         max_tokens_field,
         auth,
+        gateway: w.gateway.unwrap_or_default(),
     })
+}
+
+/// An HTTP header name as a profile may write it: letters, digits, `-` and `_`.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Points the key at the field itself: `unknown field `x`` → `….x`; an unknown enum value

@@ -281,13 +281,30 @@ pub struct SseEvent {
     pub data: String,
 }
 
-/// Response headers worth keeping on a record. Cookies are dropped; nothing request-side is
-/// ever kept, so keys and tokens cannot reach a record.
-pub fn keep_response_header(name: &str) -> bool {
-    // Case-insensitive, without allocating a lowercased copy per header.
-    !["set-cookie", "authorization", "api-key", "cookie"]
+/// Headers that carry a credential: Azure's key, a bearer token, an API Management
+/// subscription key, the `x-api-key` of OpenAI-compatible gateways. Never recorded, shown,
+/// exported or forwarded where the profile's credential replaces the caller's.
+pub const CREDENTIAL_HEADERS: [&str; 4] = [
+    "api-key",
+    "authorization",
+    "ocp-apim-subscription-key",
+    "x-api-key",
+];
+
+/// Whether `name` carries a credential (case-insensitive).
+pub fn is_credential_header(name: &str) -> bool {
+    CREDENTIAL_HEADERS
         .iter()
         .any(|s| name.eq_ignore_ascii_case(s))
+}
+
+/// Response headers worth keeping on a record. Cookies and credentials are dropped; nothing
+/// request-side is ever kept, so keys and tokens cannot reach a record.
+pub fn keep_response_header(name: &str) -> bool {
+    // Case-insensitive, without allocating a lowercased copy per header.
+    !(is_credential_header(name)
+        || name.eq_ignore_ascii_case("set-cookie")
+        || name.eq_ignore_ascii_case("cookie"))
 }
 
 /// What a running call reports, in order, to whoever watches it.

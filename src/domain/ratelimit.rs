@@ -31,6 +31,49 @@ pub struct RateLimit {
     pub retry_after_ms: Option<u64>,
     /// PTU utilisation percentage (`azure-openai-deployment-utilization`), when sent.
     pub utilization_pct: Option<f64>,
+    /// An API Management gateway's token-limit policy: tokens left in its window for this
+    /// consumer (the policy's `remaining-tokens-header-name`), beside Azure's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_remaining_tokens: Option<u64>,
+    /// Tokens the gateway counted for this call (`tokens-consumed-header-name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_consumed_tokens: Option<u64>,
+}
+
+/// The header names an API Management `azure-openai-token-limit` / `llm-token-limit` policy
+/// sends its counters in. The policy has no default names (its `remaining-tokens-header-name`
+/// and `tokens-consumed-header-name` attributes), so a profile names them:
+/// `gateway = { remaining_tokens_header = "…", consumed_tokens_header = "…" }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayHeaders {
+    #[serde(default)]
+    pub remaining_tokens_header: Option<String>,
+    #[serde(default)]
+    pub consumed_tokens_header: Option<String>,
+}
+
+impl GatewayHeaders {
+    pub fn is_empty(&self) -> bool {
+        self.remaining_tokens_header.is_none() && self.consumed_tokens_header.is_none()
+    }
+
+    /// Reads the gateway's counters into `r` from (name, value) pairs.
+    pub fn read<'a>(&self, r: &mut RateLimit, headers: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        if self.is_empty() {
+            return;
+        }
+        let is = |want: &Option<String>, name: &str| {
+            want.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(name))
+        };
+        for (name, value) in headers {
+            if is(&self.remaining_tokens_header, name) {
+                r.gateway_remaining_tokens = parse_count(value);
+            } else if is(&self.consumed_tokens_header, name) {
+                r.gateway_consumed_tokens = parse_count(value);
+            }
+        }
+    }
 }
 
 /// Parses a non-negative integer header value; `-1` (the Responses API's "unknown") and junk
@@ -147,13 +190,27 @@ pub enum ThrottleKind {
     Requests,
     /// Provisioned deployment over 100 % utilisation.
     Utilization,
+    /// An API Management gateway's token limit (`azure-openai-token-limit` /
+    /// `llm-token-limit` policy), not Azure OpenAI's.
+    GatewayTokens,
+    /// An API Management gateway's rate limit (`rate-limit` / `rate-limit-by-key`):
+    /// `{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds."}`
+    /// (as Microsoft's Partner Center API documents its APIM front's 429).
+    GatewayRequests,
     Unknown,
 }
 
 /// Classifies a 429 from its error message (azure-wire.md §4.3 wordings).
 pub fn classify_429(message: &str) -> ThrottleKind {
     let m = message.to_ascii_lowercase();
-    if m.contains("token rate limit") {
+    // API Management's own 429s (its policies, before Azure OpenAI is called): "Rate limit
+    // is exceeded. Try again in N seconds." and the token-limit policies' "Token limit is
+    // exceeded…" wording. Azure's say "exceeded token rate limit" / "exceeded call rate limit".
+    if m.contains("token limit is exceeded") || m.contains("token limit exceeded") {
+        ThrottleKind::GatewayTokens
+    } else if m.contains("rate limit is exceeded") {
+        ThrottleKind::GatewayRequests
+    } else if m.contains("token rate limit") {
         ThrottleKind::Tokens
     } else if m.contains("call rate limit") || m.contains("request rate limit") {
         ThrottleKind::Requests
@@ -278,5 +335,34 @@ mod tests {
             ThrottleKind::Requests
         );
         assert_eq!(classify_429("slow down"), ThrottleKind::Unknown);
+        assert_eq!(
+            classify_429("Rate limit is exceeded. Try again in 57 seconds."),
+            ThrottleKind::GatewayRequests
+        );
+        assert_eq!(
+            classify_429("Token limit is exceeded. Try again in 5 seconds."),
+            ThrottleKind::GatewayTokens
+        );
+    }
+
+    #[test]
+    fn reads_the_gateway_counters_the_profile_names() {
+        let g = GatewayHeaders {
+            remaining_tokens_header: Some("x-apim-remaining-tokens".into()),
+            consumed_tokens_header: Some("X-APIM-Consumed-Tokens".into()),
+        };
+        let headers = [
+            ("x-ratelimit-remaining-tokens", "449000"),
+            ("X-Apim-Remaining-Tokens", "9500"),
+            ("x-apim-consumed-tokens", "500"),
+        ];
+        let mut r = RateLimit::from_headers(headers);
+        g.read(&mut r, headers);
+        assert_eq!(r.remaining_tokens, Some(449000), "Azure's own stay");
+        assert_eq!(r.gateway_remaining_tokens, Some(9500));
+        assert_eq!(r.gateway_consumed_tokens, Some(500));
+        let mut r = RateLimit::default();
+        GatewayHeaders::default().read(&mut r, headers);
+        assert_eq!(r.gateway_remaining_tokens, None);
     }
 }

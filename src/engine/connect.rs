@@ -178,6 +178,7 @@ fn select_profile(args: &ConnectOptions) -> anyhow::Result<(Option<Profile>, boo
 pub fn profile_auth(auth: &AuthConfig, api: ApiPath) -> anyhow::Result<Auth> {
     match auth {
         AuthConfig::Key {
+            header,
             key,
             key_env,
             key_file,
@@ -196,6 +197,14 @@ pub fn profile_auth(auth: &AuthConfig, api: ApiPath) -> anyhow::Result<Auth> {
             };
             if k.is_empty() {
                 bail!("the profile's API key is empty");
+            }
+            if let Some(h) = header {
+                let name = reqwest::header::HeaderName::from_bytes(h.as_bytes())
+                    .with_context(|| format!("the profile's auth.header `{h}` is not a header name"))?;
+                return Ok(Auth::Header {
+                    name,
+                    key: Secret::new(k),
+                });
             }
             Ok(match api {
                 ApiPath::Openai => Auth::Bearer(Secret::new(k)),
@@ -380,6 +389,7 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
         auth,
         timeouts,
         prices: Arc::new(prices),
+        gateway: profile.as_ref().map(|p| p.gateway.clone()).unwrap_or_default(),
     };
     let client = ChatClient::new(cfg).context("building the HTTP client")?;
     Ok(Connection {

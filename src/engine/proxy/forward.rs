@@ -159,8 +159,10 @@ pub(super) async fn handle(
     let mut rb = shared.http.request(parts.method.clone(), &url);
     // `--auth profile`: the application's credentials stay here; the profile's go instead.
     let replace_auth = shared.auth.is_some();
+    let profile_header = shared.auth.as_ref().and_then(|a| a.header_name());
     for (k, v) in &parts.headers {
-        let credential = k == "api-key" || k == "authorization";
+        let credential = crate::domain::call::is_credential_header(k.as_str())
+            || profile_header.as_ref() == Some(k);
         if !hop_by_hop(k.as_str()) && k != "accept-encoding" && !(replace_auth && credential) {
             rb = rb.header(k, v);
         }

@@ -50,6 +50,8 @@ fn cause_of(kind: ThrottleKind) -> &'static str {
         ThrottleKind::Tokens => "token rate limit (TPM)",
         ThrottleKind::Requests => "request rate limit (RPM)",
         ThrottleKind::Utilization => "provisioned utilisation over 100 %",
+        ThrottleKind::GatewayTokens => "API Management token limit",
+        ThrottleKind::GatewayRequests => "API Management rate limit",
         ThrottleKind::Unknown => "unstated",
     }
 }
