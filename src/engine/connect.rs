@@ -87,6 +87,9 @@ pub struct Connection {
     pub profile: Option<String>,
     /// The profile's default deployment.
     pub default_deployment: Option<String>,
+    /// Where the data-plane credential came from (`the --api-key flag`, `profile `p`
+    /// auth.key_env AZURE_KEY`, …), for `aoai doctor`; never the secret.
+    pub auth_source: String,
 }
 
 impl Connection {
@@ -292,14 +295,24 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
     {
         subscriptions.push(s);
     }
+    let mut auth_source = "the embedded simulator's key".to_string();
     let (endpoint, auth, sim, arm) = match endpoint_arg {
         Some(e) => {
             let endpoint = Endpoint::parse(&e)?;
             let auth = match (flag_key, profile.as_ref().and_then(|p| p.auth.as_ref())) {
-                (Some(k), _) => key_auth(k, api),
-                (None, Some(a)) => profile_auth(a, api)?,
+                (Some(k), _) => {
+                    auth_source = "the --api-key flag".to_string();
+                    key_auth(k, api)
+                }
+                (None, Some(a)) => {
+                    auth_source = profile_auth_source(profile.as_ref(), a);
+                    profile_auth(a, api)?
+                }
                 (None, None) => match env_var("AZURE_OPENAI_API_KEY") {
-                    Some(k) => key_auth(k, api),
+                    Some(k) => {
+                        auth_source = "AZURE_OPENAI_API_KEY".to_string();
+                        key_auth(k, api)
+                    }
                     None => bail!(
                         "no credentials for {}: pass --api-key, set AZURE_OPENAI_API_KEY, or give the profile an `auth` (key or entra; see docs/azure.md)",
                         endpoint.host()
@@ -349,7 +362,36 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
         subscriptions,
         profile: profile.as_ref().map(|p| p.name.clone()),
         default_deployment: profile.and_then(|p| p.deployment),
+        auth_source,
     })
+}
+
+/// Where a profile's credential comes from, for display (never the secret).
+fn profile_auth_source(profile: Option<&Profile>, auth: &AuthConfig) -> String {
+    let name = profile.map_or(String::new(), |p| format!("profile `{}` ", p.name));
+    match auth {
+        AuthConfig::Key { key: Some(_), .. } => format!("{name}auth.key"),
+        AuthConfig::Key {
+            key_env: Some(v), ..
+        } => format!("{name}auth.key_env ({v})"),
+        AuthConfig::Key {
+            key_file: Some(f), ..
+        } => format!("{name}auth.key_file ({})", f.display()),
+        AuthConfig::Key { .. } => format!("{name}auth"),
+        AuthConfig::Entra { .. } => format!("{name}auth (entra)"),
+    }
+}
+
+/// The endpoint [`connect`] would use, without building anything (`None`: the embedded
+/// simulator): `--endpoint`, else the profile's, else `AZURE_OPENAI_ENDPOINT`.
+pub fn endpoint_in_use(args: &ConnectOptions) -> anyhow::Result<Option<String>> {
+    let profile = effective_profile(args)?;
+    if profile.as_ref().is_some_and(|p| p.simulator) {
+        return Ok(None);
+    }
+    Ok(flag_endpoint(args)
+        .or(profile.and_then(|p| p.endpoint))
+        .or_else(|| env_var("AZURE_OPENAI_ENDPOINT")))
 }
 
 /// The embedded simulator (the default fleet) and what talks to it.
@@ -400,6 +442,7 @@ impl EmbeddedSim {
             subscriptions: vec![SIM_SUBSCRIPTION.to_string()],
             profile: None,
             default_deployment: None,
+            auth_source: "the embedded simulator's key".to_string(),
         })
     }
 }
