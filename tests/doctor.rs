@@ -441,3 +441,36 @@ async fn tls_shows_the_certificate_trusted_or_not() {
     assert_eq!(out.status.code(), Some(1));
     server.abort();
 }
+
+#[tokio::test]
+async fn a_call_that_cannot_connect_suggests_the_doctor() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"));
+    cmd.args([
+        "chat",
+        "--endpoint",
+        &url,
+        "--api-key",
+        "k",
+        "-d",
+        "gpt-4o",
+        "hi",
+    ]);
+    for v in CLEARED {
+        cmd.env_remove(v);
+    }
+    let child = tokio::process::Command::from(cmd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let out = bounded(child.wait_with_output()).await.unwrap();
+    let err = text(&out.stderr);
+    assert!(err.contains("could not connect"), "{err}");
+    assert!(err.contains("hint: run `aoai doctor`"), "{err}");
+}

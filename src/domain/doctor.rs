@@ -7,7 +7,29 @@ use core::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::call::{CallError, ErrorKind};
 use super::netaddr::{AddrClass, ProxyUse, classify};
+
+/// The line the console and `aoai chat` add under a call that failed to connect or was
+/// refused its credential.
+pub const DOCTOR_HINT: &str =
+    "run `aoai doctor` to check the proxy, DNS, TCP, TLS and the credential step by step";
+
+/// Whether `aoai doctor` diagnoses this failure: no connection (refused, unreachable, a
+/// timeout while connecting) or a refused credential (401 / 403).
+pub fn suggests_doctor(e: &CallError) -> bool {
+    match e.kind {
+        ErrorKind::Connect => true,
+        ErrorKind::Timeout => e.message.contains("connect"),
+        ErrorKind::Http => matches!(e.status, Some(401 | 403)),
+        ErrorKind::Throttled
+        | ErrorKind::MalformedSse
+        | ErrorKind::Truncated
+        | ErrorKind::StreamError
+        | ErrorKind::Cancelled
+        | ErrorKind::BadBody => false,
+    }
+}
 
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

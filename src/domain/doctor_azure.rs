@@ -93,8 +93,10 @@ fn short(s: &str) -> String {
     }
 }
 
-/// What ARM said about the endpoint's account.
+/// What ARM said about the endpoint's account. One per doctor run, so the size of `Read`
+/// against the other variants does not matter.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum ArmFacts {
     /// No subscription configured.
     NoSubscription,
@@ -280,7 +282,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -296,7 +298,11 @@ pub fn quota_step(
     usages: Option<&Result<Vec<QuotaUsage>, String>>,
 ) -> Step {
     let Some(dep) = find_deployment(arm, name) else {
-        return Step::skip(StepName::Quota, "needs the deployment from ARM");
+        let why = match arm {
+            ArmFacts::Read { .. } => "needs the deployment on ARM".to_string(),
+            ArmFacts::NoSubscription | ArmFacts::Failed { .. } => needs(StepName::Arm),
+        };
+        return Step::skip(StepName::Quota, why);
     };
     let location = match arm {
         ArmFacts::Read {

@@ -230,3 +230,21 @@ fn the_report_fails_when_a_step_fails_and_serialises() {
     let back: Report = serde_json::from_value(v).unwrap();
     assert_eq!(back, r);
 }
+
+#[test]
+fn connect_and_auth_failures_suggest_the_doctor() {
+    use crate::domain::call::{CallError, ErrorKind};
+    let e = |kind, status| CallError {
+        status,
+        ..CallError::new(kind, "could not connect: Connection refused")
+    };
+    assert!(suggests_doctor(&e(ErrorKind::Connect, None)));
+    assert!(suggests_doctor(&e(ErrorKind::Http, Some(401))));
+    assert!(suggests_doctor(&e(ErrorKind::Http, Some(403))));
+    assert!(!suggests_doctor(&e(ErrorKind::Http, Some(404))));
+    assert!(!suggests_doctor(&e(ErrorKind::Throttled, Some(429))));
+    assert!(!suggests_doctor(&CallError::new(
+        ErrorKind::Timeout,
+        "timed out waiting for the first byte"
+    )));
+}

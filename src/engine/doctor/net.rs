@@ -117,13 +117,16 @@ pub async fn tunnel(
         .unwrap_or_else(|_| Err(format!("the proxy did not answer in {} s", limit.as_secs())))
 }
 
+/// The end-entity certificate (DER) and the platform verifier's verdict on it.
+type Seen = Option<(Vec<u8>, Result<(), String>)>;
+
 /// Wraps the platform verifier: records its verdict and the end-entity certificate, and lets
 /// the handshake finish either way (nothing is sent over this connection), so an untrusted
 /// certificate can still be shown.
 #[derive(Debug)]
 struct Recording {
     inner: Arc<dyn ServerCertVerifier>,
-    seen: Mutex<Option<(Vec<u8>, Result<(), String>)>>,
+    seen: Mutex<Seen>,
 }
 
 impl ServerCertVerifier for Recording {
