@@ -9,9 +9,11 @@ use crate::domain::params::{self, MaxTokensField};
 use crate::domain::retry::RetryPolicy;
 use crate::engine::connect::ConnectOptions;
 
+mod doctor;
 mod proxy;
 mod replay;
 mod shell;
+pub use doctor::DoctorArgs;
 pub use proxy::ProxyArgs;
 pub use replay::{ExportFormat, ReplayArgs};
 pub use shell::CompletionsArgs;
@@ -101,6 +103,9 @@ pub enum Command {
     /// Forward an application's calls to Azure (or the simulator), measuring and recording
     /// each one; inject faults on request (docs/proxy.md).
     Proxy(ProxyArgs),
+    /// Check the endpoint step by step (proxy, DNS, TCP, TLS, credential, a 1-token call,
+    /// the deployment, ARM, quota): each ✓ or ✗ with the fix.
+    Doctor(DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print the man page (roff): `aoai man > ~/.local/share/man/man1/aoai.1`.

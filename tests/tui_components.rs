@@ -209,6 +209,39 @@ fn call_panel_of_a_finished_call() {
     assert_snapshot!("component_call_panel_32x20", t.backend());
 }
 
+/// A call that could not connect: the panel shows the error and points to `aoai doctor`.
+#[test]
+fn call_panel_of_a_call_that_could_not_connect() {
+    use aoai::domain::call::{CallError, ErrorKind, Outcome};
+    let mut s = Session::default();
+    let mut c = LiveCall::new(1, "gpt-4o", ApiPath::Classic, "Hi", Duration::ZERO);
+    let rec = CallRecord {
+        outcome: Outcome::Failed,
+        status: None,
+        text: String::new(),
+        usage: None,
+        finish_reason: None,
+        timing: Default::default(),
+        ratelimit: Default::default(),
+        request_id: None,
+        region: None,
+        error: Some(CallError::new(
+            ErrorKind::Connect,
+            "could not connect: Connection refused (os error 111)",
+        )),
+        ..record()
+    };
+    c.finish(rec, Duration::from_millis(3));
+    s.calls.push(c);
+    let theme = theme();
+    let t = frame(32, 24, |area, buf| {
+        call_panel::render(area, buf, &theme, s.latest(), NOW)
+    });
+    let panel = format!("{:?}", t.backend());
+    assert!(panel.contains("hint: run `aoai doctor`"), "{panel}");
+    assert_snapshot!("component_call_panel_connect_failed_32x24", t.backend());
+}
+
 #[test]
 fn history_table() {
     let s = session();

@@ -160,6 +160,16 @@ impl ArmClient {
             .collect())
     }
 
+    /// The account's `publicNetworkAccess` (`Enabled` / `Disabled`), by its full ARM id.
+    pub async fn public_network_access(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<String>, ArmError> {
+        let url = self.url(account_id.trim_end_matches('/'));
+        let a: w::AccountResource = self.get_json(&url).await?;
+        Ok(a.properties.and_then(|p| p.public_network_access))
+    }
+
     /// Deployments of an account, by the account's full ARM id.
     pub async fn deployments(&self, account_id: &str) -> Result<Vec<Deployment>, ArmError> {
         let url = self.url(&format!("{}/deployments", account_id.trim_end_matches('/')));

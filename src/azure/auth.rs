@@ -17,7 +17,10 @@ pub enum Auth {
     Token(TokenProvider),
     /// A key in a named header: an API Management gateway's `Ocp-Apim-Subscription-Key`, or
     /// a gateway's own header (from a profile's `auth.header`; never from the command line).
-    Header { name: HeaderName, key: Secret },
+    Header {
+        name: HeaderName,
+        key: Secret,
+    },
     None,
 }
 
@@ -43,10 +46,7 @@ impl Auth {
     /// [`Auth::Token`] (use [`Auth::header_for`]).
     pub fn header(&self) -> Option<(HeaderName, String)> {
         match self {
-            Auth::ApiKey(k) => Some((
-                HeaderName::from_static("api-key"),
-                k.expose().to_string(),
-            )),
+            Auth::ApiKey(k) => Some((HeaderName::from_static("api-key"), k.expose().to_string())),
             Auth::Bearer(t) => Some((
                 reqwest::header::AUTHORIZATION,
                 format!("Bearer {}", t.expose()),
@@ -67,10 +67,7 @@ impl Auth {
     }
 
     /// The header to send for a request to `scope`, fetching (or reusing) a token.
-    pub async fn header_for(
-        &self,
-        scope: &str,
-    ) -> Result<Option<(HeaderName, String)>, AuthError> {
+    pub async fn header_for(&self, scope: &str) -> Result<Option<(HeaderName, String)>, AuthError> {
         match self {
             Auth::Token(p) => {
                 let t = p.token(scope).await?;

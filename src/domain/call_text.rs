@@ -143,6 +143,9 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
     }
     if let Some(e) = &r.error {
         out.push_str(&format!("   error: {e}\n"));
+        if super::doctor::suggests_doctor(e) {
+            out.push_str(&format!("   hint: {}\n", super::doctor::DOCTOR_HINT));
+        }
     }
     out
 }

@@ -59,12 +59,17 @@ impl GatewayHeaders {
     }
 
     /// Reads the gateway's counters into `r` from (name, value) pairs.
-    pub fn read<'a>(&self, r: &mut RateLimit, headers: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    pub fn read<'a>(
+        &self,
+        r: &mut RateLimit,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
         if self.is_empty() {
             return;
         }
         let is = |want: &Option<String>, name: &str| {
-            want.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(name))
+            want.as_deref()
+                .is_some_and(|w| w.eq_ignore_ascii_case(name))
         };
         for (name, value) in headers {
             if is(&self.remaining_tokens_header, name) {

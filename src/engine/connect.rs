@@ -102,6 +102,9 @@ pub struct Connection {
     /// Zero-config: `(id, display name)` of every subscription to switch to, the one in use
     /// first.
     pub named_subscriptions: Vec<(String, String)>,
+    /// Where the data-plane credential came from (`the --api-key flag`, `profile `p`
+    /// auth.key_env AZURE_KEY`, …), for `aoai doctor`; never the secret.
+    pub auth_source: String,
 }
 
 impl Connection {
@@ -199,8 +202,10 @@ pub fn profile_auth(auth: &AuthConfig, api: ApiPath) -> anyhow::Result<Auth> {
                 bail!("the profile's API key is empty");
             }
             if let Some(h) = header {
-                let name = reqwest::header::HeaderName::from_bytes(h.as_bytes())
-                    .with_context(|| format!("the profile's auth.header `{h}` is not a header name"))?;
+                let name =
+                    reqwest::header::HeaderName::from_bytes(h.as_bytes()).with_context(|| {
+                        format!("the profile's auth.header `{h}` is not a header name")
+                    })?;
                 return Ok(Auth::Header {
                     name,
                     key: Secret::new(k),
@@ -320,6 +325,7 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
     let mut signed_in = None;
     let mut named_subscriptions = Vec::new();
     let mut default_deployment = profile.as_ref().and_then(|p| p.deployment.clone());
+    let mut auth_source = "the embedded simulator's key".to_string();
     let az = match (&endpoint_arg, &profile, args.force_sim) {
         (None, None, false) => crate::config::az_cli::load().unwrap_or(None),
         _ => None,
@@ -335,6 +341,7 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
                 .map(|(id, _)| id.clone())
                 .collect();
             named_subscriptions = found.subscriptions;
+            auth_source = format!("the az CLI (signed in as {})", found.signed_in.user);
             signed_in = Some(found.signed_in);
             default_deployment = found.deployment;
             (found.endpoint, found.auth, None, Some(found.arm))
@@ -343,10 +350,19 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
             Some(e) => {
                 let endpoint = Endpoint::parse(&e)?;
                 let auth = match (flag_key, profile.as_ref().and_then(|p| p.auth.as_ref())) {
-                    (Some(k), _) => key_auth(k, api),
-                    (None, Some(a)) => profile_auth(a, api)?,
+                    (Some(k), _) => {
+                        auth_source = "the --api-key flag".to_string();
+                        key_auth(k, api)
+                    }
+                    (None, Some(a)) => {
+                        auth_source = profile_auth_source(profile.as_ref(), a);
+                        profile_auth(a, api)?
+                    }
                     (None, None) => match env_var("AZURE_OPENAI_API_KEY") {
-                        Some(k) => key_auth(k, api),
+                        Some(k) => {
+                            auth_source = "AZURE_OPENAI_API_KEY".to_string();
+                            key_auth(k, api)
+                        }
                         None => bail!(
                             "no credentials for {}: pass --api-key, set AZURE_OPENAI_API_KEY, or give the profile an `auth` (key or entra; see docs/azure.md)",
                             endpoint.host()
@@ -389,7 +405,10 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
         auth,
         timeouts,
         prices: Arc::new(prices),
-        gateway: profile.as_ref().map(|p| p.gateway.clone()).unwrap_or_default(),
+        gateway: profile
+            .as_ref()
+            .map(|p| p.gateway.clone())
+            .unwrap_or_default(),
     };
     let client = ChatClient::new(cfg).context("building the HTTP client")?;
     Ok(Connection {
@@ -401,7 +420,37 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
         default_deployment,
         signed_in,
         named_subscriptions,
+        auth_source,
     })
+}
+
+/// Where a profile's credential comes from, for display (never the secret).
+fn profile_auth_source(profile: Option<&Profile>, auth: &AuthConfig) -> String {
+    let name = profile.map_or(String::new(), |p| format!("profile `{}` ", p.name));
+    match auth {
+        AuthConfig::Key { key: Some(_), .. } => format!("{name}auth.key"),
+        AuthConfig::Key {
+            key_env: Some(v), ..
+        } => format!("{name}auth.key_env ({v})"),
+        AuthConfig::Key {
+            key_file: Some(f), ..
+        } => format!("{name}auth.key_file ({})", f.display()),
+        AuthConfig::Key { .. } => format!("{name}auth"),
+        AuthConfig::Entra { .. } => format!("{name}auth (entra)"),
+    }
+}
+
+/// The endpoint [`connect`] would use, without building anything (`None`: the embedded
+/// simulator, or zero-config discovery): `--endpoint`, else the profile's, else
+/// `AZURE_OPENAI_ENDPOINT`.
+pub fn endpoint_in_use(args: &ConnectOptions) -> anyhow::Result<Option<String>> {
+    let profile = effective_profile(args)?;
+    if profile.as_ref().is_some_and(|p| p.simulator) {
+        return Ok(None);
+    }
+    Ok(flag_endpoint(args)
+        .or(profile.and_then(|p| p.endpoint))
+        .or_else(|| env_var("AZURE_OPENAI_ENDPOINT")))
 }
 
 /// The embedded simulator (the default fleet) and what talks to it.
@@ -454,6 +503,7 @@ impl EmbeddedSim {
             default_deployment: None,
             signed_in: None,
             named_subscriptions: Vec::new(),
+            auth_source: "the embedded simulator's key".to_string(),
         })
     }
 }

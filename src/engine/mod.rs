@@ -7,6 +7,7 @@ pub mod bench;
 pub mod capture;
 pub mod compare;
 pub mod connect;
+pub mod doctor;
 pub mod evaluate;
 pub mod har;
 pub mod proxy;

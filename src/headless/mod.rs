@@ -6,6 +6,7 @@ pub mod chat;
 pub mod compare;
 pub mod config;
 pub mod deployments;
+pub mod doctor;
 pub mod embed;
 pub mod plan;
 pub mod proxy;

@@ -23,6 +23,8 @@ use super::state::Shared;
 pub const AUD_DATA_PLANE: &str = "https://cognitiveservices.azure.com";
 pub const AUD_ARM: &str = "https://management.azure.com/";
 const ISSUER: &str = "https://sts.aoai-sim.invalid/";
+/// The tenant put in issued tokens (`tid`), as Entra ID does.
+pub const SIM_TENANT: &str = "22222222-2222-2222-2222-222222222222";
 
 /// Why a bearer was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub struct Claims {
     pub exp: u64,
     pub iat: u64,
     pub oid: String,
+    #[serde(default)]
+    pub tid: String,
 }
 
 /// The signing secret of a simulator with this seed.
@@ -63,6 +67,7 @@ pub fn mint(secret: &str, aud: &str, iat: u64, exp: u64, oid: &str) -> String {
         exp,
         iat,
         oid: oid.to_string(),
+        tid: SIM_TENANT.to_string(),
     };
     let payload = b64(serde_json::to_string(&claims)
         .unwrap_or_default()

@@ -12,6 +12,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::{bar, block, ellipsize};
 use crate::domain::call::{Outcome, WireApi};
 use crate::domain::call_text::reset_line;
+use crate::domain::doctor;
 use crate::domain::num::{fmt_ms, opt_ms};
 use crate::tui::session::{LiveCall, Phase};
 use crate::tui::theme::Theme;
@@ -380,6 +381,12 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         .filter(|_| c.phase != Phase::Ended(Outcome::Cancelled))
     {
         out.push(Line::from(Span::styled(format!("error: {e}"), theme.error)));
+        if doctor::suggests_doctor(e) {
+            out.push(Line::styled(
+                format!("hint: {}", doctor::DOCTOR_HINT),
+                theme.muted,
+            ));
+        }
     }
     out
 }
