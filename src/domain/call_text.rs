@@ -114,6 +114,9 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
     if let Some(line) = reset_line(rl) {
         out.push_str(&format!("   {line}\n"));
     }
+    if let Some(line) = gateway_line(rl) {
+        out.push_str(&format!("   {line}\n"));
+    }
     if rl.spilled_over {
         out.push_str("   spilled over: served by the spillover deployment\n");
     }
@@ -148,6 +151,20 @@ pub fn metrics_block(r: &CallRecord, sim: bool) -> String {
         }
     }
     out
+}
+
+/// An API Management gateway's token-limit counters: `gateway 9500 tokens left · 500 used`
+/// (`None` when the profile names no gateway headers or the gateway sent none).
+pub fn gateway_line(rl: &crate::domain::ratelimit::RateLimit) -> Option<String> {
+    let parts: Vec<String> = [
+        rl.gateway_remaining_tokens
+            .map(|n| format!("{n} tokens left")),
+        rl.gateway_consumed_tokens.map(|n| format!("{n} used")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| format!("gateway {}", parts.join(" · ")))
 }
 
 #[cfg(test)]

@@ -116,6 +116,9 @@ pub struct SimConfig {
     /// wins; before structured output and the generated markdown).
     #[serde(rename = "answer", skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<AnswerRule>,
+    /// `[gateway]`: an API Management gateway in front of the data plane (`sim/gateway.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<super::gateway::GatewayConfig>,
 }
 
 /// The one Azure OpenAI account the simulator serves.
@@ -438,6 +441,7 @@ impl SimConfig {
             ],
             entra: EntraConfig::default(),
             request_log: LOG_CAPACITY,
+            gateway: None,
             answers: Vec::new(),
         }
     }

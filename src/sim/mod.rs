@@ -20,6 +20,7 @@ mod embeddings;
 pub mod entra;
 pub mod faults;
 pub mod fleet;
+pub mod gateway;
 pub mod limits;
 pub mod metrics;
 pub mod replay;
@@ -158,7 +159,7 @@ pub async fn serve(port: u16, cfg: SimConfig) -> anyhow::Result<()> {
 fn router(shared: Arc<Shared>) -> Router {
     let arm_base = "/subscriptions/{sub}";
     let acct = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/accounts/{acct}";
-    Router::new()
+    let router = Router::new()
         .route(
             "/openai/deployments/{deployment}/chat/completions",
             post(data_plane::classic_chat),
@@ -211,5 +212,19 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/metadata/identity/oauth2/token", get(entra::imds_token))
         .route("/{tenant}/oauth2/v2.0/token", post(entra::aad_token))
         .fallback(data_plane::not_found)
-        .with_state(shared)
+        .with_state(shared.clone());
+    match &shared.cfg.gateway {
+        // The gateway calls the backend with a key the backend accepts.
+        Some(g) => {
+            let key = shared
+                .cfg
+                .api_keys
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "gateway".into());
+            let gw = gateway::Gateway::new(g.clone(), key);
+            router.layer(axum::middleware::from_fn_with_state(gw, gateway::layer))
+        }
+        None => router,
+    }
 }

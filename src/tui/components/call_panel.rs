@@ -320,6 +320,10 @@ pub fn lines(c: &LiveCall, now: Duration, width: usize, theme: &Theme) -> Vec<Li
         let v = v.split(" (").next().unwrap_or(v).to_string();
         out.push(kv("resets", v, theme.warn));
     }
+    if let Some(g) = crate::domain::call_text::gateway_line(rl) {
+        let v = g.trim_start_matches("gateway ").to_string();
+        out.push(kv("gateway", v, theme.text));
+    }
     if rl.spilled_over {
         out.push(kv(
             "spilled",
