@@ -10,10 +10,12 @@ use crate::domain::retry::RetryPolicy;
 use crate::engine::connect::ConnectOptions;
 
 mod doctor;
+mod probe;
 mod proxy;
 mod replay;
 mod shell;
 pub use doctor::DoctorArgs;
+pub use probe::ProbeArgs;
 pub use proxy::ProxyArgs;
 pub use replay::{ExportFormat, ReplayArgs};
 pub use shell::CompletionsArgs;
@@ -106,6 +108,10 @@ pub enum Command {
     /// Check the endpoint step by step (proxy, DNS, TCP, TLS, credential, a 1-token call,
     /// the deployment, ARM, quota): each ✓ or ✗ with the fix.
     Doctor(DoctorArgs),
+    /// Which region is healthy right now: a minimal call to each deployment across accounts
+    /// and regions (every N seconds if asked): status, TTFT, e2e, region, remaining
+    /// requests / tokens, 429 cause, sparklines.
+    Probe(ProbeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print the man page (roff): `aoai man > ~/.local/share/man/man1/aoai.1`.

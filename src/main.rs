@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
         Some(Command::Compare(args)) => aoai::headless::compare::run(args).await,
         Some(Command::Proxy(args)) => aoai::headless::proxy::run(args).await,
         Some(Command::Doctor(args)) => aoai::headless::doctor::run(args).await,
+        Some(Command::Probe(args)) => aoai::headless::probe::run(args).await,
         Some(Command::Completions(args)) => aoai::headless::shell::completions(args.shell),
         Some(Command::Man) => aoai::headless::shell::man(),
         None => aoai::tui::run(cli.console).await,

@@ -158,6 +158,16 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// A deployment a chat can use (not embeddings, images or speech).
+    pub fn is_chat(&self) -> bool {
+        let m = self.model.to_ascii_lowercase();
+        !(m.contains("embedding")
+            || m.starts_with("dall-e")
+            || m.starts_with("whisper")
+            || m.starts_with("tts")
+            || m.contains("gpt-image"))
+    }
+
     pub fn model_ref(&self) -> ModelRef {
         ModelRef {
             model: self.model.clone(),

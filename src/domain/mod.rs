@@ -18,6 +18,7 @@ pub mod netaddr;
 pub mod num;
 pub mod params;
 pub mod plan;
+pub mod probe;
 pub mod ptu;
 pub mod rank;
 pub mod ratelimit;

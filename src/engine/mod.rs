@@ -10,6 +10,7 @@ pub mod connect;
 pub mod doctor;
 pub mod evaluate;
 pub mod har;
+pub mod probe;
 pub mod proxy;
 pub mod record;
 pub mod replay;

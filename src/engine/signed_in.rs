@@ -8,7 +8,7 @@
 
 use anyhow::{Context, bail};
 
-use crate::azure::arm::{Account, ArmClient, Deployment};
+use crate::azure::arm::{Account, ArmClient};
 use crate::azure::identity::{TokenProvider, entra_source};
 use crate::azure::{Auth, Endpoint};
 use crate::config::Credential;
@@ -62,16 +62,6 @@ pub fn arm_endpoint_override() -> Option<String> {
         .ok()
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
-}
-
-/// A deployment a chat can use (not embeddings, images or speech).
-fn is_chat(d: &Deployment) -> bool {
-    let m = d.model.to_ascii_lowercase();
-    !(m.contains("embedding")
-        || m.starts_with("dall-e")
-        || m.starts_with("whisper")
-        || m.starts_with("tts")
-        || m.contains("gpt-image"))
 }
 
 /// Signs in from the az CLI's profile and finds an endpoint (and deployment) to use.
@@ -190,7 +180,7 @@ async fn choose(
             None => {
                 let first = deployments
                     .iter()
-                    .find(|d| is_chat(d))
+                    .find(|d| d.is_chat())
                     .map(|d| d.name.clone());
                 return Ok(Some((a.clone(), first)));
             }
@@ -202,22 +192,6 @@ async fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chat_deployments_are_told_from_the_others() {
-        let d = |m: &str| Deployment {
-            name: "x".into(),
-            model: m.into(),
-            version: String::new(),
-            sku: String::new(),
-            capacity: 0,
-            rpm: None,
-            tpm: None,
-            state: String::new(),
-        };
-        assert!(is_chat(&d("gpt-4o")) && is_chat(&d("o3-mini")));
-        assert!(!is_chat(&d("text-embedding-3-small")) && !is_chat(&d("dall-e-3")));
-    }
 
     #[test]
     fn the_label_names_user_and_subscription() {

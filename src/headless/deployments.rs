@@ -6,32 +6,10 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::azure::arm::{Account, ArmClient, ArmError, Deployment};
+use crate::azure::arm::Deployment;
 use crate::cli::DeploymentsArgs;
 use crate::engine::connect::connect;
-
-/// One account and its deployments.
-pub struct AccountView {
-    pub subscription: String,
-    pub account: Account,
-    pub deployments: Result<Vec<Deployment>, ArmError>,
-}
-
-/// Every account of every subscription, with its deployments.
-pub async fn discover(clients: &[ArmClient]) -> Result<Vec<AccountView>, ArmError> {
-    let mut out = Vec::new();
-    for arm in clients {
-        for account in arm.accounts().await? {
-            let deployments = arm.deployments(&account.id).await;
-            out.push(AccountView {
-                subscription: arm.subscription().to_string(),
-                account,
-                deployments,
-            });
-        }
-    }
-    Ok(out)
-}
+pub use crate::engine::probe::{AccountView, discover};
 
 pub fn deployment_json(d: &Deployment, endpoint: Option<&str>) -> Value {
     json!({

@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod doctor;
 pub mod embed;
 pub mod plan;
+pub mod probe;
 pub mod proxy;
 pub mod ptu;
 pub mod quota;
