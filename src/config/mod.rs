@@ -543,6 +543,7 @@ endpoint = "https://other.openai.azure.com"
         assert_eq!(
             l.auth,
             Some(AuthConfig::Key {
+                header: None,
                 key: None,
                 key_env: Some("MY_KEY".into()),
                 key_file: None

@@ -47,7 +47,7 @@ pub fn targets(views: &[AccountView], names: &[String]) -> Result<Vec<Target>, S
             let wanted = if names.is_empty() {
                 d.is_chat()
             } else {
-                names.iter().any(|n| *n == d.name)
+                names.contains(&d.name)
             };
             if wanted {
                 out.push(Target {
