@@ -725,12 +725,13 @@ mod tests {
     fn arm_commands_list_only_flags_that_apply() {
         let cmd = Cli::command();
         for (name, allowed) in [
-            ("deployments", &["profile", "config", "json"][..]),
+            ("deployments", &["profile", "config", "sim", "json"][..]),
             (
                 "quota",
                 &[
                     "profile",
                     "config",
+                    "sim",
                     "json",
                     "location",
                     "model",

@@ -707,3 +707,90 @@ async fn auth_profile_replaces_the_applications_dummy_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--auth profile --proxy-key` (from `AOAI_PROXY_KEY`): only a caller presenting the local
+/// key — as its `api-key` or Bearer token — gets the profile's credential; anyone else on
+/// the machine gets a 401 from the proxy, and the service is never called for them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_key_guards_the_profiles_credential() {
+    use std::io::BufRead;
+    let mut cfg = SimConfig::default_fleet();
+    cfg.api_keys = vec!["profile-key-4471".into()];
+    let sim = common::start(cfg).await;
+    let dir = std::env::temp_dir().join(format!("aoai-proxy-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.p]\nendpoint = \"{}\"\nauth = {{ type = \"key\", key_env = \"AOAI_TEST_PROXY_KEY\" }}\n",
+            sim.base_url()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
+        .args([
+            "proxy",
+            "--port",
+            "0",
+            "--profile",
+            "p",
+            "--auth",
+            "profile",
+            "--config",
+        ])
+        .arg(&config)
+        .env("AOAI_TEST_PROXY_KEY", "profile-key-4471")
+        .env("AOAI_PROXY_KEY", "local-secret-93")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let url = classic(&base, "gpt-4o");
+    let body = chat_body(false, false);
+    // Only the headers given (the common helper adds a dummy api-key of its own).
+    let send = |headers: Vec<(&'static str, &'static str)>| {
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            let mut rb = reqwest::Client::new().post(&url).json(&body);
+            for (k, v) in headers {
+                rb = rb.header(k, v);
+            }
+            let r = tokio::time::timeout(std::time::Duration::from_secs(20), rb.send())
+                .await
+                .unwrap()
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    let (status, text) = send(vec![("api-key", "local-secret-93")]).await;
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = send(vec![("authorization", "Bearer local-secret-93")]).await;
+    assert_eq!(status, 200, "{text}");
+    for wrong in [
+        vec![],
+        vec![("api-key", "guess")],
+        vec![("api-key", "local-secret-9")],
+    ] {
+        let (status, text) = send(wrong.clone()).await;
+        assert_eq!(status, 401, "{wrong:?}: {text}");
+        assert!(text.contains("ProxyKeyRequired"), "{text}");
+    }
+    let _ = child.kill();
+    // Only with --auth profile: with the application's own key it would go upstream.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
+        .args(["proxy", "--port", "0", "--auth", "app"])
+        .env("AOAI_PROXY_KEY", "x")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --auth profile"));
+}

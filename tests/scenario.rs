@@ -1086,3 +1086,17 @@ fn what_if_prices_the_recording_on_other_models_against_ptus() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// A new recording holds prompts and answers: it is created readable by its owner only
+/// (jump boxes are shared by several operators).
+#[cfg(unix)]
+#[test]
+fn a_new_recording_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let file = tmp("owner-only");
+    let _ = std::fs::remove_file(&file);
+    let rec = aoai::engine::record::Recorder::open(&file, None).unwrap();
+    drop(rec);
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}

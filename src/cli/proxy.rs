@@ -31,6 +31,17 @@ pub struct ProxyArgs {
     /// refreshed; the application may then send a dummy key). `profile` needs --profile.
     #[arg(long, default_value = "app", value_parser = ["app", "profile"])]
     pub auth: String,
+    /// With `--auth profile`: a local shared secret the application must send (as its
+    /// `api-key` or `Bearer` token), so that other users of the machine cannot borrow the
+    /// profile's credential through the proxy. From the environment (`AOAI_PROXY_KEY`), as
+    /// the command line is visible to them in `ps`.
+    #[arg(
+        long,
+        env = "AOAI_PROXY_KEY",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub proxy_key: Option<String>,
     /// The config file with profiles (default: the platform config dir).
     #[arg(long, env = "AOAI_CONFIG")]
     pub config: Option<PathBuf>,

@@ -170,7 +170,17 @@ pub fn run_editor(text: &str) -> Result<String, EditorError> {
         .unwrap_or_else(|| "vi".to_string());
     let seq = EDIT_SEQ.fetch_add(1, Ordering::SeqCst);
     let path = std::env::temp_dir().join(format!("aoai-prompt-{}-{seq}.md", std::process::id()));
-    if let Err(source) = std::fs::write(&path, text) {
+    // In the shared temp dir: the prompt is readable by its owner only.
+    let written = {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+    };
+    if let Err(source) = written {
         return Err(EditorError::Write { path, source });
     }
     let mut parts = editor.split_whitespace();

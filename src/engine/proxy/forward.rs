@@ -79,6 +79,23 @@ fn error_response(status: u16, code: &str, message: &str, extra: &[(&str, String
     r
 }
 
+/// Whether the request carries `key` as its `api-key` or `Authorization: Bearer` (compared
+/// in constant time).
+fn presents(headers: &http::HeaderMap, key: &str) -> bool {
+    let same = |v: &str| {
+        let (a, b) = (v.trim().as_bytes(), key.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    };
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    header("api-key").is_some_and(same)
+        || header("authorization")
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .is_some_and(same)
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: &dyn std::error::Error = e;
     while let Some(next) = cur.source() {
@@ -94,6 +111,16 @@ pub(super) async fn handle(
 ) -> Response {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();
+    if let Some(key) = &shared.proxy_key
+        && !presents(&parts.headers, key.expose())
+    {
+        return error_response(
+            401,
+            "ProxyKeyRequired",
+            "aoai proxy: this proxy lends its profile's credential only to callers with its local key: send AOAI_PROXY_KEY as the api-key (or a Bearer token)",
+            &[],
+        );
+    }
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(str::to_string);
     let client = ClientInfo {

@@ -55,6 +55,9 @@ pub struct ProxyOptions {
     /// (`api-key` / `Authorization` from the application are dropped), so an application
     /// can run with a dummy key. Entra tokens are fetched and refreshed per request.
     pub auth: Option<crate::azure::Auth>,
+    /// `--proxy-key`: the application must present this secret (as `api-key` or a Bearer
+    /// token) before the profile's credential is used for it.
+    pub proxy_key: Option<crate::azure::Secret>,
     /// Report each call's streamed text as it arrives ([`ProxyEvent::Progress`], at most
     /// every [`PROGRESS_EVERY`] per call), for a view that follows a live call.
     pub live: bool,
@@ -76,6 +79,7 @@ impl ProxyOptions {
             prices: Arc::new(PriceTable::builtin()),
             connect_timeout: Duration::from_secs(10),
             auth: None,
+            proxy_key: None,
             live: false,
         }
     }
@@ -198,6 +202,7 @@ pub(crate) struct Shared {
     pub recorder: Option<std::sync::mpsc::Sender<ScenarioCall>>,
     pub next_id: AtomicU64,
     pub auth: Option<crate::azure::Auth>,
+    pub proxy_key: Option<crate::azure::Secret>,
     pub live: bool,
 }
 
@@ -294,6 +299,7 @@ pub async fn start(
         recorder,
         next_id: AtomicU64::new(1),
         auth: opts.auth.clone(),
+        proxy_key: opts.proxy_key.clone(),
         live: opts.live && events_wanted,
     });
     let addr = SocketAddr::new(opts.bind, opts.port);

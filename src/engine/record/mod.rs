@@ -74,12 +74,13 @@ impl Recorder {
     /// a scenario this build can read (its header is checked), and a last line cut short by a
     /// crash is closed off so the next call starts on a line of its own.
     pub fn open(path: &Path, profile: Option<&str>) -> Result<Recorder, RecordError> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io_err(path))?;
+        let mut opts = OpenOptions::new();
+        opts.read(true).create(true).append(true);
+        // A recording holds prompts and answers (with the proxy, the application's users'):
+        // readable by its owner only, on jump boxes several operators share.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut file = opts.open(path).map_err(io_err(path))?;
         let len = file.metadata().map_err(io_err(path))?.len();
         if len == 0 {
             let header = Header::new(rfc3339(SystemTime::now()), profile.map(str::to_string));
