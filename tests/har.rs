@@ -5,14 +5,17 @@
 //! devtools-style HAR with the oddities real ones have reads leniently.
 
 mod common;
+#[path = "common/mitm.rs"]
+mod mitm;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aoai::domain::call::{Outcome, WireApi};
 use aoai::engine::capture;
 use common::*;
+use mitm::{Kill, free_port, mitmdump_or_skip};
 use serde_json::Value;
 
 const KEY: &str = "sk-HAR-CANARY-KEY-7731";
@@ -187,49 +190,9 @@ async fn a_scenario_round_trips_through_har() {
     assert_eq!(report(&file), report(&har_path));
 }
 
-/// Where mitmproxy's `mitmdump` is: `AOAI_MITMDUMP`, the virtualenv `.ci/run` installs it
-/// into, or PATH.
-fn mitmdump() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AOAI_MITMDUMP") {
-        return Some(PathBuf::from(p));
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    let venv = home.join(".cache/aoai-mitmproxy/bin/mitmdump");
-    if venv.exists() {
-        return Some(venv);
-    }
-    Command::new("mitmdump")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| PathBuf::from("mitmdump"))
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mitmproxy_har_of_an_application_reads_as_calls_without_its_key() {
-    let Some(mitm) = mitmdump() else {
-        let msg = "mitmproxy's mitmdump is needed (.ci/run installs it)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
+    let Some(mitm) = mitmdump_or_skip() else {
         return;
     };
     let sim = sim().await;

@@ -29,6 +29,15 @@ const MAX_THROTTLE_RETRIES: u32 = 3;
 /// A guard against a server that links pages in a loop.
 const MAX_PAGES: usize = 1000;
 
+/// A transport failure, named by host and root cause (reqwest's own text names only the URL).
+fn transport(e: &reqwest::Error) -> ArmError {
+    let cause = super::call_error::transport_cause(e);
+    match e.url().and_then(|u| u.host_str()) {
+        Some(host) => ArmError::Transport(format!("{host}: {cause}")),
+        None => ArmError::Transport(cause),
+    }
+}
+
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -60,7 +69,7 @@ impl ArmClient {
 
     /// `auth`: [`Auth::Token`] (Entra ID) or a fixed [`Auth::Bearer`].
     pub fn with_auth(base: &str, auth: Auth, subscription: &str) -> Result<Self, ArmError> {
-        let http = reqwest::Client::builder()
+        let http = super::net::client_builder(base)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("aoai-console/", env!("CARGO_PKG_VERSION")))
@@ -234,7 +243,7 @@ impl ArmClient {
                 .header(reqwest::header::AUTHORIZATION, value)
                 .send()
                 .await
-                .map_err(|e| ArmError::Transport(e.to_string()))?;
+                .map_err(|e| transport(&e))?;
             let status = resp.status().as_u16();
             if status == 429 {
                 let wait = retry_after(resp.headers());
@@ -247,10 +256,7 @@ impl ArmClient {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| ArmError::Transport(e.to_string()))?;
+            let body = resp.bytes().await.map_err(|e| transport(&e))?;
             if !(200..300).contains(&status) {
                 let info = crate::wire::ErrorInfo::parse(&body).unwrap_or_default();
                 let code = info.code.unwrap_or_else(|| "Error".into());

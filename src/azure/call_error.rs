@@ -12,14 +12,24 @@ pub(super) fn transport_error(e: &reqwest::Error, phase: &str) -> CallError {
     } else if e.is_connect() {
         CallError::new(
             ErrorKind::Connect,
-            format!("could not connect: {}", root_cause(e)),
+            format!("could not connect: {}", transport_cause(e)),
         )
     } else {
         CallError::new(
             ErrorKind::Connect,
-            format!("connection failed {phase}: {}", root_cause(e)),
+            format!("connection failed {phase}: {}", transport_cause(e)),
         )
     }
+}
+
+/// A transport failure's root cause in words, with advice when it is the server's
+/// certificate (the usual case behind a TLS-inspecting corporate proxy).
+pub(super) fn transport_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let bundle = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty());
+    explain_tls(
+        &root_cause(e),
+        bundle.as_deref().map(|p| p.to_string_lossy()).as_deref(),
+    )
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -28,6 +38,28 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// rustls names a chain to no trusted root `invalid peer certificate: UnknownIssuer`
+/// (`BadSignature` when a trusted root has the issuer's name but not its key, as two CAs both
+/// called "Corp Root" do); that reads as advice here. Other certificate faults (wrong name,
+/// expired) keep rustls's own words, which say what is wrong.
+/// `bundle`: `SSL_CERT_FILE`, if set.
+fn explain_tls(cause: &str, bundle: Option<&str>) -> String {
+    if cause.contains("UnknownIssuer") || cause.contains("BadSignature") {
+        match bundle {
+            None => format!(
+                "the server's TLS certificate is not trusted ({cause}); behind a TLS-inspecting proxy, set SSL_CERT_FILE to a PEM bundle with its CA (it replaces the system roots: include them too)"
+            ),
+            Some(path) => format!(
+                "the server's TLS certificate is not trusted ({cause}); SSL_CERT_FILE ({path}) holds no CA that signed it: add the TLS-inspecting proxy's CA to that bundle"
+            ),
+        }
+    } else if cause.starts_with("invalid peer certificate") {
+        format!("the server's TLS certificate was refused ({cause})")
+    } else {
+        cause.to_string()
+    }
 }
 
 /// A short, printable excerpt of bad input for an error message.
@@ -126,6 +158,33 @@ pub(super) fn explain_unsupported_operation(err: &mut CallError, deployment: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_untrusted_certificate_names_ssl_cert_file() {
+        let e = explain_tls("invalid peer certificate: UnknownIssuer", None);
+        assert_eq!(
+            e,
+            "the server's TLS certificate is not trusted (invalid peer certificate: UnknownIssuer); behind a TLS-inspecting proxy, set SSL_CERT_FILE to a PEM bundle with its CA (it replaces the system roots: include them too)"
+        );
+        assert_eq!(
+            explain_tls(
+                "invalid peer certificate: BadSignature",
+                Some("/etc/corp.pem")
+            ),
+            "the server's TLS certificate is not trusted (invalid peer certificate: BadSignature); SSL_CERT_FILE (/etc/corp.pem) holds no CA that signed it: add the TLS-inspecting proxy's CA to that bundle"
+        );
+        assert_eq!(
+            explain_tls(
+                "invalid peer certificate: certificate expired: verification time 2",
+                None
+            ),
+            "the server's TLS certificate was refused (invalid peer certificate: certificate expired: verification time 2)"
+        );
+        assert_eq!(
+            explain_tls("Connection refused (os error 111)", None),
+            "Connection refused (os error 111)"
+        );
+    }
 
     #[test]
     fn an_unsupported_operation_is_explained() {

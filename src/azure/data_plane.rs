@@ -135,7 +135,7 @@ fn ms_since(t: Instant) -> f64 {
 
 impl ChatClient {
     pub fn new(cfg: ClientConfig) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let http = super::net::client_builder(cfg.endpoint.as_str())
             .connect_timeout(cfg.timeouts.connect)
             .tcp_nodelay(true)
             .user_agent(concat!("aoai-console/", env!("CARGO_PKG_VERSION")))

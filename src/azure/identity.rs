@@ -248,7 +248,7 @@ pub fn entra_source(
         Credential::ManagedIdentity => (
             ai::ManagedIdentityCredential::new(Some(ai::ManagedIdentityCredentialOptions {
                 user_assigned_id: client_id.map(|c| ai::UserAssignedId::ClientId(c.to_string())),
-                ..Default::default()
+                client_options: direct_transport()?,
             }))
             .map_err(other)?,
             "managed identity",
@@ -293,6 +293,22 @@ pub fn entra_source(
         ),
     };
     Ok(Arc::new(EntraSource { cred, kind, label }))
+}
+
+/// Managed identity is served on this machine or its host (IMDS at 169.254.169.254, App
+/// Service / Arc / Cloud Shell on loopback), never across the egress proxy: its requests go
+/// direct even when HTTPS_PROXY / HTTP_PROXY are set and NO_PROXY does not name the address.
+fn direct_transport() -> Result<azure_core::http::ClientOptions, AuthError> {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| AuthError::Other(format!("building the HTTP client: {e}")))?;
+    Ok(azure_core::http::ClientOptions {
+        transport: Some(azure_core::http::Transport::new(Arc::new(http))),
+        ..Default::default()
+    })
 }
 
 /// Turns an `azure_identity` error text into advice. Pure, so it is unit-tested.

@@ -9,6 +9,7 @@ mod embeddings;
 pub mod endpoint;
 pub mod identity;
 pub mod monitor;
+pub mod net;
 pub mod responses;
 pub mod secret;
 mod sse;

@@ -173,13 +173,7 @@ pub fn check_upstream(url: &url::Url) -> Result<(), ProxyError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(a)) => a.is_loopback(),
-                Some(url::Host::Ipv6(a)) => a.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            };
-            if loopback {
+            if crate::azure::net::is_loopback(url) {
                 Ok(())
             } else {
                 Err(ProxyError::InsecureUpstream(url.to_string()))
@@ -260,8 +254,9 @@ pub async fn start(
 ) -> Result<ProxyHandle, ProxyError> {
     check_upstream(&opts.upstream)?;
     let events_wanted = events.is_some();
-    let http = reqwest::Client::builder()
-        .no_proxy()
+    // The upstream is reached as every client of ours reaches Azure: through the egress
+    // proxy the environment names, a plain-http loopback upstream (the simulator) direct.
+    let http = crate::azure::net::client_builder(opts.upstream.as_str())
         .connect_timeout(opts.connect_timeout)
         .tcp_nodelay(true)
         .redirect(reqwest::redirect::Policy::none())
