@@ -93,6 +93,33 @@ pub(crate) fn normalized(body: Body) -> impl Stream<Item = Result<Bytes, reqwest
     })
 }
 
+/// The events of a body that arrived in `reads`, parsed as the client parses a stream
+/// ([`normalized`], then `eventsource-stream`), up to the first that does not parse, with its
+/// error as text. Synchronous, since every read is already there: the fuzz targets and the
+/// property tests check the client's reading of bytes with it, no server needed.
+pub fn read_events<'a>(
+    reads: impl IntoIterator<Item = &'a [u8]>,
+) -> (Vec<eventsource_stream::Event>, Option<String>) {
+    use eventsource_stream::Eventsource;
+    use std::task::{Context, Poll, Waker};
+    let reads: Vec<Result<Bytes, reqwest::Error>> = reads
+        .into_iter()
+        .map(|r| Ok(Bytes::copy_from_slice(r)))
+        .collect();
+    let body: Body = Box::pin(futures_util::stream::iter(reads));
+    let mut events = Box::pin(normalized(body).eventsource());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut out = Vec::new();
+    loop {
+        match events.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(Ok(ev))) => out.push(ev),
+            Poll::Ready(Some(Err(e))) => return (out, Some(e.to_string())),
+            Poll::Ready(None) => return (out, None),
+            Poll::Pending => unreachable!("an in-memory body is never pending"),
+        }
+    }
+}
+
 struct Normalizer {
     body: Option<Body>,
     /// The next byte starts a line.
