@@ -23,8 +23,11 @@ use aoai::engine::proxy::request::RequestMeta;
 use aoai::engine::proxy::tap::{Reading, Tap};
 use aoai::wire::{ChunkIn, ErrorInfo};
 
-/// The targets, by name (the file names in `fuzz_targets/` and the corpus folders).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A target: its name (of its file in `fuzz_targets/` and its corpus folder) and body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// The targets.
+pub const TARGETS: &[Target] = &[
     ("sse_chat", sse_chat),
     ("sse_responses", sse_responses),
     ("ratelimit", ratelimit),
@@ -239,11 +242,11 @@ fn scratch(name: &str) -> PathBuf {
 /// A scenario file (or a HAR, told apart by content) → header, calls, warnings; the pure
 /// parser of the same text, and the report rows.
 pub fn scenario(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok((_, calls, _)) = aoai::domain::scenario::parse(text) {
-            for c in calls {
-                let _ = c.sanitize().safe_headers();
-            }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok((_, calls, _)) = aoai::domain::scenario::parse(text)
+    {
+        for c in calls {
+            let _ = c.sanitize().safe_headers();
         }
     }
     let path = scratch("scenario.jsonl");

@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     echo "== $t: $minutes min"
     start=$(date +%s)
-    if cargo +nightly fuzz run -s "$sanitizer" -a --target-dir "$target_dir" "$t" \
+    if CARGO_BUILD_JOBS="${JOBS:-1}" cargo +nightly fuzz run -s "$sanitizer" -a --target-dir "$target_dir" "$t" \
         "corpus/$t" -- -timeout=10 -rss_limit_mb=2048 \
         -max_total_time=$((minutes * 60)) -print_final_stats=1 \
         -artifact_prefix="artifacts/$t/" >"logs/$t.log" 2>&1; then
