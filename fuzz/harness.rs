@@ -167,7 +167,6 @@ fn stream_target(wire_api: WireApi, path: &str, data: &[u8]) {
         Some("api-version=2025-04-01-preview"),
         b"{\"stream\":true}",
     );
-    let prices = PriceTable::builtin();
     let head = Head::read(status, Duration::from_millis(5), std::iter::empty());
     let record = measure::record(Ended {
         id: 1,
@@ -177,7 +176,7 @@ fn stream_target(wire_api: WireApi, path: &str, data: &[u8]) {
         done: Duration::from_millis(9),
         error: None,
         injected: None,
-        prices: &prices,
+        prices: prices(),
     });
     // The record serialises (it is what a scenario line holds).
     serde_json::to_string(&record).expect("a call record serialises");
@@ -234,6 +233,12 @@ pub fn ratelimit(data: &[u8]) {
     let _ = serde_json::to_string(&rl).expect("rate limits serialise");
 }
 
+/// The shipped price table, parsed once.
+fn prices() -> &'static PriceTable {
+    static PRICES: std::sync::OnceLock<PriceTable> = std::sync::OnceLock::new();
+    PRICES.get_or_init(PriceTable::builtin)
+}
+
 /// A scratch file of this process (the loaders read files).
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("aoai-fuzz-{}-{name}", std::process::id()))
@@ -252,8 +257,7 @@ pub fn scenario(data: &[u8]) {
     let path = scratch("scenario.jsonl");
     std::fs::write(&path, data).expect("the scratch file is writable");
     if let Ok(loaded) = aoai::engine::capture::load(&path) {
-        let prices = PriceTable::builtin();
-        let mut report = aoai::engine::record::report::ReportBuilder::new(&prices);
+        let mut report = aoai::engine::record::report::ReportBuilder::new(prices());
         for c in &loaded.calls {
             report.add(aoai::engine::record::report::CallSummary::from(c));
         }
