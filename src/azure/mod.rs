@@ -17,3 +17,4 @@ mod sse;
 pub use auth::{Auth, Secret};
 pub use data_plane::{CallSpec, ChatClient, ClientConfig, Timeouts};
 pub use endpoint::Endpoint;
+pub use sse::read_events;

@@ -93,6 +93,33 @@ pub(crate) fn normalized(body: Body) -> impl Stream<Item = Result<Bytes, reqwest
     })
 }
 
+/// The events of a body that arrived in `reads`, parsed as the client parses a stream
+/// ([`normalized`], then `eventsource-stream`), up to the first that does not parse, with its
+/// error as text. Synchronous, since every read is already there: the fuzz targets and the
+/// property tests check the client's reading of bytes with it, no server needed.
+pub fn read_events<'a>(
+    reads: impl IntoIterator<Item = &'a [u8]>,
+) -> (Vec<eventsource_stream::Event>, Option<String>) {
+    use eventsource_stream::Eventsource;
+    use std::task::{Context, Poll, Waker};
+    let reads: Vec<Result<Bytes, reqwest::Error>> = reads
+        .into_iter()
+        .map(|r| Ok(Bytes::copy_from_slice(r)))
+        .collect();
+    let body: Body = Box::pin(futures_util::stream::iter(reads));
+    let mut events = Box::pin(normalized(body).eventsource());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut out = Vec::new();
+    loop {
+        match events.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(Ok(ev))) => out.push(ev),
+            Poll::Ready(Some(Err(e))) => return (out, Some(e.to_string())),
+            Poll::Ready(None) => return (out, None),
+            Poll::Pending => unreachable!("an in-memory body is never pending"),
+        }
+    }
+}
+
 struct Normalizer {
     body: Option<Body>,
     /// The next byte starts a line.
@@ -127,9 +154,13 @@ impl Normalizer {
                     i += take;
                     self.line_start = false;
                     if self.held.len() == DONE.len() {
-                        // A whole `[DONE]` at a line start: the rest of the line decides.
-                        let rest_is_eol = chunk.get(i).is_none_or(|c| *c == b'\n' || *c == b'\r');
-                        if rest_is_eol {
+                        // A whole `[DONE]` at a line start: the rest of the line decides. When
+                        // the read ends here, it stays held until the next byte (or the end of
+                        // the body) tells.
+                        let Some(next) = chunk.get(i) else {
+                            continue;
+                        };
+                        if *next == b'\n' || *next == b'\r' {
                             out.extend_from_slice(b"data: ");
                         }
                         out.extend_from_slice(&self.held);
@@ -290,6 +321,20 @@ mod tests {
                 .collect();
             String::from_utf8(bytes).unwrap()
         })
+    }
+
+    /// Found by fuzzing (fuzz/regressions/sse_responses/done-then-more): a read that ended
+    /// just after a bare `[DONE]` at a line start had it rewritten as an event, though the
+    /// line went on in the next read (and so is no `[DONE]`).
+    #[test]
+    fn a_bare_done_cut_before_the_rest_of_its_line_is_not_an_event() {
+        let whole = run(&[b"{\n[DONE]   }\n"]);
+        assert_eq!(whole, "{\n[DONE]   }\n\n");
+        assert_eq!(run(&[b"{\n[DONE]", b"   }\n"]), whole);
+        assert_eq!(run(&[b"{\n[DO", b"NE]", b"   }\n"]), whole);
+        // A bare `[DONE]` that does end its line is still one, however it is cut.
+        assert_eq!(run(&[b"[DONE]", b"\n"]), "data: [DONE]\n\n");
+        assert_eq!(run(&[b"[DONE]"]), "data: [DONE]\n\n");
     }
 
     #[test]

@@ -181,7 +181,10 @@ pub fn deployable(exact: f64, inc: Increment) -> u64 {
     // A hair of tolerance so 100.0000000001 (float noise) does not cost a whole step.
     let above = exact - inc.min as f64;
     let steps = (above / step as f64 - 1e-9).ceil().max(0.0) as u64;
-    inc.min + steps * step
+    // An absurd load (an infinite one: `f64` overflow) gets the most steps a u64 holds
+    // rather than overflowing.
+    let most = (u64::MAX - inc.min) / step;
+    inc.min + steps.min(most) * step
 }
 
 impl PtuTable {
@@ -294,6 +297,27 @@ impl PtuTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/properties.rs: an infinite need (a load whose TPM overflows `f64`)
+    /// overflowed `min + steps × step`.
+    #[test]
+    fn an_absurd_load_saturates() {
+        let inc = Increment { min: 15, step: 5 };
+        let most = 15 + (u64::MAX - 15) / 5 * 5;
+        assert_eq!(deployable(f64::INFINITY, inc), most);
+        assert_eq!(deployable(1e30, inc), most);
+        let huge = Workload {
+            prompt_tokens: 1e200,
+            completion_tokens: 0.0,
+            cached_tokens: 0.0,
+            rpm: 1e200,
+        };
+        let e = PtuTable::builtin()
+            .estimate("gpt-4o", DeploymentType::Global, &huge)
+            .unwrap();
+        assert_eq!((e.ptu - e.min) % e.step, 0);
+        assert!(e.ptu > u64::MAX - e.step);
+    }
 
     fn w(p: f64, c: f64, rpm: f64) -> Workload {
         Workload {

@@ -265,9 +265,10 @@ impl Tap {
             }
             // A last event without its blank line still counts.
             self.dispatch(at);
-        } else if !self.body.is_empty() || (200..300).contains(&self.status) {
+        } else {
+            // Read even when empty: a non-2xx answer with no body is still the service's error.
             let body = std::mem::take(&mut self.body);
-            if self.capture {
+            if self.capture && (!body.is_empty() || (200..300).contains(&self.status)) {
                 self.out.events.push(SseEvent {
                     t_ms: ms(at),
                     data: String::from_utf8_lossy(&body).into_owned(),
@@ -465,6 +466,19 @@ mod tests {
             Some(crate::domain::ratelimit::ThrottleKind::Tokens)
         );
         assert_eq!(e.code.as_deref(), Some("429"));
+    }
+
+    /// Found by fuzzing (fuzz/regressions/sse_chat/empty-429): a 429 or 503 with no body was
+    /// read as no error, so the proxy recorded the call as done.
+    #[test]
+    fn an_error_status_with_an_empty_body_is_an_error() {
+        for status in [429, 503] {
+            let r = Tap::new(WireApi::Chat, status, true).finish(T);
+            let e = r.error.expect("an error");
+            assert_eq!(e.status, Some(status));
+            assert_eq!(e.message, "empty body");
+            assert!(r.events.is_empty());
+        }
     }
 
     #[test]
