@@ -60,7 +60,7 @@ pub struct ConsoleArgs {
     /// Initial temperature, 0..=2 (default: the service's).
     #[arg(long, value_parser = parse_temperature, allow_hyphen_values = true)]
     pub temperature: Option<f64>,
-    /// Initial retry policy: none | honor | honor:N | failover:DEPLOYMENT
+    /// Initial retry policy: none | honor | honor:N | failover:DEPLOYMENT | failover:PROFILE/DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
     pub retry: RetryPolicy,
     /// Record every call to this scenario file from the start (appending; created with a
@@ -427,7 +427,7 @@ pub struct ChatArgs {
     /// `reasoning.summary`); it streams before the answer and is timed apart from TTFT.
     #[arg(long, value_name = "KIND", value_parser = ["auto", "concise", "detailed"])]
     pub reasoning_summary: Option<String>,
-    /// Retry policy on 429 / 5xx: none | honor | honor:N | failover:DEPLOYMENT
+    /// Retry policy on 429 / 5xx: none | honor | honor:N | failover:DEPLOYMENT | failover:PROFILE/DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
     pub retry: RetryPolicy,
     /// Ask for a non-streamed completion.
@@ -536,7 +536,7 @@ pub struct BenchArgs {
     /// max_completion_tokens (see --max-tokens-field).
     #[arg(long, value_name = "C", value_parser = parse_budget)]
     pub max_tokens: Option<u32>,
-    /// Retry policy on 429 / 5xx: none | honor | honor:N | failover:DEPLOYMENT
+    /// Retry policy on 429 / 5xx: none | honor | honor:N | failover:DEPLOYMENT | failover:PROFILE/DEPLOYMENT
     #[arg(long, default_value = "none", value_parser = parse_retry)]
     pub retry: RetryPolicy,
     /// Report format on stdout.
@@ -652,7 +652,7 @@ pub struct CompareArgs {
     /// Most calls at once (default: the file's `concurrency`, else 4).
     #[arg(long, short = 'n', value_name = "N", value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
-    /// none | honor | honor:N | failover:DEPLOYMENT (default: the file's `retry`, else honor).
+    /// none | honor | honor:N | failover:DEPLOYMENT | failover:PROFILE/DEPLOYMENT (default: the file's `retry`, else honor).
     #[arg(long, value_parser = parse_retry)]
     pub retry: Option<RetryPolicy>,
     /// Output format.

@@ -25,7 +25,7 @@ use crate::domain::call::{
 };
 use crate::domain::cost::PriceTable;
 use crate::domain::ratelimit::RateLimit;
-use crate::domain::retry::{AttemptOutcome, Decision, decide};
+use crate::domain::retry::{AttemptOutcome, Decision, decide, failover_target};
 use crate::domain::stream::StreamState;
 use crate::domain::usage::Usage;
 use crate::wire::StreamOptions;
@@ -87,6 +87,9 @@ impl ClientConfig {
 pub struct ChatClient {
     pub(super) http: reqwest::Client,
     pub(super) cfg: ClientConfig,
+    /// Other resources a `failover:PROFILE/DEPLOYMENT` policy may send to, by profile name
+    /// (registered by the front end, which connects them).
+    failover: Arc<std::collections::BTreeMap<String, ChatClient>>,
 }
 
 /// How one attempt ended, internally.
@@ -140,7 +143,19 @@ impl ChatClient {
             .tcp_nodelay(true)
             .user_agent(concat!("aoai-console/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(ChatClient { http, cfg })
+        Ok(ChatClient {
+            http,
+            cfg,
+            failover: Arc::default(),
+        })
+    }
+
+    /// Registers another resource (a profile's client) for `failover:PROFILE/DEPLOYMENT`.
+    pub fn with_failover(mut self, profile: &str, other: ChatClient) -> Self {
+        let mut map = (*self.failover).clone();
+        map.insert(profile.to_string(), other);
+        self.failover = Arc::new(map);
+        self
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -180,7 +195,18 @@ impl ChatClient {
                 deployment: deployment.clone(),
             });
             // The attempt watches `cancel` itself, so a cancelled call keeps what arrived.
-            let end = self.attempt(spec, &deployment, cancel, on_event).await;
+            let end = match failover_target(&deployment) {
+                (None, d) => self.attempt(spec, d, cancel, on_event).await,
+                (Some(p), d) => match self.failover.get(p) {
+                    Some(other) => other.attempt(spec, d, cancel, on_event).await,
+                    None => AttemptEnd::failed(CallError::new(
+                        ErrorKind::Connect,
+                        format!(
+                            "failover to profile `{p}`: it is not connected (its name in the config file, with --retry failover:{p}/{d} given at start)"
+                        ),
+                    )),
+                },
+            };
             first_sent = first_sent.or(end.sent);
             let outcome = match (&end.error, end.status) {
                 (Some(e), _) if e.kind == ErrorKind::Cancelled => None,

@@ -18,7 +18,9 @@ pub enum RetryPolicy {
     None,
     /// Wait as the service asks and try again, up to `max_attempts` attempts in all.
     Honor { max_attempts: u32, max_wait_ms: u64 },
-    /// On 429 (or 5xx), send the same request once to another deployment at once.
+    /// On 429 (or 5xx), send the same request once to another deployment at once: on the
+    /// same resource (`failover:DEPLOYMENT`), or on another profile's resource
+    /// (`failover:PROFILE/DEPLOYMENT`; see [`failover_target`]).
     Failover { deployment: String },
 }
 
@@ -34,8 +36,20 @@ impl RetryPolicy {
     }
 }
 
+/// A failover target: `PROFILE/DEPLOYMENT` names another resource (a config profile's
+/// endpoint and credential), a bare `DEPLOYMENT` the same one. Azure deployment names cannot
+/// hold `/`, so the split is unambiguous.
+pub fn failover_target(target: &str) -> (Option<&str>, &str) {
+    match target.split_once('/') {
+        Some((p, d)) if !p.is_empty() && !d.is_empty() => (Some(p), d),
+        _ => (None, target),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("retry policy `{0}` is not one of: none, honor, honor:N (N attempts), failover:DEPLOYMENT")]
+#[error(
+    "retry policy `{0}` is not one of: none, honor, honor:N (N attempts), failover:DEPLOYMENT, failover:PROFILE/DEPLOYMENT"
+)]
 pub struct RetryPolicyParseError(String);
 
 impl FromStr for RetryPolicy {
@@ -208,6 +222,15 @@ mod tests {
             retry_after_ms: None,
         };
         assert_eq!(decide(&p, 1, bad, false), Decision::GiveUp);
+    }
+
+    #[test]
+    fn a_failover_target_may_name_another_resource() {
+        assert_eq!(failover_target("gpt-4o"), (None, "gpt-4o"));
+        assert_eq!(failover_target("westus/gpt-4o"), (Some("westus"), "gpt-4o"));
+        assert_eq!(failover_target("/gpt-4o"), (None, "/gpt-4o"));
+        let p: RetryPolicy = "failover:westus/gpt-4o".parse().unwrap();
+        assert_eq!(p.to_string(), "failover:westus/gpt-4o");
     }
 
     #[test]

@@ -102,12 +102,47 @@ pub struct Connection {
     /// Zero-config: `(id, display name)` of every subscription to switch to, the one in use
     /// first.
     pub named_subscriptions: Vec<(String, String)>,
+    /// The connections `failover:PROFILE/DEPLOYMENT` sends to, kept alive with this one.
+    pub failovers: Vec<Connection>,
     /// Where the data-plane credential came from (`the --api-key flag`, `profile `p`
     /// auth.key_env AZURE_KEY`, …), for `aoai doctor`; never the secret.
     pub auth_source: String,
 }
 
 impl Connection {
+    /// For `failover:PROFILE/DEPLOYMENT`: connects that profile (its endpoint and
+    /// credential, none of `args`' endpoint or key) and registers it on this client, so a
+    /// 429 or 5xx here sends the call once to that resource.
+    pub async fn connect_failover(
+        &mut self,
+        retry: &crate::domain::retry::RetryPolicy,
+        args: &ConnectOptions,
+    ) -> anyhow::Result<()> {
+        let crate::domain::retry::RetryPolicy::Failover { deployment } = retry else {
+            return Ok(());
+        };
+        let (Some(profile), _) = crate::domain::retry::failover_target(deployment) else {
+            return Ok(());
+        };
+        let opts = ConnectOptions {
+            endpoint: None,
+            api_key: None,
+            profile: Some(profile.to_string()),
+            force_sim: true,
+            deployment: None,
+            ..args.clone()
+        };
+        let other = connect(&opts)
+            .await
+            .with_context(|| format!("connecting the failover profile `{profile}`"))?;
+        self.client = self
+            .client
+            .clone()
+            .with_failover(profile, other.client.clone());
+        self.failovers.push(other);
+        Ok(())
+    }
+
     pub fn is_sim(&self) -> bool {
         self.sim.is_some()
     }
@@ -420,6 +455,7 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
         default_deployment,
         signed_in,
         named_subscriptions,
+        failovers: Vec::new(),
         auth_source,
     })
 }
@@ -503,6 +539,7 @@ impl EmbeddedSim {
             default_deployment: None,
             signed_in: None,
             named_subscriptions: Vec::new(),
+            failovers: Vec::new(),
             auth_source: "the embedded simulator's key".to_string(),
         })
     }

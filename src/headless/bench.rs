@@ -194,7 +194,9 @@ pub fn plan_from_args(args: &BenchArgs, deployment: String) -> anyhow::Result<Lo
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // Flags first, so a usage error never waits on a connection.
     let mut plan = plan_from_args(&args, String::new())?;
-    let conn = connect(&args.conn.options_for(args.deployment.as_ref())).await?;
+    let mut conn = connect(&args.conn.options_for(args.deployment.as_ref())).await?;
+    conn.connect_failover(&args.retry, &args.conn.options())
+        .await?;
     plan.deployment = match (&args.deployment, conn.is_sim()) {
         (Some(d), _) => d.clone(),
         (None, true) => SIM_DEFAULT_DEPLOYMENT.to_string(),

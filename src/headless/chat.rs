@@ -90,7 +90,9 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let request = build_request(&args, history, &message, field);
     // Refused here, with the range, rather than sent (the flags are checked by clap too).
     params::check_request(&request)?;
-    let conn = connect(&args.conn.options_for(args.deployment.as_ref())).await?;
+    let mut conn = connect(&args.conn.options_for(args.deployment.as_ref())).await?;
+    conn.connect_failover(&args.retry, &args.conn.options())
+        .await?;
     // Open the scenario before the call, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
         Some(path) => Some(crate::engine::record::Recorder::open(

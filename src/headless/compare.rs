@@ -82,7 +82,10 @@ pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     let mut opts = args.conn.options_for(args.deployment.as_ref());
     opts.sim_config = sim_config(&args.file, &set)?;
-    let conn = connect(&opts).await?;
+    let mut conn = connect(&opts).await?;
+    if let Some(retry) = &args.retry {
+        conn.connect_failover(retry, &args.conn.options()).await?;
+    }
     // Open the scenario first, so a bad file is reported before anything is sent.
     let mut recorder = match &args.record {
         Some(path) => Some(crate::engine::record::Recorder::open(

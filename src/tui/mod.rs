@@ -193,7 +193,9 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     if let (Some(path), Some(set)) = (&args.compare, &compare_set) {
         options.sim_config = crate::engine::compare::sim_config(path, set)?;
     }
-    let conn = connect(&options).await?;
+    let mut conn = connect(&options).await?;
+    conn.connect_failover(&args.retry, &args.conn.options())
+        .await?;
     // Flag / env, else the profile's deployment, else gpt-4o on the simulator.
     let deployment = conn.deployment(args.deployment.as_ref())?;
     // ARM: the simulator's, or real ARM when the profile names a subscription (Entra ID).
