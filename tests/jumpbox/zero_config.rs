@@ -6,15 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
-use common::{bounded, sim_with};
+use crate::common::{bounded, sim_with};
 
 use aoai::sim::config::OtherSubscription;
 use serde_json::Value;
 
-#[path = "common/az.rs"]
-mod az;
-use az::{SUB, TENANT, signed_in};
+use crate::az::{SUB, TENANT, signed_in};
 
 /// `aoai ARGS` signed in from `dir`, ARM at `arm`; nothing else configured.
 fn aoai(dir: &Path, arm: &str, args: &[&str]) -> (i32, String, String) {

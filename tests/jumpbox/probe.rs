@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-mod common;
-use common::{bounded, sim_with};
+use crate::common::{bounded, sim_with};
 
 use aoai::azure::arm::{Account, Deployment};
 use aoai::azure::{Auth, ClientConfig, Endpoint, Secret};

@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-mod common;
-use common::{bounded, sim_with};
+use crate::common::{bounded, sim_with};
 
 use serde_json::Value;
 

@@ -5,8 +5,7 @@
 
 use std::process::Command;
 
-mod common;
-use common::{bounded, sim_with};
+use crate::common::{bounded, sim_with};
 
 use aoai::sim::gateway::GatewayConfig;
 use serde_json::Value;
