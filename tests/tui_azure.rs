@@ -271,3 +271,45 @@ async fn a_profile_that_cannot_connect_says_so_and_keeps_the_old_clients() {
     h.call("still on the first").await;
     assert_eq!(chat_requests(h.first_sim()), 1);
 }
+
+/// `P` on the Deployments screen probes every chat deployment the browser sees, each on its
+/// account's endpoint (the ARM simulator's, not the chat's first client); `P` again adds a
+/// round to each target's history; Esc closes the panel.
+#[tokio::test]
+async fn p_probes_every_deployment_on_its_accounts_endpoint() {
+    let mut h = harness(100, 30).await;
+    h.key(KeyCode::F(4));
+    h.run_until(|a| a.screen == Screen::Deployments && a.deployments().is_loaded())
+        .await;
+    let before = chat_requests(h.arm_sim());
+    h.keys("P");
+    h.run_until(|a| a.probe_view().is_some_and(|p| p.rounds == 1))
+        .await;
+    let v = h.app.probe_view().unwrap();
+    let names: Vec<&str> = v.rows.iter().map(|(t, _)| t.deployment.as_str()).collect();
+    assert!(
+        names.contains(&"gpt-4o") && !names.iter().any(|n| n.contains("embedding")),
+        "{names:?}"
+    );
+    assert!(
+        v.rows.iter().any(|(_, h)| h.last().is_some_and(|s| s.ok)),
+        "{v:?}"
+    );
+    assert_eq!(
+        chat_requests(h.arm_sim()),
+        before + names.len(),
+        "on the accounts' endpoint"
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("Probe · 1 round") && screen.contains("Sweden Central"),
+        "{screen}"
+    );
+    h.keys("P");
+    h.run_until(|a| a.probe_view().is_some_and(|p| p.rounds == 2))
+        .await;
+    assert_eq!(h.app.probe_view().unwrap().rows[0].1.samples.len(), 2);
+    h.key(KeyCode::Esc);
+    h.run_until(|a| a.probe_view().is_none()).await;
+    assert_eq!(h.app.screen, Screen::Deployments);
+}

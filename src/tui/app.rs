@@ -251,6 +251,13 @@ impl App {
                 self.handled(handled)
             }
             AppEvent::Profile(msg) => self.on_profile(msg),
+            AppEvent::Probed(result) => {
+                self.dirty = true;
+                if let Some(v) = &mut self.azure.probe {
+                    v.finish(result);
+                }
+                vec![]
+            }
             AppEvent::Bench(msg) => {
                 let handled = self.with_screens(|s, p| s.bench.update(msg, p));
                 self.dirty |= handled != Handled::Ignored;
@@ -356,6 +363,15 @@ impl App {
         }
         self.quit_armed = false;
         self.message = None;
+        // The probe panel over the Deployments screen closes with Esc.
+        if self.screen == Screen::Deployments
+            && self.azure.probe.is_some()
+            && self.azure.picker.is_none()
+            && k.code == crossterm::event::KeyCode::Esc
+        {
+            self.azure.probe = None;
+            return vec![];
+        }
         let modal = self.azure.picker.is_some();
         let known = self.screens.deployments.names();
         let now = self.clock.now();
@@ -504,6 +520,14 @@ impl App {
                 account_id,
                 deployment,
             })],
+            ArmCommand::Probe => {
+                let view = self.azure.probe.get_or_insert_with(Default::default);
+                if view.probing {
+                    return vec![];
+                }
+                view.start();
+                vec![Effect::Arm(ArmEffect::Probe)]
+            }
         }
     }
 
@@ -641,6 +665,9 @@ impl App {
         );
         if let Some(c) = self.screens.get_mut(self.screen) {
             c.draw(body, buf, &theme, &props);
+        }
+        if let (Screen::Deployments, Some(p)) = (self.screen, &self.azure.probe) {
+            p.render(body, buf, &theme);
         }
         if let Some(h) = &mut self.help {
             h.draw(body, buf, &theme, &props);

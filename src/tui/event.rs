@@ -43,6 +43,9 @@ pub enum AppEvent {
     Tick,
     /// Something for the status line from outside the app (a telemetry export failure).
     Notice(String),
+    /// A probe round of the Deployments screen ended: each target with its call, or why
+    /// nothing was probed.
+    Probed(Result<Vec<(crate::domain::probe::Target, CallRecord)>, String>),
 }
 
 #[derive(Debug)]
@@ -189,6 +192,10 @@ impl AppEventSender {
 
     pub fn arm(&self, msg: ArmMsg) {
         self.send(AppEvent::Arm(msg));
+    }
+
+    pub fn probed(&self, result: Result<Vec<(crate::domain::probe::Target, CallRecord)>, String>) {
+        self.send(AppEvent::Probed(result));
     }
 
     pub fn profile(&self, msg: ProfileMsg) {

@@ -126,6 +126,7 @@ impl Executor {
                 endpoint,
                 model,
             } => self.use_deployment(name, endpoint, model),
+            ArmEffect::Probe => self.probe(),
             ArmEffect::UseSubscription(id) => {
                 self.arm = self.arm.take().map(|a| a.for_subscription(&id));
             }

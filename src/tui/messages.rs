@@ -105,6 +105,8 @@ pub enum ArmCommand {
         account_id: String,
         deployment: String,
     },
+    /// Probe every chat deployment of every account (`P`).
+    Probe,
 }
 
 /// A deployment opened from the browser: where its account lives and what it runs.
@@ -208,6 +210,8 @@ pub enum ArmEffect {
     /// One embeddings call to the target (its account's endpoint, same auth); answered by
     /// [`ArmMsg::Embedded`](super::event::ArmMsg::Embedded).
     Embed(Box<OpenTarget>),
+    /// One probe round over every chat deployment ARM lists, each on its account's endpoint.
+    Probe,
     /// ARM reads go to this subscription from now on (same credential).
     UseSubscription(String),
     /// Later calls go to `endpoint` (same auth) and calls to `name` are priced on `model`.

@@ -35,6 +35,8 @@ pub struct AzureState {
     subscription: Option<String>,
     /// `user · subscription` for the status bar.
     pub(super) signed_in: Option<String>,
+    /// The Deployments screen's probe panel (`P`), while open.
+    pub(super) probe: Option<crate::tui::components::probe::ProbeView>,
 }
 
 /// The host shown in the status bar for an endpoint URL.
@@ -62,6 +64,11 @@ impl App {
     /// Opens the deployments browser (zero-config starts there); returns its first load.
     pub fn open_deployments(&mut self) -> Vec<Effect> {
         self.go(Screen::Deployments)
+    }
+
+    /// The Deployments screen's probe panel, while open.
+    pub fn probe_view(&self) -> Option<&crate::tui::components::probe::ProbeView> {
+        self.azure.probe.as_ref()
     }
 
     /// `user · subscription` when signed in with the az CLI.

@@ -239,6 +239,7 @@ impl Deployments {
             DeployAction::Sort => self.sort = self.sort.next(),
             DeployAction::Reverse => self.reverse = !self.reverse,
             DeployAction::Reload => return Handled::Command(Command::Arm(ArmCommand::Reload)),
+            DeployAction::Probe => return Handled::Command(Command::Arm(ArmCommand::Probe)),
             DeployAction::NextAccount => {
                 self.metrics_for = None;
                 return self.select_account(self.account + 1);

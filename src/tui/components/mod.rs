@@ -15,6 +15,7 @@ pub mod help;
 pub mod history;
 pub mod load;
 pub mod metrics;
+pub mod probe;
 pub mod profiles;
 pub mod ptu;
 pub mod replay;

@@ -89,6 +89,32 @@ impl Executor {
         self.clients.clear();
     }
 
+    /// One probe round over every chat deployment of every account (the subscription
+    /// browsed), each on its account's endpoint with this connection's credential.
+    pub(super) fn probe(&self) {
+        let tx = self.tx.clone();
+        let Some(arm) = self.arm.clone() else {
+            tx.probed(Err(super::NO_ARM.into()));
+            return;
+        };
+        let base = self.base.clone();
+        tokio::spawn(async move {
+            use crate::engine::probe;
+            let result = async {
+                let views = probe::discover(std::slice::from_ref(&arm))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let targets = probe::targets(&views, &[])?;
+                let clients = probe::clients(&base, &targets).map_err(|e| e.to_string())?;
+                let cancel = tokio_util::sync::CancellationToken::new();
+                let records = probe::round(&clients, &targets, 1, &cancel).await;
+                Ok(targets.into_iter().zip(records).collect())
+            }
+            .await;
+            tx.probed(result);
+        });
+    }
+
     /// One embeddings call to `t` on its account's endpoint (same auth), off the loop; the
     /// record comes back as [`ArmMsg::Embedded`].
     pub(super) fn embed(&self, t: OpenTarget) {

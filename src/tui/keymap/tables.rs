@@ -422,6 +422,7 @@ pub enum DeployAction {
     Details,
     ReloadMetrics,
     Embed,
+    Probe,
 }
 
 pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
@@ -482,6 +483,12 @@ pub const DEPLOYMENTS: &[Binding<DeployAction>] = &[
         &[ch('e')],
         DeployAction::Embed,
         "embeddings call (embeddings models)",
+        false,
+    ),
+    b(
+        &[ch('P')],
+        DeployAction::Probe,
+        "probe every deployment",
         false,
     ),
 ];
