@@ -142,6 +142,11 @@ fn entry_call(
 ) -> Result<Option<ScenarioCall>, String> {
     let url =
         url::Url::parse(&e.request.url).map_err(|err| format!("URL {}: {err}", e.request.url))?;
+    // `gpt-5.1https://…` parses (any scheme does) but names no HTTP call; it would not
+    // survive an export and a re-import either (found by fuzzing: fuzz/regressions/har).
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("URL {}: not an http(s) URL", e.request.url));
+    }
     let body = e
         .request
         .post_data
