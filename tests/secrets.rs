@@ -344,3 +344,49 @@ async fn compare_bench_and_embed_print_and_record_no_secret() {
     }
     replay_everything(&rec_c, &base, &dir).await;
 }
+
+/// `config check` and `doctor` (text and `--json`, a good and a wrong key) on profiles whose
+/// key is inline in the file and in `key_env`.
+#[tokio::test(flavor = "multi_thread")]
+async fn config_check_and_doctor_print_no_secret() {
+    let sim = guarded_sim().await;
+    let base = sim.base_url();
+    let dir = scratch("doctor");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.inline]\nendpoint = \"{base}\"\nauth = {{ type = \"key\", key = \"{KEY}\" }}\n\
+             [profiles.env]\nendpoint = \"{base}\"\nauth = {{ type = \"key\", key_env = \"AOAI_SECRETS_KEY\" }}\n\
+             [profiles.wrong]\nendpoint = \"{base}\"\nauth = {{ type = \"key\", key = \"sk-CANARY-KEY-5e1f-wrong\" }}\n"
+        ),
+    )
+    .unwrap();
+    let c = path(&config);
+    let env = vec![("AOAI_SECRETS_KEY", KEY.to_string())];
+    let out = run(
+        "config check",
+        strings(&["config", "check", &c]),
+        env.clone(),
+    )
+    .await;
+    ok("config check", &out);
+    for profile in ["inline", "env", "wrong"] {
+        for json in [true, false] {
+            let mut a = strings(&[
+                "doctor",
+                "--profile",
+                profile,
+                "--config",
+                &c,
+                "-d",
+                "gpt-4o",
+            ]);
+            if json {
+                a.push("--json".into());
+            }
+            let out = run(&format!("doctor --profile {profile}"), a, env.clone()).await;
+            assert!(out.status.code().is_some(), "doctor ran");
+        }
+    }
+}

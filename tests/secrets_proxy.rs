@@ -201,6 +201,40 @@ async fn auth_app_records_none_of_the_applications_credentials() {
         assert_file_clean(&rec);
         replay_everything(&rec, &sim.base_url(), &dir).await;
     }
+    // A HAR from elsewhere (devtools, mitmproxy) holds the credentials as sent: imported, it
+    // is reported, exported and re-sent without them.
+    let har = dir.join("import.json");
+    leaky_har(&dir.join("app-false.har"), &har);
+    replay_everything(&har, &sim.base_url(), &dir).await;
+}
+
+/// `from`, with every request given each credential header and the key and signature in
+/// its URL and query string, written to `to`.
+fn leaky_har(from: &Path, to: &Path) {
+    let mut har: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(from).unwrap()).unwrap();
+    let entries = har["log"]["entries"].as_array_mut().unwrap();
+    assert!(!entries.is_empty());
+    for e in entries {
+        let req = &mut e["request"];
+        let url = req["url"].as_str().unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        req["url"] = format!("{url}{sep}api-key={QKEY}&sig={SIG}").into();
+        let bearer = format!("Bearer {BEARER}");
+        for (name, value) in [
+            ("api-key", KEY),
+            ("Authorization", bearer.as_str()),
+            ("Ocp-Apim-Subscription-Key", APIM),
+            ("x-api-key", XAPI),
+        ] {
+            let h = serde_json::json!({"name": name, "value": value});
+            req["headers"].as_array_mut().unwrap().push(h);
+        }
+        let q = req["queryString"].as_array_mut().unwrap();
+        q.push(serde_json::json!({"name": "api-key", "value": QKEY}));
+        q.push(serde_json::json!({"name": "sig", "value": SIG}));
+    }
+    std::fs::write(to, serde_json::to_string_pretty(&har).unwrap()).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
