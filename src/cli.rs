@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::azure::Secret;
 use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::params::{self, MaxTokensField};
 use crate::domain::retry::RetryPolicy;
@@ -171,8 +172,8 @@ pub struct ConnArgs {
     #[arg(long, env = "AZURE_OPENAI_ENDPOINT", hide_env_values = true)]
     pub endpoint: Option<String>,
     /// API key (sent as `api-key`; as a Bearer token with `--api openai`).
-    #[arg(long, env = "AZURE_OPENAI_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[arg(long, env = "AZURE_OPENAI_API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub api_key: Option<Secret>,
     /// URL shape: classic (/openai/deployments/{name}), v1 (/openai/v1), openai (base URL as
     /// given), foundry (Azure AI Foundry model inference: /models/chat/completions, or a
     /// serverless *.models.ai.azure.com endpoint).
@@ -359,6 +360,11 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((k.to_string(), v.trim().to_string()))
+}
+
+/// A key or token from the command line or the environment, never shown by `{:?}`.
+pub(crate) fn parse_secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
 }
 
 fn parse_field(s: &str) -> Result<MaxTokensField, String> {

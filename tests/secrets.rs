@@ -390,3 +390,28 @@ async fn config_check_and_doctor_print_no_secret() {
         }
     }
 }
+
+/// What a panic message or a `{:?}` could print: the credential types, the client and
+/// connection options, the parsed command line.
+#[test]
+fn debug_formatting_never_shows_a_secret() {
+    use aoai::azure::{Auth, ClientConfig, Endpoint, Secret};
+    use clap::Parser;
+    let auth = Auth::ApiKey(Secret::new(KEY));
+    canary::assert_clean("Auth", &format!("{auth:?}"));
+    let cfg = ClientConfig::new(Endpoint::parse("http://127.0.0.1:1").unwrap(), auth);
+    canary::assert_clean("ClientConfig", &format!("{cfg:?}"));
+    let cli = aoai::cli::Cli::parse_from(["aoai", "chat", "--api-key", KEY, "hi"]);
+    canary::assert_clean("Cli", &format!("{cli:?}"));
+    if let Some(aoai::cli::Command::Chat(a)) = &cli.command {
+        canary::assert_clean("ConnectOptions", &format!("{:?}", a.conn.options()));
+    }
+    let proxy = ["aoai", "proxy", "--auth", "profile", "--proxy-key", KEY];
+    let cli = aoai::cli::Cli::parse_from(proxy);
+    canary::assert_clean("Cli (proxy)", &format!("{cli:?}"));
+    let text = format!(
+        "[profiles.p]\nendpoint = \"http://127.0.0.1:1\"\nauth = {{ type = \"key\", key = \"{KEY}\" }}\n"
+    );
+    let file = aoai::config::ConfigFile::parse(&text, "config.toml").unwrap();
+    canary::assert_clean("ConfigFile", &format!("{file:?}"));
+}

@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use canary::{KEY, assert_clean, assert_file_clean, scratch};
+use canary::{APIM, BEARER, KEY, QKEY, SIG, XAPI, assert_clean, assert_file_clean, scratch};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -34,8 +34,8 @@ fn have_tmux() -> bool {
 struct Tmux(String);
 
 impl Tmux {
-    fn start(cmd: &str) -> Tmux {
-        let t = Tmux(format!("aoai-secrets-{}", std::process::id()));
+    fn start(name: &str, cmd: &str) -> Tmux {
+        let t = Tmux(format!("aoai-secrets-{}-{name}", std::process::id()));
         let ok = Command::new("tmux")
             .args(["-L", &t.0, "-f", "/dev/null", "new-session", "-d"])
             .args(["-x", "80", "-y", "24", "-s", "s", cmd])
@@ -68,6 +68,17 @@ impl Tmux {
         let s = self.run(&["capture-pane", "-p", "-t", "s"]);
         assert_clean("the console's screen", &s);
         s
+    }
+
+    /// `first` and the screens after each of a dozen PageDowns, concatenated.
+    fn scroll_through(&self, first: String) -> String {
+        let mut seen = first;
+        for _ in 0..12 {
+            self.keys(&["PageDown"]);
+            std::thread::sleep(Duration::from_millis(100));
+            seen.push_str(&self.screen());
+        }
+        seen
     }
 
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
@@ -142,7 +153,7 @@ fn the_console_never_shows_the_key() {
         sim.1,
         rec.display()
     );
-    let t = Tmux::start(&cmd);
+    let t = Tmux::start("chat", &cmd);
     t.wait_for("the console", |s| s.contains("Prompt"));
     t.text("Explain rate limits briefly");
     t.keys(&["Enter"]);
@@ -152,12 +163,7 @@ fn the_console_never_shows_the_key() {
     t.wait_for("history", |s| s.contains("History (1 call)"));
     t.keys(&["Enter"]);
     let first = t.wait_for("the full view", |s| s.contains("200"));
-    let mut seen = first.clone();
-    for _ in 0..12 {
-        t.keys(&["PageDown"]);
-        std::thread::sleep(Duration::from_millis(100));
-        seen.push_str(&t.screen());
-    }
+    let seen = t.scroll_through(first);
     assert!(
         seen.to_ascii_lowercase().contains("x-ratelimit") || seen.contains("apim-request-id"),
         "the full view shows response headers:\n{seen}"
@@ -172,5 +178,107 @@ fn the_console_never_shows_the_key() {
     });
     t.keys(&["q"]);
     t.wait_for("the console to exit", |s| s.contains("AOAI-EXITED-"));
+    assert_file_clean(&rec);
+}
+
+/// The console command line: no Azure settings from the environment, 16 colours, stderr on
+/// the pane too; the pane stays after exit.
+fn console_cmd(args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_aoai");
+    format!(
+        "env -u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY -u AOAI_PROFILE -u AOAI_CONFIG RUST_LOG=trace TERM=xterm-16color {bin} {args} 2>&1; echo AOAI-EXITED-$?; sleep 60"
+    )
+}
+
+/// A raw HTTP/1.1 POST to 127.0.0.1:`port` (the application, without a client library in
+/// between); returns the whole response.
+fn post(port: u16, target: &str, headers: &[(&str, &str)], body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut req = format!(
+        "POST {target} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert_clean("the proxied response", &out);
+    out
+}
+
+/// `aoai --proxy PORT`: the application's calls carry every credential shape (and a key and
+/// signature in the URL); the Traffic screen, the call's full view and the recording show
+/// none of them.
+#[test]
+fn the_traffic_screen_never_shows_the_applications_credentials() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = scratch("traffic");
+    let config = dir.join("sim.toml");
+    std::fs::write(
+        &config,
+        format!("api_keys = [\"{KEY}\"]\nbearer_tokens = [\"{BEARER}\"]\n"),
+    )
+    .unwrap();
+    let sim = SimChild::start(&config);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rec = dir.join("traffic.jsonl");
+    let args = format!(
+        "--endpoint {} --api-key {KEY} -d gpt-4o --proxy {port} --record {}",
+        sim.1,
+        rec.display()
+    );
+    let t = Tmux::start("traffic", &console_cmd(&args));
+    t.wait_for("the console", |s| s.contains("Prompt"));
+    t.keys(&["F10"]);
+    t.wait_for("the empty Traffic screen", |s| s.contains("No calls yet"));
+    let target = format!(
+        "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21&api-key={QKEY}&sig={SIG}"
+    );
+    let bearer = format!("Bearer {BEARER}");
+    for (auth, stream) in [
+        (("api-key", KEY), true),
+        (("authorization", bearer.as_str()), false),
+    ] {
+        let body = format!(
+            r#"{{"messages":[{{"role":"user","content":"Say hello."}}],"stream":{stream}}}"#
+        );
+        let headers = [
+            auth,
+            ("ocp-apim-subscription-key", APIM),
+            ("x-api-key", XAPI),
+        ];
+        let r = post(port, &target, &headers, &body);
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
+    t.wait_for("the proxied calls", |s| s.contains("Traffic · 2 calls"));
+    t.keys(&["Enter"]);
+    let first = t.wait_for("its details", |s| {
+        s.contains("POST /openai/deployments/gpt-4o")
+    });
+    assert!(first.contains("api-version=2024-10-21"), "{first}");
+    t.scroll_through(first);
+    t.keys(&["Escape"]);
+    t.keys(&["Up"]);
+    t.keys(&["Enter"]);
+    let first = t.wait_for("the other's details", |s| {
+        s.contains("POST /openai/deployments/gpt-4o")
+    });
+    t.scroll_through(first);
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    t.wait_for("the console to exit", |s| s.contains("AOAI-EXITED-"));
+    // The console records its own calls (none here): the header only.
     assert_file_clean(&rec);
 }
