@@ -118,6 +118,14 @@ fn leaky_url(base: &str, dep: &str) -> String {
     )
 }
 
+/// One call the application makes: URL, body, headers, the status expected (if any).
+type Planned<'a> = (
+    String,
+    serde_json::Value,
+    Vec<(&'a str, String)>,
+    Option<u16>,
+);
+
 /// The application's traffic: every credential shape, streamed and not, chat and Responses,
 /// a 404 and a 401. Returns how many calls it made.
 async fn traffic(base: &str, own_key: Option<&str>) -> usize {
@@ -129,7 +137,7 @@ async fn traffic(base: &str, own_key: Option<&str>) -> usize {
     };
     let key = own_key.map(|k| ("api-key", k.to_string()));
     let bearer = own_key.map(|_| ("authorization", format!("Bearer {BEARER}")));
-    let calls: Vec<(String, serde_json::Value, Vec<(&str, String)>, Option<u16>)> = vec![
+    let calls: Vec<Planned> = vec![
         (
             leaky_url(base, "gpt-4o"),
             chat_body(true, true),
