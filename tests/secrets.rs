@@ -179,6 +179,30 @@ async fn chat_on_every_auth_path_and_its_failures_print_and_record_no_secret() {
     )
     .await;
     ok("chat with the env key", &out);
+    // An endpoint carrying a password and a signature in its URL: neither is shown or kept.
+    let host = base.strip_prefix("http://").unwrap();
+    let leaky = format!(
+        "http://user:CANARY-PW@{host}/?sig={}&api-key={}",
+        canary::SIG,
+        canary::QKEY
+    );
+    for json in [true, false] {
+        let mut a = strings(&[
+            "chat",
+            "--endpoint",
+            &leaky,
+            "--api-key",
+            KEY,
+            "-d",
+            "gpt-4o",
+        ]);
+        a.extend(strings(&["--record", &path(&rec), "hi"]));
+        if json {
+            a.push("--json".into());
+        }
+        let out = run("chat --endpoint with userinfo and query", a, vec![]).await;
+        ok("chat --endpoint with userinfo and query", &out);
+    }
     // A credential passed as a plain header is refused without being repeated.
     let out = run(
         "chat -H x-api-key",
