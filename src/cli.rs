@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::azure::Secret;
 use crate::domain::call::{ApiPath, WireApi};
 use crate::domain::params::{self, MaxTokensField};
 use crate::domain::retry::RetryPolicy;
@@ -171,8 +172,8 @@ pub struct ConnArgs {
     #[arg(long, env = "AZURE_OPENAI_ENDPOINT", hide_env_values = true)]
     pub endpoint: Option<String>,
     /// API key (sent as `api-key`; as a Bearer token with `--api openai`).
-    #[arg(long, env = "AZURE_OPENAI_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[arg(long, env = "AZURE_OPENAI_API_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub api_key: Option<Secret>,
     /// URL shape: classic (/openai/deployments/{name}), v1 (/openai/v1), openai (base URL as
     /// given), foundry (Azure AI Foundry model inference: /models/chat/completions, or a
     /// serverless *.models.ai.azure.com endpoint).
@@ -320,10 +321,31 @@ fn parse_wire_api(s: &str) -> Result<WireApi, String> {
     s.parse()
 }
 
+/// `-H NAME:VALUE`, whose errors never repeat the value: clap's own "invalid value '…'" would
+/// print a credential passed by mistake.
+#[derive(Debug, Clone, Copy)]
+struct HeaderParser;
+
+impl clap::builder::TypedValueParser for HeaderParser {
+    type Value = (String, String);
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let fail = |m: String| {
+            let kind = clap::error::ErrorKind::ValueValidation;
+            clap::Error::raw(kind, format!("invalid --header: {m}\n")).with_cmd(cmd)
+        };
+        parse_header(value.to_str().ok_or_else(|| fail("not UTF-8".into()))?).map_err(fail)
+    }
+}
+
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once(':')
-        .ok_or_else(|| format!("header `{s}` is not NAME:VALUE"))?;
+        .ok_or_else(|| "a header is NAME:VALUE, and this one has no `:`".to_string())?;
     let k = k.trim();
     if k.is_empty()
         || !k
@@ -338,6 +360,11 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((k.to_string(), v.trim().to_string()))
+}
+
+/// A key or token from the command line or the environment, never shown by `{:?}`.
+pub(crate) fn parse_secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
 }
 
 fn parse_field(s: &str) -> Result<MaxTokensField, String> {
@@ -438,7 +465,7 @@ pub struct ChatArgs {
     pub json: bool,
     /// Extra request header `NAME:VALUE` (repeatable), e.g. `x-ms-client-request-id:abc`
     /// or, against the simulator, `x-sim-fault:429`. Credentials headers are refused.
-    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE", value_parser = parse_header)]
+    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE", value_parser = HeaderParser)]
     pub headers: Vec<(String, String)>,
     /// Append the call to a scenario file (created with a header if new).
     #[arg(long, value_name = "FILE")]

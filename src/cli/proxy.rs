@@ -39,9 +39,10 @@ pub struct ProxyArgs {
         long,
         env = "AOAI_PROXY_KEY",
         hide_env_values = true,
-        value_name = "SECRET"
+        value_name = "SECRET",
+        value_parser = super::parse_secret
     )]
-    pub proxy_key: Option<String>,
+    pub proxy_key: Option<crate::azure::Secret>,
     /// The config file with profiles (default: the platform config dir).
     #[arg(long, env = "AOAI_CONFIG")]
     pub config: Option<PathBuf>,

@@ -58,8 +58,9 @@ pub enum ConfigError {
     },
 }
 
-/// How a profile authenticates to the data plane (ARM always uses Entra ID).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// How a profile authenticates to the data plane (ARM always uses Entra ID). `Debug` shows
+/// an inline `key` as `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum AuthConfig {
     /// An API key: inline `key`, the env var `key_env`, or the first line of `key_file`; sent
@@ -85,6 +86,35 @@ pub enum AuthConfig {
         #[serde(default)]
         tenant_id: Option<String>,
     },
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthConfig::Key {
+                header,
+                key,
+                key_env,
+                key_file,
+            } => f
+                .debug_struct("Key")
+                .field("header", header)
+                .field("key", &key.as_ref().map(|_| "***"))
+                .field("key_env", key_env)
+                .field("key_file", key_file)
+                .finish(),
+            AuthConfig::Entra {
+                credential,
+                client_id,
+                tenant_id,
+            } => f
+                .debug_struct("Entra")
+                .field("credential", credential)
+                .field("client_id", client_id)
+                .field("tenant_id", tenant_id)
+                .finish(),
+        }
+    }
 }
 
 /// Which Entra ID credential to use.

@@ -30,8 +30,9 @@ use super::signed_in::{arm_endpoint_override, discover};
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     pub endpoint: Option<String>,
-    /// Sent as `api-key`; as a Bearer token on the OpenAI path.
-    pub api_key: Option<String>,
+    /// Sent as `api-key`; as a Bearer token on the OpenAI path. A [`Secret`], so `{:?}` of
+    /// the options (a panic message, a log line) never prints it.
+    pub api_key: Option<Secret>,
     pub api: ApiPath,
     /// `None`: the profile's, else chat.
     pub wire_api: Option<WireApi>,
@@ -345,8 +346,12 @@ pub async fn connect(args: &ConnectOptions) -> anyhow::Result<Connection> {
         }
         _ => args.api_version.clone(),
     };
-    let flag_key = nonempty(args.api_key.as_deref())
-        .filter(|_| !from_env(&args.api_key, "AZURE_OPENAI_API_KEY"));
+    let flag_key = nonempty(args.api_key.as_ref().map(Secret::expose)).filter(|_| {
+        !from_env(
+            &args.api_key.as_ref().map(|k| k.expose().to_string()),
+            "AZURE_OPENAI_API_KEY",
+        )
+    });
     let mut subscriptions = profile
         .as_ref()
         .map(|p| p.subscriptions.clone())

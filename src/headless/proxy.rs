@@ -127,8 +127,10 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         (Some(_), "app") => anyhow::bail!(
             "--proxy-key guards the profile's credential: it needs --auth profile (with --auth app the application's own key goes upstream)"
         ),
-        (Some(k), _) if k.trim().is_empty() => anyhow::bail!("--proxy-key is empty"),
-        (Some(k), _) => opts.proxy_key = Some(crate::azure::Secret::new(k.trim().to_string())),
+        (Some(k), _) if k.expose().trim().is_empty() => anyhow::bail!("--proxy-key is empty"),
+        (Some(k), _) => {
+            opts.proxy_key = Some(crate::azure::Secret::new(k.expose().trim().to_string()))
+        }
         (None, "profile") if !args.bind.is_loopback() => eprintln!(
             "aoai proxy: warning: listening on {} with --auth profile and no --proxy-key: anyone who can reach it calls Azure with the profile's credential",
             args.bind

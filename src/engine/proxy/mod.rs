@@ -98,7 +98,8 @@ pub struct ProxiedCall {
     pub record: CallRecord,
     pub client: ClientInfo,
     pub method: String,
-    /// Path and query as the application sent them.
+    /// The path as the application sent it, and of its query only `api-version`: a key or
+    /// signature in the URL (`api-key=`, `sig=`) is never kept.
     pub path: String,
     /// The injected fault, if any (`429`, `cut-stream`, …).
     pub injected: Option<String>,
