@@ -287,7 +287,14 @@ pub async fn start(
     endpoint.set_fragment(None);
     let shared = Arc::new(Shared {
         http,
-        base: opts.upstream.as_str().trim_end_matches('/').to_string(),
+        // The request's own path and query follow the base: an upstream given with a query
+        // or fragment (`http://host/?x=y`) must not keep them in front of the path.
+        base: {
+            let mut u = opts.upstream.clone();
+            u.set_query(None);
+            u.set_fragment(None);
+            u.as_str().trim_end_matches('/').to_string()
+        },
         endpoint: endpoint.as_str().trim_end_matches('/').to_string(),
         injector: Injector::new(opts.inject.clone(), opts.seed),
         prices: opts.prices.clone(),
