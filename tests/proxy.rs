@@ -785,6 +785,7 @@ async fn a_proxy_key_guards_the_profiles_credential() {
         assert!(text.contains("ProxyKeyRequired"), "{text}");
     }
     let _ = child.kill();
+    let _ = child.wait();
     // Only with --auth profile: with the application's own key it would go upstream.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
         .args(["proxy", "--port", "0", "--auth", "app"])
