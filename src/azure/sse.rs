@@ -4,6 +4,8 @@
 //! not write end with a bare `[DONE]` line, with no `data: ` prefix and no final newline.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -236,6 +238,59 @@ impl Normalizer {
     }
 }
 
+/// The most bytes one event may hold (from the end of the last blank line): far above any
+/// real one (a Responses `response.completed` carries the whole answer, well under a MiB),
+/// and what the client buffers at most for an upstream that never ends its event.
+pub(crate) const MAX_EVENT: usize = 16 << 20;
+
+/// `body`, ended early once one event passes `max` bytes; `over` is then set, so the reader
+/// can tell that end from the server's. The chunk that crosses the limit is not passed on.
+pub(crate) fn capped(body: Body, max: usize, over: Arc<AtomicBool>) -> Body {
+    let state = (body, EventSize::default());
+    Box::pin(futures_util::stream::unfold(Some(state), move |st| {
+        let over = over.clone();
+        async move {
+            let (mut body, mut size) = st?;
+            let item = body.next().await?;
+            if let Ok(chunk) = &item
+                && size.add(chunk) > max
+            {
+                over.store(true, Ordering::SeqCst);
+                return None;
+            }
+            Some((item, Some((body, size))))
+        }
+    }))
+}
+
+/// Bytes of the event being read: its finished lines plus the line under way (`\r` not
+/// counted, so a `\r\n` blank line counts as blank).
+#[derive(Default)]
+struct EventSize {
+    event: usize,
+    line: usize,
+}
+
+impl EventSize {
+    /// Takes in `chunk`; the size of the event under way after it.
+    fn add(&mut self, chunk: &[u8]) -> usize {
+        let visible = |s: &[u8]| s.len() - memchr::memchr_iter(b'\r', s).count();
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', chunk) {
+            self.line += visible(&chunk[start..nl]);
+            if self.line == 0 {
+                self.event = 0;
+            } else {
+                self.event += self.line + 1;
+            }
+            self.line = 0;
+            start = nl + 1;
+        }
+        self.line += visible(&chunk[start..]);
+        self.event + self.line
+    }
+}
+
 /// Cuts a chunk after every blank line (`\n\n` or `\n\r\n`), so that `eventsource-stream`
 /// sees about one event per chunk. Its parser copies the unparsed rest of its buffer after
 /// every line, which is quadratic when a whole stream arrives in one read; any cut is valid
@@ -303,6 +358,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_is_measured_from_the_last_blank_line() {
+        let mut s = EventSize::default();
+        assert_eq!(s.add(b"data: ab\r\n"), 9);
+        assert_eq!(s.add(b"data: c"), 16);
+        assert_eq!(s.add(b"\r\n\r\ndata"), 4);
+        assert_eq!(s.add(b": x\n\n"), 0);
+    }
 
     fn run(chunks: &[&[u8]]) -> String {
         let owned: Vec<Result<Bytes, reqwest::Error>> = chunks

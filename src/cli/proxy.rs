@@ -58,6 +58,13 @@ pub struct ProxyArgs {
     /// Price table file (TOML); the built-in table without it.
     #[arg(long)]
     pub prices: Option<PathBuf>,
+    /// Time allowed for the upstream's response headers, seconds; past it the application
+    /// gets a 504 (`UpstreamTimeout`).
+    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
+    pub first_byte_timeout: f64,
+    /// Longest silence of the upstream mid-body, seconds; past it the body breaks off.
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    pub idle_timeout: f64,
     /// One JSON object per call (JSON Lines) instead of a text line.
     #[arg(long)]
     pub json: bool,

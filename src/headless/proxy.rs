@@ -137,6 +137,17 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         ),
         (None, _) => {}
     }
+    let secs = |flag: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(std::time::Duration::from_secs_f64(v))
+        } else {
+            Err(anyhow::anyhow!(
+                "--{flag} must be a positive number of seconds, not {v}"
+            ))
+        }
+    };
+    opts.first_byte_timeout = secs("first-byte-timeout", args.first_byte_timeout)?;
+    opts.idle_timeout = secs("idle-timeout", args.idle_timeout)?;
     opts.bind = args.bind;
     opts.port = args.port;
     opts.inject = args.inject.clone();

@@ -308,6 +308,7 @@ async fn run_on_terminal(
 ) -> anyhow::Result<ExitCode> {
     let mut guard = terminal::TerminalGuard::new()?;
     let mut input = ThreadInput::new();
+    let panic_at = test_panic_at();
     let result = run_loop(
         &mut guard.terminal,
         app,
@@ -315,13 +316,29 @@ async fn run_on_terminal(
         rx,
         &mut input,
         &mut RealOps,
-        &mut |_| false,
+        &mut |_| {
+            if panic_at.is_some_and(|t| Instant::now() >= t) {
+                panic!("AOAI_TEST_PANIC_AFTER_MS: the console panics on purpose (a test hook)");
+            }
+            false
+        },
     )
     .await;
     drop(input);
     drop(guard);
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A test hook (tests/crash_safety.rs shows the terminal restored after a panic): with
+/// `AOAI_TEST_PANIC_AFTER_MS=N` set, the console panics at the first event it handles N ms
+/// after it started. Unset, as for every user, it does nothing.
+fn test_panic_at() -> Option<Instant> {
+    let ms: u64 = std::env::var("AOAI_TEST_PANIC_AFTER_MS")
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(Instant::now() + Duration::from_millis(ms))
 }
 
 /// The profile name a scenario header carries: the config profile, or `simulator`.

@@ -1,14 +1,20 @@
 //! Reading an answer: a whole body (Chat Completions or Responses) or a stream of events,
 //! with the idle timeout and cancellation; what arrived is always kept in the attempt.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// The most bytes of a whole (non-streamed) answer read: far above any real completion,
+/// the same bound as an embeddings body.
+const MAX_COMPLETION: usize = 32 << 20;
 
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::super::call_error::{cancelled_error, excerpt, transport_error};
-use super::super::sse::{Body, finish_body, normalized};
+use super::super::sse::{Body, MAX_EVENT, capped, finish_body, normalized};
 use super::{AttemptEnd, ChatClient, ms_since};
 use crate::domain::call::{CallError, CallEvent, CallSpec, ErrorKind, SseEvent, WireApi};
 use crate::domain::responses::{DeltaKind, ResponsesState};
@@ -94,6 +100,16 @@ impl ChatClient {
         let capture = spec.capture_events;
         let mut bytes = Vec::new();
         while let Some(b) = self.next_chunk(&mut body, sent, cancel, end).await {
+            if bytes.len() + b.len() > MAX_COMPLETION {
+                end.error = Some(CallError::new(
+                    ErrorKind::BadBody,
+                    format!(
+                        "the response body is over {} MiB: stopped reading",
+                        MAX_COMPLETION >> 20
+                    ),
+                ));
+                return;
+            }
             bytes.extend_from_slice(&b);
         }
         if end.error.is_some() {
@@ -209,7 +225,20 @@ impl ChatClient {
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
         let (capture, delta_text) = (spec.capture_events, spec.delta_text);
+        let over = Arc::new(AtomicBool::new(false));
+        let body = capped(body, MAX_EVENT, over.clone());
         let mut events = Box::pin(normalized(body)).eventsource();
+        // An event past MAX_EVENT ends the body early: say so rather than parse the rest.
+        let too_big = |end: &mut AttemptEnd, event_no: u64| {
+            end.error = Some(CallError::new(
+                ErrorKind::MalformedSse,
+                format!(
+                    "stream event {} is over {} MiB: stopped reading",
+                    event_no + 1,
+                    MAX_EVENT >> 20
+                ),
+            ));
+        };
         let mut event_no = 0u64;
         let mut responses =
             (self.wire_api(spec) == WireApi::Responses).then(ResponsesState::default);
@@ -240,6 +269,9 @@ impl ChatClient {
             let Some(next) = self.next_within(&mut events, sent, cancel, end).await else {
                 return;
             };
+            if over.load(Ordering::SeqCst) {
+                return too_big(end, event_no);
+            }
             let ev = match next {
                 None => break,
                 Some(Ok(ev)) => ev,

@@ -217,9 +217,20 @@ pub(super) async fn handle(
     }
     rb = rb.body(body);
     call.sent = std::time::Instant::now();
-    let resp = match rb.send().await {
-        Ok(r) => r,
-        Err(e) => {
+    let resp = match tokio::time::timeout(shared.first_byte_timeout, rb.send()).await {
+        Ok(Ok(r)) => r,
+        Err(_) => {
+            let message = format!(
+                "aoai proxy: no response headers from the upstream {} within {:.1} s (first-byte timeout)",
+                shared.endpoint,
+                shared.first_byte_timeout.as_secs_f64()
+            );
+            let mut err = CallError::new(ErrorKind::Timeout, message.clone());
+            err.code = Some("UpstreamTimeout".into());
+            call.end(Some(err));
+            return error_response(504, "UpstreamTimeout", &message, &[]);
+        }
+        Ok(Err(e)) => {
             let cause = root_cause(&e);
             let message = format!(
                 "aoai proxy could not reach the upstream {}: {cause}",
@@ -259,7 +270,13 @@ pub(super) async fn handle(
     {
         out_headers.insert("x-aoai-proxy-injected", v);
     }
-    let relay = relay(call, resp.bytes_stream(), plan.slow_first, plan.cut);
+    let relay = relay(
+        call,
+        resp.bytes_stream(),
+        plan.slow_first,
+        plan.cut,
+        shared.idle_timeout,
+    );
     let mut r = Response::new(Body::from_stream(relay));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     *r.headers_mut() = out_headers;
@@ -311,6 +328,7 @@ struct Relay<S> {
     upstream: S,
     slow_first: Option<Duration>,
     cut: bool,
+    idle: Duration,
     done: bool,
     /// The error to end the body with after the cut chunk.
     fail_next: Option<String>,
@@ -324,6 +342,7 @@ fn relay<S>(
     upstream: S,
     slow_first: Option<Duration>,
     cut: bool,
+    idle: Duration,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
 where
     S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + Unpin + 'static,
@@ -333,6 +352,7 @@ where
         upstream,
         slow_first,
         cut,
+        idle,
         done: false,
         fail_next: None,
     };
@@ -343,7 +363,16 @@ where
         if st.done {
             return None;
         }
-        let next = st.upstream.next().await;
+        let Ok(next) = tokio::time::timeout(st.idle, st.upstream.next()).await else {
+            let message = format!(
+                "the upstream went silent mid-body for {:.1} s (idle timeout)",
+                st.idle.as_secs_f64()
+            );
+            st.call
+                .end(Some(CallError::new(ErrorKind::Timeout, message.clone())));
+            st.done = true;
+            return Some((Err(std::io::Error::other(message)), st));
+        };
         if let Some(d) = st.slow_first.take() {
             tokio::time::sleep(d).await;
         }

@@ -51,6 +51,10 @@ pub struct ProxyOptions {
     pub profile: Option<String>,
     pub prices: Arc<PriceTable>,
     pub connect_timeout: Duration,
+    /// Until the upstream's response headers; past it the application gets a 504.
+    pub first_byte_timeout: Duration,
+    /// Longest silence of the upstream mid-body; past it the body breaks off.
+    pub idle_timeout: Duration,
     /// `--auth profile`: the credential sent upstream in place of the application's own
     /// (`api-key` / `Authorization` from the application are dropped), so an application
     /// can run with a dummy key. Entra tokens are fetched and refreshed per request.
@@ -78,6 +82,8 @@ impl ProxyOptions {
             profile: None,
             prices: Arc::new(PriceTable::builtin()),
             connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(60),
             auth: None,
             proxy_key: None,
             live: false,
@@ -199,6 +205,8 @@ pub(crate) struct Shared {
     pub auth: Option<crate::azure::Auth>,
     pub proxy_key: Option<crate::azure::Secret>,
     pub live: bool,
+    pub first_byte_timeout: Duration,
+    pub idle_timeout: Duration,
 }
 
 impl Shared {
@@ -304,6 +312,8 @@ pub async fn start(
         auth: opts.auth.clone(),
         proxy_key: opts.proxy_key.clone(),
         live: opts.live && events_wanted,
+        first_byte_timeout: opts.first_byte_timeout,
+        idle_timeout: opts.idle_timeout,
     });
     let addr = SocketAddr::new(opts.bind, opts.port);
     let listener = tokio::net::TcpListener::bind(addr)
