@@ -6,115 +6,12 @@
 //! Requires tmux (`.ci/run` installs it). Outside CI a missing tmux is reported loudly on
 //! stderr and the tests are skipped; with `CI` set they fail.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(15);
-const POLL: Duration = Duration::from_millis(100);
-
-fn have_tmux() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        let msg = "tmux is needed for tests/crash_safety_tmux.rs (apt-get install tmux)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
-    }
-    ok
-}
-
-/// The minimal part of tests/e2e_tmux.rs's helper.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, cmd: &str) -> Tmux {
-        let t = Tmux {
-            socket: format!("aoai-crash-{}-{name}", std::process::id()),
-        };
-        let ok = Command::new("tmux")
-            .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", "80", "-y", "24", "-s", "e2e"])
-            .arg(cmd)
-            .env("TERM", "xterm-16color")
-            .status()
-            .expect("tmux runs");
-        assert!(ok.success(), "tmux new-session failed");
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        self.run(&[&["send-keys", "-t", "e2e"], keys].concat());
-    }
-
-    fn text(&self, s: &str) {
-        self.run(&["send-keys", "-t", "e2e", "-l", s]);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "e2e"])
-    }
-
-    fn format(&self, f: &str) -> String {
-        self.run(&["display-message", "-p", "-t", "e2e", f])
-            .trim()
-            .to_string()
-    }
-
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > WAIT {
-                panic!("timed out waiting for {what}; last screen:\n{s}");
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// The console's process: the pane's shell runs it (through `env`, which execs).
-    fn aoai_pid(&self) -> i32 {
-        let shell = self.format("#{pane_pid}");
-        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
-        let pids: Vec<i32> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .filter(|p| {
-                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "aoai")
-            })
-            .collect();
-        assert_eq!(pids.len(), 1, "one aoai under the pane's shell {shell}");
-        pids[0]
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::{POLL, SimChild, Tmux, WAIT, have_tmux};
 
 /// The console command line; after it exits the shell prints its exit code and whether the
 /// terminal is back in cooked mode (`icanon echo`, not `-icanon -echo`).
@@ -133,17 +30,11 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// `aoai sim` with a deployment whose answers take about 3 s; killed on drop.
-struct SimChild {
-    child: Child,
-    url: String,
-}
-
-impl SimChild {
-    fn start(dir: &Path) -> SimChild {
-        let config = dir.join("sim.toml");
-        std::fs::write(
-            &config,
-            r#"
+fn paced_sim(dir: &Path) -> SimChild {
+    let config = dir.join("sim.toml");
+    std::fs::write(
+        &config,
+        r#"
 [[deployments]]
 name = "paced"
 model = "gpt-4o"
@@ -155,33 +46,9 @@ answer_tokens = [90, 90]
 ttft_ms = 50
 tokens_per_s = 30.0
 "#,
-        )
-        .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aoai"))
-            .args(["sim", "--port", "0", "--config"])
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aoai sim starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        SimChild { child, url }
-    }
-}
-
-impl Drop for SimChild {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    )
+    .unwrap();
+    SimChild::start(&config)
 }
 
 fn lines_in(path: &Path) -> usize {
@@ -205,7 +72,7 @@ fn console_killed_mid_stream_keeps_the_finished_calls() {
         return;
     }
     let dir = scratch("kill");
-    let sim = SimChild::start(&dir);
+    let sim = paced_sim(&dir);
     let file = dir.join("console.jsonl");
     let t = Tmux::start(
         "kill",

@@ -4,113 +4,11 @@
 //! Requires tmux (`.ci/run` installs it). Outside CI a missing tmux is reported loudly on
 //! stderr and the tests are skipped; with `CI` set they fail.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::{SimChild, Tmux, have_tmux};
 
-const WAIT: Duration = Duration::from_secs(15);
-const POLL: Duration = Duration::from_millis(100);
-
-/// Whether tmux can run; without it, skips loudly (fails under CI).
-fn have_tmux() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        let msg =
-            "tmux is needed for tests/e2e_tmux.rs (apt-get install tmux, or brew install tmux)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
-    }
-    ok
-}
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// A private server (one per test) running `cmd` in an 80×24 pane.
-    fn start(name: &str, cmd: &str) -> Tmux {
-        let socket = format!("aoai-{}-{name}", std::process::id());
-        let t = Tmux { socket };
-        let ok = Command::new("tmux")
-            .args([
-                "-L",
-                &t.socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "80",
-                "-y",
-                "24",
-                "-s",
-                "e2e",
-            ])
-            .arg(cmd)
-            .env("TERM", "xterm-16color")
-            .status()
-            .expect("tmux runs");
-        assert!(ok.success(), "tmux new-session failed");
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        self.run(&[&["send-keys", "-t", "e2e"], keys].concat());
-    }
-
-    fn text(&self, s: &str) {
-        self.run(&["send-keys", "-t", "e2e", "-l", s]);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "e2e"])
-    }
-
-    fn alternate_on(&self) -> String {
-        self.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"])
-            .trim()
-            .to_string()
-    }
-
-    /// Polls the screen until `pred` holds; panics with the last screen after [`WAIT`].
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > WAIT {
-                panic!("timed out waiting for {what}; last screen:\n{s}");
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
+use std::process::Command;
 
 /// The console command line: no Azure settings from the environment, 16 colours; the pane
 /// stays after exit so the shell's state can be checked.
@@ -126,41 +24,6 @@ fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("aoai-e2e-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// `aoai sim` as a child process with a given config; killed on drop.
-struct SimChild {
-    child: Child,
-    url: String,
-}
-
-impl SimChild {
-    fn start(config: &std::path::Path) -> SimChild {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aoai"))
-            .args(["sim", "--port", "0", "--config"])
-            .arg(config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aoai sim starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        SimChild { child, url }
-    }
-}
-
-impl Drop for SimChild {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -8,133 +8,38 @@
 #[path = "common/canary.rs"]
 mod canary;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::{SimChild, Tmux, WAIT, have_tmux};
 
 use canary::{APIM, BEARER, KEY, QKEY, SIG, XAPI, assert_clean, assert_file_clean, scratch};
 
-const WAIT: Duration = Duration::from_secs(15);
-
-fn have_tmux() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        let msg = "tmux is needed for tests/secrets_console.rs (apt-get install tmux)";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("SKIPPED: {msg}");
-    }
-    ok
+/// The pane, checked for canaries.
+fn screen(t: &Tmux) -> String {
+    let s = t.screen();
+    assert_clean("the console's screen", &s);
+    s
 }
 
-/// A private tmux server running one command in an 80×24 pane; killed on drop.
-struct Tmux(String);
-
-impl Tmux {
-    fn start(name: &str, cmd: &str) -> Tmux {
-        let t = Tmux(format!("aoai-secrets-{}-{name}", std::process::id()));
-        let ok = Command::new("tmux")
-            .args(["-L", &t.0, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", "80", "-y", "24", "-s", "s", cmd])
-            .env("TERM", "xterm-16color")
-            .status()
-            .unwrap();
-        assert!(ok.success(), "tmux new-session failed");
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.0])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        self.run(&[&["send-keys", "-t", "s"], keys].concat());
-    }
-
-    fn text(&self, s: &str) {
-        self.run(&["send-keys", "-t", "s", "-l", s]);
-    }
-
-    /// The pane, checked for canaries.
-    fn screen(&self) -> String {
-        let s = self.run(&["capture-pane", "-p", "-t", "s"]);
-        assert_clean("the console's screen", &s);
-        s
-    }
-
-    /// `first` and the screens after each of a dozen PageDowns, concatenated.
-    fn scroll_through(&self, first: String) -> String {
-        let mut seen = first;
-        for _ in 0..12 {
-            self.keys(&["PageDown"]);
-            std::thread::sleep(Duration::from_millis(100));
-            seen.push_str(&self.screen());
-        }
-        seen
-    }
-
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "timed out waiting for {what}; last screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// Waits for `pred`, checking every screen polled on the way for canaries.
+fn wait_for(t: &Tmux, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    t.wait_for(what, |s| {
+        assert_clean("the console's screen", s);
+        pred(s)
+    })
 }
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.0, "kill-server"])
-            .status();
+/// `first` and the screens after each of a dozen PageDowns, concatenated.
+fn scroll_through(t: &Tmux, first: String) -> String {
+    let mut seen = first;
+    for _ in 0..12 {
+        t.keys(&["PageDown"]);
+        std::thread::sleep(Duration::from_millis(100));
+        seen.push_str(&screen(t));
     }
-}
-
-/// `aoai sim --port 0` taking only the canary key; killed on drop.
-struct SimChild(Child, String);
-
-impl SimChild {
-    fn start(config: &std::path::Path) -> SimChild {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aoai"))
-            .args(["sim", "--port", "0", "--config"])
-            .arg(config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_string();
-        SimChild(child, url)
-    }
-}
-
-impl Drop for SimChild {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    seen
 }
 
 #[test]
@@ -150,34 +55,34 @@ fn the_console_never_shows_the_key() {
     let bin = env!("CARGO_BIN_EXE_aoai");
     let cmd = format!(
         "env -u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY -u AOAI_PROFILE -u AOAI_CONFIG RUST_LOG=trace TERM=xterm-16color {bin} --endpoint {} --api-key {KEY} -d gpt-4o --record {} 2>&1; echo AOAI-EXITED-$?; sleep 60",
-        sim.1,
+        sim.url,
         rec.display()
     );
     let t = Tmux::start("chat", &cmd);
-    t.wait_for("the console", |s| s.contains("Prompt"));
+    wait_for(&t, "the console", |s| s.contains("Prompt"));
     t.text("Explain rate limits briefly");
     t.keys(&["Enter"]);
-    t.wait_for("a finished call", |s| s.contains("✓ done"));
+    wait_for(&t, "a finished call", |s| s.contains("✓ done"));
     // History, then the call's full view, scrolled to its end.
     t.keys(&["F3"]);
-    t.wait_for("history", |s| s.contains("History (1 call)"));
+    wait_for(&t, "history", |s| s.contains("History (1 call)"));
     t.keys(&["Enter"]);
-    let first = t.wait_for("the full view", |s| s.contains("200"));
-    let seen = t.scroll_through(first);
+    let first = wait_for(&t, "the full view", |s| s.contains("200"));
+    let seen = scroll_through(&t, first);
     assert!(
         seen.to_ascii_lowercase().contains("x-ratelimit") || seen.contains("apim-request-id"),
         "the full view shows response headers:\n{seen}"
     );
     t.keys(&["Escape"]);
     t.keys(&["F2"]);
-    t.wait_for("the chat", |s| s.contains("Prompt"));
+    wait_for(&t, "the chat", |s| s.contains("Prompt"));
     // Quit from outside the prompt; the exit message (if any) is on the pane too.
     t.keys(&["Escape"]);
-    t.wait_for("the focus to leave the prompt", |s| {
+    wait_for(&t, "the focus to leave the prompt", |s| {
         !s.contains("Enter  send")
     });
     t.keys(&["q"]);
-    t.wait_for("the console to exit", |s| s.contains("AOAI-EXITED-"));
+    wait_for(&t, "the console to exit", |s| s.contains("AOAI-EXITED-"));
     assert_file_clean(&rec);
 }
 
@@ -236,13 +141,15 @@ fn the_traffic_screen_never_shows_the_applications_credentials() {
     let rec = dir.join("traffic.jsonl");
     let args = format!(
         "--endpoint {} --api-key {KEY} -d gpt-4o --proxy {port} --record {}",
-        sim.1,
+        sim.url,
         rec.display()
     );
     let t = Tmux::start("traffic", &console_cmd(&args));
-    t.wait_for("the console", |s| s.contains("Prompt"));
+    wait_for(&t, "the console", |s| s.contains("Prompt"));
     t.keys(&["F10"]);
-    t.wait_for("the empty Traffic screen", |s| s.contains("No calls yet"));
+    wait_for(&t, "the empty Traffic screen", |s| {
+        s.contains("No calls yet")
+    });
     let target = format!(
         "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21&api-key={QKEY}&sig={SIG}"
     );
@@ -262,23 +169,23 @@ fn the_traffic_screen_never_shows_the_applications_credentials() {
         let r = post(port, &target, &headers, &body);
         assert!(r.starts_with("HTTP/1.1 200"), "{r}");
     }
-    t.wait_for("the proxied calls", |s| s.contains("Traffic · 2 calls"));
+    wait_for(&t, "the proxied calls", |s| s.contains("Traffic · 2 calls"));
     t.keys(&["Enter"]);
-    let first = t.wait_for("its details", |s| {
+    let first = wait_for(&t, "its details", |s| {
         s.contains("POST /openai/deployments/gpt-4o")
     });
     assert!(first.contains("api-version=2024-10-21"), "{first}");
-    t.scroll_through(first);
+    scroll_through(&t, first);
     t.keys(&["Escape"]);
     t.keys(&["Up"]);
     t.keys(&["Enter"]);
-    let first = t.wait_for("the other's details", |s| {
+    let first = wait_for(&t, "the other's details", |s| {
         s.contains("POST /openai/deployments/gpt-4o")
     });
-    t.scroll_through(first);
+    scroll_through(&t, first);
     t.keys(&["Escape"]);
     t.keys(&["q"]);
-    t.wait_for("the console to exit", |s| s.contains("AOAI-EXITED-"));
+    wait_for(&t, "the console to exit", |s| s.contains("AOAI-EXITED-"));
     // The console records its own calls (none here): the header only.
     assert_file_clean(&rec);
 }

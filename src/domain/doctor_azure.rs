@@ -322,14 +322,7 @@ pub fn quota_step(
         }
         Some(Ok(u)) => u,
     };
-    let limits = |d: &Deployment| DeploymentLimits {
-        name: d.name.clone(),
-        model: d.model.clone(),
-        sku: d.sku.clone(),
-        capacity: d.capacity,
-        rpm: d.rpm,
-        tpm: d.tpm,
-    };
+    let limits = |d: &Deployment| DeploymentLimits::from(d);
     let siblings: Vec<DeploymentLimits> = match arm {
         ArmFacts::Read {
             deployments: Ok(all),

@@ -18,6 +18,19 @@ pub struct DeploymentLimits {
     pub tpm: Option<u64>,
 }
 
+impl From<&super::arm::Deployment> for DeploymentLimits {
+    fn from(d: &super::arm::Deployment) -> Self {
+        DeploymentLimits {
+            name: d.name.clone(),
+            model: d.model.clone(),
+            sku: d.sku.clone(),
+            capacity: d.capacity,
+            rpm: d.rpm,
+            tpm: d.tpm,
+        }
+    }
+}
+
 /// One quota row of the region.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QuotaRow {

@@ -399,14 +399,7 @@ impl Deployments {
         session: &Session,
     ) -> Option<(DeploymentLimits, headroom::Headroom, usize)> {
         let d = self.selected()?;
-        let limits = |d: &Deployment| DeploymentLimits {
-            name: d.name.clone(),
-            model: d.model.clone(),
-            sku: d.sku.clone(),
-            capacity: d.capacity,
-            rpm: d.rpm,
-            tpm: d.tpm,
-        };
+        let limits = |d: &Deployment| DeploymentLimits::from(d);
         let dep = limits(d);
         let calls: Vec<_> = session
             .calls
