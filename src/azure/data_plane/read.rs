@@ -132,17 +132,19 @@ impl ChatClient {
         end: &mut AttemptEnd,
         on_event: &mut (dyn FnMut(CallEvent) + Send),
     ) {
+        // One time for the whole body: when it arrived. The recorded event and the
+        // first-token mark must agree (a recording's TTFT is read back from the event's time).
+        let at = sent.elapsed();
         if spec.capture_events {
             let data = String::from_utf8_lossy(body).into_owned();
             end.events.push(SseEvent {
-                t_ms: ms_since(sent),
+                t_ms: at.as_secs_f64() * 1000.0,
                 data,
             });
         }
         if self.wire_api(spec) == WireApi::Responses {
             match super::super::responses::parse_body(body) {
                 Ok(rs) => {
-                    let at = sent.elapsed();
                     if !rs.text.is_empty() {
                         end.marks.first_content = Some(at);
                         end.marks.last_content = Some(at);
@@ -172,7 +174,6 @@ impl ChatClient {
                     .and_then(|ch| ch.message.as_ref())
                     .and_then(|m| m.content.clone())
                     .unwrap_or_default();
-                let at = sent.elapsed();
                 if !content.is_empty() {
                     end.marks.first_content = Some(at);
                     end.marks.last_content = Some(at);
