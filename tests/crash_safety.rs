@@ -5,10 +5,14 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aoai::domain::call::Outcome;
+
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::SimChild;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -50,40 +54,10 @@ fn aoai() -> Command {
 }
 
 /// `aoai sim` as a child with [`PACED_SIM`]; killed on drop.
-struct SimChild {
-    child: Child,
-    url: String,
-}
-
-impl SimChild {
-    fn start(dir: &Path) -> SimChild {
-        let config = dir.join("sim.toml");
-        std::fs::write(&config, PACED_SIM).unwrap();
-        let mut child = aoai()
-            .args(["sim", "--port", "0", "--config"])
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aoai sim starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        SimChild { child, url }
-    }
-}
-
-impl Drop for SimChild {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn paced_sim(dir: &Path) -> SimChild {
+    let config = dir.join("sim.toml");
+    std::fs::write(&config, PACED_SIM).unwrap();
+    SimChild::start(&config)
 }
 
 /// Polls `pred` until it holds; panics after [`WAIT`].
@@ -137,7 +111,7 @@ fn assert_loads_with(path: &Path, calls: usize) -> aoai::engine::record::Loaded 
 #[test]
 fn chat_killed_mid_stream_keeps_the_finished_calls() {
     let dir = scratch("chat");
-    let sim = SimChild::start(&dir);
+    let sim = paced_sim(&dir);
     let file = dir.join("chat.jsonl");
     let chat = |msg: &str| {
         let mut c = aoai();
@@ -212,7 +186,7 @@ fn chat_killed_mid_stream_keeps_the_finished_calls() {
 async fn proxy_killed_mid_stream_keeps_the_finished_calls() {
     use futures_util::StreamExt;
     let dir = scratch("proxy");
-    let sim = SimChild::start(&dir);
+    let sim = paced_sim(&dir);
     let file = dir.join("proxy.jsonl");
     let mut proxy = aoai()
         .args(["proxy", "--port", "0", "--upstream", &sim.url, "--record"])

@@ -1,6 +1,7 @@
 //! A real terminal for end-to-end tests: the built binary in a private tmux server (one per
 //! test) at 80×24 with TERM=xterm-16color, and `aoai sim` as a child process. Shared by
-//! tests/e2e_tmux.rs, tests/crash_safety_tmux.rs and tests/secrets_console.rs.
+//! tests/e2e_tmux.rs, tests/crash_safety_tmux.rs and tests/secrets_console.rs (and the
+//! simulator child by tests/crash_safety.rs).
 //!
 //! Requires tmux (`.ci/run` installs it). Outside CI a missing tmux is reported loudly on
 //! stderr and the tests are skipped; with `CI` set they fail.
