@@ -636,48 +636,70 @@ fn the_cli_refuses_a_bad_inject_spec_and_an_insecure_upstream() {
     );
 }
 
-/// `aoai proxy --profile P --auth profile`: the application sends a dummy key, the proxy
-/// sends the profile's instead (here a key from `key_env`); without `--auth profile` the
-/// dummy key reaches the service and is refused. The profile's key is never printed.
-#[tokio::test(flavor = "multi_thread")]
-async fn auth_profile_replaces_the_applications_dummy_key() {
-    use std::io::BufRead;
-    let mut cfg = SimConfig::default_fleet();
-    cfg.api_keys = vec!["profile-key-8813".into()];
-    let sim = common::start(cfg).await;
-    let dir = std::env::temp_dir().join(format!("aoai-proxy-auth-{}", std::process::id()));
+/// A config file (in a scratch dir `name`) with profile `p` on `endpoint`, its key from
+/// `AOAI_TEST_PROXY_KEY`.
+fn key_profile(name: &str, endpoint: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aoai-proxy-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.toml");
     std::fs::write(
         &config,
         format!(
-            "[profiles.p]\nendpoint = \"{}\"\nauth = {{ type = \"key\", key_env = \"AOAI_TEST_PROXY_KEY\" }}\n",
-            sim.base_url()
+            "[profiles.p]\nendpoint = \"{endpoint}\"\nauth = {{ type = \"key\", key_env = \"AOAI_TEST_PROXY_KEY\" }}\n"
         ),
     )
     .unwrap();
+    config
+}
+
+type Lines = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
+
+/// `aoai proxy --port 0 --profile p --auth AUTH --config CONFIG` with `env`: the child, its
+/// base URL and the rest of its output lines.
+fn profile_proxy(
+    config: &std::path::Path,
+    auth: &str,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, Lines) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
+        .args([
+            "proxy",
+            "--port",
+            "0",
+            "--profile",
+            "p",
+            "--auth",
+            auth,
+            "--config",
+        ])
+        .arg(config)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first.strip_prefix("listening on ").unwrap().to_string();
+    (child, base, lines)
+}
+
+/// `aoai proxy --profile P --auth profile`: the application sends a dummy key, the proxy
+/// sends the profile's instead (here a key from `key_env`); without `--auth profile` the
+/// dummy key reaches the service and is refused. The profile's key is never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_profile_replaces_the_applications_dummy_key() {
+    let mut cfg = SimConfig::default_fleet();
+    cfg.api_keys = vec!["profile-key-8813".into()];
+    let sim = common::start(cfg).await;
+    let config = key_profile("auth", &sim.base_url());
     let start = |auth: &str| {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
-            .args([
-                "proxy",
-                "--port",
-                "0",
-                "--profile",
-                "p",
-                "--auth",
-                auth,
-                "--config",
-            ])
-            .arg(&config)
-            .env("AOAI_TEST_PROXY_KEY", "profile-key-8813")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let base = first.strip_prefix("listening on ").unwrap().to_string();
-        (child, base, lines)
+        profile_proxy(
+            &config,
+            auth,
+            &[("AOAI_TEST_PROXY_KEY", "profile-key-8813")],
+        )
     };
     let (mut child, base, mut lines) = start("profile");
     let r = common::post(&classic(&base, "gpt-4o"), &chat_body(false, false), &[]).await;
@@ -713,47 +735,19 @@ async fn auth_profile_replaces_the_applications_dummy_key() {
 /// the machine gets a 401 from the proxy, and the service is never called for them.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_proxy_key_guards_the_profiles_credential() {
-    use std::io::BufRead;
     let mut cfg = SimConfig::default_fleet();
     cfg.api_keys = vec!["profile-key-4471".into()];
     let sim = common::start(cfg).await;
-    let dir = std::env::temp_dir().join(format!("aoai-proxy-key-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
-    std::fs::write(
+    let config = key_profile("key", &sim.base_url());
+    // Its output stays open: the proxy prints a line per call.
+    let (mut child, base, _lines) = profile_proxy(
         &config,
-        format!(
-            "[profiles.p]\nendpoint = \"{}\"\nauth = {{ type = \"key\", key_env = \"AOAI_TEST_PROXY_KEY\" }}\n",
-            sim.base_url()
-        ),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aoai"))
-        .args([
-            "proxy",
-            "--port",
-            "0",
-            "--profile",
-            "p",
-            "--auth",
-            "profile",
-            "--config",
-        ])
-        .arg(&config)
-        .env("AOAI_TEST_PROXY_KEY", "profile-key-4471")
-        .env("AOAI_PROXY_KEY", "local-secret-93")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .next()
-        .unwrap()
-        .unwrap()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+        "profile",
+        &[
+            ("AOAI_TEST_PROXY_KEY", "profile-key-4471"),
+            ("AOAI_PROXY_KEY", "local-secret-93"),
+        ],
+    );
     let url = classic(&base, "gpt-4o");
     let body = chat_body(false, false);
     // Only the headers given (the common helper adds a dummy api-key of its own).

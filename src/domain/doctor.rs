@@ -381,6 +381,13 @@ pub fn proxy_step(p: &ProxyUse) -> Step {
                 proxy.var, proxy.url
             ),
         ),
+        ProxyUse::Loopback { proxy } => Step::ok(
+            StepName::Proxy,
+            format!(
+                "{}={} is set, but plain http on loopback never goes through a proxy: calls go direct",
+                proxy.var, proxy.url
+            ),
+        ),
         ProxyUse::Via { proxy, no_proxy } => {
             let creds = if proxy.has_credentials {
                 " (with credentials, not shown)"

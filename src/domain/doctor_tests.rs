@@ -145,6 +145,15 @@ fn proxy_lines_never_show_credentials() {
     });
     assert!(s.detail.contains("excludes this host"), "{}", s.detail);
     assert_eq!(proxy_step(&ProxyUse::None).status, Status::Ok);
+    let s = proxy_step(&ProxyUse::Loopback {
+        proxy: parse_proxy("HTTP_PROXY", "http://bob:hunter2@proxy:3128"),
+    });
+    assert!(
+        s.detail.contains("loopback never goes through a proxy"),
+        "{}",
+        s.detail
+    );
+    assert!(!s.detail.contains("hunter2"));
 }
 
 fn jwt(claims: &str) -> String {

@@ -118,6 +118,9 @@ pub enum ProxyUse {
     None,
     /// A proxy is set, but `NO_PROXY` excludes the host (the entry that matched).
     Bypassed { proxy: ProxySetting, entry: String },
+    /// A proxy is set, but our clients never send plain http on loopback through one
+    /// (`azure::net::always_direct`: the simulator, a local `aoai proxy`).
+    Loopback { proxy: ProxySetting },
     /// Requests go through this proxy.
     Via {
         proxy: ProxySetting,

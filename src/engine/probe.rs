@@ -85,16 +85,23 @@ pub fn targets(views: &[AccountView], names: &[String]) -> Result<Vec<Target>, S
     Ok(out)
 }
 
-/// One client per target: the connection's settings and credential, the target's endpoint.
+/// A client per target (in target order): the connection's settings and credential, the
+/// target's endpoint. Targets on the same account share one client (and its connections).
 pub fn clients(base: &ClientConfig, targets: &[Target]) -> anyhow::Result<Vec<ChatClient>> {
+    let mut by_endpoint: std::collections::HashMap<&str, ChatClient> = Default::default();
     targets
         .iter()
         .map(|t| {
+            if let Some(c) = by_endpoint.get(t.endpoint.as_str()) {
+                return Ok(c.clone());
+            }
             let cfg = ClientConfig {
                 endpoint: Endpoint::parse(&t.endpoint)?,
                 ..base.clone()
             };
-            Ok(ChatClient::new(cfg)?)
+            let c = ChatClient::new(cfg)?;
+            by_endpoint.insert(&t.endpoint, c.clone());
+            Ok(c)
         })
         .collect()
 }

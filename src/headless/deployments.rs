@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::azure::arm::Deployment;
 use crate::cli::DeploymentsArgs;
 use crate::engine::connect::connect;
-pub use crate::engine::probe::{AccountView, discover};
+use crate::engine::probe::discover;
 
 pub fn deployment_json(d: &Deployment, endpoint: Option<&str>) -> Value {
     json!({

@@ -16,6 +16,7 @@ pub mod quota;
 pub mod replay;
 pub mod shell;
 pub mod sim;
+pub mod table;
 
 /// An error as printed on stderr: the chain of causes joined with `: `, each said once. A
 /// cause whose text is already part of the message (an error that prints its source and

@@ -16,6 +16,7 @@ use crate::domain::num::fmt_ms;
 use crate::domain::probe::{History, Sample, Target};
 use crate::engine::connect::connect;
 use crate::engine::probe::{clients, discover, round, targets};
+use crate::headless::table::align;
 
 fn opt_u(v: Option<u64>) -> String {
     v.map_or("—".into(), |v| v.to_string())
@@ -61,19 +62,8 @@ pub fn table(targets: &[Target], histories: &[History], round_no: u32) -> String
             h.sparkline(),
         ]);
     }
-    let widths: Vec<usize> = (0..head.len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
     let mut out = format!("probe round {round_no}\n");
-    for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    out.push_str(&align(&rows));
     for (t, h) in targets.iter().zip(histories) {
         if let Some(e) = h.last().and_then(|s| s.error.as_ref()) {
             out.push_str(&format!("  {} @ {}: {e}\n", t.deployment, t.account));

@@ -10,7 +10,7 @@ use crate::cli::QuotaArgs;
 use crate::domain::headroom::pool_name;
 use crate::engine::connect::connect;
 
-use super::deployments::discover;
+use crate::engine::probe::discover;
 
 pub async fn run(args: QuotaArgs) -> anyhow::Result<ExitCode> {
     let conn = connect(&args.arm.options()).await?;

@@ -236,7 +236,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<ExitCode> {
     )?);
     // Zero-config (signed in with the az CLI): open on the user's own deployments.
     if let Some(who) = &conn.signed_in {
-        app.set_signed_in(&who.user, conn.named_subscriptions.clone());
+        app.set_signed_in(who.clone(), conn.named_subscriptions.clone());
         if compare_set.is_none() {
             for e in app.open_deployments() {
                 exec.run(e);

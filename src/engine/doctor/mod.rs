@@ -122,11 +122,19 @@ pub async fn run(opts: &DoctorOptions) -> anyhow::Result<Report> {
     };
 
     // Proxy.
-    let proxy = proxy_for(&proxy_env(), &t.scheme, &t.host);
+    // What the environment says, then the one rule our clients add on top of it.
+    let proxy = match proxy_for(&proxy_env(), &t.scheme, &t.host) {
+        ProxyUse::Via { proxy, .. }
+            if Url::parse(&t.url).is_ok_and(|u| crate::azure::net::always_direct(&u)) =>
+        {
+            ProxyUse::Loopback { proxy }
+        }
+        p => p,
+    };
     steps.push(proxy_step(&proxy));
     let via = match &proxy {
         ProxyUse::Via { proxy, .. } => Some(proxy.clone()),
-        ProxyUse::None | ProxyUse::Bypassed { .. } => None,
+        ProxyUse::None | ProxyUse::Bypassed { .. } | ProxyUse::Loopback { .. } => None,
     };
 
     // DNS.

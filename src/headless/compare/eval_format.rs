@@ -7,6 +7,7 @@
 use crate::domain::compare::{CompareReport, VariantRow};
 use crate::domain::eval::{CaseRun, JudgeUsage, VariantEval};
 use crate::domain::num::fixed;
+use crate::headless::table::align;
 
 /// Failures listed per variant in the text formats (all are in JSON and JUnit).
 const MAX_LISTED: usize = 20;
@@ -60,7 +61,7 @@ fn evals(rep: &CompareReport) -> Vec<(&VariantRow, &VariantEval)> {
 }
 
 /// The evaluation table and failures, for the text report (empty without an evaluation).
-pub fn table(rep: &CompareReport, align: impl Fn(&[Vec<String>]) -> String) -> String {
+pub fn table(rep: &CompareReport) -> String {
     let Some(ev) = &rep.eval else {
         return String::new();
     };

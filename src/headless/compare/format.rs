@@ -8,6 +8,7 @@ use super::Plan;
 use crate::domain::compare::{AnswerDiff, CompareReport, Delta, VariantRow};
 use crate::domain::num::fmt_ms;
 use crate::domain::num::{fixed, plural};
+use crate::headless::table::align;
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "—".to_string(), f)
@@ -67,35 +68,6 @@ fn delta(d: Option<Delta>, unit: &str, digits: usize) -> String {
             None => signed(d.abs, unit, digits),
         },
     }
-}
-
-/// Pads each column to its widest cell (display width), two spaces apart.
-fn align(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let width = |s: &str| s.chars().count();
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| width(s))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            line.push_str(&" ".repeat(widths[c] - width(cell)));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn label(r: &VariantRow) -> String {
@@ -229,7 +201,7 @@ pub fn table(rep: &CompareReport, plan: &Plan, sim: bool) -> String {
             ));
         }
     }
-    out.push_str(&super::eval_format::table(rep, align));
+    out.push_str(&super::eval_format::table(rep));
     out
 }
 

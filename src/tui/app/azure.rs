@@ -33,7 +33,9 @@ pub struct AzureState {
     subscriptions: Vec<(String, String)>,
     /// The subscription browsed.
     subscription: Option<String>,
-    /// `user · subscription` for the status bar.
+    /// Who signed in with the az CLI, and the subscription browsed.
+    who: Option<crate::engine::signed_in::SignedIn>,
+    /// `who`'s label for the status bar (kept, not built every frame).
     pub(super) signed_in: Option<String>,
     /// The Deployments screen's probe panel (`P`), while open.
     pub(super) probe: Option<crate::tui::components::probe::ProbeView>,
@@ -54,10 +56,14 @@ impl App {
 
     /// Signed in with the az CLI (zero-config): who, and the subscriptions to switch
     /// between (the one in use first).
-    pub fn set_signed_in(&mut self, user: &str, subscriptions: Vec<(String, String)>) {
-        self.azure.subscription = subscriptions.first().map(|(id, _)| id.clone());
-        let name = subscriptions.first().map_or("", |(_, n)| n.as_str());
-        self.azure.signed_in = Some(format!("{user} · {name}"));
+    pub fn set_signed_in(
+        &mut self,
+        who: crate::engine::signed_in::SignedIn,
+        subscriptions: Vec<(String, String)>,
+    ) {
+        self.azure.subscription = Some(who.subscription_id.clone());
+        self.azure.signed_in = Some(who.label());
+        self.azure.who = Some(who);
         self.azure.subscriptions = subscriptions;
     }
 
@@ -198,9 +204,10 @@ impl App {
             return vec![];
         };
         self.azure.subscription = Some(id.clone());
-        if let Some(who) = &mut self.azure.signed_in {
-            let user = who.split(" · ").next().unwrap_or_default().to_string();
-            *who = format!("{user} · {name}");
+        if let Some(who) = &mut self.azure.who {
+            who.subscription_id = id.clone();
+            who.subscription_name = name.clone();
+            self.azure.signed_in = Some(who.label());
         }
         self.screens.deployments = Deployments::default();
         self.say(format!("Subscription {name} ({id})"));

@@ -121,15 +121,10 @@ impl ProbeView {
                 theme.error
             };
             let room = w.saturating_sub(text.chars().count());
-            let spark: String = h
-                .sparkline()
-                .chars()
-                .rev()
-                .take(room)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            // The newest samples that fit.
+            let spark = h.sparkline();
+            let old = spark.chars().count().saturating_sub(room);
+            let spark: String = spark.chars().skip(old).collect();
             lines.push(Line::from(vec![
                 Span::styled(ellipsize(&text, w), style),
                 Span::styled(spark, theme.accent),

@@ -108,55 +108,36 @@ impl ProfilePicker {
         let blk = block(title, true, theme);
         let inner = blk.inner(r);
         blk.render(r, buf);
-        let mut lines: Vec<Line> = self
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let mark = if Some(name) == self.current.as_ref() {
-                    " (current)"
-                } else {
-                    ""
-                };
-                let text = ellipsize(
-                    &format!("{name}{mark}"),
-                    (inner.width as usize).saturating_sub(2),
-                );
-                let style = if i == self.selected {
-                    theme.selection
-                } else {
-                    theme.text
-                };
-                Line::from(vec![
-                    Span::styled(if i == self.selected { "▶ " } else { "  " }, theme.accent),
-                    Span::styled(text, style),
-                ])
-            })
-            .collect();
-        if subs > 0 {
-            lines.push(Line::styled("Subscriptions (az CLI)", theme.muted));
-        }
-        for (j, (id, name)) in self.subscriptions.iter().enumerate() {
-            let i = self.items.len() + j;
-            let mark = if Some(id) == self.current_subscription.as_ref() {
-                " (current)"
-            } else {
-                ""
-            };
-            let short: String = id.chars().take(8).collect();
-            let text = ellipsize(
-                &format!("{name} {short}…{mark}"),
-                (inner.width as usize).saturating_sub(2),
-            );
+        let room = (inner.width as usize).saturating_sub(2);
+        let row = |i: usize, text: String, current: bool| {
+            let mark = if current { " (current)" } else { "" };
             let style = if i == self.selected {
                 theme.selection
             } else {
                 theme.text
             };
-            lines.push(Line::from(vec![
+            Line::from(vec![
                 Span::styled(if i == self.selected { "▶ " } else { "  " }, theme.accent),
-                Span::styled(text, style),
-            ]));
+                Span::styled(ellipsize(&format!("{text}{mark}"), room), style),
+            ])
+        };
+        let mut lines: Vec<Line> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, name)| row(i, name.clone(), Some(name) == self.current.as_ref()))
+            .collect();
+        if subs > 0 {
+            lines.push(Line::styled("Subscriptions (az CLI)", theme.muted));
+        }
+        for (j, (id, name)) in self.subscriptions.iter().enumerate() {
+            let short: String = id.chars().take(8).collect();
+            let current = Some(id) == self.current_subscription.as_ref();
+            lines.push(row(
+                self.items.len() + j,
+                format!("{name} {short}…"),
+                current,
+            ));
         }
         lines.push(Line::styled("Enter switches · Esc closes", theme.muted));
         Paragraph::new(lines).render(inner, buf);
