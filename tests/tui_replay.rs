@@ -15,7 +15,7 @@ use aoai::sim::SimConfig;
 use aoai::tui::app::Screen;
 use aoai::tui::app::{App, AppConfig};
 use aoai::tui::event::{AppEvent, CallMsg, ManualClock};
-use aoai::tui::messages::Effect;
+use aoai::tui::messages::{Effect, ReplaySource};
 use aoai::tui::theme::{ColourSupport, Theme};
 use aoai::wire::{ChatMessage, ChatRequest};
 use crossterm::event::{KeyCode, KeyModifiers};
@@ -248,7 +248,14 @@ fn play_until(
     effects: Vec<Effect>,
     until: Duration,
 ) -> (u64, ScenarioCall) {
-    let [Effect::Replay { id, call, speed }] = effects.as_slice() else {
+    let [
+        Effect::Replay {
+            id,
+            source: ReplaySource::Call(call),
+            speed,
+        },
+    ] = effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
     let s = schedule(call, *speed);
@@ -321,7 +328,14 @@ fn next_plays_the_following_call_and_esc_stops() {
     let (id, call) = play_until(&mut a, &clock, effects, Duration::from_secs(60));
     a.handle(AppEvent::Call(id, CallMsg::Finished(Box::new(call.record))));
     let effects = press(&mut a, KeyCode::Char('n'));
-    let [Effect::Replay { id: id2, call, .. }] = effects.as_slice() else {
+    let [
+        Effect::Replay {
+            id: id2,
+            source: ReplaySource::Call(call),
+            ..
+        },
+    ] = effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
     assert_eq!(call.request.body.messages[1].text(), "And the token limit?");
@@ -415,6 +429,42 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
         .open_replay("session.jsonl", loaded.calls, Speed::Instant);
     h.key(KeyCode::Enter);
     h.run_until(|a| ended(a, 3)).await;
+    let live = h.app.session.latest().unwrap();
+    assert_eq!(live.prompt, "Tell me about quotas");
+    assert_eq!(live.answer.text(), recorded.text);
+    let rec = live.record.as_ref().unwrap();
+    assert_eq!(rec.outcome, Outcome::Done);
+    assert_eq!(
+        (rec.usage, rec.timing, rec.request_id.clone()),
+        (recorded.usage, recorded.timing, recorded.request_id.clone())
+    );
+
+    // The same file as `aoai replay FILE` opens it: listed from rows as they are read, the
+    // played call read back from its line.
+    h.app
+        .open_replay_file("session.jsonl", path.clone(), Speed::Instant);
+    h.terminal
+        .draw(|f| h.app.render(f.area(), f.buffer_mut()))
+        .unwrap();
+    assert!(
+        h.terminal.backend().to_string().contains("Reading the scenario…"),
+        "{}",
+        h.terminal.backend()
+    );
+    let (_, warnings) = aoai::engine::record::index::rows(&path, |rows| {
+        h.app.handle(AppEvent::ReplayRows(rows));
+        true
+    })
+    .unwrap();
+    h.app.handle(AppEvent::ReplayRead(Ok(warnings)));
+    h.terminal
+        .draw(|f| h.app.render(f.area(), f.buffer_mut()))
+        .unwrap();
+    let screen = h.terminal.backend().to_string();
+    assert!(screen.contains("session.jsonl · 2 calls"), "{screen}");
+    assert!(screen.contains("And more?"), "{screen}");
+    h.key(KeyCode::Enter);
+    h.run_until(|a| ended(a, 4)).await;
     let live = h.app.session.latest().unwrap();
     assert_eq!(live.prompt, "Tell me about quotas");
     assert_eq!(live.answer.text(), recorded.text);

@@ -16,7 +16,7 @@ use super::components::chat;
 use super::components::compare::Compare;
 use super::components::deployments::Deployments;
 use super::components::help::Help;
-use super::components::replay::{Replay, last_user_message};
+use super::components::replay::Replay;
 use super::components::status_bar::{self, StatusProps};
 use super::event::EditTarget;
 use super::event::{AppEvent, CallId, CallMsg, Clock};
@@ -185,7 +185,17 @@ impl App {
         calls: Vec<crate::domain::scenario::ScenarioCall>,
         speed: Speed,
     ) {
-        self.screens.replay = Some(Replay::new(file, calls, speed));
+        self.show_replay(Replay::new(file, calls, speed));
+    }
+
+    /// Opens the Replay screen on a scenario being read from `path` in the background; the
+    /// rows arrive as [`AppEvent::ReplayRows`].
+    pub fn open_replay_file(&mut self, file: &str, path: std::path::PathBuf, speed: Speed) {
+        self.show_replay(Replay::reading(file, path, speed));
+    }
+
+    fn show_replay(&mut self, r: Replay) {
+        self.screens.replay = Some(r);
         self.screen = Screen::Replay;
         self.dirty = true;
     }
@@ -284,6 +294,23 @@ impl App {
             }
             AppEvent::Tick => self.redraw(),
             AppEvent::Notice(m) => self.say(m),
+            AppEvent::ReplayRows(rows) => {
+                if let Some(r) = &mut self.screens.replay {
+                    r.add_rows(rows);
+                }
+                self.redraw()
+            }
+            AppEvent::ReplayRead(result) => {
+                let error = result.as_ref().err().cloned();
+                if let Some(r) = &mut self.screens.replay {
+                    r.loaded(error.clone());
+                }
+                match result {
+                    Ok(warnings) => self.set_replay_skipped(&warnings),
+                    Err(e) => self.message = Some(format!("Reading the scenario stopped: {e}")),
+                }
+                self.redraw()
+            }
         }
     }
 
@@ -579,27 +606,16 @@ impl App {
         let Some(r) = &mut self.screens.replay else {
             return vec![];
         };
-        let Some(call) = r.call(index).cloned() else {
+        let (Some(row), Some(source)) = (r.row(index).cloned(), r.source(index)) else {
             return vec![];
         };
         let id = self.next_id;
         self.next_id += 1;
         r.playing(id, index);
         let speed = r.speed();
-        let prompt = last_user_message(&call);
-        let live = LiveCall::new(
-            id,
-            &call.request.deployment,
-            call.request.api,
-            &prompt,
-            self.clock.now(),
-        );
+        let live = LiveCall::new(id, &row.deployment, row.api, &row.prompt, self.clock.now());
         self.session.calls.push(live);
-        vec![Effect::Replay {
-            id,
-            call: Box::new(call),
-            speed,
-        }]
+        vec![Effect::Replay { id, source, speed }]
     }
 
     /// Recording on (to `--record FILE`, else a new time-stamped file) or off.

@@ -46,6 +46,10 @@ pub enum AppEvent {
     /// A probe round of the Deployments screen ended: each target with its call, or why
     /// nothing was probed.
     Probed(Result<Vec<(crate::domain::probe::Target, CallRecord)>, String>),
+    /// More rows of the scenario the Replay screen is reading.
+    ReplayRows(Vec<crate::engine::record::index::CallRow>),
+    /// The scenario has been read: its damaged lines, or why reading stopped.
+    ReplayRead(Result<Vec<crate::domain::scenario::LineWarning>, String>),
 }
 
 #[derive(Debug)]

@@ -79,11 +79,10 @@ impl Executor {
         match effect {
             Effect::StartCall { id, api, spec } => self.start_call(id, api, *spec),
             Effect::CancelCall(id) => self.cancel(id),
-            Effect::Replay { id, call, speed } => {
+            Effect::Replay { id, source, speed } => {
                 let cancel = CancellationToken::new();
                 self.tokens.insert(id, cancel.clone());
-                let schedule = crate::engine::replay::schedule(&call, speed);
-                super::recording::spawn_replay(id, schedule, self.tx.clone(), cancel);
+                super::recording::spawn_replay(id, source, speed, self.tx.clone(), cancel);
             }
             Effect::Arm(e) => self.arm(e),
             Effect::Profile(e) => self.profile(e),

@@ -183,7 +183,7 @@ pub enum Effect {
     /// Play a recorded call as call `id`.
     Replay {
         id: CallId,
-        call: Box<ScenarioCall>,
+        source: ReplaySource,
         speed: Speed,
     },
     Arm(ArmEffect),
@@ -191,6 +191,16 @@ pub enum Effect {
     Bench(BenchEffect),
     Record(RecordEffect),
     Terminal(TerminalEffect),
+}
+
+/// A recorded call to play: held in memory, or a line of the scenario file to read first.
+#[derive(Debug, Clone)]
+pub enum ReplaySource {
+    Call(Box<ScenarioCall>),
+    Line {
+        path: std::path::PathBuf,
+        at: crate::engine::record::index::LineRange,
+    },
 }
 
 /// ARM reads and the deployment calls go to.

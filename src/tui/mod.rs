@@ -360,15 +360,26 @@ pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode
             args.speed
         );
     }
-    let loaded = crate::engine::capture::load(&args.file)?;
-    for w in &loaded.warnings {
-        eprintln!("{}: {w}", args.file.display());
-    }
+    // A HAR is read whole (it is one JSON document); a scenario file is only checked here (its
+    // header), then read in the background while the screen shows the rows read so far.
+    let loaded = if crate::engine::har::is_har(&args.file) {
+        let loaded = crate::engine::capture::load(&args.file)?;
+        for w in &loaded.warnings {
+            eprintln!("{}: {w}", args.file.display());
+        }
+        Some(loaded)
+    } else {
+        crate::engine::record::index::header(&args.file)?;
+        None
+    };
     terminal::ensure_tty()?;
     let theme = Theme::load(std::env::var("AOAI_THEME").ok().as_deref())?
         .for_terminal(ColourSupport::from_env());
     let conn = connect(&args.conn.options()).await?;
-    let first = loaded.calls.first().map(|c| c.request.deployment.clone());
+    let first = match &loaded {
+        Some(l) => l.calls.first().map(|c| c.request.deployment.clone()),
+        None => first_deployment(&args.file),
+    };
     let deployment = match conn.deployment(None) {
         Ok(d) => d,
         Err(e) => first.ok_or(e)?,
@@ -379,6 +390,7 @@ pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     notify_telemetry(&tx);
+    let reader_tx = tx.clone();
     let mut exec = Executor::new(
         conn.client.clone(),
         conn.arm.clone(),
@@ -401,16 +413,46 @@ pub async fn run_replay(args: crate::cli::ReplayArgs) -> anyhow::Result<ExitCode
         || args.file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    app.open_replay(
-        &file,
-        loaded.calls,
-        crate::engine::replay::Speed::from_factor(args.speed),
-    );
-    app.set_replay_skipped(&loaded.warnings);
+    let speed = crate::engine::replay::Speed::from_factor(args.speed);
+    match loaded {
+        Some(loaded) => {
+            app.open_replay(&file, loaded.calls, speed);
+            app.set_replay_skipped(&loaded.warnings);
+        }
+        None => {
+            app.open_replay_file(&file, args.file.clone(), speed);
+            read_scenario_rows(args.file.clone(), reader_tx);
+        }
+    }
 
     let result = run_on_terminal(&mut app, &mut exec, &mut rx).await;
     drop(conn);
     result
+}
+
+/// Reads the scenario's rows on their own thread, in batches, as [`AppEvent::ReplayRows`],
+/// then [`AppEvent::ReplayRead`]; stops when the console has gone.
+fn read_scenario_rows(path: std::path::PathBuf, tx: mpsc::UnboundedSender<AppEvent>) {
+    std::thread::spawn(move || {
+        let result = crate::engine::record::index::rows(&path, |rows| {
+            tx.send(AppEvent::ReplayRows(rows)).is_ok()
+        });
+        let _ = tx.send(AppEvent::ReplayRead(
+            result.map(|(_, warnings)| warnings).map_err(|e| e.to_string()),
+        ));
+    });
+}
+
+/// The deployment of a scenario file's first call (the chat's default target when the flags
+/// name none), read without reading the rest.
+fn first_deployment(path: &std::path::Path) -> Option<String> {
+    let mut first = None;
+    crate::engine::record::index::rows(path, |rows| {
+        first = rows.into_iter().next().map(|r| r.deployment);
+        false
+    })
+    .ok()?;
+    first
 }
 
 /// A telemetry export failure shows on the status line as it happens (and is printed again

@@ -7,10 +7,13 @@ use std::sync::mpsc as std_mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{AppEvent, AppEventSender, CallId};
-use super::messages::RecordEffect;
+use super::messages::{RecordEffect, ReplaySource};
+use crate::domain::call::{CallError, CallRecord, ErrorKind, Outcome};
 use crate::domain::scenario::ScenarioCall;
+use crate::engine::record::RecordError;
+use crate::engine::record::index;
 use crate::engine::record::writer::{self, RecordMsg};
-use crate::engine::replay::{self, Schedule};
+use crate::engine::replay::{self, Schedule, Speed};
 
 /// Whether the console records, where, and how many calls it wrote.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -95,12 +98,50 @@ pub enum RecordNews {
 }
 
 /// Plays a schedule as call `id` through the events a live call sends.
-pub fn spawn_replay(id: CallId, s: Schedule, tx: AppEventSender, cancel: CancellationToken) {
+/// A call read from its scenario file first: a file that changed or went away since it was
+/// opened ends the call with the reason.
+pub fn spawn_replay(
+    id: CallId,
+    source: ReplaySource,
+    speed: Speed,
+    tx: AppEventSender,
+    cancel: CancellationToken,
+) {
     tokio::spawn(async move {
-        let events = tx.clone();
-        let record = replay::play(id, s, &cancel, |ev| events.call_event(id, ev)).await;
-        tx.call_finished(id, record);
+        let call = match source {
+            ReplaySource::Call(call) => Ok(*call),
+            ReplaySource::Line { path, at } => {
+                tokio::task::spawn_blocking(move || index::read_call(&path, at))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(RecordError::Io {
+                            path: Default::default(),
+                            source: std::io::Error::other(e.to_string()),
+                        })
+                    })
+            }
+        };
+        match call {
+            Ok(call) => play_schedule(id, replay::schedule(&call, speed), tx, cancel).await,
+            Err(e) => {
+                let mut record = CallRecord {
+                    id,
+                    outcome: Outcome::Failed,
+                    ..CallRecord::default()
+                };
+                // The recorded body is what could not be read back.
+                let message = format!("the recorded call could not be read: {e}");
+                record.error = Some(CallError::new(ErrorKind::BadBody, message));
+                tx.call_finished(id, record);
+            }
+        }
     });
+}
+
+async fn play_schedule(id: CallId, s: Schedule, tx: AppEventSender, cancel: CancellationToken) {
+    let events = tx.clone();
+    let record = replay::play(id, s, &cancel, |ev| events.call_event(id, ev)).await;
+    tx.call_finished(id, record);
 }
 
 /// Starts the recording thread; it reports as [`AppEvent::Record`].
@@ -143,7 +184,12 @@ mod tests {
                 ..Default::default()
             },
         };
-        spawn_replay(9, s, AppEventSender::new(tx), CancellationToken::new());
+        tokio::spawn(play_schedule(
+            9,
+            s,
+            AppEventSender::new(tx),
+            CancellationToken::new(),
+        ));
         let mut got = Vec::new();
         loop {
             let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -163,5 +209,32 @@ mod tests {
             }
         }
         assert_eq!(got, [CallEvent::Delta("hi".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_line_cannot_be_read_back_fails_with_the_reason() {
+        use crate::tui::event::CallMsg;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let source = ReplaySource::Line {
+            path: PathBuf::from("/nonexistent/aoai/gone.jsonl"),
+            at: index::LineRange { offset: 0, len: 10 },
+        };
+        spawn_replay(
+            4,
+            source,
+            Speed::Instant,
+            AppEventSender::new(tx),
+            CancellationToken::new(),
+        );
+        let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an answer in time")
+            .expect("open");
+        let AppEvent::Call(4, CallMsg::Finished(rec)) = ev else {
+            panic!("{ev:?}");
+        };
+        assert_eq!(rec.outcome, Outcome::Failed);
+        let msg = rec.error.expect("an error").message;
+        assert!(msg.contains("could not be read") && msg.contains("gone.jsonl"), "{msg}");
     }
 }

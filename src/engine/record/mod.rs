@@ -3,6 +3,7 @@
 //! large file never sits in memory twice). The format itself is `crate::domain::scenario`.
 
 pub mod incident;
+pub mod index;
 pub mod report;
 pub mod resend;
 pub mod writer;
@@ -256,16 +257,22 @@ impl CallLine for report::CallSummary {
     /// closed by `}}`, is the same call without events. Anything unexpected falls back to the
     /// full parse (which skips events too, only slower).
     fn fast(line: &str) -> Option<Self> {
-        // A line cut short by a crash never takes this path (it must end as a call ends).
-        if !line.ends_with("]}}") {
-            return None;
-        }
-        let cut = line.rfind(",\"events\":[")?;
-        let mut head = String::with_capacity(cut + 2);
-        head.push_str(&line[..cut]);
-        head.push_str("}}");
-        serde_json::from_str(&head).ok()
+        serde_json::from_str(&without_events(line)?).ok()
     }
+}
+
+/// The call line without its events (see [`CallLine::fast`] for the summary), or `None`
+/// when the line does not end as the writer ends one.
+fn without_events(line: &str) -> Option<String> {
+    // A line cut short by a crash never takes this path (it must end as a call ends).
+    if !line.ends_with("]}}") {
+        return None;
+    }
+    let cut = line.rfind(",\"events\":[")?;
+    let mut head = String::with_capacity(cut + 2);
+    head.push_str(&line[..cut]);
+    head.push_str("}}");
+    Some(head)
 }
 
 fn parse_line<T: CallLine>(raw: &[u8], n: usize, part: &mut Part<T>) {
@@ -320,33 +327,43 @@ fn read_range<T: CallLine>(path: &Path, start: u64, end: u64) -> io::Result<Part
     }
 }
 
-/// Reads a scenario: the header (a bad one refuses the file), then every call line. Large
-/// files are split into byte ranges at line starts and parsed on all cores; results keep file
-/// order and bad lines become warnings with their real line numbers (`line N: …`).
-fn read_all<T: CallLine>(path: &Path) -> Result<(Header, Vec<T>, Vec<LineWarning>), RecordError> {
+/// The header (the first non-blank line; a bad one refuses the file), the bytes and the lines
+/// it took.
+fn read_header(
+    path: &Path,
+    reader: &mut impl BufRead,
+) -> Result<(Header, u64, usize), RecordError> {
     let format_err = |source| RecordError::Format {
         path: path.to_path_buf(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(io_err(path))?.len();
-    let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
-    // The header: the first non-blank line.
     let mut offset = 0u64;
-    let mut header_lines = 0usize;
+    let mut lines = 0usize;
     let mut buf = Vec::new();
-    let header = loop {
+    loop {
         buf.clear();
         let read = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
         if read == 0 {
             return Err(format_err(ScenarioError::Empty));
         }
         offset += read as u64;
-        header_lines += 1;
+        lines += 1;
         let text = String::from_utf8_lossy(&buf);
         if !text.trim().is_empty() {
-            break scenario::parse_header(text.trim_end()).map_err(format_err)?;
+            let header = scenario::parse_header(text.trim_end()).map_err(format_err)?;
+            return Ok((header, offset, lines));
         }
-    };
+    }
+}
+
+/// Reads a scenario: the header (a bad one refuses the file), then every call line. Large
+/// files are split into byte ranges at line starts and parsed on all cores; results keep file
+/// order and bad lines become warnings with their real line numbers (`line N: …`).
+fn read_all<T: CallLine>(path: &Path) -> Result<(Header, Vec<T>, Vec<LineWarning>), RecordError> {
+    let len = std::fs::metadata(path).map_err(io_err(path))?.len();
+    let mut reader = BufReader::new(File::open(path).map_err(io_err(path))?);
+    let (header, offset, header_lines) = read_header(path, &mut reader)?;
+    let mut buf = Vec::new();
     // Split the rest into ranges that start on line starts.
     let threads = if len - offset < PARALLEL_MIN_BYTES {
         1

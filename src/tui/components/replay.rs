@@ -4,6 +4,7 @@
 //! runs in the executor ([`crate::tui::recording`]) and reaches the screen as ordinary call
 //! events.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::KeyEvent;
@@ -16,11 +17,13 @@ use super::call_panel::{self, phase_style};
 use super::{block, ellipsize};
 use crate::domain::call::Outcome as CallOutcome;
 use crate::domain::scenario::ScenarioCall;
+use crate::engine::record::index::CallRow;
+pub use crate::engine::record::index::last_user_message;
 use crate::engine::replay::Speed;
 use crate::tui::component::{Component, Props};
 use crate::tui::event::CallId;
 use crate::tui::keymap::{self, Binding, Hint, ReplayAction};
-use crate::tui::messages::{Command, Handled, ReplayCommand};
+use crate::tui::messages::{Command, Handled, ReplayCommand, ReplaySource};
 use crate::tui::session::{LiveCall, Phase, Session};
 use crate::tui::theme::Theme;
 
@@ -30,12 +33,27 @@ pub struct ReplayProps<'a> {
     pub now: Duration,
 }
 
-/// The loaded scenario and the screen's view state.
+/// Where the scenario's whole calls are: in memory (a HAR file, a small test) or in the
+/// file, read back by line when one is played.
+#[derive(Debug)]
+enum Store {
+    Memory(Vec<ScenarioCall>),
+    File(PathBuf),
+}
+
+/// The scenario's rows and the screen's view state.
 #[derive(Debug)]
 pub struct Replay {
     file: String,
-    calls: Vec<ScenarioCall>,
+    rows: Vec<CallRow>,
+    store: Store,
+    /// The file is still being read (rows keep arriving).
+    loading: bool,
+    /// Why reading stopped early, when it did.
+    load_error: Option<String>,
     table: TableState,
+    /// The first row the table shows.
+    offset: usize,
     speed: Speed,
     /// The call id of the latest replay and the scenario row it plays.
     playing: Option<(CallId, usize)>,
@@ -43,36 +61,57 @@ pub struct Replay {
     skipped: Vec<String>,
 }
 
-/// The last user message of a request (what the transcript shows as the prompt).
-pub fn last_user_message(call: &ScenarioCall) -> String {
-    call.request
-        .body
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(|m| m.text())
-        .unwrap_or_default()
-}
-
 fn outcome_label(o: CallOutcome) -> &'static str {
     Phase::Ended(o).label()
 }
 
 impl Replay {
+    /// A scenario held in memory.
     pub fn new(file: impl Into<String>, calls: Vec<ScenarioCall>, speed: Speed) -> Self {
-        let mut table = TableState::default();
-        if !calls.is_empty() {
-            table.select(Some(0));
-        }
+        let rows = calls.iter().map(|c| CallRow::of(c, None)).collect();
+        let mut r = Replay::with(file.into(), Store::Memory(calls), speed);
+        r.add_rows(rows);
+        r.loading = false;
+        r
+    }
+
+    /// A scenario read from `path` in the background: rows arrive with [`Replay::add_rows`]
+    /// until [`Replay::loaded`].
+    pub fn reading(file: impl Into<String>, path: PathBuf, speed: Speed) -> Self {
+        Replay::with(file.into(), Store::File(path), speed)
+    }
+
+    fn with(file: String, store: Store, speed: Speed) -> Self {
         Replay {
-            file: file.into(),
-            calls,
-            table,
+            file,
+            rows: Vec::new(),
+            store,
+            loading: true,
+            load_error: None,
+            table: TableState::default(),
+            offset: 0,
             speed,
             playing: None,
             skipped: Vec::new(),
         }
+    }
+
+    /// More rows read from the file.
+    pub fn add_rows(&mut self, rows: Vec<CallRow>) {
+        self.rows.extend(rows);
+        if self.table.selected().is_none() && !self.rows.is_empty() {
+            self.table.select(Some(0));
+        }
+    }
+
+    /// The file has been read to its end (or reading failed: `error`).
+    pub fn loaded(&mut self, error: Option<String>) {
+        self.loading = false;
+        self.load_error = error;
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loading
     }
 
     /// The file's damaged lines, shown above every call's request.
@@ -93,15 +132,28 @@ impl Replay {
     }
 
     pub fn len(&self) -> usize {
-        self.calls.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
+        self.rows.is_empty()
     }
 
-    pub fn call(&self, index: usize) -> Option<&ScenarioCall> {
-        self.calls.get(index)
+    pub fn row(&self, index: usize) -> Option<&CallRow> {
+        self.rows.get(index)
+    }
+
+    /// The whole call `index`: from memory, or where to read it.
+    pub fn source(&self, index: usize) -> Option<ReplaySource> {
+        let row = self.rows.get(index)?;
+        match (&self.store, row.at) {
+            (Store::Memory(calls), _) => Some(ReplaySource::Call(Box::new(calls.get(index)?.clone()))),
+            (Store::File(path), Some(at)) => Some(ReplaySource::Line {
+                path: path.clone(),
+                at,
+            }),
+            (Store::File(_), None) => None,
+        }
     }
 
     pub fn selected(&self) -> usize {
@@ -118,7 +170,7 @@ impl Replay {
         let Some(action) = keymap::lookup(self.keymap(), &key) else {
             return Handled::Ignored;
         };
-        let n = self.calls.len();
+        let n = self.rows.len();
         let sel = self.selected();
         match action {
             ReplayAction::Up => self.table.select(Some(sel.saturating_sub(1))),
@@ -145,8 +197,8 @@ impl Replay {
     }
 
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme, p: &ReplayProps<'_>) {
-        let rows = self.calls.len() as u16;
-        let table_h = (rows + 3).clamp(4, (area.height / 2).max(4));
+        let rows = self.rows.len().min(u16::MAX as usize) as u16;
+        let table_h = rows.saturating_add(3).clamp(4, (area.height / 2).max(4));
         let [top, bottom] =
             Layout::vertical([Constraint::Length(table_h), Constraint::Min(1)]).areas(area);
         self.render_table(top, buf, theme);
@@ -175,18 +227,28 @@ impl Replay {
     }
 
     fn render_table(&mut self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let title = format!(
-            " Replay · {} · {} · speed {} ",
-            self.file,
-            super::count(self.calls.len(), "call"),
-            self.speed.label()
-        );
+        let count = super::count(self.rows.len(), "call");
+        let title = if self.loading {
+            format!(
+                " Replay · {} · reading… {count} · speed {} ",
+                self.file,
+                self.speed.label()
+            )
+        } else {
+            format!(" Replay · {} · {count} · speed {} ", self.file, self.speed.label())
+        };
         let blk = block(title, true, theme);
-        if self.calls.is_empty() {
+        if self.rows.is_empty() {
             let inner = blk.inner(area);
             blk.render(area, buf);
-            Paragraph::new("This scenario has no calls.")
-                .style(theme.muted)
+            let (text, style) = match (&self.load_error, self.loading) {
+                (Some(e), _) => (format!("Reading the scenario failed: {e}"), theme.error),
+                (None, true) => ("Reading the scenario…".to_string(), theme.muted),
+                (None, false) => ("This scenario has no calls.".to_string(), theme.muted),
+            };
+            Paragraph::new(text)
+                .style(style)
+                .wrap(Wrap { trim: true })
                 .render(inner, buf);
             return;
         }
@@ -202,28 +264,40 @@ impl Replay {
             "prompt",
         ])
         .style(theme.title);
+        // Only the rows on screen are built: a scenario can hold 100,000 calls.
+        let visible = area.height.saturating_sub(3).max(1) as usize;
+        let sel = self.selected().min(self.rows.len() - 1);
+        if sel < self.offset {
+            self.offset = sel;
+        } else if sel >= self.offset + visible {
+            self.offset = sel + 1 - visible;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(visible));
         let playing = self.playing.map(|(_, i)| i);
-        let rows = self.calls.iter().enumerate().map(|(i, c)| {
-            let r = &c.record;
+        let end = (self.offset + visible).min(self.rows.len());
+        let rows = self.rows[self.offset..end].iter().enumerate().map(|(k, r)| {
+            let i = self.offset + k;
             let opt = crate::domain::num::opt_ms;
             let mark = if playing == Some(i) { "•" } else { "" };
             Row::new(vec![
                 Cell::from(format!("{mark}{}", i + 1)),
-                Cell::from(c.request.deployment.clone()),
+                Cell::from(r.deployment.clone()),
                 Cell::from(Span::styled(
                     outcome_label(r.outcome),
                     phase_style(Phase::Ended(r.outcome), theme),
                 )),
                 Cell::from(r.status.map_or("—".into(), |s| s.to_string())),
-                Cell::from(opt(r.timing.ttft_ms)),
-                Cell::from(opt(r.timing.e2e_ms)),
-                Cell::from(r.usage.map_or("—".into(), |u| u.total_tokens.to_string())),
+                Cell::from(opt(r.ttft_ms)),
+                Cell::from(opt(r.e2e_ms)),
+                Cell::from(r.total_tokens.map_or("—".into(), |t| t.to_string())),
                 Cell::from(r.cost_usd.map_or("—".into(), |v| format!("${v:.5}"))),
-                Cell::from(last_user_message(c).replace('\n', " ")),
+                Cell::from(r.prompt.replace('\n', " ")),
             ])
         });
+        // Wide enough for the row numbers of the whole file.
+        let digits = self.rows.len().to_string().len() as u16;
         let widths = [
-            Constraint::Length(3),
+            Constraint::Length(digits.max(2) + 1),
             Constraint::Length(12),
             Constraint::Length(9),
             Constraint::Length(6),
@@ -238,17 +312,16 @@ impl Replay {
             .block(blk)
             .row_highlight_style(theme.selection)
             .highlight_symbol("▶");
-        StatefulWidget::render(table, area, buf, &mut self.table);
+        let mut window = TableState::default().with_selected(Some(sel - self.offset));
+        StatefulWidget::render(table, area, buf, &mut window);
     }
 
     fn render_detail(&self, area: Rect, buf: &mut Buffer, theme: &Theme, live: Option<&LiveCall>) {
         let sel = self.selected();
-        let Some(call) = self.calls.get(sel) else {
+        let Some(row) = self.rows.get(sel) else {
             return;
         };
-        let req = &call.request;
         let w = area.width.saturating_sub(2) as usize;
-        let roles = |role: &str| req.body.messages.iter().filter(|m| m.role == role).count();
         let mut lines = vec![
             Line::from(vec![
                 Span::styled("target   ", theme.muted),
@@ -256,13 +329,13 @@ impl Replay {
                     ellipsize(
                         &format!(
                             "{} · {}{} · {} · retry {}",
-                            req.deployment,
-                            req.api.as_str(),
-                            req.api_version
+                            row.deployment,
+                            row.api.as_str(),
+                            row.api_version
                                 .as_deref()
                                 .map_or(String::new(), |v| format!(" {v}")),
-                            if req.stream { "stream" } else { "no stream" },
-                            req.retry
+                            if row.stream { "stream" } else { "no stream" },
+                            row.retry
                         ),
                         w.saturating_sub(9),
                     ),
@@ -275,11 +348,11 @@ impl Replay {
                     ellipsize(
                         &format!(
                             "{} (system {}, user {}, assistant {}) · {} prompt tokens",
-                            req.body.messages.len(),
-                            roles("system") + roles("developer"),
-                            roles("user"),
-                            roles("assistant"),
-                            call.prompt_shape.total()
+                            row.messages,
+                            row.system_messages,
+                            row.user_messages,
+                            row.assistant_messages,
+                            row.prompt_tokens
                         ),
                         w.saturating_sub(9),
                     ),
@@ -289,15 +362,14 @@ impl Replay {
             Line::from(vec![
                 Span::styled("max tok  ", theme.muted),
                 Span::styled(
-                    req.body
-                        .output_budget()
+                    row.output_budget
                         .map_or("— (service default)".into(), |n| n.to_string()),
                     theme.text,
                 ),
             ]),
             Line::from(vec![
                 Span::styled("› ", theme.user),
-                Span::styled(last_user_message(call), theme.user),
+                Span::styled(row.prompt.clone(), theme.user),
             ]),
         ];
         if !self.skipped.is_empty() {
@@ -321,7 +393,7 @@ impl Replay {
             ));
         }
         let blk = block(
-            format!(" Call {} of {} ", sel + 1, self.calls.len()),
+            format!(" Call {} of {} ", sel + 1, self.rows.len()),
             false,
             theme,
         );
