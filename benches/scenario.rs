@@ -1,14 +1,20 @@
 //! Scenario load + report at scale (figures, not assertions): writes a 100,000-call scenario
 //! (calls recorded from the simulator, then repeated with varied figures), then measures
 //!  - `aoai replay FILE --report --json` as a user runs it: wall time and peak RSS (child rusage);
-//!  - a full in-memory load (`aoai::engine::record::load`, what the console replay uses): time and the
-//!    growth of this process's peak RSS.
+//!  - `aoai replay FILE` (the console) in tmux: launch → first frame, → every call listed, its
+//!    RSS then, and the last call played;
+//!  - a full in-memory load (`aoai::engine::record::load`, what `sim --replay` reads): time and
+//!    the growth of this process's peak RSS.
 //!
 //! Run: `cargo bench --bench scenario` (BENCH_CALLS changes the count).
 
 use std::io::Write;
 use std::process::Command;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::Tmux;
 
 use aoai::azure::{Auth, CallSpec, ChatClient, ClientConfig, Endpoint, Secret};
 use aoai::domain::scenario::Header;
@@ -128,7 +134,59 @@ fn main() {
         rss_kib as f64 * 1024.0 / size as f64
     );
 
-    // 2. A full in-memory load (the console's replay).
+    // 2. The console on the file, as `aoai replay FILE` opens it, in tmux: the first frame
+    //    (the table with its first rows), the whole file listed, the console's memory then,
+    //    and the last call played (read back from its line).
+    let tmux = Tmux::new();
+    let t = Instant::now();
+    tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "replay",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &format!(
+            "exec env -u AZURE_OPENAI_ENDPOINT -u AZURE_OPENAI_API_KEY TERM=xterm-256color {bin} replay {} --speed 0",
+            path.display()
+        ),
+    ]);
+    let first = tmux
+        .wait_for("replay", Duration::from_secs(30), |s| {
+            s.contains("Replay · big.jsonl") && s.contains("Call 1 of")
+        })
+        .map(|_| t.elapsed());
+    let all = format!("· {} calls ·", group(n));
+    let listed = tmux
+        .wait_for("replay", Duration::from_secs(120), |s| s.contains(&all))
+        .map(|_| t.elapsed());
+    let pid = tmux.pid("replay");
+    let rss = rss_kib(pid);
+    let secs = |d: Option<Duration>| {
+        d.map_or("not within the limit".into(), |d| {
+            format!("{:.2} s", d.as_secs_f64())
+        })
+    };
+    println!(
+        "console (aoai replay FILE): first frame {}, all {n} calls listed {}, console RSS then {:.1} MB = {:.2}× the file size",
+        secs(first),
+        secs(listed),
+        rss as f64 / 1024.0,
+        rss as f64 * 1024.0 / size as f64
+    );
+    tmux.cmd(&["send-keys", "-t", "replay", "End"]);
+    tmux.cmd(&["send-keys", "-t", "replay", "Enter"]);
+    let t = Instant::now();
+    let played = tmux.wait_for("replay", Duration::from_secs(30), |s| s.contains("✓ done"));
+    println!(
+        "console: the last call played (read back from its line) in {}",
+        secs(played.map(|_| t.elapsed()))
+    );
+    drop(tmux);
+
+    // 3. A full in-memory load (what `aoai sim --replay` and `--resend` read).
     let before = peak_rss_kib();
     let t = Instant::now();
     let loaded = aoai::engine::record::load(&path).unwrap();
@@ -142,4 +200,28 @@ fn main() {
     );
     drop(loaded);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 100000 as the console writes it: 100,000.
+fn group(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -447,7 +447,10 @@ async fn record_two_calls_with_the_toggle_then_replay_one() {
         .draw(|f| h.app.render(f.area(), f.buffer_mut()))
         .unwrap();
     assert!(
-        h.terminal.backend().to_string().contains("Reading the scenario…"),
+        h.terminal
+            .backend()
+            .to_string()
+            .contains("Reading the scenario…"),
         "{}",
         h.terminal.backend()
     );

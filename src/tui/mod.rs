@@ -103,6 +103,26 @@ impl<B: Backend> TerminalOps<B> for RealOps {
     }
 }
 
+/// Handles `first` and every event already queued behind it, so a burst of deltas makes one
+/// frame.
+fn drain(
+    first: Option<AppEvent>,
+    rx: &mut mpsc::UnboundedReceiver<AppEvent>,
+    app: &mut App,
+    exec: &mut Executor,
+) -> Vec<messages::Effect> {
+    let mut effects = Vec::new();
+    let mut next = first.or_else(|| rx.try_recv().ok());
+    while let Some(ev) = next {
+        if let AppEvent::Call(id, CallMsg::Finished(_)) = &ev {
+            exec.call_ended(*id);
+        }
+        effects.extend(app.handle(ev));
+        next = rx.try_recv().ok();
+    }
+    effects
+}
+
 /// The event loop. Returns when the app asks to quit, the input ends, or `stop(&app)` holds
 /// (a seam for tests).
 pub async fn run_loop<B, I>(
@@ -136,27 +156,22 @@ where
         }
         let draw_at = last_draw.map(|t| t + FRAME).filter(|_| app.dirty);
         let animating = app.animating();
-        let mut effects = Vec::new();
-        tokio::select! {
+        // While a frame is already due, events wait in the channel for it: a stream of 2,000
+        // deltas a second then wakes this thread once a frame, not once a delta (each wake is
+        // a futex call and a context switch on both threads). Keys are never held.
+        let holding = draw_at.is_some();
+        let effects = tokio::select! {
             ev = input.next() => match ev {
-                Some(Ok(e)) => effects = app.handle(AppEvent::Input(e)),
+                Some(Ok(e)) => app.handle(AppEvent::Input(e)),
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => return Ok(()),
             },
-            Some(ev) = rx.recv() => {
-                let mut next = Some(ev);
-                // Take what is already queued, so a burst of deltas makes one frame.
-                while let Some(ev) = next {
-                    if let AppEvent::Call(id, CallMsg::Finished(_)) = &ev {
-                        exec.call_ended(*id);
-                    }
-                    effects.extend(app.handle(ev));
-                    next = rx.try_recv().ok();
-                }
+            Some(ev) = rx.recv(), if !holding => drain(Some(ev), rx, app, exec),
+            _ = tick.tick(), if animating => app.handle(AppEvent::Tick),
+            _ = tokio::time::sleep_until(draw_at.unwrap_or_else(Instant::now)), if holding => {
+                drain(None, rx, app, exec)
             },
-            _ = tick.tick(), if animating => effects = app.handle(AppEvent::Tick),
-            _ = tokio::time::sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {},
-        }
+        };
         for e in effects {
             match exec.run(e) {
                 None => {}
@@ -438,7 +453,9 @@ fn read_scenario_rows(path: std::path::PathBuf, tx: mpsc::UnboundedSender<AppEve
             tx.send(AppEvent::ReplayRows(rows)).is_ok()
         });
         let _ = tx.send(AppEvent::ReplayRead(
-            result.map(|(_, warnings)| warnings).map_err(|e| e.to_string()),
+            result
+                .map(|(_, warnings)| warnings)
+                .map_err(|e| e.to_string()),
         ));
     });
 }

@@ -235,6 +235,9 @@ mod tests {
         };
         assert_eq!(rec.outcome, Outcome::Failed);
         let msg = rec.error.expect("an error").message;
-        assert!(msg.contains("could not be read") && msg.contains("gone.jsonl"), "{msg}");
+        assert!(
+            msg.contains("could not be read") && msg.contains("gone.jsonl"),
+            "{msg}"
+        );
     }
 }

@@ -191,7 +191,10 @@ pub fn read_call(path: &Path, at: LineRange) -> Result<ScenarioCall, RecordError
         path: path.to_path_buf(),
         source: io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("the call at byte {} no longer reads as a call: {e}", at.offset),
+            format!(
+                "the call at byte {} no longer reads as a call: {e}",
+                at.offset
+            ),
         ),
     })
 }
@@ -280,11 +283,19 @@ mod tests {
         assert_eq!(rows.len(), full.calls.len());
         for (i, (row, call)) in rows.iter().zip(&full.calls).enumerate() {
             assert_eq!(*row, CallRow::of(call, row.at), "row {i}");
-            assert_eq!(read_call(&path, row.at.unwrap()).unwrap(), *call, "call {i}");
+            assert_eq!(
+                read_call(&path, row.at.unwrap()).unwrap(),
+                *call,
+                "call {i}"
+            );
         }
         assert_eq!(rows[4].prompt, "question 4");
         assert_eq!(
-            (rows[4].system_messages, rows[4].user_messages, rows[4].prompt_tokens),
+            (
+                rows[4].system_messages,
+                rows[4].user_messages,
+                rows[4].prompt_tokens
+            ),
             (1, 1, 10)
         );
         let mut seen = 0;
@@ -331,7 +342,9 @@ mod tests {
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, &text[..text.len() - 40]).unwrap();
-        let err = read_call(&path, rows[1].at.unwrap()).unwrap_err().to_string();
+        let err = read_call(&path, rows[1].at.unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("changed since it was opened"), "{err}");
         std::fs::write(&path, "{\"format\":\"something else\"}\n").unwrap();
         assert!(header(&path).is_err());

@@ -147,7 +147,9 @@ impl Replay {
     pub fn source(&self, index: usize) -> Option<ReplaySource> {
         let row = self.rows.get(index)?;
         match (&self.store, row.at) {
-            (Store::Memory(calls), _) => Some(ReplaySource::Call(Box::new(calls.get(index)?.clone()))),
+            (Store::Memory(calls), _) => {
+                Some(ReplaySource::Call(Box::new(calls.get(index)?.clone())))
+            }
             (Store::File(path), Some(at)) => Some(ReplaySource::Line {
                 path: path.clone(),
                 at,
@@ -235,7 +237,11 @@ impl Replay {
                 self.speed.label()
             )
         } else {
-            format!(" Replay · {} · {count} · speed {} ", self.file, self.speed.label())
+            format!(
+                " Replay · {} · {count} · speed {} ",
+                self.file,
+                self.speed.label()
+            )
         };
         let blk = block(title, true, theme);
         if self.rows.is_empty() {
@@ -275,25 +281,28 @@ impl Replay {
         self.offset = self.offset.min(self.rows.len().saturating_sub(visible));
         let playing = self.playing.map(|(_, i)| i);
         let end = (self.offset + visible).min(self.rows.len());
-        let rows = self.rows[self.offset..end].iter().enumerate().map(|(k, r)| {
-            let i = self.offset + k;
-            let opt = crate::domain::num::opt_ms;
-            let mark = if playing == Some(i) { "•" } else { "" };
-            Row::new(vec![
-                Cell::from(format!("{mark}{}", i + 1)),
-                Cell::from(r.deployment.clone()),
-                Cell::from(Span::styled(
-                    outcome_label(r.outcome),
-                    phase_style(Phase::Ended(r.outcome), theme),
-                )),
-                Cell::from(r.status.map_or("—".into(), |s| s.to_string())),
-                Cell::from(opt(r.ttft_ms)),
-                Cell::from(opt(r.e2e_ms)),
-                Cell::from(r.total_tokens.map_or("—".into(), |t| t.to_string())),
-                Cell::from(r.cost_usd.map_or("—".into(), |v| format!("${v:.5}"))),
-                Cell::from(r.prompt.replace('\n', " ")),
-            ])
-        });
+        let rows = self.rows[self.offset..end]
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                let i = self.offset + k;
+                let opt = crate::domain::num::opt_ms;
+                let mark = if playing == Some(i) { "•" } else { "" };
+                Row::new(vec![
+                    Cell::from(format!("{mark}{}", i + 1)),
+                    Cell::from(r.deployment.clone()),
+                    Cell::from(Span::styled(
+                        outcome_label(r.outcome),
+                        phase_style(Phase::Ended(r.outcome), theme),
+                    )),
+                    Cell::from(r.status.map_or("—".into(), |s| s.to_string())),
+                    Cell::from(opt(r.ttft_ms)),
+                    Cell::from(opt(r.e2e_ms)),
+                    Cell::from(r.total_tokens.map_or("—".into(), |t| t.to_string())),
+                    Cell::from(r.cost_usd.map_or("—".into(), |v| format!("${v:.5}"))),
+                    Cell::from(r.prompt.replace('\n', " ")),
+                ])
+            });
         // Wide enough for the row numbers of the whole file.
         let digits = self.rows.len().to_string().len() as u16;
         let widths = [
